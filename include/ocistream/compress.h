@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The layer compressor: uncompressed layer tar in, compressed blob out, with
+ * the diff_id (sha256 of the input), the digest (sha256 of the output) and
+ * both sizes computed in the same single pass.
+ *
+ * Threads: the caller writes uncompressed bytes from one thread; hashing of
+ * input, compression (gzip: fixed-size blocks compressed in parallel by
+ * libdeflate, each a gzip member; zstd: libzstd workers) and hashing of
+ * output run on other threads; compressed bytes reach `out` in order, from
+ * one thread at a time (not necessarily the caller's).
+ *
+ * Bytes: the output depends only on the input, the algorithm, the level and
+ * the library version, never on the thread count.  gzip members carry no
+ * name, mtime 0, XFL 0, OS 3 (Unix); zstd frames carry a checksum and are
+ * made with nbWorkers >= 1 (libzstd's output is the same for any count >= 1).
+ */
+#ifndef OCISTREAM_COMPRESS_H
+#define OCISTREAM_COMPRESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ocistream/error.h>
+#include <ocistream/hash.h>
+
+enum ocis_compression {
+	OCIS_COMPRESS_NONE,
+	OCIS_COMPRESS_GZIP,
+	OCIS_COMPRESS_ZSTD,
+};
+
+/* Receives compressed bytes in order.  Returns 0, or -1 with *err set, which
+ * makes the compressor fail. */
+typedef int (*ocis_compress_out_fn)(void *ctx, const void *data, size_t len, ocis_error_t **err);
+
+struct ocis_compress_result {
+	char diff_id[OCIS_DIGEST_STR_SIZE];	/* sha256 of the uncompressed input */
+	char digest[OCIS_DIGEST_STR_SIZE];	/* sha256 of the compressed output */
+	uint64_t uncompressed_size;
+	uint64_t size;				/* compressed bytes */
+};
+
+struct ocis_compressor;
+
+/* Parse "gzip", "zstd", "none"; -1 when unknown. */
+int ocis_compression_from_name(const char *name, enum ocis_compression *out);
+const char *ocis_compression_name(enum ocis_compression c);
+/* Media type suffix: "", "+gzip", "+zstd". */
+const char *ocis_compression_suffix(enum ocis_compression c);
+/* Default level (gzip 6, zstd 3) and valid range. */
+int ocis_compression_default_level(enum ocis_compression c);
+int ocis_compression_level_valid(enum ocis_compression c, int level);
+
+/* threads <= 0 means all online CPUs. */
+int ocis_compressor_new(struct ocis_compressor **out, enum ocis_compression alg, int level,
+			int threads, ocis_compress_out_fn fn, void *ctx, ocis_error_t **err);
+/* Feed uncompressed bytes (any length). */
+int ocis_compressor_write(struct ocis_compressor *c, const void *data, size_t len,
+			  ocis_error_t **err);
+/* Flush everything, wait until all output reached `out`, fill *res. */
+int ocis_compressor_finish(struct ocis_compressor *c, struct ocis_compress_result *res,
+			   ocis_error_t **err);
+/* Free; stops threads if finish was not called (after an error). */
+void ocis_compressor_free(struct ocis_compressor *c);
+
+#endif

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SHA-256 over OpenSSL EVP, and "sha256:<64 hex>" digest strings.
+ * OpenSSL picks the SHA-NI / AVX2 code paths at run time.
+ */
+#ifndef OCISTREAM_HASH_H
+#define OCISTREAM_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ocistream/error.h>
+
+#define OCIS_DIGEST_HEX_LEN 64
+/* "sha256:" + 64 hex + NUL */
+#define OCIS_DIGEST_STR_SIZE (7 + OCIS_DIGEST_HEX_LEN + 1)
+
+struct ocis_hash {
+	void *ctx;	/* EVP_MD_CTX */
+};
+
+int ocis_hash_init(struct ocis_hash *h, ocis_error_t **err);
+void ocis_hash_update(struct ocis_hash *h, const void *data, size_t len);
+/* Finish and write "sha256:<hex>" into out (OCIS_DIGEST_STR_SIZE bytes).
+ * The context can be reused after ocis_hash_reset. */
+int ocis_hash_final(struct ocis_hash *h, char out[OCIS_DIGEST_STR_SIZE], ocis_error_t **err);
+int ocis_hash_reset(struct ocis_hash *h, ocis_error_t **err);
+void ocis_hash_release(struct ocis_hash *h);
+
+/* One-shot digest of a buffer. */
+int ocis_hash_buffer(const void *data, size_t len, char out[OCIS_DIGEST_STR_SIZE], ocis_error_t **err);
+
+/* 1 when s is "sha256:" followed by exactly 64 lowercase hex digits. */
+int ocis_digest_valid(const char *s);
+
+#endif

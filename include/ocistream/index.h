@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * OCI image index documents: index.json of a layout, and the image index
+ * blob that lists the manifests of a multi-platform image.
+ *
+ * Bytes: keys in the order schemaVersion, mediaType, manifests[{mediaType,
+ * digest, size, platform{architecture, os, variant}, annotations{
+ * org.opencontainers.image.ref.name}}]; entries in the order given.
+ * Parsing keeps only these fields of existing entries.
+ */
+#ifndef OCISTREAM_INDEX_H
+#define OCISTREAM_INDEX_H
+
+#include <stddef.h>
+
+#include <ocistream/error.h>
+#include <ocistream/io.h>
+#include <ocistream/manifest.h>
+
+#define OCIS_ANNOTATION_REF_NAME "org.opencontainers.image.ref.name"
+
+struct ocis_index_entry {
+	struct ocis_blob_ref ref;
+	char *ref_name;		/* tag, or NULL */
+	char *arch, *os, *variant;	/* platform, or NULL */
+};
+
+struct ocis_index {
+	struct ocis_index_entry *v;
+	size_t n;
+};
+
+void ocis_index_release(struct ocis_index *x);
+/* Append a copy of e. */
+int ocis_index_add(struct ocis_index *x, const struct ocis_index_entry *e, ocis_error_t **err);
+/* Drop entries whose ref_name equals name. */
+void ocis_index_remove_ref(struct ocis_index *x, const char *name);
+int ocis_index_to_json(const struct ocis_index *x, struct ocis_buf *out, ocis_error_t **err);
+int ocis_index_from_json(struct ocis_index *x, const char *json, size_t len, ocis_error_t **err);
+
+/* 1 when s is a valid tag for the ref.name annotation. */
+int ocis_ref_name_valid(const char *s);
+
+#endif

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Building one layer: a rootfs tar stream in (any tar format libarchive
+ * reads, optionally gzip/zstd/xz/bzip2 compressed, archives may be
+ * concatenated), one layer out into an image stream (chunk entries, then
+ * the layer descriptor), in a single pass.
+ *
+ * Layer entry names: relative, no leading "./" or "/", "." and empty
+ * components removed, directories end with "/", the root directory itself
+ * is "./".  Absolute names are refused unless `strip_absolute` is set (then
+ * leading slashes are removed, as GNU tar does); names with a ".."
+ * component are always refused, as are hardlinks whose target is not an
+ * earlier entry.  Sockets are dropped with a warning.  Everything else
+ * (type, mode incl. setuid/setgid/sticky, uid/gid, user/group names, mtime
+ * with nanoseconds, xattrs, device numbers, link targets) is kept as given.
+ * Sparse files are written expanded (holes as zeros).
+ */
+#ifndef OCISTREAM_LAYER_H
+#define OCISTREAM_LAYER_H
+
+#include <stdint.h>
+
+#include <ocistream/compress.h>
+#include <ocistream/error.h>
+#include <ocistream/stream.h>
+
+struct ocis_layer_opts {
+	enum ocis_compression compression;
+	int level;			/* compressor level */
+	int threads;			/* <= 0: all online CPUs */
+	int strip_absolute;		/* sanitise "/x" to "x" instead of refusing */
+	int clamp_mtime;		/* clamp entry mtimes to clamp_epoch */
+	int64_t clamp_epoch;
+	const char *created;		/* history: RFC 3339, may be NULL */
+	const char *created_by;		/* history, may be NULL */
+	const char *comment;		/* history, may be NULL */
+	/* Called for warnings (dropped sockets, ...), may be NULL. */
+	void (*warn)(void *ctx, const char *msg);
+	/* Called with each written entry name (for -v), may be NULL. */
+	void (*on_entry)(void *ctx, const char *name);
+	void *cb_ctx;
+};
+
+struct ocis_layer_stats {
+	uint64_t entries;
+	uint64_t input_bytes;		/* bytes read from in_fd */
+};
+
+/* Read a rootfs tar from in_fd and write one layer into w.  On success the
+ * chunks and the descriptor are written and *desc (optional) holds a copy
+ * of the descriptor (release with ocis_layer_desc_release). */
+int ocis_layer_build(int in_fd, struct ocis_stream_writer *w, const struct ocis_layer_opts *o,
+		     struct ocis_layer_desc *desc, struct ocis_layer_stats *stats,
+		     ocis_error_t **err);
+
+#endif

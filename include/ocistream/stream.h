@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The image stream: the format between the ocipipe stages.
+ *
+ * It is a plain tar stream (ustar headers, 512-byte blocks) whose entries all
+ * live under the reserved directory "ocipipe/" (see docs/image-stream.md):
+ *
+ *   ocipipe/chunk.NNNNNN    bytes of the blob being built (a layer), at most
+ *                           OCIS_CHUNK_MAX each; a run of chunks is one blob
+ *   ocipipe/layer.json      descriptor closing the chunk run before it
+ *                           (mediaType, digest, size, diffID, ...)
+ *   ocipipe/config.json     an image config blob, exact bytes
+ *   ocipipe/manifest.json   an image manifest blob, exact bytes; closes an image
+ *   ocipipe/error           an upstream stage failed; the data is its message
+ *
+ * Concatenated streams mean "more": the reader skips end-of-archive blocks
+ * between archives.  A stream is complete only when it ends with an
+ * end-of-archive marker (two zero blocks) and every chunk run is closed by a
+ * layer.json: a stage that dies midway leaves a stream that the next stage
+ * refuses, even when the shell does not use pipefail.
+ *
+ * Entry headers are fixed (mode 0644, uid/gid 0, mtime 0, no user names), so
+ * the stream bytes depend only on the content.
+ */
+#ifndef OCISTREAM_STREAM_H
+#define OCISTREAM_STREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <ocistream/error.h>
+#include <ocistream/hash.h>
+#include <ocistream/io.h>
+
+#define OCIS_STREAM_DIR "ocipipe/"
+#define OCIS_CHUNK_MAX (1024 * 1024)
+/* Cap for the small JSON entries (layer, config, manifest, error). */
+#define OCIS_META_MAX (16 * 1024 * 1024)
+
+enum ocis_entry_kind {
+	OCIS_ENTRY_CHUNK,
+	OCIS_ENTRY_LAYER,
+	OCIS_ENTRY_CONFIG,
+	OCIS_ENTRY_MANIFEST,
+	OCIS_ENTRY_ERROR,
+};
+
+/* History of one layer, as oci-layer knows it (all optional). */
+struct ocis_history {
+	char *created;		/* RFC 3339, or NULL */
+	char *created_by;
+	char *comment;
+};
+
+/*
+ * Descriptor of a layer blob, as carried by ocipipe/layer.json.
+ * JSON keys, in this order: mediaType, digest, size, diffID,
+ * uncompressedSize, history {created, created_by, comment}.
+ */
+struct ocis_layer_desc {
+	char media_type[96];
+	char digest[OCIS_DIGEST_STR_SIZE];
+	uint64_t size;
+	char diff_id[OCIS_DIGEST_STR_SIZE];
+	uint64_t uncompressed_size;
+	struct ocis_history history;	/* strings owned */
+};
+
+void ocis_layer_desc_release(struct ocis_layer_desc *d);
+/* Serialise to JSON (fixed key order) into out. */
+int ocis_layer_desc_to_json(const struct ocis_layer_desc *d, struct ocis_buf *out, ocis_error_t **err);
+/* Parse and validate (digests well formed, media type a known layer type). */
+int ocis_layer_desc_from_json(struct ocis_layer_desc *d, const char *json, size_t len,
+			      ocis_error_t **err);
+/* Known layer media types; the suffix is "" (tar), "+gzip" or "+zstd". */
+#define OCIS_MT_LAYER "application/vnd.oci.image.layer.v1.tar"
+#define OCIS_MT_CONFIG "application/vnd.oci.image.config.v1+json"
+#define OCIS_MT_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define OCIS_MT_INDEX "application/vnd.oci.image.index.v1+json"
+int ocis_media_type_is_layer(const char *mt);
+
+/* One entry as seen by the reader. */
+struct ocis_stream_entry {
+	enum ocis_entry_kind kind;
+	char name[101];		/* NUL-terminated entry name */
+	uint64_t size;		/* data size */
+	uint64_t offset;	/* byte offset of the header in the input */
+	/* For LAYER, CONFIG, MANIFEST and ERROR the reader has already read the
+	 * data: it points into the reader's buffer and stays valid until the
+	 * next call to ocis_stream_next. */
+	const unsigned char *data;
+	/* For LAYER: the parsed descriptor (owned by the reader, same lifetime). */
+	const struct ocis_layer_desc *layer;
+};
+
+struct ocis_stream_reader;
+struct ocis_stream_writer;
+
+/* Reader on fd (not closed by the reader).  `what` names the input in
+ * messages ("standard input").  When verify is set, the reader computes the
+ * sha256 of each chunk run and refuses a layer.json whose digest differs
+ * (oci-pack sets it; pass-through stages check sizes only). */
+int ocis_stream_reader_new(struct ocis_stream_reader **out, int fd, int verify, ocis_error_t **err);
+void ocis_stream_reader_free(struct ocis_stream_reader *r);
+
+/* Next entry: 1 and *e filled, 0 at the complete end of the stream, -1 on
+ * error (truncated, not an image stream, unclosed chunk run, missing end
+ * marker, ...).  An error entry is returned as OCIS_ENTRY_ERROR; the caller
+ * decides (tools pass it on and fail).  Unread data of the previous entry
+ * is skipped. */
+int ocis_stream_next(struct ocis_stream_reader *r, struct ocis_stream_entry *e, ocis_error_t **err);
+
+/* Read data of the current (chunk) entry: returns bytes read, 0 when the
+ * entry's data is exhausted, -1 on error (truncated input). */
+ssize_t ocis_stream_read(struct ocis_stream_reader *r, void *buf, size_t len, ocis_error_t **err);
+
+/* Pass the current entry to w unchanged (header, data, padding).  Must be
+ * called before any ocis_stream_read on the entry. */
+int ocis_stream_copy(struct ocis_stream_reader *r, struct ocis_stream_writer *w, ocis_error_t **err);
+
+/* Number of entries and chunk-run bytes seen so far (for messages). */
+uint64_t ocis_stream_input_offset(const struct ocis_stream_reader *r);
+
+/* Writer on fd (not closed by the writer). */
+int ocis_stream_writer_new(struct ocis_stream_writer **out, int fd, ocis_error_t **err);
+void ocis_stream_writer_free(struct ocis_stream_writer *w);
+/* Write one whole entry ("ocipipe/<leaf>"). */
+int ocis_stream_write_entry(struct ocis_stream_writer *w, const char *leaf, const void *data,
+			    size_t len, ocis_error_t **err);
+/* Write one chunk (len <= OCIS_CHUNK_MAX) of the current blob; numbered from 0
+ * within a run. */
+int ocis_stream_write_chunk(struct ocis_stream_writer *w, const void *data, size_t len,
+			    ocis_error_t **err);
+/* Close the current chunk run with its descriptor. */
+int ocis_stream_write_layer(struct ocis_stream_writer *w, const struct ocis_layer_desc *d,
+			    ocis_error_t **err);
+/* Write a raw header block + data as read from another stream (used by copy). */
+int ocis_stream_write_raw(struct ocis_stream_writer *w, const void *data, size_t len,
+			  ocis_error_t **err);
+/* Best effort: write "ocipipe/error" carrying msg; errors are ignored. */
+void ocis_stream_write_error(struct ocis_stream_writer *w, const char *msg);
+/* Write the end-of-archive marker.  Only a stage that succeeded calls it. */
+int ocis_stream_finish(struct ocis_stream_writer *w, ocis_error_t **err);
+
+#endif

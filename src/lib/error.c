@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/* Error carrier: see include/ocistream/error.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ocistream/error.h>
+
+/* A static error used when allocating the error itself fails. */
+static char oom_msg[] = "out of memory";
+static ocis_error_t oom_error = { ENOMEM, oom_msg };
+
+static char *
+vformat(const char *fmt, va_list ap)
+{
+	char *s = NULL;
+
+	if (vasprintf(&s, fmt, ap) < 0)
+		return NULL;
+	return s;
+}
+
+int
+ocis_error_set(ocis_error_t **err, int code, const char *fmt, ...)
+{
+	va_list ap;
+	char *m, *full;
+	ocis_error_t *e;
+
+	if (err == NULL || *err != NULL)
+		return -1;
+	va_start(ap, fmt);
+	m = vformat(fmt, ap);
+	va_end(ap);
+	if (m == NULL) {
+		*err = &oom_error;
+		return -1;
+	}
+	if (code != 0) {
+		if (asprintf(&full, "%s: %s", m, strerror(code)) < 0)
+			full = NULL;
+		free(m);
+		m = full;
+		if (m == NULL) {
+			*err = &oom_error;
+			return -1;
+		}
+	}
+	e = malloc(sizeof(*e));
+	if (e == NULL) {
+		free(m);
+		*err = &oom_error;
+		return -1;
+	}
+	e->code = code;
+	e->msg = m;
+	*err = e;
+	return -1;
+}
+
+int
+ocis_error_wrap(ocis_error_t **err, const char *fmt, ...)
+{
+	va_list ap;
+	char *ctx, *full;
+
+	if (err == NULL)
+		return -1;
+	if (*err == NULL)
+		return ocis_error_set(err, 0, "unknown error");
+	if (*err == &oom_error)
+		return -1;
+	va_start(ap, fmt);
+	ctx = vformat(fmt, ap);
+	va_end(ap);
+	if (ctx == NULL)
+		return -1;
+	if (asprintf(&full, "%s: %s", ctx, (*err)->msg) >= 0) {
+		free((*err)->msg);
+		(*err)->msg = full;
+	}
+	free(ctx);
+	return -1;
+}
+
+int
+ocis_error_oom(ocis_error_t **err)
+{
+	if (err != NULL && *err == NULL)
+		*err = &oom_error;
+	return -1;
+}
+
+void
+ocis_error_free(ocis_error_t **err)
+{
+	if (err == NULL || *err == NULL)
+		return;
+	if (*err != &oom_error) {
+		free((*err)->msg);
+		free(*err);
+	}
+	*err = NULL;
+}

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/* SHA-256 digests: see ocistream/hash.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+
+#include <ocistream/hash.h>
+
+static int
+openssl_error(ocis_error_t **err, const char *what)
+{
+	char buf[256];
+	unsigned long e = ERR_get_error();
+
+	if (e == 0)
+		return ocis_error_set(err, 0, "%s: openssl error", what);
+	ERR_error_string_n(e, buf, sizeof(buf));
+	return ocis_error_set(err, 0, "%s: %s", what, buf);
+}
+
+int
+ocis_hash_init(struct ocis_hash *h, ocis_error_t **err)
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+
+	h->ctx = NULL;
+	if (c == NULL)
+		return ocis_error_oom(err);
+	if (EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(c);
+		return openssl_error(err, "sha256 init");
+	}
+	h->ctx = c;
+	return 0;
+}
+
+void
+ocis_hash_update(struct ocis_hash *h, const void *data, size_t len)
+{
+	/* EVP_DigestUpdate on an initialised SHA-256 context cannot fail. */
+	if (len)
+		EVP_DigestUpdate(h->ctx, data, len);
+}
+
+int
+ocis_hash_final(struct ocis_hash *h, char out[OCIS_DIGEST_STR_SIZE], ocis_error_t **err)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, i;
+
+	if (EVP_DigestFinal_ex(h->ctx, md, &n) != 1 || n != 32)
+		return openssl_error(err, "sha256 final");
+	memcpy(out, "sha256:", 7);
+	for (i = 0; i < n; i++) {
+		out[7 + 2 * i] = hex[md[i] >> 4];
+		out[7 + 2 * i + 1] = hex[md[i] & 15];
+	}
+	out[7 + 64] = 0;
+	return 0;
+}
+
+int
+ocis_hash_reset(struct ocis_hash *h, ocis_error_t **err)
+{
+	if (EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1)
+		return openssl_error(err, "sha256 init");
+	return 0;
+}
+
+void
+ocis_hash_release(struct ocis_hash *h)
+{
+	if (h->ctx)
+		EVP_MD_CTX_free(h->ctx);
+	h->ctx = NULL;
+}
+
+int
+ocis_hash_buffer(const void *data, size_t len, char out[OCIS_DIGEST_STR_SIZE], ocis_error_t **err)
+{
+	struct ocis_hash h;
+	int r;
+
+	if (ocis_hash_init(&h, err) < 0)
+		return -1;
+	ocis_hash_update(&h, data, len);
+	r = ocis_hash_final(&h, out, err);
+	ocis_hash_release(&h);
+	return r;
+}
+
+int
+ocis_digest_valid(const char *s)
+{
+	size_t i;
+
+	if (s == NULL || strncmp(s, "sha256:", 7) != 0 || strlen(s) != 71)
+		return 0;
+	for (i = 7; i < 71; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}

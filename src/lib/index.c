@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: MIT */
+/* OCI image index documents: see ocistream/index.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ocistream/index.h>
+#include <ocistream/json.h>
+
+static void
+entry_release(struct ocis_index_entry *e)
+{
+	free(e->ref_name);
+	free(e->arch);
+	free(e->os);
+	free(e->variant);
+	memset(e, 0, sizeof(*e));
+}
+
+void
+ocis_index_release(struct ocis_index *x)
+{
+	size_t i;
+
+	for (i = 0; i < x->n; i++)
+		entry_release(&x->v[i]);
+	free(x->v);
+	x->v = NULL;
+	x->n = 0;
+}
+
+static int
+dup_opt(char **dst, const char *src)
+{
+	*dst = NULL;
+	if (src == NULL)
+		return 0;
+	*dst = strdup(src);
+	return *dst ? 0 : -1;
+}
+
+int
+ocis_index_add(struct ocis_index *x, const struct ocis_index_entry *e, ocis_error_t **err)
+{
+	struct ocis_index_entry n, *v;
+
+	memset(&n, 0, sizeof(n));
+	n.ref = e->ref;
+	if (dup_opt(&n.ref_name, e->ref_name) < 0 || dup_opt(&n.arch, e->arch) < 0 ||
+	    dup_opt(&n.os, e->os) < 0 || dup_opt(&n.variant, e->variant) < 0) {
+		entry_release(&n);
+		return ocis_error_oom(err);
+	}
+	v = realloc(x->v, (x->n + 1) * sizeof(*v));
+	if (v == NULL) {
+		entry_release(&n);
+		return ocis_error_oom(err);
+	}
+	x->v = v;
+	x->v[x->n++] = n;
+	return 0;
+}
+
+void
+ocis_index_remove_ref(struct ocis_index *x, const char *name)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < x->n; i++) {
+		if (x->v[i].ref_name && strcmp(x->v[i].ref_name, name) == 0)
+			entry_release(&x->v[i]);
+		else
+			x->v[j++] = x->v[i];
+	}
+	x->n = j;
+}
+
+int
+ocis_index_to_json(const struct ocis_index *x, struct ocis_buf *out, ocis_error_t **err)
+{
+	yajl_gen g = ocis_json_gen_new();
+	size_t i;
+	int s = 0;
+
+	if (g == NULL)
+		return ocis_error_oom(err);
+	s |= ocis_json_open_map(g);
+	s |= ocis_json_key(g, "schemaVersion") || ocis_json_u64(g, 2);
+	s |= ocis_json_kv_str(g, "mediaType", OCIS_MT_INDEX);
+	s |= ocis_json_key(g, "manifests");
+	s |= ocis_json_open_array(g);
+	for (i = 0; i < x->n; i++) {
+		const struct ocis_index_entry *e = &x->v[i];
+		s |= ocis_json_open_map(g);
+		s |= ocis_json_kv_str(g, "mediaType", e->ref.media_type);
+		s |= ocis_json_kv_str(g, "digest", e->ref.digest);
+		s |= ocis_json_kv_u64(g, "size", e->ref.size);
+		if (e->arch && e->os) {
+			s |= ocis_json_key(g, "platform");
+			s |= ocis_json_open_map(g);
+			s |= ocis_json_kv_str(g, "architecture", e->arch);
+			s |= ocis_json_kv_str(g, "os", e->os);
+			if (e->variant)
+				s |= ocis_json_kv_str(g, "variant", e->variant);
+			s |= ocis_json_close_map(g);
+		}
+		if (e->ref_name) {
+			s |= ocis_json_key(g, "annotations");
+			s |= ocis_json_open_map(g);
+			s |= ocis_json_kv_str(g, OCIS_ANNOTATION_REF_NAME, e->ref_name);
+			s |= ocis_json_close_map(g);
+		}
+		s |= ocis_json_close_map(g);
+	}
+	s |= ocis_json_close_array(g);
+	s |= ocis_json_close_map(g);
+	return ocis_json_gen_finish(g, s, "image index", out, err);
+}
+
+int
+ocis_index_from_json(struct ocis_index *x, const char *json, size_t len, ocis_error_t **err)
+{
+	yajl_val root = NULL, list;
+	uint64_t ver;
+	size_t i;
+	int r = -1;
+
+	if (ocis_json_parse(json, len, "index.json", &root, err) < 0)
+		return -1;
+	if (ocis_json_get_u64(root, "schemaVersion", &ver) < 0 || ver != 2) {
+		ocis_error_set(err, EINVAL, "index.json: schemaVersion is not 2");
+		goto out;
+	}
+	list = ocis_json_get(root, "manifests");
+	if (list == NULL || !YAJL_IS_ARRAY(list)) {
+		ocis_error_set(err, EINVAL, "index.json: no manifests array");
+		goto out;
+	}
+	for (i = 0; i < list->u.array.len; i++) {
+		yajl_val m = list->u.array.values[i];
+		yajl_val plat = ocis_json_get(m, "platform");
+		yajl_val ann = ocis_json_get(m, "annotations");
+		const char *mt = ocis_json_get_str(m, "mediaType");
+		const char *dg = ocis_json_get_str(m, "digest");
+		struct ocis_index_entry e;
+
+		memset(&e, 0, sizeof(e));
+		if (mt == NULL || strlen(mt) >= sizeof(e.ref.media_type) || !ocis_digest_valid(dg) ||
+		    ocis_json_get_u64(m, "size", &e.ref.size) < 0) {
+			ocis_error_set(err, EINVAL, "index.json: manifest %zu is malformed", i);
+			goto out;
+		}
+		strcpy(e.ref.media_type, mt);
+		strcpy(e.ref.digest, dg);
+		e.ref_name = (char *)ocis_json_get_str(ann, OCIS_ANNOTATION_REF_NAME);
+		e.arch = (char *)ocis_json_get_str(plat, "architecture");
+		e.os = (char *)ocis_json_get_str(plat, "os");
+		e.variant = (char *)ocis_json_get_str(plat, "variant");
+		if (ocis_index_add(x, &e, err) < 0)
+			goto out;
+	}
+	r = 0;
+out:
+	yajl_tree_free(root);
+	return r;
+}
+
+int
+ocis_ref_name_valid(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 255)
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      strchr("._-:/@+", c)))
+			return 0;
+	}
+	return 1;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/* Private helpers shared by library modules; never included by the programs. */
+#ifndef OCISTREAM_INTERNAL_H
+#define OCISTREAM_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define OCIS_BLOCK 512
+
+/* ustar header field offsets and sizes (POSIX.1-1988 / pax). */
+#define TH_NAME 0		/* 100 */
+#define TH_MODE 100		/* 8 */
+#define TH_UID 108		/* 8 */
+#define TH_GID 116		/* 8 */
+#define TH_SIZE 124		/* 12 */
+#define TH_MTIME 136		/* 12 */
+#define TH_CHKSUM 148		/* 8 */
+#define TH_TYPE 156		/* 1 */
+#define TH_LINKNAME 157		/* 100 */
+#define TH_MAGIC 257		/* 6 */
+#define TH_VERSION 263		/* 2 */
+#define TH_UNAME 265		/* 32 */
+#define TH_GNAME 297		/* 32 */
+#define TH_DEVMAJOR 329		/* 8 */
+#define TH_DEVMINOR 337		/* 8 */
+#define TH_PREFIX 345		/* 155 */
+
+/* Write v as zero-padded octal filling width-1 digits plus a NUL.  Returns
+ * 0, or -1 when v does not fit (the field is then left untouched). */
+int ocis__tar_octal(unsigned char *field, size_t width, uint64_t v);
+/* Write v in the GNU base-256 form (for sizes and ids that do not fit). */
+void ocis__tar_base256(unsigned char *field, size_t width, uint64_t v);
+/* Parse an octal (or base-256) numeric field; -1 when malformed. */
+int ocis__tar_parse_num(const unsigned char *field, size_t width, uint64_t *out);
+/* Fill in "ustar\0" "00" and the checksum of a header block. */
+void ocis__tar_finish_header(unsigned char h[OCIS_BLOCK]);
+/* 1 when the stored checksum matches. */
+int ocis__tar_checksum_ok(const unsigned char h[OCIS_BLOCK]);
+/* 1 when the block is all zeros. */
+int ocis__block_is_zero(const unsigned char *b);
+
+static inline uint64_t
+ocis__pad512(uint64_t n)
+{
+	return (OCIS_BLOCK - (n % OCIS_BLOCK)) % OCIS_BLOCK;
+}
+
+#endif

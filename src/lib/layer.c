@@ -1,0 +1,564 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Layer builder: see ocistream/layer.h.
+ *
+ * Data path, one pass:
+ *   libarchive (decompress + parse input) -> normalise entry -> pax encoder
+ *   -> compressor (hashes diff_id, compresses on worker threads, hashes the
+ *   digest) -> chunk assembler -> image stream writer
+ * Only the chunk assembler's buffer (OCIS_CHUNK_MAX) and the compressor's
+ * bounded queues hold data, so memory does not depend on the layer size.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <ocistream/layer.h>
+#include <ocistream/pax.h>
+
+#include "internal.h"
+
+#define STAGE_SIZE (256 * 1024)
+
+/* Set of 64-bit name hashes (open addressing), for hardlink targets. */
+struct name_set {
+	uint64_t *slots;
+	size_t n, cap;
+};
+
+struct builder {
+	const struct ocis_layer_opts *o;
+	struct ocis_stream_writer *w;
+	struct ocis_compressor *comp;
+	/* chunk assembler (compressor output side) */
+	unsigned char *chunk;
+	size_t chunk_len;
+	/* staging of small tar writes (input side) */
+	unsigned char *stage;
+	size_t stage_len;
+	uint64_t tar_bytes;
+	struct ocis_buf hdr;
+	struct ocis_buf path, link;
+	struct name_set names;
+	struct ocis_xattr *xattrs;
+	size_t xattrs_cap;
+	unsigned char *zeros;
+};
+
+static uint64_t
+name_hash(const char *s, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h ? h : 1;	/* 0 marks an empty slot */
+}
+
+static int
+name_set_add(struct name_set *s, uint64_t h, ocis_error_t **err)
+{
+	size_t i;
+
+	if ((s->n + 1) * 2 > s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 1024, j;
+		uint64_t *ns = calloc(ncap, sizeof(*ns));
+		if (ns == NULL)
+			return ocis_error_oom(err);
+		for (j = 0; j < s->cap; j++) {
+			if (s->slots[j] == 0)
+				continue;
+			for (i = s->slots[j] & (ncap - 1); ns[i]; i = (i + 1) & (ncap - 1))
+				;
+			ns[i] = s->slots[j];
+		}
+		free(s->slots);
+		s->slots = ns;
+		s->cap = ncap;
+	}
+	for (i = h & (s->cap - 1); s->slots[i]; i = (i + 1) & (s->cap - 1))
+		if (s->slots[i] == h)
+			return 0;
+	s->slots[i] = h;
+	s->n++;
+	return 0;
+}
+
+static int
+name_set_has(const struct name_set *s, uint64_t h)
+{
+	size_t i;
+
+	if (s->cap == 0)
+		return 0;
+	for (i = h & (s->cap - 1); s->slots[i]; i = (i + 1) & (s->cap - 1))
+		if (s->slots[i] == h)
+			return 1;
+	return 0;
+}
+
+/* Compressor output: cut into chunk entries. */
+static int
+on_compressed(void *ctx, const void *data, size_t len, ocis_error_t **err)
+{
+	struct builder *b = ctx;
+	const unsigned char *p = data;
+
+	while (len > 0) {
+		size_t n = OCIS_CHUNK_MAX - b->chunk_len;
+		if (n > len)
+			n = len;
+		memcpy(b->chunk + b->chunk_len, p, n);
+		b->chunk_len += n;
+		p += n;
+		len -= n;
+		if (b->chunk_len == OCIS_CHUNK_MAX) {
+			if (ocis_stream_write_chunk(b->w, b->chunk, b->chunk_len, err) < 0)
+				return -1;
+			b->chunk_len = 0;
+		}
+	}
+	return 0;
+}
+
+static int
+stage_flush(struct builder *b, ocis_error_t **err)
+{
+	if (b->stage_len == 0)
+		return 0;
+	if (ocis_compressor_write(b->comp, b->stage, b->stage_len, err) < 0)
+		return -1;
+	b->stage_len = 0;
+	return 0;
+}
+
+/* Append uncompressed layer bytes. */
+static int
+tar_out(struct builder *b, const void *data, size_t len, ocis_error_t **err)
+{
+	b->tar_bytes += len;
+	if (len >= STAGE_SIZE / 2) {
+		if (stage_flush(b, err) < 0)
+			return -1;
+		return ocis_compressor_write(b->comp, data, len, err);
+	}
+	if (b->stage_len + len > STAGE_SIZE && stage_flush(b, err) < 0)
+		return -1;
+	memcpy(b->stage + b->stage_len, data, len);
+	b->stage_len += len;
+	return 0;
+}
+
+static int
+tar_zeros(struct builder *b, uint64_t n, ocis_error_t **err)
+{
+	while (n > 0) {
+		size_t k = n > STAGE_SIZE ? STAGE_SIZE : (size_t)n;
+		if (tar_out(b, b->zeros, k, err) < 0)
+			return -1;
+		n -= k;
+	}
+	return 0;
+}
+
+static void
+warn(struct builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+warn(struct builder *b, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (b->o->warn == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	b->o->warn(b->o->cb_ctx, msg);
+}
+
+/* Printable form of a name for messages (bytes above 0x7e kept as is). */
+static const char *
+shown(const char *name, char *buf, size_t size)
+{
+	size_t i, j = 0;
+
+	for (i = 0; name[i] && j + 1 < size; i++)
+		buf[j++] = ((unsigned char)name[i] < 0x20 || name[i] == 0x7f) ? '?' : name[i];
+	buf[j] = 0;
+	return buf;
+}
+
+/*
+ * Normalise an input name into out: drop leading "/" (only with
+ * strip_absolute), "." and empty components; refuse "..".  `what` is
+ * "entry" or "hardlink target" for messages.  *is_root is set when nothing
+ * is left.
+ */
+static int
+normalise(struct builder *b, const char *in, const char *what, const char *entry,
+	  struct ocis_buf *out, int *is_root, ocis_error_t **err)
+{
+	const char *p = in, *q;
+	char s1[256], s2[256];
+
+	ocis_buf_reset(out);
+	if (*p == '/') {
+		if (!b->o->strip_absolute)
+			return ocis_error_set(err, 0, "%s '%s' has an absolute path "
+					      "(use --strip-absolute to store it relative)",
+					      what, shown(in, s1, sizeof(s1)));
+		while (*p == '/')
+			p++;
+	}
+	while (*p) {
+		q = strchr(p, '/');
+		if (q == NULL)
+			q = p + strlen(p);
+		if (q - p == 2 && p[0] == '.' && p[1] == '.') {
+			if (entry)
+				return ocis_error_set(err, 0, "entry '%s': %s '%s' has a '..' "
+						      "component", shown(entry, s2, sizeof(s2)), what,
+						      shown(in, s1, sizeof(s1)));
+			return ocis_error_set(err, 0, "%s '%s' has a '..' component", what,
+					      shown(in, s1, sizeof(s1)));
+		}
+		if (!(q - p == 0 || (q - p == 1 && p[0] == '.'))) {
+			if (out->len && ocis_buf_add(out, "/", 1, err) < 0)
+				return -1;
+			if (ocis_buf_add(out, p, (size_t)(q - p), err) < 0)
+				return -1;
+		}
+		p = *q ? q + 1 : q;
+	}
+	*is_root = out->len == 0;
+	if (out->data == NULL && ocis_buf_add(out, "", 0, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+archive_failed(struct archive *a, const char *ctx, ocis_error_t **err)
+{
+	const char *m = archive_error_string(a);
+
+	return ocis_error_set(err, 0, "%s: %s", ctx, m ? m : "unknown libarchive error");
+}
+
+static int
+copy_data(struct builder *b, struct archive *a, struct archive_entry *ae, uint64_t size,
+	  const char *name, ocis_error_t **err)
+{
+	uint64_t written = 0;
+	const void *buf;
+	size_t len;
+	la_int64_t off;
+	char s1[256];
+
+	for (;;) {
+		int r = archive_read_data_block(a, &buf, &len, &off);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
+			return ocis_error_set(err, 0, "reading input tar: entry '%s': %s",
+					      shown(name, s1, sizeof(s1)),
+					      archive_error_string(a) ? archive_error_string(a)
+								      : "read error");
+		if (off < 0 || (uint64_t)off < written || (uint64_t)off + len > size)
+			return ocis_error_set(err, 0, "reading input tar: entry '%s': data "
+					      "outside the file's size", shown(name, s1, sizeof(s1)));
+		/* sparse hole before this block */
+		if (tar_zeros(b, (uint64_t)off - written, err) < 0 ||
+		    tar_out(b, buf, len, err) < 0)
+			return -1;
+		written = (uint64_t)off + len;
+	}
+	(void)ae;
+	/* trailing hole, then padding */
+	if (tar_zeros(b, size - written, err) < 0 || tar_zeros(b, ocis__pad512(size), err) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+add_entry(struct builder *b, struct archive *a, struct archive_entry *ae, ocis_error_t **err)
+{
+	struct ocis_pax_entry pe;
+	const char *raw = archive_entry_pathname(ae), *hl = archive_entry_hardlink(ae);
+	mode_t ft = archive_entry_filetype(ae);
+	int is_root = 0, link_root = 0, has_data = 0;
+	size_t nx = 0;
+	char s1[256];
+
+	if (raw == NULL)
+		return ocis_error_set(err, 0, "reading input tar: entry without a name");
+	if (normalise(b, raw, "entry", NULL, &b->path, &is_root, err) < 0)
+		return -1;
+
+	memset(&pe, 0, sizeof(pe));
+	if (hl != NULL) {
+		pe.type = '1';
+		if (normalise(b, hl, "hardlink target", raw, &b->link, &link_root, err) < 0)
+			return -1;
+		if (link_root || !name_set_has(&b->names,
+						name_hash((char *)b->link.data, b->link.len)))
+			return ocis_error_set(err, 0, "entry '%s': hardlink target '%s' is not "
+					      "an earlier entry of the archive",
+					      shown(raw, s1, sizeof(s1)), (char *)b->link.data);
+		pe.linkname = (const char *)b->link.data;
+	} else {
+		switch (ft) {
+		case AE_IFREG: pe.type = '0'; has_data = 1; break;
+		case AE_IFDIR: pe.type = '5'; break;
+		case AE_IFLNK: pe.type = '2'; break;
+		case AE_IFCHR: pe.type = '3'; break;
+		case AE_IFBLK: pe.type = '4'; break;
+		case AE_IFIFO: pe.type = '6'; break;
+		case AE_IFSOCK:
+			warn(b, "entry '%s': sockets cannot be stored in a layer; dropped",
+			     shown(raw, s1, sizeof(s1)));
+			return 0;
+		default:
+			return ocis_error_set(err, 0, "entry '%s': unsupported file type 0%o",
+					      shown(raw, s1, sizeof(s1)), (unsigned)ft);
+		}
+		if (pe.type == '2') {
+			pe.linkname = archive_entry_symlink(ae);
+			if (pe.linkname == NULL)
+				return ocis_error_set(err, 0, "entry '%s': symlink without target",
+						      shown(raw, s1, sizeof(s1)));
+		}
+	}
+	if (is_root) {
+		if (pe.type != '5')
+			return ocis_error_set(err, 0, "entry '%s': only a directory can be the "
+					      "root of the layer", shown(raw, s1, sizeof(s1)));
+		if (ocis_buf_addstr(&b->path, "./", err) < 0)
+			return -1;
+	} else {
+		if (name_set_add(&b->names, name_hash((char *)b->path.data, b->path.len),
+				 err) < 0)
+			return -1;
+		if (pe.type == '5' && ocis_buf_add(&b->path, "/", 1, err) < 0)
+			return -1;
+	}
+	pe.path = (const char *)b->path.data;
+	pe.mode = archive_entry_perm(ae) & 07777;
+	pe.uid = (uint64_t)archive_entry_uid(ae);
+	pe.gid = (uint64_t)archive_entry_gid(ae);
+	pe.uname = archive_entry_uname(ae);
+	pe.gname = archive_entry_gname(ae);
+	if (archive_entry_mtime_is_set(ae)) {
+		pe.mtime = archive_entry_mtime(ae);
+		pe.mtime_nsec = archive_entry_mtime_nsec(ae);
+		if (pe.mtime_nsec < 0 || pe.mtime_nsec > 999999999)
+			pe.mtime_nsec = 0;
+	}
+	if (b->o->clamp_mtime && pe.mtime > b->o->clamp_epoch) {
+		pe.mtime = b->o->clamp_epoch;
+		pe.mtime_nsec = 0;
+	}
+	if (has_data) {
+		la_int64_t sz = archive_entry_size(ae);
+		pe.size = sz > 0 ? (uint64_t)sz : 0;
+	}
+	if (pe.type == '3' || pe.type == '4') {
+		pe.devmajor = archive_entry_rdevmajor(ae);
+		pe.devminor = archive_entry_rdevminor(ae);
+	}
+	if (archive_entry_xattr_reset(ae) > 0) {
+		const char *xn;
+		const void *xv;
+		size_t xs;
+		while (archive_entry_xattr_next(ae, &xn, &xv, &xs) == ARCHIVE_OK) {
+			if (nx == b->xattrs_cap) {
+				size_t ncap = b->xattrs_cap ? b->xattrs_cap * 2 : 8;
+				struct ocis_xattr *nxp = realloc(b->xattrs, ncap * sizeof(*nxp));
+				if (nxp == NULL)
+					return ocis_error_oom(err);
+				b->xattrs = nxp;
+				b->xattrs_cap = ncap;
+			}
+			b->xattrs[nx].name = xn;
+			b->xattrs[nx].value = xv;
+			b->xattrs[nx].size = xs;
+			nx++;
+		}
+	}
+	pe.xattrs = b->xattrs;
+	pe.n_xattrs = nx;
+
+	ocis_buf_reset(&b->hdr);
+	if (ocis_pax_encode_header(&pe, &b->hdr, err) < 0)
+		return ocis_error_wrap(err, "entry '%s'", shown(raw, s1, sizeof(s1)));
+	if (tar_out(b, b->hdr.data, b->hdr.len, err) < 0)
+		return -1;
+	if (has_data && copy_data(b, a, ae, pe.size, raw, err) < 0)
+		return -1;
+	if (b->o->on_entry)
+		b->o->on_entry(b->o->cb_ctx, pe.path);
+	return 1;
+}
+
+static void
+builder_release(struct builder *b)
+{
+	ocis_compressor_free(b->comp);
+	free(b->chunk);
+	free(b->stage);
+	free(b->zeros);
+	free(b->names.slots);
+	free(b->xattrs);
+	ocis_buf_release(&b->hdr);
+	ocis_buf_release(&b->path);
+	ocis_buf_release(&b->link);
+}
+
+static int
+dup_opt(char **dst, const char *src, ocis_error_t **err)
+{
+	*dst = NULL;
+	if (src == NULL)
+		return 0;
+	*dst = strdup(src);
+	return *dst ? 0 : ocis_error_oom(err);
+}
+
+int
+ocis_layer_build(int in_fd, struct ocis_stream_writer *w, const struct ocis_layer_opts *o,
+		 struct ocis_layer_desc *desc, struct ocis_layer_stats *stats,
+		 ocis_error_t **err)
+{
+	struct builder b;
+	struct archive *a = NULL;
+	struct archive_entry *ae;
+	struct ocis_compress_result res;
+	struct ocis_layer_desc d;
+	uint64_t entries = 0, data_end = 0, consumed;
+	int r, ret = -1;
+	char s1[256];
+
+	memset(&b, 0, sizeof(b));
+	memset(&d, 0, sizeof(d));
+	b.o = o;
+	b.w = w;
+	b.chunk = malloc(OCIS_CHUNK_MAX);
+	b.stage = malloc(STAGE_SIZE);
+	b.zeros = calloc(1, STAGE_SIZE);
+	if (b.chunk == NULL || b.stage == NULL || b.zeros == NULL) {
+		ocis_error_oom(err);
+		goto out;
+	}
+	if (ocis_compressor_new(&b.comp, o->compression, o->level, o->threads, on_compressed,
+				&b, err) < 0)
+		goto out;
+
+	a = archive_read_new();
+	if (a == NULL) {
+		ocis_error_oom(err);
+		goto out;
+	}
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	archive_read_support_format_gnutar(a);
+	if (archive_read_set_format_option(a, "tar", "read_concatenated_archives", "1") != ARCHIVE_OK) {
+		archive_failed(a, "configuring tar reader", err);
+		goto out;
+	}
+	if (archive_read_open_fd(a, in_fd, 1024 * 1024) != ARCHIVE_OK) {
+		archive_failed(a, "reading input tar", err);
+		goto out;
+	}
+	for (;;) {
+		r = archive_read_next_header(a, &ae);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r == ARCHIVE_WARN) {
+			warn(&b, "entry '%s': %s",
+			     shown(archive_entry_pathname(ae) ? archive_entry_pathname(ae) : "",
+				   s1, sizeof(s1)),
+			     archive_error_string(a) ? archive_error_string(a) : "warning");
+		} else if (r != ARCHIVE_OK) {
+			if (archive_filter_bytes(a, -1) == 0) {
+				ocis_error_set(err, 0, "reading input tar: empty input "
+					       "(expected a rootfs tar stream)");
+				goto out;
+			}
+			archive_failed(a, entries ? "reading input tar" :
+				       "reading input tar (is it a tar stream?)", err);
+			if (entries)
+				ocis_error_wrap(err, "after %" PRIu64 " entries", entries);
+			goto out;
+		}
+		if (add_entry(&b, a, ae, err) < 0)
+			goto out;
+		entries++;
+		/* Position after this entry's data, rounded to the block. */
+		consumed = (uint64_t)archive_filter_bytes(a, 0);
+		data_end = consumed + ocis__pad512(consumed);
+	}
+	consumed = (uint64_t)archive_filter_bytes(a, 0);
+	if (archive_filter_bytes(a, -1) == 0) {
+		ocis_error_set(err, 0, "reading input tar: empty input (expected a rootfs tar stream)");
+		goto out;
+	}
+	/*
+	 * libarchive reports a tar cut exactly between two entries as a
+	 * normal end; a real archive ends with zero blocks after its last
+	 * entry, so insist on seeing at least one.
+	 */
+	if (consumed < data_end + OCIS_BLOCK) {
+		ocis_error_set(err, 0, "reading input tar: archive ends after %" PRIu64
+			       " entries without an end-of-archive marker (truncated input?)",
+			       entries);
+		goto out;
+	}
+	/* End of the layer tar: two zero blocks. */
+	if (tar_zeros(&b, 2 * OCIS_BLOCK, err) < 0 || stage_flush(&b, err) < 0)
+		goto out;
+	if (ocis_compressor_finish(b.comp, &res, err) < 0)
+		goto out;
+	if (b.chunk_len > 0 && ocis_stream_write_chunk(w, b.chunk, b.chunk_len, err) < 0)
+		goto out;
+	b.chunk_len = 0;
+
+	snprintf(d.media_type, sizeof(d.media_type), "%s%s", OCIS_MT_LAYER,
+		 ocis_compression_suffix(o->compression));
+	memcpy(d.digest, res.digest, sizeof(d.digest));
+	memcpy(d.diff_id, res.diff_id, sizeof(d.diff_id));
+	d.size = res.size;
+	d.uncompressed_size = res.uncompressed_size;
+	if (dup_opt(&d.history.created, o->created, err) < 0 ||
+	    dup_opt(&d.history.created_by, o->created_by, err) < 0 ||
+	    dup_opt(&d.history.comment, o->comment, err) < 0)
+		goto out;
+	if (ocis_stream_write_layer(w, &d, err) < 0)
+		goto out;
+	if (stats) {
+		stats->entries = entries;
+		stats->input_bytes = (uint64_t)archive_filter_bytes(a, -1);
+	}
+	if (desc) {
+		*desc = d;
+		memset(&d, 0, sizeof(d));
+	}
+	ret = 0;
+out:
+	if (a != NULL)
+		archive_read_free(a);
+	ocis_layer_desc_release(&d);
+	builder_release(&b);
+	return ret;
+}

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The layer descriptor carried by ocipipe/layer.json: JSON in and out.
+ * Bytes: keys in the fixed order mediaType, digest, size, diffID,
+ * uncompressedSize, history{created, created_by, comment}.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ocistream/json.h>
+#include <ocistream/stream.h>
+
+void
+ocis_layer_desc_release(struct ocis_layer_desc *d)
+{
+	free(d->history.created);
+	free(d->history.created_by);
+	free(d->history.comment);
+	memset(d, 0, sizeof(*d));
+}
+
+int
+ocis_media_type_is_layer(const char *mt)
+{
+	static const char *const known[] = {
+		OCIS_MT_LAYER, OCIS_MT_LAYER "+gzip", OCIS_MT_LAYER "+zstd",
+		"application/vnd.docker.image.rootfs.diff.tar.gzip",
+		"application/vnd.oci.image.layer.nondistributable.v1.tar",
+		"application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+		"application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(mt, known[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int
+ocis_layer_desc_to_json(const struct ocis_layer_desc *d, struct ocis_buf *out, ocis_error_t **err)
+{
+	yajl_gen g = ocis_json_gen_new();
+	const struct ocis_history *h = &d->history;
+	int s = 0;
+
+	if (g == NULL)
+		return ocis_error_oom(err);
+	s |= ocis_json_open_map(g);
+	s |= ocis_json_kv_str(g, "mediaType", d->media_type);
+	s |= ocis_json_kv_str(g, "digest", d->digest);
+	s |= ocis_json_kv_u64(g, "size", d->size);
+	s |= ocis_json_kv_str(g, "diffID", d->diff_id);
+	s |= ocis_json_kv_u64(g, "uncompressedSize", d->uncompressed_size);
+	if (h->created || h->created_by || h->comment) {
+		s |= ocis_json_key(g, "history");
+		s |= ocis_json_open_map(g);
+		if (h->created)
+			s |= ocis_json_kv_str(g, "created", h->created);
+		if (h->created_by)
+			s |= ocis_json_kv_str(g, "created_by", h->created_by);
+		if (h->comment)
+			s |= ocis_json_kv_str(g, "comment", h->comment);
+		s |= ocis_json_close_map(g);
+	}
+	s |= ocis_json_close_map(g);
+	return ocis_json_gen_finish(g, s, "layer descriptor", out, err);
+}
+
+static int
+dup_opt(char **dst, const char *src, ocis_error_t **err)
+{
+	if (src == NULL)
+		return 0;
+	*dst = strdup(src);
+	return *dst ? 0 : ocis_error_oom(err);
+}
+
+int
+ocis_layer_desc_from_json(struct ocis_layer_desc *d, const char *json, size_t len,
+			  ocis_error_t **err)
+{
+	struct ocis_layer_desc n;
+	yajl_val root = NULL, hist;
+	const char *mt, *digest, *diff_id;
+	int r = -1;
+
+	memset(&n, 0, sizeof(n));
+	if (ocis_json_parse(json, len, "layer descriptor", &root, err) < 0)
+		return -1;
+	mt = ocis_json_get_str(root, "mediaType");
+	digest = ocis_json_get_str(root, "digest");
+	diff_id = ocis_json_get_str(root, "diffID");
+	if (mt == NULL || !ocis_media_type_is_layer(mt) || strlen(mt) >= sizeof(n.media_type)) {
+		ocis_error_set(err, EINVAL, "missing or unknown layer mediaType");
+		goto out;
+	}
+	if (!ocis_digest_valid(digest) || !ocis_digest_valid(diff_id)) {
+		ocis_error_set(err, EINVAL, "missing or malformed digest or diffID");
+		goto out;
+	}
+	if (ocis_json_get_u64(root, "size", &n.size) < 0 ||
+	    ocis_json_get_u64(root, "uncompressedSize", &n.uncompressed_size) < 0) {
+		ocis_error_set(err, EINVAL, "missing or malformed size");
+		goto out;
+	}
+	strcpy(n.media_type, mt);
+	strcpy(n.digest, digest);
+	strcpy(n.diff_id, diff_id);
+	hist = ocis_json_get(root, "history");
+	if (hist != NULL) {
+		if (!YAJL_IS_OBJECT(hist)) {
+			ocis_error_set(err, EINVAL, "history is not an object");
+			goto out;
+		}
+		if (dup_opt(&n.history.created, ocis_json_get_str(hist, "created"), err) < 0 ||
+		    dup_opt(&n.history.created_by, ocis_json_get_str(hist, "created_by"), err) < 0 ||
+		    dup_opt(&n.history.comment, ocis_json_get_str(hist, "comment"), err) < 0)
+			goto out;
+	}
+	*d = n;
+	memset(&n, 0, sizeof(n));
+	r = 0;
+out:
+	ocis_layer_desc_release(&n);
+	yajl_tree_free(root);
+	return r;
+}

@@ -1,0 +1,575 @@
+/* SPDX-License-Identifier: MIT */
+/* OCI image-layout writer: see ocistream/layout.h for the contract. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ocistream/layout.h>
+
+#include "internal.h"
+
+#define OCI_LAYOUT_JSON "{\"imageLayoutVersion\":\"1.0.0\"}"
+
+enum mode { MODE_SEEKABLE, MODE_PIPE, MODE_DIR };
+
+struct ocis_layout {
+	enum mode mode;
+	int fd;			/* tar output */
+	int64_t mtime;
+	off_t start;		/* where our output began (seekable) */
+	off_t pos;		/* current output offset (seekable) */
+	off_t hdr_pos;		/* reserved header of the open blob */
+	int spool;		/* pipe mode spool file */
+	uint64_t open_bytes;	/* bytes of the open blob */
+	int blob_open;
+
+	int dirfd, blobsfd, locked;	/* directory mode */
+	char tmpname[64];
+	int tmpfd;
+	unsigned tmpseq;
+
+	char (*done)[OCIS_DIGEST_STR_SIZE];	/* blobs written (tar) / added (dir) */
+	size_t n_done, cap_done;
+	int finished;
+};
+
+static int
+remember(struct ocis_layout *l, const char *digest, ocis_error_t **err)
+{
+	if (l->n_done == l->cap_done) {
+		size_t ncap = l->cap_done ? l->cap_done * 2 : 16;
+		void *p = realloc(l->done, ncap * sizeof(*l->done));
+		if (p == NULL)
+			return ocis_error_oom(err);
+		l->done = p;
+		l->cap_done = ncap;
+	}
+	memcpy(l->done[l->n_done++], digest, OCIS_DIGEST_STR_SIZE);
+	return 0;
+}
+
+static int
+seen(const struct ocis_layout *l, const char *digest)
+{
+	size_t i;
+
+	for (i = 0; i < l->n_done; i++)
+		if (strcmp(l->done[i], digest) == 0)
+			return 1;
+	return 0;
+}
+
+/* --- tarball --------------------------------------------------------- */
+
+static void
+tar_header(unsigned char h[OCIS_BLOCK], const char *name, char type, uint64_t size,
+	   int64_t mtime)
+{
+	memset(h, 0, OCIS_BLOCK);
+	memcpy(h + TH_NAME, name, strlen(name));
+	ocis__tar_octal(h + TH_MODE, 8, type == '5' ? 0755 : 0644);
+	ocis__tar_octal(h + TH_UID, 8, 0);
+	ocis__tar_octal(h + TH_GID, 8, 0);
+	if (ocis__tar_octal(h + TH_SIZE, 12, size) < 0)
+		ocis__tar_base256(h + TH_SIZE, 12, size);
+	ocis__tar_octal(h + TH_MTIME, 12, mtime > 0 ? (uint64_t)mtime : 0);
+	h[TH_TYPE] = (unsigned char)type;
+	ocis__tar_octal(h + TH_DEVMAJOR, 8, 0);
+	ocis__tar_octal(h + TH_DEVMINOR, 8, 0);
+	ocis__tar_finish_header(h);
+}
+
+static int
+out_write(struct ocis_layout *l, const void *data, size_t len, ocis_error_t **err)
+{
+	if (ocis_write_full(l->fd, data, len, err) < 0)
+		return ocis_error_wrap(err, "writing output");
+	l->pos += (off_t)len;
+	return 0;
+}
+
+static int
+out_padding(struct ocis_layout *l, uint64_t size, ocis_error_t **err)
+{
+	static const unsigned char zeros[OCIS_BLOCK];
+
+	return out_write(l, zeros, (size_t)ocis__pad512(size), err);
+}
+
+static int
+tar_entry(struct ocis_layout *l, const char *name, char type, const void *data, size_t len,
+	  ocis_error_t **err)
+{
+	unsigned char h[OCIS_BLOCK];
+
+	tar_header(h, name, type, len, l->mtime);
+	if (out_write(l, h, sizeof(h), err) < 0 || out_write(l, data, len, err) < 0 ||
+	    out_padding(l, len, err) < 0)
+		return -1;
+	return 0;
+}
+
+static void
+blob_name(char *out, size_t size, const char *digest)
+{
+	snprintf(out, size, "blobs/sha256/%s", digest + 7);
+}
+
+int
+ocis_layout_open_tar(struct ocis_layout **out, int fd, int64_t mtime, ocis_error_t **err)
+{
+	struct ocis_layout *l = calloc(1, sizeof(*l));
+	struct stat st;
+	off_t off;
+
+	if (l == NULL)
+		return ocis_error_oom(err);
+	l->fd = fd;
+	l->mtime = mtime;
+	l->spool = l->dirfd = l->blobsfd = l->tmpfd = -1;
+	off = lseek(fd, 0, SEEK_CUR);
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && off >= 0 &&
+	    !(fcntl(fd, F_GETFL) & O_APPEND)) {
+		l->mode = MODE_SEEKABLE;
+		l->start = l->pos = off;
+	} else {
+		l->mode = MODE_PIPE;
+	}
+	if (tar_entry(l, "oci-layout", '0', OCI_LAYOUT_JSON, strlen(OCI_LAYOUT_JSON), err) < 0 ||
+	    tar_entry(l, "blobs/", '5', NULL, 0, err) < 0 ||
+	    tar_entry(l, "blobs/sha256/", '5', NULL, 0, err) < 0) {
+		free(l);
+		return -1;
+	}
+	*out = l;
+	return 0;
+}
+
+static int
+open_spool(struct ocis_layout *l, ocis_error_t **err)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[4096];
+	int fd;
+
+	if (dir == NULL || *dir == 0)
+		dir = "/tmp";
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(path, sizeof(path), "%s/ocipipe-spool-XXXXXX", dir);
+		fd = mkostemp(path, O_CLOEXEC);
+		if (fd < 0)
+			return ocis_error_set(err, errno, "cannot create a spool file in '%s'", dir);
+		unlink(path);
+	}
+	l->spool = fd;
+	return 0;
+}
+
+/* --- directory -------------------------------------------------------- */
+
+static int
+mkdirat_open(int parent, const char *name, const char *shown, ocis_error_t **err)
+{
+	int fd;
+
+	if (mkdirat(parent, name, 0755) < 0 && errno != EEXIST)
+		return ocis_error_set(err, errno, "cannot create '%s'", shown);
+	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return ocis_error_set(err, errno == ELOOP ? ENOTDIR : errno,
+				      "cannot open '%s' (must be a real directory)", shown);
+	return fd;
+}
+
+static int
+read_small_file(int dirfd, const char *name, struct ocis_buf *out, int *exists,
+		ocis_error_t **err)
+{
+	char buf[65536];
+	ssize_t n;
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	*exists = 0;
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return ocis_error_set(err, errno, "cannot open '%s'", name);
+	}
+	*exists = 1;
+	while ((n = ocis_read_full(fd, buf, sizeof(buf), err)) > 0)
+		if (ocis_buf_add(out, buf, (size_t)n, err) < 0) {
+			close(fd);
+			return ocis_error_wrap(err, "reading '%s'", name);
+		}
+	close(fd);
+	return n < 0 ? ocis_error_wrap(err, "reading '%s'", name) : 0;
+}
+
+/* Write name atomically inside dirfd: temp file, fsync, rename. */
+static int
+replace_file(int dirfd, const char *name, const void *data, size_t len, ocis_error_t **err)
+{
+	char tmp[128];
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), ".%s.tmp-%ld", name, (long)getpid());
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return ocis_error_set(err, errno, "cannot create '%s'", tmp);
+	if (ocis_write_full(fd, data, len, err) < 0 || fsync(fd) < 0) {
+		if (err && *err == NULL)
+			ocis_error_set(err, errno, "cannot write '%s'", tmp);
+		close(fd);
+		unlinkat(dirfd, tmp, 0);
+		return -1;
+	}
+	close(fd);
+	if (renameat(dirfd, tmp, dirfd, name) < 0) {
+		int e = errno;
+		unlinkat(dirfd, tmp, 0);
+		return ocis_error_set(err, e, "cannot rename '%s' to '%s'", tmp, name);
+	}
+	return 0;
+}
+
+int
+ocis_layout_open_dir(struct ocis_layout **out, const char *path, ocis_error_t **err)
+{
+	struct ocis_layout *l = calloc(1, sizeof(*l));
+	struct ocis_buf layout = OCIS_BUF_INIT;
+	int exists, fd;
+
+	if (l == NULL)
+		return ocis_error_oom(err);
+	l->mode = MODE_DIR;
+	l->fd = l->spool = l->blobsfd = l->tmpfd = -1;
+	if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+		ocis_error_set(err, errno, "cannot create '%s'", path);
+		goto fail;
+	}
+	l->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (l->dirfd < 0) {
+		ocis_error_set(err, errno, "cannot open directory '%s'", path);
+		goto fail;
+	}
+	if (read_small_file(l->dirfd, "oci-layout", &layout, &exists, err) < 0)
+		goto fail;
+	if (exists) {
+		if (strstr((char *)layout.data ? (char *)layout.data : "", "imageLayoutVersion") == NULL) {
+			ocis_error_set(err, 0, "'%s/oci-layout' is not an OCI layout marker", path);
+			goto fail;
+		}
+	} else {
+		/* Refuse to scatter a layout into an unrelated non-empty directory. */
+		DIR *d;
+		struct dirent *de;
+		int other = 0;
+
+		fd = dup(l->dirfd);
+		d = fd >= 0 ? fdopendir(fd) : NULL;
+		if (d == NULL) {
+			if (fd >= 0)
+				close(fd);
+			ocis_error_set(err, errno, "cannot read directory '%s'", path);
+			goto fail;
+		}
+		while ((de = readdir(d)) != NULL)
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+			    strcmp(de->d_name, "blobs") && strcmp(de->d_name, "index.json"))
+				other = 1;
+		closedir(d);
+		if (other) {
+			ocis_error_set(err, 0, "'%s' is not empty and not an OCI layout", path);
+			goto fail;
+		}
+		if (replace_file(l->dirfd, "oci-layout", OCI_LAYOUT_JSON,
+				 strlen(OCI_LAYOUT_JSON), err) < 0)
+			goto fail;
+	}
+	fd = mkdirat_open(l->dirfd, "blobs", "blobs", err);
+	if (fd < 0)
+		goto fail;
+	l->blobsfd = mkdirat_open(fd, "sha256", "blobs/sha256", err);
+	close(fd);
+	if (l->blobsfd < 0)
+		goto fail;
+	ocis_buf_release(&layout);
+	*out = l;
+	return 0;
+fail:
+	ocis_buf_release(&layout);
+	ocis_layout_free(l);
+	return -1;
+}
+
+int
+ocis_layout_lock_read_index(struct ocis_layout *l, struct ocis_buf *out, ocis_error_t **err)
+{
+	int exists;
+
+	ocis_buf_reset(out);
+	if (l->mode != MODE_DIR)
+		return 0;
+	if (!l->locked) {
+		while (flock(l->dirfd, LOCK_EX) < 0)
+			if (errno != EINTR)
+				return ocis_error_set(err, errno, "cannot lock the layout directory");
+		l->locked = 1;
+	}
+	return read_small_file(l->dirfd, "index.json", out, &exists, err);
+}
+
+/* --- blobs ------------------------------------------------------------ */
+
+int
+ocis_layout_blob_begin(struct ocis_layout *l, ocis_error_t **err)
+{
+	static const unsigned char zeros[OCIS_BLOCK];
+
+	if (l->blob_open)
+		return ocis_error_set(err, EINVAL, "internal: blob already open");
+	l->open_bytes = 0;
+	switch (l->mode) {
+	case MODE_SEEKABLE:
+		l->hdr_pos = l->pos;
+		if (out_write(l, zeros, sizeof(zeros), err) < 0)
+			return -1;
+		break;
+	case MODE_PIPE:
+		if (l->spool < 0 && open_spool(l, err) < 0)
+			return -1;
+		if (ftruncate(l->spool, 0) < 0 || lseek(l->spool, 0, SEEK_SET) < 0)
+			return ocis_error_set(err, errno, "cannot reset the spool file");
+		break;
+	case MODE_DIR:
+		for (;;) {
+			snprintf(l->tmpname, sizeof(l->tmpname), ".tmp-%ld-%u", (long)getpid(),
+				 l->tmpseq++);
+			l->tmpfd = openat(l->blobsfd, l->tmpname,
+					  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+			if (l->tmpfd >= 0)
+				break;
+			if (errno != EEXIST)
+				return ocis_error_set(err, errno, "cannot create a blob in the layout");
+		}
+		break;
+	}
+	l->blob_open = 1;
+	return 0;
+}
+
+int
+ocis_layout_blob_write(struct ocis_layout *l, const void *data, size_t len, ocis_error_t **err)
+{
+	l->open_bytes += len;
+	switch (l->mode) {
+	case MODE_SEEKABLE:
+		return out_write(l, data, len, err);
+	case MODE_PIPE:
+		if (ocis_write_full(l->spool, data, len, err) < 0)
+			return ocis_error_wrap(err, "writing the spool file");
+		return 0;
+	case MODE_DIR:
+		if (ocis_write_full(l->tmpfd, data, len, err) < 0)
+			return ocis_error_wrap(err, "writing a blob");
+		return 0;
+	}
+	return 0;
+}
+
+static int
+copy_spool(struct ocis_layout *l, uint64_t size, ocis_error_t **err)
+{
+	off_t off = 0;
+	char buf[65536];
+
+	while ((uint64_t)off < size) {
+		size_t want = size - (uint64_t)off > (1 << 30) ? (1 << 30) : (size_t)(size - (uint64_t)off);
+		ssize_t n = sendfile(l->fd, l->spool, &off, want);
+		if (n > 0)
+			continue;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EINVAL || errno == ENOSYS))
+			break;	/* fall back to read/write below */
+		if (n == 0)
+			return ocis_error_set(err, EIO, "spool file shorter than its blob");
+		return ocis_error_set(err, errno, "writing output");
+	}
+	while ((uint64_t)off < size) {
+		ssize_t n = pread(l->spool, buf, sizeof(buf), off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return ocis_error_set(err, n < 0 ? errno : EIO, "reading the spool file");
+		if (ocis_write_full(l->fd, buf, (size_t)n, err) < 0)
+			return ocis_error_wrap(err, "writing output");
+		off += n;
+	}
+	l->pos += (off_t)size;
+	return 0;
+}
+
+int
+ocis_layout_blob_commit(struct ocis_layout *l, const char *digest, uint64_t size,
+			ocis_error_t **err)
+{
+	unsigned char h[OCIS_BLOCK];
+	char name[100];
+	struct stat st;
+
+	if (!l->blob_open)
+		return ocis_error_set(err, EINVAL, "internal: no open blob");
+	l->blob_open = 0;
+	if (size != l->open_bytes)
+		return ocis_error_set(err, EINVAL, "internal: blob size mismatch");
+	blob_name(name, sizeof(name), digest);
+	switch (l->mode) {
+	case MODE_SEEKABLE:
+		if (seen(l, digest)) {
+			/* Already in the tarball: rewind over this copy. */
+			if (lseek(l->fd, l->hdr_pos, SEEK_SET) < 0)
+				return ocis_error_set(err, errno, "seeking in output");
+			l->pos = l->hdr_pos;
+			return 0;
+		}
+		tar_header(h, name, '0', size, l->mtime);
+		if (ocis_pwrite_full(l->fd, h, sizeof(h), l->hdr_pos, err) < 0)
+			return ocis_error_wrap(err, "writing output");
+		if (out_padding(l, size, err) < 0)
+			return -1;
+		return remember(l, digest, err);
+	case MODE_PIPE:
+		if (seen(l, digest))
+			return 0;
+		tar_header(h, name, '0', size, l->mtime);
+		if (out_write(l, h, sizeof(h), err) < 0 || copy_spool(l, size, err) < 0 ||
+		    out_padding(l, size, err) < 0)
+			return -1;
+		return remember(l, digest, err);
+	case MODE_DIR:
+		if (fsync(l->tmpfd) < 0) {
+			int e = errno;
+			close(l->tmpfd);
+			l->tmpfd = -1;
+			unlinkat(l->blobsfd, l->tmpname, 0);
+			return ocis_error_set(err, e, "cannot write a blob");
+		}
+		close(l->tmpfd);
+		l->tmpfd = -1;
+		if (fstatat(l->blobsfd, digest + 7, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			unlinkat(l->blobsfd, l->tmpname, 0);
+			if (!S_ISREG(st.st_mode))
+				return ocis_error_set(err, 0, "'blobs/sha256/%s' exists and is not "
+						      "a regular file", digest + 7);
+			return 0;
+		}
+		if (renameat(l->blobsfd, l->tmpname, l->blobsfd, digest + 7) < 0) {
+			int e = errno;
+			unlinkat(l->blobsfd, l->tmpname, 0);
+			return ocis_error_set(err, e, "cannot store blob %s", digest);
+		}
+		return remember(l, digest, err);
+	}
+	return 0;
+}
+
+int
+ocis_layout_put_blob(struct ocis_layout *l, const void *data, size_t len,
+		     char digest_out[OCIS_DIGEST_STR_SIZE], ocis_error_t **err)
+{
+	char digest[OCIS_DIGEST_STR_SIZE];
+
+	if (ocis_hash_buffer(data, len, digest, err) < 0)
+		return -1;
+	if (ocis_layout_blob_begin(l, err) < 0 || ocis_layout_blob_write(l, data, len, err) < 0 ||
+	    ocis_layout_blob_commit(l, digest, len, err) < 0)
+		return -1;
+	if (digest_out)
+		memcpy(digest_out, digest, sizeof(digest));
+	return 0;
+}
+
+int
+ocis_layout_finish(struct ocis_layout *l, const void *index, size_t len, ocis_error_t **err)
+{
+	static const unsigned char zeros[2 * OCIS_BLOCK];
+
+	if (l->mode == MODE_DIR) {
+		if (!l->locked) {
+			struct ocis_buf tmp = OCIS_BUF_INIT;
+			int r = ocis_layout_lock_read_index(l, &tmp, err);
+			ocis_buf_release(&tmp);
+			if (r < 0)
+				return -1;
+		}
+		if (fsync(l->blobsfd) < 0)
+			return ocis_error_set(err, errno, "cannot sync the blobs directory");
+		if (replace_file(l->dirfd, "index.json", index, len, err) < 0)
+			return -1;
+		fsync(l->dirfd);
+		l->finished = 1;
+		return 0;
+	}
+	if (tar_entry(l, "index.json", '0', index, len, err) < 0 ||
+	    out_write(l, zeros, sizeof(zeros), err) < 0)
+		return -1;
+	if (l->mode == MODE_SEEKABLE) {
+		/* A rewound duplicate may have left bytes past the end. */
+		if (ftruncate(l->fd, l->pos) < 0)
+			return ocis_error_set(err, errno, "truncating output");
+	}
+	l->finished = 1;
+	return 0;
+}
+
+void
+ocis_layout_abort(struct ocis_layout *l)
+{
+	size_t i;
+
+	if (l == NULL || l->finished)
+		return;
+	if (l->mode == MODE_SEEKABLE) {
+		if (ftruncate(l->fd, l->start) == 0)
+			lseek(l->fd, l->start, SEEK_SET);
+	} else if (l->mode == MODE_DIR) {
+		if (l->tmpfd >= 0) {
+			close(l->tmpfd);
+			l->tmpfd = -1;
+			unlinkat(l->blobsfd, l->tmpname, 0);
+		}
+		for (i = 0; i < l->n_done; i++)
+			unlinkat(l->blobsfd, l->done[i] + 7, 0);
+	}
+}
+
+void
+ocis_layout_free(struct ocis_layout *l)
+{
+	if (l == NULL)
+		return;
+	if (l->spool >= 0)
+		close(l->spool);
+	if (l->tmpfd >= 0) {
+		close(l->tmpfd);
+		unlinkat(l->blobsfd, l->tmpname, 0);
+	}
+	if (l->blobsfd >= 0)
+		close(l->blobsfd);
+	if (l->dirfd >= 0)
+		close(l->dirfd);	/* releases the flock */
+	free(l->done);
+	free(l);
+}

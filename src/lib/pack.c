@@ -1,0 +1,362 @@
+/* SPDX-License-Identifier: MIT */
+/* Image stream -> OCI layout: see ocistream/pack.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ocistream/config.h>
+#include <ocistream/index.h>
+#include <ocistream/json.h>
+#include <ocistream/manifest.h>
+#include <ocistream/pack.h>
+
+struct image {
+	struct ocis_layer_desc *layers;
+	size_t n_layers;
+	struct ocis_buf config;		/* config bytes, if the stream had one */
+	int have_config;
+};
+
+static void
+image_reset(struct image *im)
+{
+	size_t i;
+
+	for (i = 0; i < im->n_layers; i++)
+		ocis_layer_desc_release(&im->layers[i]);
+	free(im->layers);
+	im->layers = NULL;
+	im->n_layers = 0;
+	ocis_buf_release(&im->config);
+	im->have_config = 0;
+}
+
+static char *
+xstrdup_opt(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static int
+copy_desc(struct ocis_layer_desc *dst, const struct ocis_layer_desc *src, ocis_error_t **err)
+{
+	*dst = *src;
+	dst->history.created = xstrdup_opt(src->history.created);
+	dst->history.created_by = xstrdup_opt(src->history.created_by);
+	dst->history.comment = xstrdup_opt(src->history.comment);
+	if ((src->history.created && !dst->history.created) ||
+	    (src->history.created_by && !dst->history.created_by) ||
+	    (src->history.comment && !dst->history.comment)) {
+		ocis_layer_desc_release(dst);
+		return ocis_error_oom(err);
+	}
+	return 0;
+}
+
+static int
+add_layer(struct image *im, const struct ocis_layer_desc *d, ocis_error_t **err)
+{
+	struct ocis_layer_desc *v = realloc(im->layers, (im->n_layers + 1) * sizeof(*v));
+
+	if (v == NULL)
+		return ocis_error_oom(err);
+	im->layers = v;
+	if (copy_desc(&im->layers[im->n_layers], d, err) < 0)
+		return -1;
+	im->n_layers++;
+	return 0;
+}
+
+/* Make the default config for an image that has none. */
+static int
+default_config(const struct image *im, const struct ocis_pack_opts *o, struct ocis_buf *out,
+	       ocis_error_t **err)
+{
+	struct ocis_config c;
+	size_t i;
+	int r = -1;
+
+	ocis_config_init(&c);
+	if ((o->arch && (c.architecture = strdup(o->arch)) == NULL) ||
+	    (o->variant && (c.variant = strdup(o->variant)) == NULL) ||
+	    (o->os && (c.os = strdup(o->os)) == NULL)) {
+		ocis_error_oom(err);
+		goto out;
+	}
+	if (ocis_config_set_defaults(&c, o->created, err) < 0)
+		goto out;
+	for (i = 0; i < im->n_layers; i++)
+		if (ocis_config_add_layer(&c, &im->layers[i], err) < 0)
+			goto out;
+	r = ocis_config_to_json(&c, out, err);
+out:
+	ocis_config_release(&c);
+	return r;
+}
+
+/* Check that a config from the stream describes exactly these layers, and
+ * take its platform for the index. */
+static int
+check_config(const struct image *im, const struct ocis_buf *json, struct ocis_index_entry *plat,
+	     ocis_error_t **err)
+{
+	struct ocis_config c;
+	size_t i;
+	int r = -1;
+
+	ocis_config_init(&c);
+	if (ocis_config_from_json(&c, (const char *)json->data, json->len, err) < 0) {
+		ocis_error_wrap(err, "image config");
+		goto out;
+	}
+	if (c.diff_ids.n != im->n_layers) {
+		ocis_error_set(err, 0, "image config lists %zu layers (rootfs.diff_ids) but the "
+			       "stream carries %zu", c.diff_ids.n, im->n_layers);
+		goto out;
+	}
+	for (i = 0; i < im->n_layers; i++)
+		if (strcmp(c.diff_ids.v[i], im->layers[i].diff_id) != 0) {
+			ocis_error_set(err, 0, "image config diff_id %zu is %s but layer %zu has "
+				       "%s", i + 1, c.diff_ids.v[i], i + 1, im->layers[i].diff_id);
+			goto out;
+		}
+	if (c.architecture == NULL || c.os == NULL) {
+		ocis_error_set(err, 0, "image config has no architecture or os");
+		goto out;
+	}
+	plat->arch = c.architecture;
+	plat->os = c.os;
+	plat->variant = c.variant;
+	c.architecture = c.os = c.variant = NULL;
+	r = 0;
+out:
+	ocis_config_release(&c);
+	return r;
+}
+
+static int
+check_manifest(const struct image *im, const char *config_digest, const unsigned char *json,
+	       size_t len, ocis_error_t **err)
+{
+	struct ocis_manifest_info m;
+	size_t i;
+	int r = -1;
+
+	memset(&m, 0, sizeof(m));
+	if (ocis_manifest_parse(&m, (const char *)json, len, err) < 0)
+		return ocis_error_wrap(err, "image manifest");
+	if (strcmp(m.config.digest, config_digest) != 0) {
+		ocis_error_set(err, 0, "image manifest names config %s but the stream's config "
+			       "is %s", m.config.digest, config_digest);
+		goto out;
+	}
+	if (m.n_layers != im->n_layers) {
+		ocis_error_set(err, 0, "image manifest lists %zu layers but the stream carries "
+			       "%zu", m.n_layers, im->n_layers);
+		goto out;
+	}
+	for (i = 0; i < m.n_layers; i++)
+		if (strcmp(m.layers[i].digest, im->layers[i].digest) != 0 ||
+		    m.layers[i].size != im->layers[i].size) {
+			ocis_error_set(err, 0, "image manifest layer %zu (%s) differs from the "
+				       "stream's layer %s", i + 1, m.layers[i].digest,
+				       im->layers[i].digest);
+			goto out;
+		}
+	r = 0;
+out:
+	ocis_manifest_info_release(&m);
+	return r;
+}
+
+static void
+entry_free_strings(struct ocis_index_entry *e)
+{
+	free(e->arch);
+	free(e->os);
+	free(e->variant);
+	e->arch = e->os = e->variant = NULL;
+}
+
+/* Close the current image: store config and manifest, add it to imgs. */
+static int
+close_image(struct image *im, const unsigned char *manifest, size_t manifest_len,
+	    struct ocis_layout *l, const struct ocis_pack_opts *o, struct ocis_index *imgs,
+	    ocis_error_t **err)
+{
+	struct ocis_buf cfg = OCIS_BUF_INIT, man = OCIS_BUF_INIT;
+	struct ocis_index_entry e;
+	char cdigest[OCIS_DIGEST_STR_SIZE];
+	int r = -1;
+
+	memset(&e, 0, sizeof(e));
+	if (im->have_config) {
+		if (ocis_buf_add(&cfg, im->config.data, im->config.len, err) < 0)
+			goto out;
+	} else if (default_config(im, o, &cfg, err) < 0) {
+		goto out;
+	}
+	if (check_config(im, &cfg, &e, err) < 0)
+		goto out;
+	if (ocis_layout_put_blob(l, cfg.data, cfg.len, cdigest, err) < 0)
+		goto out;
+	if (manifest) {
+		if (check_manifest(im, cdigest, manifest, manifest_len, err) < 0)
+			goto out;
+		if (ocis_buf_add(&man, manifest, manifest_len, err) < 0)
+			goto out;
+	} else if (ocis_manifest_build(cfg.data, cfg.len, im->layers, im->n_layers, NULL, 0,
+				       &man, err) < 0) {
+		goto out;
+	}
+	if (ocis_layout_put_blob(l, man.data, man.len, e.ref.digest, err) < 0)
+		goto out;
+	strcpy(e.ref.media_type, OCIS_MT_MANIFEST);
+	e.ref.size = man.len;
+	if (ocis_index_add(imgs, &e, err) < 0)
+		goto out;
+	r = 0;
+out:
+	entry_free_strings(&e);
+	ocis_buf_release(&cfg);
+	ocis_buf_release(&man);
+	image_reset(im);
+	return r;
+}
+
+static int
+same_platform(const struct ocis_index_entry *a, const struct ocis_index_entry *b)
+{
+	return strcmp(a->arch, b->arch) == 0 && strcmp(a->os, b->os) == 0 &&
+	       strcmp(a->variant ? a->variant : "", b->variant ? b->variant : "") == 0;
+}
+
+int
+ocis_pack(struct ocis_stream_reader *r, struct ocis_layout *l, const struct ocis_pack_opts *o,
+	  struct ocis_pack_stats *stats, ocis_error_t **err)
+{
+	struct image im;
+	struct ocis_index imgs = { NULL, 0 }, top = { NULL, 0 };
+	struct ocis_stream_entry e;
+	struct ocis_buf json = OCIS_BUF_INIT, data = OCIS_BUF_INIT;
+	struct ocis_index_entry target;
+	size_t i, j, layers = 0;
+	int blob_open = 0, rc, ret = -1;
+
+	memset(&im, 0, sizeof(im));
+	memset(&target, 0, sizeof(target));
+	data.cap_limit = 0;
+	while ((rc = ocis_stream_next(r, &e, err)) > 0) {
+		switch (e.kind) {
+		case OCIS_ENTRY_CHUNK: {
+			unsigned char buf[65536];
+			ssize_t n;
+			if (!blob_open && ocis_layout_blob_begin(l, err) < 0)
+				goto out;
+			blob_open = 1;
+			while ((n = ocis_stream_read(r, buf, sizeof(buf), err)) > 0)
+				if (ocis_layout_blob_write(l, buf, (size_t)n, err) < 0)
+					goto out;
+			if (n < 0)
+				goto out;
+			break;
+		}
+		case OCIS_ENTRY_LAYER:
+			if (!blob_open) {
+				ocis_error_set(err, 0, "internal: layer without data");
+				goto out;
+			}
+			if (ocis_layout_blob_commit(l, e.layer->digest, e.layer->size, err) < 0 ||
+			    add_layer(&im, e.layer, err) < 0)
+				goto out;
+			blob_open = 0;
+			layers++;
+			break;
+		case OCIS_ENTRY_CONFIG:
+			if (im.have_config) {
+				ocis_error_set(err, 0, "image stream has two configs for one image "
+					       "(second at byte %llu)", (unsigned long long)e.offset);
+				goto out;
+			}
+			if (ocis_buf_add(&im.config, e.data, (size_t)e.size, err) < 0)
+				goto out;
+			im.have_config = 1;
+			break;
+		case OCIS_ENTRY_MANIFEST:
+			if (!im.have_config) {
+				ocis_error_set(err, 0, "image stream has a manifest without a config");
+				goto out;
+			}
+			if (close_image(&im, e.data, (size_t)e.size, l, o, &imgs, err) < 0)
+				goto out;
+			break;
+		case OCIS_ENTRY_ERROR:
+			ocis_error_set(err, 0, "an earlier stage failed: %.*s",
+				       (int)(e.size > 400 ? 400 : e.size), (const char *)e.data);
+			goto out;
+		}
+	}
+	if (rc < 0)
+		goto out;
+	if (im.n_layers > 0 || im.have_config) {
+		if (close_image(&im, NULL, 0, l, o, &imgs, err) < 0)
+			goto out;
+	}
+	if (imgs.n == 0) {
+		ocis_error_set(err, 0, "image stream holds no image");
+		goto out;
+	}
+	for (i = 0; i < imgs.n; i++)
+		for (j = i + 1; j < imgs.n; j++)
+			if (!o->allow_same_platform && same_platform(&imgs.v[i], &imgs.v[j])) {
+				ocis_error_set(err, 0, "images %zu and %zu are both for %s/%s%s%s "
+					       "(use --allow-same-platform to keep both)", i + 1,
+					       j + 1, imgs.v[i].os, imgs.v[i].arch,
+					       imgs.v[i].variant ? "/" : "",
+					       imgs.v[i].variant ? imgs.v[i].variant : "");
+				goto out;
+			}
+
+	/* What the tags point at: the manifest, or an index of manifests. */
+	if (imgs.n == 1) {
+		target = imgs.v[0];
+		memset(&imgs.v[0], 0, sizeof(imgs.v[0]));
+	} else {
+		if (ocis_index_to_json(&imgs, &data, err) < 0 ||
+		    ocis_layout_put_blob(l, data.data, data.len, target.ref.digest, err) < 0)
+			goto out;
+		strcpy(target.ref.media_type, OCIS_MT_INDEX);
+		target.ref.size = data.len;
+	}
+
+	if (ocis_layout_lock_read_index(l, &json, err) < 0)
+		goto out;
+	if (json.len > 0 && ocis_index_from_json(&top, (const char *)json.data, json.len, err) < 0)
+		goto out;
+	for (i = 0; i < o->n_tags; i++) {
+		struct ocis_index_entry t = target;
+		ocis_index_remove_ref(&top, o->tags[i]);
+		t.ref_name = o->tags[i];
+		if (ocis_index_add(&top, &t, err) < 0)
+			goto out;
+	}
+	if (ocis_index_to_json(&top, &json, err) < 0 ||
+	    ocis_layout_finish(l, json.data, json.len, err) < 0)
+		goto out;
+	if (stats) {
+		stats->images = imgs.n ? imgs.n : 1;
+		stats->layers = layers;
+		memcpy(stats->top_digest, target.ref.digest, sizeof(stats->top_digest));
+	}
+	ret = 0;
+out:
+	image_reset(&im);
+	entry_free_strings(&target);
+	ocis_index_release(&imgs);
+	ocis_index_release(&top);
+	ocis_buf_release(&json);
+	ocis_buf_release(&data);
+	return ret;
+}

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ustar header field encoding shared by the image-stream writer, the layer
+ * (pax) writer and the output tar of oci-pack.  Numeric fields are octal,
+ * zero padded, NUL terminated, as POSIX writes them; values that do not fit
+ * use GNU base-256 only where a caller asks for it.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "internal.h"
+
+int
+ocis__tar_octal(unsigned char *field, size_t width, uint64_t v)
+{
+	size_t digits = width - 1, i;
+	uint64_t x = v;
+
+	for (i = digits; i > 0; i--) {
+		field[i - 1] = (unsigned char)('0' + (x & 7));
+		x >>= 3;
+	}
+	if (x != 0)
+		return -1;
+	field[digits] = 0;
+	return 0;
+}
+
+void
+ocis__tar_base256(unsigned char *field, size_t width, uint64_t v)
+{
+	size_t i;
+
+	for (i = width; i > 1; i--) {
+		field[i - 1] = (unsigned char)(v & 0xff);
+		v >>= 8;
+	}
+	field[0] = 0x80;
+}
+
+int
+ocis__tar_parse_num(const unsigned char *field, size_t width, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i = 0;
+
+	if (field[0] & 0x80) {
+		if (field[0] != 0x80)
+			return -1;	/* negative or too wide */
+		for (i = 1; i < width; i++) {
+			if (v >> 56)
+				return -1;
+			v = (v << 8) | field[i];
+		}
+		*out = v;
+		return 0;
+	}
+	while (i < width && field[i] == ' ')
+		i++;
+	if (i == width || field[i] < '0' || field[i] > '7')
+		return -1;
+	for (; i < width && field[i] >= '0' && field[i] <= '7'; i++) {
+		if (v >> 61)
+			return -1;
+		v = (v << 3) | (uint64_t)(field[i] - '0');
+	}
+	for (; i < width; i++)
+		if (field[i] != ' ' && field[i] != 0)
+			return -1;
+	*out = v;
+	return 0;
+}
+
+static unsigned
+header_sum(const unsigned char h[OCIS_BLOCK])
+{
+	unsigned sum = 0;
+	size_t i;
+
+	for (i = 0; i < OCIS_BLOCK; i++)
+		sum += (i >= TH_CHKSUM && i < TH_CHKSUM + 8) ? ' ' : h[i];
+	return sum;
+}
+
+void
+ocis__tar_finish_header(unsigned char h[OCIS_BLOCK])
+{
+	memcpy(h + TH_MAGIC, "ustar", 6);
+	memcpy(h + TH_VERSION, "00", 2);
+	/* Six octal digits, NUL, space: the traditional layout. */
+	ocis__tar_octal(h + TH_CHKSUM, 7, header_sum(h));
+	h[TH_CHKSUM + 7] = ' ';
+}
+
+int
+ocis__tar_checksum_ok(const unsigned char h[OCIS_BLOCK])
+{
+	uint64_t stored;
+
+	if (ocis__tar_parse_num(h + TH_CHKSUM, 8, &stored) < 0)
+		return 0;
+	return stored == header_sum(h);
+}
+
+int
+ocis__block_is_zero(const unsigned char *b)
+{
+	size_t i;
+
+	for (i = 0; i < OCIS_BLOCK; i++)
+		if (b[i])
+			return 0;
+	return 1;
+}

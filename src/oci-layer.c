@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * oci-layer: a rootfs tar stream on stdin -> one layer in the image stream
+ * on stdout.  Thin front end over ocis_layer_build (src/lib/layer.c).
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ocistream/config.h>
+#include <ocistream/layer.h>
+#include <ocistream/stream.h>
+
+#include "tool.h"
+
+struct layer_args {
+	enum ocis_compression compression;	/* --compress, --gzip, --zstd */
+	int level;				/* --level, -1 = default */
+	int threads;				/* --threads, 0 = all CPUs */
+	int strip_absolute;			/* --strip-absolute */
+	int clamp_mtime;			/* --clamp-mtime */
+	int have_epoch;				/* --source-date-epoch or env */
+	int64_t epoch;
+	const char *created_by;			/* --created-by */
+	const char *comment;			/* --comment */
+};
+
+static void
+usage(void)
+{
+	printf("usage: %s [options] < rootfs.tar > image-stream\n"
+	       "\n"
+	       "Read a rootfs tar stream (ustar, pax, gnu or v7; gzip, zstd, xz or bzip2\n"
+	       "compressed or not) and write one OCI layer into the image stream.\n"
+	       "\n"
+	       "  -c, --compress=ALG        gzip (default), zstd or none\n"
+	       "      --gzip, --zstd        short for --compress=gzip / zstd\n"
+	       "  -l, --level=N             compression level (gzip 1-12, default 6;\n"
+	       "                            zstd 1-19, default 3)\n"
+	       "  -T, --threads=N           compression threads (default: all CPUs)\n"
+	       "      --strip-absolute      store absolute names relative instead of failing\n"
+	       "      --source-date-epoch=N build time in seconds (default: $SOURCE_DATE_EPOCH)\n"
+	       "      --clamp-mtime         clamp entry mtimes to the source date epoch\n"
+	       "      --created-by=TEXT     history text for this layer\n"
+	       "      --comment=TEXT        history comment for this layer\n"
+	       "  -q, --quiet               no warnings\n"
+	       "  -v, --verbose             list entries on stderr as they pass\n"
+	       "  -h, --help                show this help\n"
+	       "  -V, --version             show version and library versions\n",
+	       tool_progname);
+	exit(tool_finish());
+}
+
+static void
+parse_args(int argc, char **argv, struct layer_args *a)
+{
+	enum { OPT_GZIP = 256, OPT_ZSTD, OPT_STRIP, OPT_EPOCH, OPT_CLAMP, OPT_CREATED_BY,
+	       OPT_COMMENT };
+	static const struct option longopts[] = {
+		{ "compress", required_argument, NULL, 'c' },
+		{ "gzip", no_argument, NULL, OPT_GZIP },
+		{ "zstd", no_argument, NULL, OPT_ZSTD },
+		{ "level", required_argument, NULL, 'l' },
+		{ "threads", required_argument, NULL, 'T' },
+		{ "strip-absolute", no_argument, NULL, OPT_STRIP },
+		{ "source-date-epoch", required_argument, NULL, OPT_EPOCH },
+		{ "clamp-mtime", no_argument, NULL, OPT_CLAMP },
+		{ "created-by", required_argument, NULL, OPT_CREATED_BY },
+		{ "comment", required_argument, NULL, OPT_COMMENT },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	long long v;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:l:T:qvhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			if (ocis_compression_from_name(optarg, &a->compression) < 0)
+				tool_usage_error("unknown compression '%s' (gzip, zstd or none)",
+						 optarg);
+			break;
+		case OPT_GZIP: a->compression = OCIS_COMPRESS_GZIP; break;
+		case OPT_ZSTD: a->compression = OCIS_COMPRESS_ZSTD; break;
+		case 'l':
+			if (tool_parse_int(optarg, 0, 22, &v) < 0)
+				tool_usage_error("invalid level '%s'", optarg);
+			a->level = (int)v;
+			break;
+		case 'T':
+			if (tool_parse_int(optarg, 0, 256, &v) < 0)
+				tool_usage_error("invalid thread count '%s' (0-256)", optarg);
+			a->threads = (int)v;
+			break;
+		case OPT_STRIP: a->strip_absolute = 1; break;
+		case OPT_EPOCH:
+			if (tool_parse_int(optarg, 0, 253402300799LL, &v) < 0)
+				tool_usage_error("invalid --source-date-epoch '%s'", optarg);
+			a->have_epoch = 1;
+			a->epoch = v;
+			break;
+		case OPT_CLAMP: a->clamp_mtime = 1; break;
+		case OPT_CREATED_BY: a->created_by = optarg; break;
+		case OPT_COMMENT: a->comment = optarg; break;
+		case 'q': tool_verbosity = 0; break;
+		case 'v': tool_verbosity++; break;
+		case 'h': usage(); break;
+		case 'V': tool_version(); break;
+		default: tool_usage_error("invalid option");
+		}
+	}
+	if (optind < argc)
+		tool_usage_error("unexpected argument '%s' (the rootfs tar is read from stdin)",
+				 argv[optind]);
+	if (a->level < 0)
+		a->level = ocis_compression_default_level(a->compression);
+	else if (!ocis_compression_level_valid(a->compression, a->level))
+		tool_usage_error("level %d is out of range for %s", a->level,
+				 ocis_compression_name(a->compression));
+	if (!a->have_epoch)
+		a->have_epoch = tool_env_epoch(&a->epoch);
+	if (a->clamp_mtime && !a->have_epoch)
+		tool_usage_error("--clamp-mtime needs --source-date-epoch or SOURCE_DATE_EPOCH");
+}
+
+static void
+on_warn(void *ctx, const char *msg)
+{
+	(void)ctx;
+	tool_warn("%s", msg);
+}
+
+static void
+on_entry(void *ctx, const char *name)
+{
+	(void)ctx;
+	if (tool_verbosity >= 2)
+		fprintf(stderr, "%s\n", name);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct layer_args args = { OCIS_COMPRESS_GZIP, -1, 0, 0, 0, 0, 0, NULL, NULL };
+	struct ocis_layer_opts o;
+	struct ocis_stream_writer *w = NULL;
+	struct ocis_layer_desc desc;
+	struct ocis_layer_stats stats;
+	ocis_error_t *err = NULL;
+	char created[32];
+
+	/* Names are bytes: a UTF-8 ctype lets libarchive hand pax (UTF-8)
+	 * names over unchanged; raw ustar names are never converted. */
+	if (setlocale(LC_CTYPE, "C.UTF-8") == NULL)
+		setlocale(LC_CTYPE, "");
+	tool_init("oci-layer");
+	parse_args(argc, argv, &args);
+
+	if (isatty(STDIN_FILENO))
+		tool_die("refusing to read a tar stream from a terminal (pipe a rootfs tar in)");
+	if (isatty(STDOUT_FILENO))
+		tool_die("refusing to write an image stream to a terminal (pipe it to oci-pack)");
+
+	memset(&o, 0, sizeof(o));
+	o.compression = args.compression;
+	o.level = args.level;
+	o.threads = args.threads;
+	o.strip_absolute = args.strip_absolute;
+	o.clamp_mtime = args.clamp_mtime;
+	o.clamp_epoch = args.epoch;
+	if (args.have_epoch && ocis_rfc3339(args.epoch, created) == 0)
+		o.created = created;
+	o.created_by = args.created_by;
+	o.comment = args.comment;
+	o.warn = on_warn;
+	o.on_entry = on_entry;
+
+	if (ocis_stream_writer_new(&w, STDOUT_FILENO, &err) < 0)
+		tool_die_error(err);
+	tool_set_error_stream(w);
+	if (ocis_layer_build(STDIN_FILENO, w, &o, &desc, &stats, &err) < 0)
+		tool_die_error(err);
+	if (ocis_stream_finish(w, &err) < 0)
+		tool_die_error(err);
+	tool_msg(2, "%s: %llu entries, %llu bytes uncompressed, %llu bytes %s",
+		 desc.digest, (unsigned long long)stats.entries,
+		 (unsigned long long)desc.uncompressed_size, (unsigned long long)desc.size,
+		 ocis_compression_name(args.compression));
+	ocis_layer_desc_release(&desc);
+	ocis_stream_writer_free(w);
+	return tool_finish();
+}

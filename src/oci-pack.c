@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * oci-pack: an image stream on stdin -> an OCI image layout, as a tarball
+ * on stdout or a directory (-o DIR).  Thin front end over ocis_pack.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ocistream/config.h>
+#include <ocistream/index.h>
+#include <ocistream/layout.h>
+#include <ocistream/pack.h>
+#include <ocistream/stream.h>
+
+#include "tool.h"
+
+struct pack_args {
+	char **tags;			/* --tag, repeatable (default "latest") */
+	size_t n_tags;
+	const char *output_dir;		/* -o DIR; NULL or "-" = tarball on stdout */
+	const char *arch;		/* --arch for a default config */
+	const char *os;			/* --os for a default config */
+	const char *variant;		/* --variant for a default config */
+	int have_epoch;			/* --source-date-epoch or SOURCE_DATE_EPOCH */
+	int64_t epoch;
+	int allow_same_platform;	/* --allow-same-platform */
+};
+
+static void
+usage(void)
+{
+	printf("usage: %s [options] < image-stream > image.tar\n"
+	       "       %s [options] -o DIR < image-stream\n"
+	       "\n"
+	       "Write the images of an image stream as an OCI image layout: a tarball on\n"
+	       "standard output (an oci-archive) or a layout directory.  Missing configs\n"
+	       "and manifests are made with defaults.\n"
+	       "\n"
+	       "  -t, --tag=NAME            tag (org.opencontainers.image.ref.name); repeatable;\n"
+	       "                            default: latest, or $OCI_IMAGE_TAG\n"
+	       "  -o, --output=DIR          write (or update) the layout directory DIR\n"
+	       "      --arch=ARCH           architecture of a default config (default: this\n"
+	       "                            machine's); x86_64, aarch64, armv7... are mapped\n"
+	       "      --variant=VARIANT     variant of a default config\n"
+	       "      --os=OS               os of a default config (default: linux)\n"
+	       "      --source-date-epoch=N default created time and tar mtimes\n"
+	       "                            (default: $SOURCE_DATE_EPOCH, else now / 0)\n"
+	       "      --allow-same-platform allow two images of one platform in an index\n"
+	       "  -q, --quiet               no warnings\n"
+	       "  -v, --verbose             print a summary\n"
+	       "  -h, --help                show this help\n"
+	       "  -V, --version             show version and library versions\n",
+	       tool_progname, tool_progname);
+	exit(tool_finish());
+}
+
+static void
+add_tag(struct pack_args *a, char *tag)
+{
+	char **v;
+
+	if (!ocis_ref_name_valid(tag))
+		tool_usage_error("invalid tag '%s'", tag);
+	v = realloc(a->tags, (a->n_tags + 1) * sizeof(*v));
+	if (v == NULL)
+		tool_die("out of memory");
+	a->tags = v;
+	a->tags[a->n_tags++] = tag;
+}
+
+static void
+parse_args(int argc, char **argv, struct pack_args *a)
+{
+	enum { OPT_ARCH = 256, OPT_OS, OPT_VARIANT, OPT_EPOCH, OPT_SAME };
+	static const struct option longopts[] = {
+		{ "tag", required_argument, NULL, 't' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "arch", required_argument, NULL, OPT_ARCH },
+		{ "os", required_argument, NULL, OPT_OS },
+		{ "variant", required_argument, NULL, OPT_VARIANT },
+		{ "source-date-epoch", required_argument, NULL, OPT_EPOCH },
+		{ "allow-same-platform", no_argument, NULL, OPT_SAME },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	long long v;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "t:o:qvhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 't': add_tag(a, optarg); break;
+		case 'o': a->output_dir = optarg; break;
+		case OPT_ARCH: a->arch = optarg; break;
+		case OPT_OS: a->os = optarg; break;
+		case OPT_VARIANT: a->variant = optarg; break;
+		case OPT_EPOCH:
+			if (tool_parse_int(optarg, 0, 253402300799LL, &v) < 0)
+				tool_usage_error("invalid --source-date-epoch '%s'", optarg);
+			a->have_epoch = 1;
+			a->epoch = v;
+			break;
+		case OPT_SAME: a->allow_same_platform = 1; break;
+		case 'q': tool_verbosity = 0; break;
+		case 'v': tool_verbosity++; break;
+		case 'h': usage(); break;
+		case 'V': tool_version(); break;
+		default: tool_usage_error("invalid option");
+		}
+	}
+	if (optind < argc)
+		tool_usage_error("unexpected argument '%s' (the image stream is read from stdin)",
+				 argv[optind]);
+	if (a->n_tags == 0) {
+		static char latest[] = "latest";
+		char *env = getenv("OCI_IMAGE_TAG");
+		add_tag(a, env && *env ? env : latest);
+	}
+	if (!a->have_epoch)
+		a->have_epoch = tool_env_epoch(&a->epoch);
+	if (a->output_dir && strcmp(a->output_dir, "-") == 0)
+		a->output_dir = NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct pack_args args;
+	struct ocis_pack_opts o;
+	struct ocis_pack_stats stats;
+	struct ocis_stream_reader *r = NULL;
+	struct ocis_layout *l = NULL;
+	ocis_error_t *err = NULL;
+	const char *arch = NULL, *variant = NULL;
+
+	memset(&args, 0, sizeof(args));
+	tool_init("oci-pack");
+	parse_args(argc, argv, &args);
+
+	if (isatty(STDIN_FILENO))
+		tool_die("refusing to read an image stream from a terminal");
+	if (args.output_dir == NULL && isatty(STDOUT_FILENO))
+		tool_die("refusing to write an image tarball to a terminal (redirect it or use -o DIR)");
+
+	memset(&o, 0, sizeof(o));
+	o.tags = args.tags;
+	o.n_tags = args.n_tags;
+	if (args.arch) {
+		ocis_arch_normalize(args.arch, &arch, &variant);
+		o.arch = arch;
+		o.variant = args.variant ? args.variant : variant;
+	} else {
+		o.variant = args.variant;
+	}
+	o.os = args.os;
+	o.created = args.have_epoch ? args.epoch : (int64_t)time(NULL);
+	o.allow_same_platform = args.allow_same_platform;
+
+	if (ocis_stream_reader_new(&r, STDIN_FILENO, 1, &err) < 0)
+		tool_die_error(err);
+	if (args.output_dir) {
+		if (ocis_layout_open_dir(&l, args.output_dir, &err) < 0)
+			tool_die_error(err);
+	} else if (ocis_layout_open_tar(&l, STDOUT_FILENO, args.have_epoch ? args.epoch : 0,
+					&err) < 0) {
+		tool_die_error(err);
+	}
+	if (ocis_pack(r, l, &o, &stats, &err) < 0) {
+		ocis_layout_abort(l);
+		ocis_layout_free(l);
+		tool_die_error(err);
+	}
+	ocis_layout_free(l);
+	ocis_stream_reader_free(r);
+	tool_msg(2, "%zu image(s), %zu layer(s), tagged %s", stats.images, stats.layers,
+		 stats.top_digest);
+	free(args.tags);
+	return tool_finish();
+}

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared front-end helpers: see tool.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <libdeflate.h>
+#include <openssl/opensslv.h>
+#include <yajl/yajl_version.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include <ocistream/stream.h>
+
+#include "tool.h"
+
+const char *tool_progname = "ocipipe";
+int tool_verbosity = 1;
+static struct ocis_stream_writer *error_stream;
+
+void
+tool_init(const char *progname)
+{
+	tool_progname = progname;
+}
+
+void
+tool_set_error_stream(struct ocis_stream_writer *w)
+{
+	error_stream = w;
+}
+
+static noreturn void
+die_msg(const char *msg)
+{
+	char *full = NULL;
+
+	fprintf(stderr, "%s: %s\n", tool_progname, msg);
+	if (error_stream != NULL) {
+		if (asprintf(&full, "%s: %s", tool_progname, msg) >= 0)
+			ocis_stream_write_error(error_stream, full);
+		free(full);
+	}
+	exit(1);
+}
+
+void
+tool_die(const char *fmt, ...)
+{
+	va_list ap;
+	char *msg = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	die_msg(msg ? msg : "out of memory");
+}
+
+void
+tool_die_error(ocis_error_t *err)
+{
+	die_msg(err && err->msg ? err->msg : "unknown error");
+}
+
+void
+tool_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (tool_verbosity < 1)
+		return;
+	fprintf(stderr, "%s: warning: ", tool_progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void
+tool_msg(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (tool_verbosity < level)
+		return;
+	fprintf(stderr, "%s: ", tool_progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void
+tool_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", tool_progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s --help' for more information.\n", tool_progname);
+	exit(2);
+}
+
+void
+tool_version(void)
+{
+	printf("%s (ocipipe) %s\n", tool_progname, PACKAGE_VERSION);
+	printf("libarchive %s, zlib %s, libdeflate %s, libzstd %s, yajl %d.%d.%d, %s\n",
+	       archive_version_string() + strlen("libarchive "), zlibVersion(),
+	       LIBDEFLATE_VERSION_STRING, ZSTD_versionString(),
+	       YAJL_MAJOR, YAJL_MINOR, YAJL_MICRO, OPENSSL_VERSION_TEXT);
+	exit(tool_finish());
+}
+
+int
+tool_parse_int(const char *s, long long min, long long max, long long *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s == 0)
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != 0 || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+tool_env_epoch(int64_t *out)
+{
+	const char *s = getenv("SOURCE_DATE_EPOCH");
+	long long v;
+
+	if (s == NULL || *s == 0)
+		return 0;
+	/* Up to year 9999, so RFC 3339 stays four-digit. */
+	if (tool_parse_int(s, 0, 253402300799LL, &v) < 0)
+		tool_die("invalid SOURCE_DATE_EPOCH '%s': expected seconds since 1970", s);
+	*out = v;
+	return 1;
+}
+
+int
+tool_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : (n > 256 ? 256 : (int)n);
+}
+
+int
+tool_finish(void)
+{
+	if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {
+		if (errno == EPIPE)
+			return 1;
+		fprintf(stderr, "%s: writing standard output: %s\n", tool_progname,
+			strerror(errno));
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared front-end helpers of the ocipipe programs (the libarchive_fe role):
+ * program name, diagnostics, usage errors, --version, the stdout check at
+ * exit, SOURCE_DATE_EPOCH.  Never part of the library.
+ *
+ * Exit codes: 0 success, 1 failure, 2 usage error.
+ */
+#ifndef OCIPIPE_TOOL_H
+#define OCIPIPE_TOOL_H
+
+#include <stdint.h>
+#include <stdnoreturn.h>
+
+#include <ocistream/error.h>
+
+struct ocis_stream_writer;
+
+extern const char *tool_progname;
+/* 0 = quiet, 1 = normal (default), 2+ = verbose. */
+extern int tool_verbosity;
+
+void tool_init(const char *progname);
+
+/* When set, tool_die and tool_die_error first write an "ocipipe/error"
+ * entry carrying the message into this stream, so later stages fail even
+ * when the shell ignores our exit status. */
+void tool_set_error_stream(struct ocis_stream_writer *w);
+
+/* "prog: msg" on stderr, exit 1. */
+noreturn void tool_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+noreturn void tool_die_error(ocis_error_t *err);
+/* "prog: warning: msg" on stderr (unless quiet). */
+void tool_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "prog: msg" at verbosity >= level. */
+void tool_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "prog: msg" and "Try 'prog --help'." on stderr, exit 2. */
+noreturn void tool_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Print "prog (ocipipe) X.Y.Z" and the library versions in use; exit 0. */
+noreturn void tool_version(void);
+
+/* Parse a decimal integer in [min, max]; 0 ok, -1 bad. */
+int tool_parse_int(const char *s, long long min, long long max, long long *out);
+
+/* SOURCE_DATE_EPOCH from the environment: 1 and *out set when present,
+ * 0 when unset or empty; a malformed value is a fatal error. */
+int tool_env_epoch(int64_t *out);
+
+/* Online CPUs (at least 1). */
+int tool_cpus(void);
+
+/* Flush and close stdout; on error print it and return 1, else 0. */
+int tool_finish(void);
+
+#endif
