@@ -6,7 +6,8 @@
  * An entry gets a plain ustar header when every field fits; otherwise a pax
  * extended header ('x') comes first with records, in this fixed order, for
  * exactly the fields that need them: path, linkpath, size, uid, gid, uname,
- * gname, mtime, hdrcharset, SCHILY.xattr.* (in input order).  Never atime,
+ * gname, mtime, hdrcharset, SCHILY.xattr.* (sorted by name; the caller
+ * passes them sorted and without duplicates).  Never atime,
  * ctime, process ids or host names.  The pax header is named
  * "PaxHeaders/<basename>" (truncated), with mode 0644, owner 0:0 and the
  * entry's ustar mtime.
@@ -43,7 +44,7 @@ struct ocis_pax_entry {
 	long mtime_nsec;
 	uint64_t size;		/* data bytes that follow (regular files) */
 	uint64_t devmajor, devminor;
-	const struct ocis_xattr *xattrs;
+	const struct ocis_xattr *xattrs;	/* sorted by name, no duplicates */
 	size_t n_xattrs;
 };
 

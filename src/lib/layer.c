@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -51,7 +52,33 @@ struct builder {
 	struct ocis_xattr *xattrs;
 	size_t xattrs_cap;
 	unsigned char *zeros;
+	/* input side: our read callback for libarchive */
+	int in_fd;
+	unsigned char *inbuf;
+	uint64_t in_bytes;
+	char last[256];		/* printable name of the last entry, for messages */
 };
+
+#define INBUF_SIZE (1024 * 1024)
+
+static la_ssize_t
+input_read(struct archive *a, void *ctx, const void **buf)
+{
+	struct builder *b = ctx;
+
+	for (;;) {
+		ssize_t n = read(b->in_fd, b->inbuf, INBUF_SIZE);
+		if (n >= 0) {
+			b->in_bytes += (uint64_t)n;
+			*buf = b->inbuf;
+			return n;
+		}
+		if (errno != EINTR) {
+			archive_set_error(a, errno, "read error: %s", strerror(errno));
+			return -1;
+		}
+	}
+}
 
 static uint64_t
 name_hash(const char *s, size_t len)
@@ -249,6 +276,17 @@ normalise(struct builder *b, const char *in, const char *what, const char *entry
 	return 0;
 }
 
+/* The first entry of an image stream is one of our reserved files. */
+static int
+is_image_stream(struct archive_entry *ae)
+{
+	const char *n = archive_entry_pathname(ae);
+
+	return n != NULL && archive_entry_filetype(ae) == AE_IFREG &&
+	       strncmp(n, OCIS_STREAM_DIR, strlen(OCIS_STREAM_DIR)) == 0 &&
+	       strchr(n + strlen(OCIS_STREAM_DIR), '/') == NULL;
+}
+
 static int
 archive_failed(struct archive *a, const char *ctx, ocis_error_t **err)
 {
@@ -290,6 +328,12 @@ copy_data(struct builder *b, struct archive *a, struct archive_entry *ae, uint64
 	if (tar_zeros(b, size - written, err) < 0 || tar_zeros(b, ocis__pad512(size), err) < 0)
 		return -1;
 	return 0;
+}
+
+static int
+xattr_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct ocis_xattr *)a)->name, ((const struct ocis_xattr *)b)->name);
 }
 
 static int
@@ -397,6 +441,13 @@ add_entry(struct builder *b, struct archive *a, struct archive_entry *ae, ocis_e
 			nx++;
 		}
 	}
+	/* Sorted by name: libarchive's order is its own (it reverses pax
+	 * order), and a fixed order keeps the layer bytes stable. */
+	qsort(b->xattrs, nx, sizeof(*b->xattrs), xattr_cmp);
+	for (size_t i = 1; i < nx; i++)
+		if (strcmp(b->xattrs[i - 1].name, b->xattrs[i].name) == 0)
+			return ocis_error_set(err, 0, "entry '%s': xattr '%s' given twice",
+					      shown(raw, s1, sizeof(s1)), b->xattrs[i].name);
 	pe.xattrs = b->xattrs;
 	pe.n_xattrs = nx;
 
@@ -419,6 +470,7 @@ builder_release(struct builder *b)
 	free(b->chunk);
 	free(b->stage);
 	free(b->zeros);
+	free(b->inbuf);
 	free(b->names.slots);
 	free(b->xattrs);
 	ocis_buf_release(&b->hdr);
@@ -457,7 +509,8 @@ ocis_layer_build(int in_fd, struct ocis_stream_writer *w, const struct ocis_laye
 	b.chunk = malloc(OCIS_CHUNK_MAX);
 	b.stage = malloc(STAGE_SIZE);
 	b.zeros = calloc(1, STAGE_SIZE);
-	if (b.chunk == NULL || b.stage == NULL || b.zeros == NULL) {
+	b.inbuf = malloc(INBUF_SIZE);
+	if (b.chunk == NULL || b.stage == NULL || b.zeros == NULL || b.inbuf == NULL) {
 		ocis_error_oom(err);
 		goto out;
 	}
@@ -477,8 +530,13 @@ ocis_layer_build(int in_fd, struct ocis_stream_writer *w, const struct ocis_laye
 		archive_failed(a, "configuring tar reader", err);
 		goto out;
 	}
-	if (archive_read_open_fd(a, in_fd, 1024 * 1024) != ARCHIVE_OK) {
-		archive_failed(a, "reading input tar", err);
+	b.in_fd = in_fd;
+	if (archive_read_open(a, &b, NULL, input_read, NULL) != ARCHIVE_OK) {
+		if (b.in_bytes == 0)
+			ocis_error_set(err, 0, "reading input tar: empty input "
+				       "(expected a rootfs tar stream)");
+		else
+			archive_failed(a, "reading input tar (is it a tar stream?)", err);
 		goto out;
 	}
 	for (;;) {
@@ -491,26 +549,36 @@ ocis_layer_build(int in_fd, struct ocis_stream_writer *w, const struct ocis_laye
 				   s1, sizeof(s1)),
 			     archive_error_string(a) ? archive_error_string(a) : "warning");
 		} else if (r != ARCHIVE_OK) {
-			if (archive_filter_bytes(a, -1) == 0) {
+			if (b.in_bytes == 0) {
 				ocis_error_set(err, 0, "reading input tar: empty input "
 					       "(expected a rootfs tar stream)");
 				goto out;
 			}
-			archive_failed(a, entries ? "reading input tar" :
-				       "reading input tar (is it a tar stream?)", err);
 			if (entries)
-				ocis_error_wrap(err, "after %" PRIu64 " entries", entries);
+				ocis_error_set(err, 0, "reading input tar: %s (after entry '%s', "
+					       "input byte %" PRIu64 ")",
+					       archive_error_string(a) ? archive_error_string(a)
+								       : "read error",
+					       b.last, (uint64_t)archive_filter_bytes(a, -1));
+			else
+				archive_failed(a, "reading input tar (is it a tar stream?)", err);
+			goto out;
+		}
+		if (entries == 0 && is_image_stream(ae)) {
+			ocis_error_set(err, 0, "the input is an image stream, not a rootfs tar "
+				       "(oci-layer already ran on it)");
 			goto out;
 		}
 		if (add_entry(&b, a, ae, err) < 0)
 			goto out;
+		shown(archive_entry_pathname(ae), b.last, sizeof(b.last));
 		entries++;
 		/* Position after this entry's data, rounded to the block. */
 		consumed = (uint64_t)archive_filter_bytes(a, 0);
 		data_end = consumed + ocis__pad512(consumed);
 	}
 	consumed = (uint64_t)archive_filter_bytes(a, 0);
-	if (archive_filter_bytes(a, -1) == 0) {
+	if (b.in_bytes == 0) {
 		ocis_error_set(err, 0, "reading input tar: empty input (expected a rootfs tar stream)");
 		goto out;
 	}
@@ -548,7 +616,7 @@ ocis_layer_build(int in_fd, struct ocis_stream_writer *w, const struct ocis_laye
 		goto out;
 	if (stats) {
 		stats->entries = entries;
-		stats->input_bytes = (uint64_t)archive_filter_bytes(a, -1);
+		stats->input_bytes = b.in_bytes;
 	}
 	if (desc) {
 		*desc = d;

@@ -75,7 +75,6 @@ default_config(const struct image *im, const struct ocis_pack_opts *o, struct oc
 	       ocis_error_t **err)
 {
 	struct ocis_config c;
-	size_t i;
 	int r = -1;
 
 	ocis_config_init(&c);
@@ -85,11 +84,11 @@ default_config(const struct image *im, const struct ocis_pack_opts *o, struct oc
 		ocis_error_oom(err);
 		goto out;
 	}
-	if (ocis_config_set_defaults(&c, o->created, err) < 0)
+	/* The same calls as oci-config and oci-manifest, so every stage makes
+	 * the same default bytes. */
+	if (ocis_config_set_defaults(&c, o->created, err) < 0 ||
+	    ocis_config_sync_layers(&c, im->layers, im->n_layers, err) < 0)
 		goto out;
-	for (i = 0; i < im->n_layers; i++)
-		if (ocis_config_add_layer(&c, &im->layers[i], err) < 0)
-			goto out;
 	r = ocis_config_to_json(&c, out, err);
 out:
 	ocis_config_release(&c);

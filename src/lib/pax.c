@@ -189,6 +189,11 @@ ocis_pax_encode_header(const struct ocis_pax_entry *e, struct ocis_buf *out, oci
 		goto out;
 	for (i = 0; i < e->n_xattrs; i++) {
 		char key[512];
+		if (i > 0 && strcmp(e->xattrs[i - 1].name, e->xattrs[i].name) >= 0) {
+			ocis_error_set(err, EINVAL, "xattrs not sorted or duplicated ('%.64s')",
+				       e->xattrs[i].name);
+			goto out;
+		}
 		if (strlen(e->xattrs[i].name) + 14 > sizeof(key) || strchr(e->xattrs[i].name, '=')) {
 			ocis_error_set(err, EINVAL, "xattr name '%.64s' cannot be stored",
 				       e->xattrs[i].name);

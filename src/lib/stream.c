@@ -278,6 +278,10 @@ ocis_stream_next(struct ocis_stream_reader *r, struct ocis_stream_entry *e, ocis
 			return -1;
 		if (r->end - r->pos == 0)
 			return at_end(r, err) < 0 ? -1 : 0;
+		if (r->end - r->pos < OCIS_BLOCK && r->offset == 0)
+			return ocis_error_set(err, 0, "input is not an image stream "
+					      "(%zu bytes): rootfs tars must go through "
+					      "oci-layer first", r->end - r->pos);
 		if (r->end - r->pos < OCIS_BLOCK)
 			return ocis_error_set(err, 0, "image stream truncated at byte %" PRIu64
 					      " inside a header (did an earlier stage fail?)",

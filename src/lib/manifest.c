@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The OCI image manifest: see ocistream/manifest.h.
+ *
+ * Design notes.
+ * - Building: the config descriptor is computed from the exact config bytes
+ *   (sha256, length), so the manifest can only point at the blob the stream
+ *   carries.  Layers keep stream order and their own media types (gzip,
+ *   zstd or plain tar, as oci-layer wrote them).  Annotations are sorted by
+ *   key, the last of equal keys wins; none means no "annotations" key.
+ * - Parsing checks what oci-pack relies on (schemaVersion 2, well-formed
+ *   sha256 digests, integer sizes) and ignores the rest.  The Docker v2
+ *   schema 2 media type is accepted too: its shape is the same.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ocistream/json.h>
+#include <ocistream/manifest.h>
+
+#define WHAT "image manifest"
+#define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+
+struct ann {
+	const char *s;
+	size_t klen;
+	size_t idx;
+};
+
+static int
+ann_cmp(const void *a, const void *b)
+{
+	const struct ann *x = a, *y = b;
+	size_t n = x->klen < y->klen ? x->klen : y->klen;
+	int r = memcmp(x->s, y->s, n);
+
+	if (r != 0)
+		return r;
+	if (x->klen != y->klen)
+		return x->klen < y->klen ? -1 : 1;
+	return x->idx < y->idx ? -1 : (x->idx > y->idx);
+}
+
+static int
+gen_descriptor(yajl_gen g, const char *mt, const char *digest, uint64_t size)
+{
+	return ocis_json_open_map(g) | ocis_json_kv_str(g, "mediaType", mt) |
+	       ocis_json_kv_str(g, "digest", digest) | ocis_json_kv_u64(g, "size", size) |
+	       ocis_json_close_map(g);
+}
+
+int
+ocis_manifest_build(const void *config, size_t config_len,
+		    const struct ocis_layer_desc *layers, size_t n_layers,
+		    char *const *annotations, size_t n_annotations,
+		    struct ocis_buf *out, ocis_error_t **err)
+{
+	char digest[OCIS_DIGEST_STR_SIZE];
+	struct ann *a = NULL;
+	yajl_gen g;
+	size_t i;
+	int s = 0;
+
+	for (i = 0; i < n_layers; i++)
+		if (!ocis_digest_valid(layers[i].digest) || layers[i].media_type[0] == 0)
+			return ocis_error_set(err, 0, "building " WHAT ": layer %zu has a "
+					      "malformed descriptor", i + 1);
+	if (n_annotations > 0) {
+		a = calloc(n_annotations, sizeof(*a));
+		if (a == NULL)
+			return ocis_error_oom(err);
+		for (i = 0; i < n_annotations; i++) {
+			const char *eq = strchr(annotations[i], '=');
+			if (eq == NULL || eq == annotations[i]) {
+				free(a);
+				return ocis_error_set(err, 0, "invalid annotation '%s': "
+						      "expected key=value", annotations[i]);
+			}
+			a[i].s = annotations[i];
+			a[i].klen = (size_t)(eq - annotations[i]);
+			a[i].idx = i;
+		}
+		qsort(a, n_annotations, sizeof(*a), ann_cmp);
+	}
+	if (ocis_hash_buffer(config, config_len, digest, err) < 0) {
+		free(a);
+		return -1;
+	}
+	g = ocis_json_gen_new();
+	if (g == NULL) {
+		free(a);
+		return ocis_error_oom(err);
+	}
+	s |= ocis_json_open_map(g);
+	s |= ocis_json_key(g, "schemaVersion");
+	s |= ocis_json_u64(g, 2);
+	s |= ocis_json_kv_str(g, "mediaType", OCIS_MT_MANIFEST);
+	s |= ocis_json_key(g, "config");
+	s |= gen_descriptor(g, OCIS_MT_CONFIG, digest, config_len);
+	s |= ocis_json_key(g, "layers");
+	s |= ocis_json_open_array(g);
+	for (i = 0; i < n_layers; i++)
+		s |= gen_descriptor(g, layers[i].media_type, layers[i].digest, layers[i].size);
+	s |= ocis_json_close_array(g);
+	if (n_annotations > 0) {
+		s |= ocis_json_key(g, "annotations");
+		s |= ocis_json_open_map(g);
+		for (i = 0; i < n_annotations; i++) {
+			if (i + 1 < n_annotations && a[i].klen == a[i + 1].klen &&
+			    memcmp(a[i].s, a[i + 1].s, a[i].klen) == 0)
+				continue;	/* a later duplicate wins */
+			s |= ocis_json_strn(g, a[i].s, a[i].klen);
+			s |= ocis_json_str(g, a[i].s + a[i].klen + 1);
+		}
+		s |= ocis_json_close_map(g);
+	}
+	s |= ocis_json_close_map(g);
+	free(a);
+	return ocis_json_gen_finish(g, s, WHAT, out, err);
+}
+
+static int
+parse_ref(yajl_val v, const char *path, struct ocis_blob_ref *ref, ocis_error_t **err)
+{
+	const char *mt, *digest;
+
+	if (v == NULL || !YAJL_IS_OBJECT(v))
+		return ocis_error_set(err, 0, "parsing " WHAT ": '%s': expected an object",
+				      path);
+	mt = ocis_json_get_str(v, "mediaType");
+	digest = ocis_json_get_str(v, "digest");
+	if (mt == NULL || *mt == 0 || strlen(mt) >= sizeof(ref->media_type))
+		return ocis_error_set(err, 0, "parsing " WHAT ": '%s': missing or invalid "
+				      "mediaType", path);
+	if (digest == NULL || !ocis_digest_valid(digest))
+		return ocis_error_set(err, 0, "parsing " WHAT ": '%s': missing or "
+				      "malformed digest%s%s%s", path, digest ? " '" : "",
+				      digest ? digest : "", digest ? "'" : "");
+	if (ocis_json_get_u64(v, "size", &ref->size) < 0)
+		return ocis_error_set(err, 0, "parsing " WHAT ": '%s': missing or invalid "
+				      "size", path);
+	strcpy(ref->media_type, mt);
+	strcpy(ref->digest, digest);
+	return 0;
+}
+
+int
+ocis_manifest_parse(struct ocis_manifest_info *m, const char *json, size_t len,
+		    ocis_error_t **err)
+{
+	struct ocis_manifest_info n;
+	yajl_val root = NULL, layers, mtv;
+	const char *mt;
+	uint64_t version;
+	size_t i;
+	char path[48];
+	int r = -1;
+
+	memset(&n, 0, sizeof(n));
+	if (ocis_json_parse(json, len, WHAT, &root, err) < 0)
+		return -1;
+	if (!YAJL_IS_OBJECT(root)) {
+		ocis_error_set(err, 0, "parsing " WHAT ": not a json object");
+		goto out;
+	}
+	if (ocis_json_get_u64(root, "schemaVersion", &version) < 0 || version != 2) {
+		ocis_error_set(err, 0, "parsing " WHAT ": 'schemaVersion' must be 2");
+		goto out;
+	}
+	mtv = ocis_json_get(root, "mediaType");
+	mt = ocis_json_get_str(root, "mediaType");
+	if (mtv != NULL && (mt == NULL || (strcmp(mt, OCIS_MT_MANIFEST) != 0 &&
+					   strcmp(mt, MT_DOCKER_MANIFEST) != 0))) {
+		ocis_error_set(err, 0, "parsing " WHAT ": unsupported mediaType '%s'",
+			       mt ? mt : "(not a string)");
+		goto out;
+	}
+	if (parse_ref(ocis_json_get(root, "config"), "config", &n.config, err) < 0)
+		goto out;
+	layers = ocis_json_get(root, "layers");
+	if (layers == NULL || !YAJL_IS_ARRAY(layers)) {
+		ocis_error_set(err, 0, "parsing " WHAT ": 'layers': expected an array");
+		goto out;
+	}
+	if (layers->u.array.len > 0) {
+		n.layers = calloc(layers->u.array.len, sizeof(*n.layers));
+		if (n.layers == NULL) {
+			ocis_error_oom(err);
+			goto out;
+		}
+	}
+	for (i = 0; i < layers->u.array.len; i++) {
+		snprintf(path, sizeof(path), "layers[%zu]", i);
+		if (parse_ref(layers->u.array.values[i], path, &n.layers[i], err) < 0)
+			goto out;
+		n.n_layers++;
+	}
+	*m = n;
+	memset(&n, 0, sizeof(n));
+	r = 0;
+out:
+	ocis_manifest_info_release(&n);
+	yajl_tree_free(root);
+	return r;
+}
+
+void
+ocis_manifest_info_release(struct ocis_manifest_info *m)
+{
+	free(m->layers);
+	memset(m, 0, sizeof(*m));
+}

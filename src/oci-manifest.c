@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * oci-manifest: an image stream on stdin -> the same stream plus a manifest
+ * closing the open image on stdout.
+ *
+ * A filter: every entry passes through unchanged.  The open image's config
+ * is held back and written just before the new manifest: unchanged when its
+ * rootfs.diff_ids already list the stream's layers, extended when they list
+ * a prefix of them (layers added after oci-config), refused otherwise.  An
+ * image without config gets the default one oci-config writes without
+ * options.  The manifest points at the exact config bytes written and at the
+ * layers in stream order (ocis_manifest_build).
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ocistream/config.h>
+#include <ocistream/manifest.h>
+#include <ocistream/stream.h>
+
+#include "tool.h"
+
+#define STD_PREFIX "org.opencontainers.image."
+
+struct manifest_args {
+	struct ocis_strv annotations;	/* --annotation k=v (repeatable) */
+	struct ocis_strv std;		/* --oci-annotation NAME[=VALUE] (repeatable) */
+	int have_epoch;			/* --source-date-epoch or SOURCE_DATE_EPOCH */
+	int64_t epoch;
+};
+
+/* Standard annotation names (OCI image-spec annotations.md). */
+static const char *const std_names[] = {
+	"created", "authors", "url", "documentation", "source", "version", "revision",
+	"vendor", "licenses", "ref.name", "title", "description", "base.digest",
+	"base.name",
+};
+
+static void
+usage(void)
+{
+	printf("usage: %s [options] < image-stream > image-stream\n"
+	       "\n"
+	       "Close the open image of the stream (the layers since the last manifest)\n"
+	       "with an OCI image manifest.  Its config is the one in the stream, or the\n"
+	       "default config (as oci-config writes it without options) when there is none.\n"
+	       "\n"
+	       "      --annotation=KEY=VALUE  add a manifest annotation (repeatable)\n"
+	       "      --oci-annotation=NAME[=VALUE]\n"
+	       "                            add org.opencontainers.image.NAME (repeatable);\n"
+	       "                            without a value, 'created' and 'authors' come\n"
+	       "                            from the config\n"
+	       "      --source-date-epoch=N build time of a default config (default:\n"
+	       "                            $SOURCE_DATE_EPOCH, else now)\n"
+	       "  -q, --quiet               no warnings\n"
+	       "  -v, --verbose             more messages\n"
+	       "  -h, --help                show this help\n"
+	       "  -V, --version             show version and library versions\n",
+	       tool_progname);
+	exit(tool_finish());
+}
+
+static void
+push(struct ocis_strv *s, const char *v)
+{
+	ocis_error_t *err = NULL;
+
+	if (ocis_strv_push(s, v, &err) < 0)
+		tool_die_error(err);
+}
+
+static void
+parse_args(int argc, char **argv, struct manifest_args *a)
+{
+	enum { OPT_ANNOTATION = 256, OPT_STD, OPT_EPOCH };
+	static const struct option longopts[] = {
+		{ "annotation", required_argument, NULL, OPT_ANNOTATION },
+		{ "oci-annotation", required_argument, NULL, OPT_STD },
+		{ "source-date-epoch", required_argument, NULL, OPT_EPOCH },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *eq;
+	long long v;
+	size_t i, len;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "qvhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_ANNOTATION:
+			eq = strchr(optarg, '=');
+			if (eq == NULL || eq == optarg)
+				tool_usage_error("invalid annotation '%s': expected key=value",
+						 optarg);
+			push(&a->annotations, optarg);
+			break;
+		case OPT_STD:
+			len = strcspn(optarg, "=");
+			for (i = 0; i < sizeof(std_names) / sizeof(std_names[0]); i++)
+				if (strlen(std_names[i]) == len &&
+				    strncmp(optarg, std_names[i], len) == 0)
+					break;
+			if (i == sizeof(std_names) / sizeof(std_names[0]))
+				tool_usage_error("unknown standard annotation '%.*s'", (int)len,
+						 optarg);
+			if (optarg[len] == 0 && strcmp(optarg, "created") != 0 &&
+			    strcmp(optarg, "authors") != 0)
+				tool_usage_error("--oci-annotation %s needs a value (%s=VALUE)",
+						 optarg, optarg);
+			push(&a->std, optarg);
+			break;
+		case OPT_EPOCH:
+			if (tool_parse_int(optarg, 0, 253402300799LL, &v) < 0)
+				tool_usage_error("invalid --source-date-epoch '%s'", optarg);
+			a->have_epoch = 1;
+			a->epoch = v;
+			break;
+		case 'q': tool_verbosity = 0; break;
+		case 'v': tool_verbosity++; break;
+		case 'h': usage(); break;
+		case 'V': tool_version(); break;
+		default: tool_usage_error("invalid option");
+		}
+	}
+	if (optind < argc)
+		tool_usage_error("unexpected argument '%s' (the image stream is read from stdin)",
+				 argv[optind]);
+	if (!a->have_epoch)
+		a->have_epoch = tool_env_epoch(&a->epoch);
+}
+
+/* The annotations of the manifest: the standard ones first, so an explicit
+ * --annotation of the same key wins (the last of equal keys wins). */
+static void
+build_annotations(const struct manifest_args *a, const struct ocis_config *c,
+		  struct ocis_strv *out)
+{
+	size_t i;
+	char *s;
+
+	for (i = 0; i < a->std.n; i++) {
+		const char *name = a->std.v[i], *value = NULL;
+		if (strchr(name, '=') != NULL) {
+			s = NULL;
+			if (asprintf(&s, STD_PREFIX "%s", name) < 0)
+				tool_die("out of memory");
+			push(out, s);
+			free(s);
+			continue;
+		}
+		value = strcmp(name, "created") == 0 ? c->created : c->author;
+		if (value == NULL) {
+			tool_warn("--oci-annotation %s: the config has no %s; not added", name,
+				  strcmp(name, "created") == 0 ? "created time" : "author");
+			continue;
+		}
+		if (asprintf(&s, STD_PREFIX "%s=%s", name, value) < 0)
+			tool_die("out of memory");
+		push(out, s);
+		free(s);
+	}
+	for (i = 0; i < a->annotations.n; i++)
+		push(out, a->annotations.v[i]);
+}
+
+static noreturn void
+upstream_failed(const struct ocis_stream_entry *e)
+{
+	size_t len = (size_t)e->size;
+
+	while (len > 0 && (e->data[len - 1] == '\n' || e->data[len - 1] == 0))
+		len--;
+	fprintf(stderr, "%s: upstream stage failed: %.*s\n", tool_progname, (int)len,
+		(const char *)e->data);
+	exit(1);
+}
+
+/* 1 when the config's diff_ids are exactly the layers' diffIDs. */
+static int
+config_matches(const struct ocis_config *c, const struct ocis_layer_list *l)
+{
+	size_t i;
+
+	if (c->diff_ids.n != l->n)
+		return 0;
+	for (i = 0; i < l->n; i++)
+		if (strcmp(c->diff_ids.v[i], l->v[i].diff_id) != 0)
+			return 0;
+	return 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct manifest_args args;
+	struct ocis_config c;
+	struct ocis_stream_reader *r = NULL;
+	struct ocis_stream_writer *w = NULL;
+	struct ocis_stream_entry e;
+	struct ocis_layer_list layers = OCIS_LAYER_LIST_INIT;
+	struct ocis_buf held = OCIS_BUF_INIT, config = OCIS_BUF_INIT, manifest = OCIS_BUF_INIT;
+	struct ocis_strv ann = { NULL, 0, 0 };
+	ocis_error_t *err = NULL;
+	int have_held = 0, open_image = 0, rc;
+	uint64_t entries = 0;
+
+	memset(&args, 0, sizeof(args));
+	tool_init("oci-manifest");
+	parse_args(argc, argv, &args);
+
+	if (isatty(STDIN_FILENO))
+		tool_die("refusing to read an image stream from a terminal (pipe oci-layer in)");
+	if (ocis_stream_reader_new(&r, STDIN_FILENO, 0, &err) < 0 ||
+	    ocis_stream_writer_new(&w, STDOUT_FILENO, &err) < 0)
+		tool_die_error(err);
+	tool_set_error_stream(w);
+
+	held.cap_limit = OCIS_META_MAX;
+	while ((rc = ocis_stream_next(r, &e, &err)) > 0) {
+		entries++;
+		switch (e.kind) {
+		case OCIS_ENTRY_ERROR:
+			tool_set_error_stream(NULL);
+			if (ocis_stream_copy(r, w, &err) < 0)
+				ocis_error_free(&err);
+			upstream_failed(&e);
+			break;
+		case OCIS_ENTRY_CONFIG:
+			if (have_held)
+				tool_warn("the open image has several configs; using the last");
+			ocis_buf_reset(&held);
+			if (ocis_buf_add(&held, e.data, (size_t)e.size, &err) < 0)
+				tool_die_error(err);
+			have_held = open_image = 1;
+			break;
+		case OCIS_ENTRY_MANIFEST:
+			/* A complete image: pass it on as it came. */
+			if (have_held && ocis_stream_write_entry(w, "config.json", held.data,
+								 held.len, &err) < 0)
+				tool_die_error(err);
+			if (ocis_stream_copy(r, w, &err) < 0)
+				tool_die_error(err);
+			ocis_layer_list_clear(&layers);
+			ocis_buf_reset(&held);
+			have_held = open_image = 0;
+			break;
+		case OCIS_ENTRY_LAYER:
+			if (ocis_layer_list_push(&layers, e.layer, &err) < 0)
+				tool_die_error(err);
+			/* fall through */
+		case OCIS_ENTRY_CHUNK:
+			if (ocis_stream_copy(r, w, &err) < 0)
+				tool_die_error(err);
+			open_image = 1;
+			break;
+		}
+	}
+	if (rc < 0) {
+		ocis_error_wrap(&err, "reading standard input");
+		tool_die_error(err);
+	}
+	if (!open_image)
+		tool_die("no image to finish: the input %s (pipe oci-layer output in)",
+			 entries == 0 ? "is empty" : "ends with a complete image (a manifest)");
+
+	ocis_config_init(&c);
+	if (have_held) {
+		if (ocis_config_from_json(&c, (const char *)held.data, held.len, &err) < 0) {
+			ocis_error_wrap(&err, "config in the stream");
+			tool_die_error(err);
+		}
+		if (config_matches(&c, &layers)) {
+			/* Keep the exact bytes the stream carried. */
+			if (ocis_buf_add(&config, held.data, held.len, &err) < 0)
+				tool_die_error(err);
+		} else {
+			if (ocis_config_sync_layers(&c, layers.v, layers.n, &err) < 0)
+				tool_die_error(err);
+			tool_msg(2, "config extended with the layers added after it");
+			if (ocis_config_to_json(&c, &config, &err) < 0)
+				tool_die_error(err);
+		}
+	} else {
+		/* What oci-config writes without options. */
+		int64_t epoch = args.have_epoch ? args.epoch : (int64_t)time(NULL);
+		if (ocis_config_set_defaults(&c, epoch, &err) < 0 ||
+		    ocis_config_sync_layers(&c, layers.v, layers.n, &err) < 0 ||
+		    ocis_config_to_json(&c, &config, &err) < 0)
+			tool_die_error(err);
+	}
+	build_annotations(&args, &c, &ann);
+
+	if (ocis_stream_write_entry(w, "config.json", config.data, config.len, &err) < 0 ||
+	    ocis_manifest_build(config.data, config.len, layers.v, layers.n, ann.v, ann.n,
+				&manifest, &err) < 0 ||
+	    ocis_stream_write_entry(w, "manifest.json", manifest.data, manifest.len, &err) < 0 ||
+	    ocis_stream_finish(w, &err) < 0)
+		tool_die_error(err);
+	tool_msg(2, "manifest: %zu layers, %zu annotations", layers.n, ann.n);
+
+	ocis_strv_clear(&ann);
+	ocis_strv_clear(&args.annotations);
+	ocis_strv_clear(&args.std);
+	ocis_config_release(&c);
+	ocis_layer_list_clear(&layers);
+	ocis_buf_release(&held);
+	ocis_buf_release(&config);
+	ocis_buf_release(&manifest);
+	ocis_stream_reader_free(r);
+	ocis_stream_writer_free(w);
+	return tool_finish();
+}
