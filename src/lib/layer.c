@@ -29,11 +29,17 @@
 
 #define STAGE_SIZE (256 * 1024)
 
-/* Set of 64-bit name hashes (open addressing), for hardlink targets. */
+/*
+ * Set of 64-bit name hashes (open addressing): the names written so far
+ * (hardlink targets must be among them) and the symlinks among them (no
+ * entry may be written through one).  A hash collision can only make a
+ * check pass that should fail, with odds around n^2 / 2^64.
+ */
 struct name_set {
 	uint64_t *slots;
-	size_t n, cap;
+	size_t n, cap;		/* n counts used slots, tombstones included */
 };
+#define TOMBSTONE UINT64_MAX
 
 struct builder {
 	const struct ocis_layer_opts *o;
@@ -49,6 +55,7 @@ struct builder {
 	struct ocis_buf hdr;
 	struct ocis_buf path, link;
 	struct name_set names;
+	struct name_set symlinks;
 	struct ocis_xattr *xattrs;
 	size_t xattrs_cap;
 	unsigned char *zeros;
@@ -90,7 +97,8 @@ name_hash(const char *s, size_t len)
 		h ^= (unsigned char)s[i];
 		h *= 0x100000001b3ULL;
 	}
-	return h ? h : 1;	/* 0 marks an empty slot */
+	/* 0 marks an empty slot, TOMBSTONE a removed one */
+	return h == 0 ? 1 : (h == TOMBSTONE ? TOMBSTONE - 1 : h);
 }
 
 static int
@@ -104,7 +112,7 @@ name_set_add(struct name_set *s, uint64_t h, ocis_error_t **err)
 		if (ns == NULL)
 			return ocis_error_oom(err);
 		for (j = 0; j < s->cap; j++) {
-			if (s->slots[j] == 0)
+			if (s->slots[j] == 0 || s->slots[j] == TOMBSTONE)
 				continue;
 			for (i = s->slots[j] & (ncap - 1); ns[i]; i = (i + 1) & (ncap - 1))
 				;
@@ -122,16 +130,46 @@ name_set_add(struct name_set *s, uint64_t h, ocis_error_t **err)
 	return 0;
 }
 
-static int
-name_set_has(const struct name_set *s, uint64_t h)
+static uint64_t *
+name_set_find(const struct name_set *s, uint64_t h)
 {
 	size_t i;
 
 	if (s->cap == 0)
-		return 0;
+		return NULL;
 	for (i = h & (s->cap - 1); s->slots[i]; i = (i + 1) & (s->cap - 1))
 		if (s->slots[i] == h)
-			return 1;
+			return &s->slots[i];
+	return NULL;
+}
+
+static int
+name_set_has(const struct name_set *s, uint64_t h)
+{
+	return name_set_find(s, h) != NULL;
+}
+
+static void
+name_set_remove(struct name_set *s, uint64_t h)
+{
+	uint64_t *p = name_set_find(s, h);
+
+	if (p)
+		*p = TOMBSTONE;
+}
+
+/* The first proper prefix of path (a/b of a/b/c) that is a symlink, as a
+ * length, or 0. */
+static size_t
+symlink_prefix(const struct name_set *links, const char *path, size_t len)
+{
+	size_t i;
+
+	if (links->n == 0)
+		return 0;
+	for (i = 1; i < len; i++)
+		if (path[i] == '/' && name_set_has(links, name_hash(path, i)))
+			return i;
 	return 0;
 }
 
@@ -343,7 +381,7 @@ add_entry(struct builder *b, struct archive *a, struct archive_entry *ae, ocis_e
 	const char *raw = archive_entry_pathname(ae), *hl = archive_entry_hardlink(ae);
 	mode_t ft = archive_entry_filetype(ae);
 	int is_root = 0, link_root = 0, has_data = 0;
-	size_t nx = 0;
+	size_t nx = 0, k;
 	char s1[256];
 
 	if (raw == NULL)
@@ -361,6 +399,11 @@ add_entry(struct builder *b, struct archive *a, struct archive_entry *ae, ocis_e
 			return ocis_error_set(err, 0, "entry '%s': hardlink target '%s' is not "
 					      "an earlier entry of the archive",
 					      shown(raw, s1, sizeof(s1)), (char *)b->link.data);
+		if ((k = symlink_prefix(&b->symlinks, (char *)b->link.data, b->link.len)) > 0)
+			return ocis_error_set(err, 0, "entry '%s': hardlink target '%s' goes "
+					      "through the symlink '%.*s' of an earlier entry",
+					      shown(raw, s1, sizeof(s1)), (char *)b->link.data,
+					      (int)k, (char *)b->link.data);
 		pe.linkname = (const char *)b->link.data;
 	} else {
 		switch (ft) {
@@ -392,9 +435,23 @@ add_entry(struct builder *b, struct archive *a, struct archive_entry *ae, ocis_e
 		if (ocis_buf_addstr(&b->path, "./", err) < 0)
 			return -1;
 	} else {
-		if (name_set_add(&b->names, name_hash((char *)b->path.data, b->path.len),
-				 err) < 0)
+		uint64_t h = name_hash((char *)b->path.data, b->path.len);
+
+		/* x -> /etc, then x/passwd: extracting it would write outside. */
+		if ((k = symlink_prefix(&b->symlinks, (char *)b->path.data, b->path.len)) > 0)
+			return ocis_error_set(err, 0, "entry '%s' would be written through the "
+					      "symlink '%.*s' of an earlier entry",
+					      shown(raw, s1, sizeof(s1)), (int)k,
+					      (char *)b->path.data);
+		if (name_set_add(&b->names, h, err) < 0)
 			return -1;
+		/* The latest entry of a name decides whether it is a symlink. */
+		if (pe.type == '2') {
+			if (name_set_add(&b->symlinks, h, err) < 0)
+				return -1;
+		} else {
+			name_set_remove(&b->symlinks, h);
+		}
 		if (pe.type == '5' && ocis_buf_add(&b->path, "/", 1, err) < 0)
 			return -1;
 	}
@@ -472,6 +529,7 @@ builder_release(struct builder *b)
 	free(b->zeros);
 	free(b->inbuf);
 	free(b->names.slots);
+	free(b->symlinks.slots);
 	free(b->xattrs);
 	ocis_buf_release(&b->hdr);
 	ocis_buf_release(&b->path);
