@@ -792,7 +792,8 @@ gen_sorted_map(yajl_gen g, const char *key, const struct ocis_strv *s, int kv, i
 		it[i].klen = kv ? keylen(s->v[i]) : strlen(s->v[i]);
 		it[i].idx = i;
 	}
-	qsort(it, s->n, sizeof(*it), sort_item_cmp);
+	if (s->n > 1)
+		qsort(it, s->n, sizeof(*it), sort_item_cmp);
 	st |= ocis_json_key(g, key);
 	st |= ocis_json_open_map(g);
 	for (i = 0; i < s->n; i++) {

@@ -326,6 +326,15 @@ is_image_stream(struct archive_entry *ae)
 }
 
 static int
+is_charset_warning(struct archive *a)
+{
+	const char *m = archive_error_string(a);
+
+	return m != NULL && (strstr(m, "can't be converted") != NULL ||
+			     strstr(m, "Can't translate") != NULL);
+}
+
+static int
 archive_failed(struct archive *a, const char *ctx, ocis_error_t **err)
 {
 	const char *m = archive_error_string(a);
@@ -499,12 +508,26 @@ add_entry(struct builder *b, struct archive *a, struct archive_entry *ae, ocis_e
 		}
 	}
 	/* Sorted by name: libarchive's order is its own (it reverses pax
-	 * order), and a fixed order keeps the layer bytes stable. */
-	qsort(b->xattrs, nx, sizeof(*b->xattrs), xattr_cmp);
-	for (size_t i = 1; i < nx; i++)
-		if (strcmp(b->xattrs[i - 1].name, b->xattrs[i].name) == 0)
-			return ocis_error_set(err, 0, "entry '%s': xattr '%s' given twice",
-					      shown(raw, s1, sizeof(s1)), b->xattrs[i].name);
+	 * order), and a fixed order keeps the layer bytes stable.  bsdtar
+	 * stores each xattr twice (SCHILY.xattr and LIBARCHIVE.xattr), so an
+	 * identical repeat is dropped; a conflicting one is an error. */
+	if (nx > 1) {
+		size_t i, j = 1;
+
+		qsort(b->xattrs, nx, sizeof(*b->xattrs), xattr_cmp);
+		for (i = 1; i < nx; i++) {
+			struct ocis_xattr *p = &b->xattrs[j - 1], *q = &b->xattrs[i];
+			if (strcmp(p->name, q->name) != 0) {
+				b->xattrs[j++] = *q;
+				continue;
+			}
+			if (p->size != q->size || (p->size && memcmp(p->value, q->value, p->size)))
+				return ocis_error_set(err, 0, "entry '%s': xattr '%s' given twice "
+						      "with different values",
+						      shown(raw, s1, sizeof(s1)), q->name);
+		}
+		nx = j;
+	}
 	pe.xattrs = b->xattrs;
 	pe.n_xattrs = nx;
 
@@ -601,7 +624,11 @@ ocis_layer_build(int in_fd, struct ocis_stream_writer *w, const struct ocis_laye
 		r = archive_read_next_header(a, &ae);
 		if (r == ARCHIVE_EOF)
 			break;
-		if (r == ARCHIVE_WARN) {
+		if (r == ARCHIVE_WARN && is_charset_warning(a)) {
+			/* libarchive keeps the name bytes as they are when it
+			 * cannot convert them; bytes in, same bytes out is what
+			 * we want, so this is not worth a warning. */
+		} else if (r == ARCHIVE_WARN) {
 			warn(&b, "entry '%s': %s",
 			     shown(archive_entry_pathname(ae) ? archive_entry_pathname(ae) : "",
 				   s1, sizeof(s1)),

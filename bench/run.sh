@@ -1,0 +1,99 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# Benchmark ocipipe against the plain tools on the same input, in one run.
+#
+#   bench/run.sh [BUILD_DIR]            (default: the current directory)
+#   BENCH_INPUT=DIR   rootfs directory to tar (default: a generated one,
+#                     or /usr/lib and /usr/share when BENCH_SIZE=system)
+#   BENCH_RUNS=N      runs per command, the median is printed (default 3)
+#   BENCH_OUT=DIR     scratch directory on the disk to measure (default: mktemp)
+#
+# Every command reads the same tar file (page cache warm) and writes its
+# output to BENCH_OUT.  Printed per command: median wall seconds, CPU
+# seconds, peak RSS (MiB, largest process of the pipeline), MiB written to
+# disk (file system output counted by the kernel), output size, and the
+# ratio of wall time to the reference of its group.
+set -eu
+
+build=$(cd "${1:-.}" && pwd)
+export PATH="$build:$PATH"
+runs=${BENCH_RUNS:-3}
+out=${BENCH_OUT:-$(mktemp -d)}
+mkdir -p "$out"
+cleanup() { [ -n "${BENCH_OUT:-}" ] || rm -rf "$out"; }
+trap cleanup EXIT
+
+for t in oci-layer oci-config oci-manifest oci-pack; do
+	command -v $t >/dev/null || { echo "bench: $t not found in $build" >&2; exit 1; }
+done
+
+input="$out/input.tar"
+if [ -n "${BENCH_INPUT:-}" ]; then
+	tar -C "$BENCH_INPUT" -cf "$input" .
+else
+	# A rootfs-like mix: the machine's libraries and docs (binaries, text,
+	# already-compressed files), several hundred MB.
+	tar -C /usr -cf "$input" lib share/doc share/perl 2>/dev/null || true
+fi
+insize=$(stat -c %s "$input")
+cat "$input" > /dev/null	# warm the cache
+
+# measure NAME CMD: runs CMD (a shell pipeline, input on stdin) $runs times.
+declare -A WALL CPU RSS DISK SIZE
+measure() {
+	local name=$1 cmd=$2 i walls=() line
+	for ((i = 0; i < runs; i++)); do
+		rm -rf "$out/o"; mkdir -p "$out/o"
+		sync
+		line=$(cd "$out/o" && /usr/bin/time -f '%e %U %S %M %O' \
+			bash -c "set -o pipefail; $cmd" < "$input" 2>&1 >/dev/null | tail -1)
+		set -- $line
+		walls+=("$1 $(echo "$2 + $3" | bc) $4 $5")
+	done
+	line=$(printf '%s\n' "${walls[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p")
+	set -- $line
+	WALL[$name]=$1; CPU[$name]=$2; RSS[$name]=$(( $3 / 1024 )); DISK[$name]=$(( $4 * 512 / 1048576 ))
+	SIZE[$name]=$(du -sb "$out/o" | cut -f1)
+}
+
+ratio() { echo "scale=2; $1 / $2" | bc; }
+row() {
+	printf '%-44s %7s %7s %6s %7s %8s  %s\n' "$1" "${WALL[$1]}" "${CPU[$1]}" "${RSS[$1]}" \
+		"${DISK[$1]}" "$(( ${SIZE[$1]} / 1000000 ))" "${2:-}"
+}
+
+n=$(nproc)
+echo "# ocipipe benchmark: $(date -u +%F), $n CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))"
+echo "# input: $((insize / 1000000)) MB tar, $runs runs each, medians"
+printf '%-44s %7s %7s %6s %7s %8s  %s\n' command wall_s cpu_s rss_MiB disk_MiB out_MB ratio
+
+measure "openssl dgst -sha256" "openssl dgst -sha256"
+measure "gzip -6 -n" "gzip -6 -n > out.gz"
+measure "pigz -p $n -6 | sha256 (limit)" "tee >(openssl dgst -sha256 >/dev/null) | pigz -p $n -6 | tee out.gz | openssl dgst -sha256"
+measure "oci-layer (gzip -6)" "oci-layer > out.stream"
+measure "oci-layer --threads 1 (gzip -6)" "oci-layer --threads 1 > out.stream"
+measure "oci-layer --level 1 (gzip)" "oci-layer --level 1 > out.stream"
+measure "zstd -3 -T$n | sha256 (limit)" "tee >(openssl dgst -sha256 >/dev/null) | zstd -3 -T$n -c | tee out.zst | openssl dgst -sha256"
+measure "oci-layer --zstd" "oci-layer --zstd > out.stream"
+measure "pipeline gzip -> image.tar" "oci-layer | oci-config --entrypoint /bin/sh | oci-manifest | oci-pack > image.tar"
+measure "pipeline gzip -> image.tar via pipe" "oci-layer | oci-config | oci-manifest | oci-pack | cat > image.tar"
+measure "pipeline gzip -> -o DIR" "oci-layer | oci-pack -o layout"
+if command -v umoci >/dev/null; then
+	measure "umoci raw add-layer" "cat > in.tar && umoci init --layout l >/dev/null && umoci new --image l:t && umoci raw add-layer --image l:t in.tar && rm in.tar"
+fi
+
+row "openssl dgst -sha256"
+row "gzip -6 -n"
+row "pigz -p $n -6 | sha256 (limit)"
+row "oci-layer (gzip -6)" "$(ratio ${WALL["oci-layer (gzip -6)"]} ${WALL["pigz -p $n -6 | sha256 (limit)"]}) x pigz"
+row "oci-layer --threads 1 (gzip -6)" "$(ratio ${WALL["oci-layer --threads 1 (gzip -6)"]} ${WALL["oci-layer (gzip -6)"]}) x default"
+row "oci-layer --level 1 (gzip)" "$(ratio ${WALL["oci-layer --level 1 (gzip)"]} ${WALL["pigz -p $n -6 | sha256 (limit)"]}) x pigz"
+row "zstd -3 -T$n | sha256 (limit)"
+row "oci-layer --zstd" "$(ratio ${WALL["oci-layer --zstd"]} ${WALL["zstd -3 -T$n | sha256 (limit)"]}) x zstd"
+row "pipeline gzip -> image.tar" "$(ratio ${WALL["pipeline gzip -> image.tar"]} ${WALL["oci-layer (gzip -6)"]}) x oci-layer; disk $(ratio ${DISK["pipeline gzip -> image.tar"]} $(( ${SIZE["pipeline gzip -> image.tar"]} / 1048576 ))) x image"
+row "pipeline gzip -> image.tar via pipe" "disk $(ratio ${DISK["pipeline gzip -> image.tar via pipe"]} $(( ${SIZE["pipeline gzip -> image.tar via pipe"]} / 1048576 ))) x image"
+row "pipeline gzip -> -o DIR" "disk $(ratio ${DISK["pipeline gzip -> -o DIR"]} $(( ${SIZE["pipeline gzip -> -o DIR"]} / 1048576 ))) x image"
+if command -v umoci >/dev/null; then
+	row "umoci raw add-layer" "$(ratio ${WALL["oci-layer --level 1 (gzip)"]} ${WALL["umoci raw add-layer"]}) = oci-layer -l1 / umoci"
+fi

@@ -1,0 +1,808 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The layer compressor: see include/ocistream/compress.h and
+ * docs/compression.md.
+ *
+ * Design.  The caller's bytes are cut into fixed-size blocks (BLOCK_SIZE,
+ * never dependent on the thread count or on how the caller slices its
+ * writes) held in a ring of `nslots` slots.  Block number `seq` lives in
+ * slot seq % nslots, so the ring is also the bounded queue: the caller
+ * waits when nslots blocks are in flight.  Around the ring run
+ *
+ *	caller   --copy-->  slot  --submit-->
+ *	hasher   (1 thread)  sha256 of the input, blocks in order -> diff_id
+ *	workers  gzip: `threads` threads, each takes the next block and makes
+ *		 it one complete gzip member with libdeflate;
+ *		 zstd: 1 feeder thread pushing blocks in order into a
+ *		 ZSTD_CCtx that runs max(1, threads) libzstd workers
+ *	writer   (1 thread)  in block order: sha256 of the output -> digest,
+ *		 then `out`; frees the slot once the hasher is past it too
+ *
+ * none has no workers and no hasher: the writer hashes and passes the
+ * input through, and diff_id = digest.
+ *
+ * One mutex guards the counters and the slot flags; a slot's bytes are
+ * touched without the lock by whoever the counters say owns it.  Any
+ * failure sets `failed` and the first error, wakes everybody, and every
+ * thread leaves its loop; free() joins whatever still runs.
+ *
+ * Library threads block all signals, so a write to a closed pipe inside
+ * `out` gives EPIPE (and an error) rather than a SIGPIPE in a worker.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libdeflate.h>
+#include <zstd.h>
+
+#include <ocistream/compress.h>
+#include <ocistream/error.h>
+#include <ocistream/hash.h>
+
+/* Uncompressed bytes per block (per gzip member).  Changing it changes the
+ * gzip output bytes.  1 MiB: see docs/compression.md for the measurements. */
+#ifndef OCIS_COMPRESS_BLOCK_SIZE
+#define OCIS_COMPRESS_BLOCK_SIZE (1024 * 1024)
+#endif
+#define BLOCK_SIZE ((size_t)OCIS_COMPRESS_BLOCK_SIZE)
+
+/* Input bytes per libzstd job (0 would be libzstd's default: 8 MiB at
+ * level 3, 4 x the window).  libzstd holds about three jobs' input and
+ * output per worker, so this bounds its memory: 2 MiB costs 0.35 % in size
+ * at level 3 and halves the peak RSS.  Changing it changes the zstd output
+ * bytes (never the thread count).  See docs/compression.md. */
+#ifndef OCIS_ZSTD_JOB_SIZE
+#define OCIS_ZSTD_JOB_SIZE (2 * 1024 * 1024)
+#endif
+
+#define MAX_THREADS 256
+#define GZIP_HEADER_SIZE 10
+#define GZIP_TRAILER_SIZE 8
+
+struct slot {
+	unsigned char *in;
+	size_t in_len;
+	unsigned char *out;	/* gzip: fixed bound; zstd: grows; none: == in */
+	size_t out_len;
+	size_t out_cap;
+	int compressed;		/* out is ready for the writer */
+	int hashed;		/* the hasher is done with in */
+	int last;
+};
+
+struct worker {
+	struct ocis_compressor *c;
+	pthread_t tid;
+	int started;
+	struct libdeflate_compressor *deflate;
+};
+
+struct ocis_compressor {
+	enum ocis_compression alg;
+	int level;
+	int threads;
+	ocis_compress_out_fn fn;
+	void *ctx;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond_caller;	/* slot freed, or everything written */
+	pthread_cond_t cond_work;	/* block submitted (workers) */
+	pthread_cond_t cond_hash;	/* block submitted (hasher) */
+	pthread_cond_t cond_writer;	/* block compressed or hashed */
+
+	struct slot *slots;
+	size_t nslots;
+	uint64_t n_submitted;	/* blocks [0, n_submitted) are submitted */
+	uint64_t n_taken;	/* next block for a worker */
+	uint64_t n_hashed;	/* next block for the hasher */
+	uint64_t n_released;	/* blocks [0, n_released) are written and free */
+	int eof;		/* the last block is submitted */
+	int stop;		/* free() wants the threads gone */
+	int failed;
+	ocis_error_t *error;	/* first failure */
+
+	struct slot *cur;	/* slot the caller is filling, or NULL */
+	int finished;
+	uint64_t in_total;
+	uint64_t out_total;
+
+	struct worker *workers;
+	size_t nworkers;
+	pthread_t hasher, writer;
+	int hasher_started, writer_started;
+
+	struct ocis_hash hin, hout;
+	ZSTD_CCtx *zc;
+};
+
+int
+ocis_compression_from_name(const char *name, enum ocis_compression *out)
+{
+	if (name == NULL)
+		return -1;
+	if (strcmp(name, "gzip") == 0)
+		*out = OCIS_COMPRESS_GZIP;
+	else if (strcmp(name, "zstd") == 0)
+		*out = OCIS_COMPRESS_ZSTD;
+	else if (strcmp(name, "none") == 0)
+		*out = OCIS_COMPRESS_NONE;
+	else
+		return -1;
+	return 0;
+}
+
+const char *
+ocis_compression_name(enum ocis_compression c)
+{
+	switch (c) {
+	case OCIS_COMPRESS_GZIP:
+		return "gzip";
+	case OCIS_COMPRESS_ZSTD:
+		return "zstd";
+	case OCIS_COMPRESS_NONE:
+		return "none";
+	}
+	return "unknown";
+}
+
+const char *
+ocis_compression_suffix(enum ocis_compression c)
+{
+	switch (c) {
+	case OCIS_COMPRESS_GZIP:
+		return "+gzip";
+	case OCIS_COMPRESS_ZSTD:
+		return "+zstd";
+	case OCIS_COMPRESS_NONE:
+		break;
+	}
+	return "";
+}
+
+int
+ocis_compression_default_level(enum ocis_compression c)
+{
+	switch (c) {
+	case OCIS_COMPRESS_GZIP:
+		return 6;
+	case OCIS_COMPRESS_ZSTD:
+		return 3;
+	case OCIS_COMPRESS_NONE:
+		break;
+	}
+	return 0;
+}
+
+/* gzip 1..12 (libdeflate), zstd 1..19 (20..22 need windows far beyond the
+ * memory budget), none 0. */
+int
+ocis_compression_level_valid(enum ocis_compression c, int level)
+{
+	switch (c) {
+	case OCIS_COMPRESS_GZIP:
+		return level >= 1 && level <= 12;
+	case OCIS_COMPRESS_ZSTD:
+		return level >= 1 && level <= 19;
+	case OCIS_COMPRESS_NONE:
+		return level == 0;
+	}
+	return 0;
+}
+
+/* Record the first failure (taking ownership of *e) and wake everybody.
+ * Called with the lock held. */
+static void
+fail_locked(struct ocis_compressor *c, ocis_error_t **e)
+{
+	if (c->error == NULL && e != NULL && *e != NULL) {
+		c->error = *e;
+		*e = NULL;
+	}
+	ocis_error_free(e);
+	if (c->error == NULL)
+		ocis_error_set(&c->error, 0, "compressor failed");
+	__atomic_store_n(&c->failed, 1, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&c->cond_caller);
+	pthread_cond_broadcast(&c->cond_work);
+	pthread_cond_broadcast(&c->cond_hash);
+	pthread_cond_broadcast(&c->cond_writer);
+}
+
+static void
+fail(struct ocis_compressor *c, ocis_error_t **e)
+{
+	pthread_mutex_lock(&c->lock);
+	fail_locked(c, e);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Give the caller a copy of the recorded failure (the compressor keeps its
+ * own, so every later call fails the same way).  Returns -1. */
+static int
+report(struct ocis_compressor *c, ocis_error_t **err)
+{
+	int was_unset = err != NULL && *err == NULL;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->error == NULL) {
+		ocis_error_set(err, 0, "compressor failed");
+	} else {
+		ocis_error_set(err, 0, "%s", c->error->msg);
+		/* keep errno (EPIPE from `out`); the static OOM error has a
+		 * non-zero code and is never touched */
+		if (was_unset && *err != NULL && (*err)->code == 0)
+			(*err)->code = c->error->code;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return -1;
+}
+
+static inline int
+is_failed(struct ocis_compressor *c)
+{
+	return __atomic_load_n(&c->failed, __ATOMIC_ACQUIRE);
+}
+
+static inline struct slot *
+slot_of(struct ocis_compressor *c, uint64_t seq)
+{
+	return &c->slots[seq % c->nslots];
+}
+
+/*
+ * gzip
+ */
+
+/* One block as one complete gzip member: fixed header (no name, mtime 0,
+ * XFL 0, OS 3), raw deflate by libdeflate, CRC-32 and ISIZE. */
+static int
+gzip_block(struct worker *w, struct slot *s, uint64_t seq, ocis_error_t **err)
+{
+	static const unsigned char header[GZIP_HEADER_SIZE] = {
+		0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3
+	};
+	unsigned char *p = s->out;
+	size_t n;
+	uint32_t crc, isize;
+
+	s->out_len = 0;
+	/* Only the last block can be short; an empty one adds nothing, except
+	 * that an empty input still gets one (empty) member. */
+	if (s->in_len == 0 && seq != 0)
+		return 0;
+	memcpy(p, header, GZIP_HEADER_SIZE);
+	n = libdeflate_deflate_compress(w->deflate, s->in, s->in_len, p + GZIP_HEADER_SIZE,
+					s->out_cap - GZIP_HEADER_SIZE - GZIP_TRAILER_SIZE);
+	if (n == 0)
+		return ocis_error_set(err, 0, "compressing with gzip: output buffer too small");
+	p += GZIP_HEADER_SIZE + n;
+	crc = libdeflate_crc32(0, s->in, s->in_len);
+	isize = (uint32_t)s->in_len;
+	p[0] = crc & 0xff;
+	p[1] = (crc >> 8) & 0xff;
+	p[2] = (crc >> 16) & 0xff;
+	p[3] = crc >> 24;
+	p[4] = isize & 0xff;
+	p[5] = (isize >> 8) & 0xff;
+	p[6] = (isize >> 16) & 0xff;
+	p[7] = isize >> 24;
+	s->out_len = GZIP_HEADER_SIZE + n + GZIP_TRAILER_SIZE;
+	return 0;
+}
+
+/*
+ * zstd
+ */
+
+static int
+zstd_error(size_t r, ocis_error_t **err)
+{
+	return ocis_error_set(err, 0, "compressing with zstd: %s", ZSTD_getErrorName(r));
+}
+
+static int
+zstd_setup(struct ocis_compressor *c, ocis_error_t **err)
+{
+	size_t r;
+	int nb = c->threads < 1 ? 1 : c->threads;
+
+	c->zc = ZSTD_createCCtx();
+	if (c->zc == NULL)
+		return ocis_error_oom(err);
+	r = ZSTD_CCtx_setParameter(c->zc, ZSTD_c_compressionLevel, c->level);
+	if (!ZSTD_isError(r))
+		r = ZSTD_CCtx_setParameter(c->zc, ZSTD_c_checksumFlag, 1);
+	if (!ZSTD_isError(r))
+		r = ZSTD_CCtx_setParameter(c->zc, ZSTD_c_nbWorkers, nb);
+	if (!ZSTD_isError(r) && OCIS_ZSTD_JOB_SIZE > 0)
+		r = ZSTD_CCtx_setParameter(c->zc, ZSTD_c_jobSize, OCIS_ZSTD_JOB_SIZE);
+	if (ZSTD_isError(r))
+		return zstd_error(r, err);
+	return 0;
+}
+
+/* Push one block into the stream; whatever libzstd flushes meanwhile
+ * (output of earlier jobs, possibly nothing) becomes this slot's output. */
+static int
+zstd_block(struct ocis_compressor *c, struct slot *s, ocis_error_t **err)
+{
+	ZSTD_inBuffer in = { s->in, s->in_len, 0 };
+	ZSTD_EndDirective mode = s->last ? ZSTD_e_end : ZSTD_e_continue;
+	size_t want = ZSTD_CStreamOutSize();
+
+	s->out_len = 0;
+	for (;;) {
+		ZSTD_outBuffer ob;
+		size_t r;
+
+		if (s->out_cap - s->out_len < want) {
+			size_t ncap = s->out_cap ? s->out_cap * 2 : BLOCK_SIZE;
+			unsigned char *p;
+
+			while (ncap - s->out_len < want)
+				ncap *= 2;
+			p = realloc(s->out, ncap);
+			if (p == NULL)
+				return ocis_error_oom(err);
+			s->out = p;
+			s->out_cap = ncap;
+		}
+		ob.dst = s->out;
+		ob.size = s->out_cap;
+		ob.pos = s->out_len;
+		r = ZSTD_compressStream2(c->zc, &ob, &in, mode);
+		if (ZSTD_isError(r))
+			return zstd_error(r, err);
+		s->out_len = ob.pos;
+		if (mode == ZSTD_e_end ? r == 0 : in.pos == in.size)
+			return 0;
+	}
+}
+
+/*
+ * Threads
+ */
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct ocis_compressor *c = w->c;
+
+	for (;;) {
+		struct slot *s;
+		uint64_t seq;
+		ocis_error_t *e = NULL;
+		int r;
+
+		pthread_mutex_lock(&c->lock);
+		while (!c->stop && !c->failed && !c->eof && c->n_taken == c->n_submitted)
+			pthread_cond_wait(&c->cond_work, &c->lock);
+		if (c->stop || c->failed || c->n_taken == c->n_submitted) {
+			pthread_mutex_unlock(&c->lock);
+			return NULL;
+		}
+		seq = c->n_taken++;
+		s = slot_of(c, seq);
+		pthread_mutex_unlock(&c->lock);
+
+		if (c->alg == OCIS_COMPRESS_GZIP)
+			r = gzip_block(w, s, seq, &e);
+		else
+			r = zstd_block(c, s, &e);
+
+		pthread_mutex_lock(&c->lock);
+		if (r < 0) {
+			fail_locked(c, &e);
+			pthread_mutex_unlock(&c->lock);
+			return NULL;
+		}
+		s->compressed = 1;
+		if (seq == c->n_released)
+			pthread_cond_signal(&c->cond_writer);
+		pthread_mutex_unlock(&c->lock);
+	}
+}
+
+static void *
+hasher_main(void *arg)
+{
+	struct ocis_compressor *c = arg;
+
+	for (;;) {
+		struct slot *s;
+		uint64_t seq;
+
+		pthread_mutex_lock(&c->lock);
+		while (!c->stop && !c->failed && !c->eof && c->n_hashed == c->n_submitted)
+			pthread_cond_wait(&c->cond_hash, &c->lock);
+		if (c->stop || c->failed || c->n_hashed == c->n_submitted) {
+			pthread_mutex_unlock(&c->lock);
+			return NULL;
+		}
+		seq = c->n_hashed;
+		s = slot_of(c, seq);
+		pthread_mutex_unlock(&c->lock);
+
+		ocis_hash_update(&c->hin, s->in, s->in_len);
+
+		pthread_mutex_lock(&c->lock);
+		s->hashed = 1;
+		c->n_hashed++;
+		if (seq == c->n_released)
+			pthread_cond_signal(&c->cond_writer);
+		pthread_mutex_unlock(&c->lock);
+	}
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct ocis_compressor *c = arg;
+
+	for (;;) {
+		struct slot *s = NULL;
+		ocis_error_t *e = NULL;
+
+		pthread_mutex_lock(&c->lock);
+		for (;;) {
+			if (c->stop || c->failed)
+				goto out_unlock;
+			if (c->n_released == c->n_submitted) {
+				if (c->eof)
+					goto out_unlock;
+			} else {
+				s = slot_of(c, c->n_released);
+				if (s->compressed)
+					break;
+			}
+			pthread_cond_wait(&c->cond_writer, &c->lock);
+		}
+		pthread_mutex_unlock(&c->lock);
+
+		if (s->out_len > 0) {
+			ocis_hash_update(&c->hout, s->out, s->out_len);
+			c->out_total += s->out_len;
+			if (c->fn(c->ctx, s->out, s->out_len, &e) < 0) {
+				if (e == NULL)
+					ocis_error_set(&e, 0, "writing compressed data failed");
+				fail(c, &e);
+				return NULL;
+			}
+		}
+
+		pthread_mutex_lock(&c->lock);
+		while (!s->hashed && !c->stop && !c->failed)
+			pthread_cond_wait(&c->cond_writer, &c->lock);
+		if (c->stop || c->failed)
+			goto out_unlock;
+		s->compressed = 0;
+		s->hashed = 0;
+		c->n_released++;
+		pthread_cond_signal(&c->cond_caller);
+		pthread_mutex_unlock(&c->lock);
+	}
+out_unlock:
+	pthread_cond_signal(&c->cond_caller);
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+/* Start a thread with every signal blocked. */
+static int
+start_thread(pthread_t *tid, void *(*fn)(void *), void *arg, ocis_error_t **err)
+{
+	sigset_t all, old;
+	int r;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(tid, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0)
+		return ocis_error_set(err, r, "cannot start compressor thread");
+	return 0;
+}
+
+static void
+join_threads(struct ocis_compressor *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nworkers; i++) {
+		if (c->workers[i].started)
+			pthread_join(c->workers[i].tid, NULL);
+		c->workers[i].started = 0;
+	}
+	if (c->hasher_started)
+		pthread_join(c->hasher, NULL);
+	c->hasher_started = 0;
+	if (c->writer_started)
+		pthread_join(c->writer, NULL);
+	c->writer_started = 0;
+}
+
+static void
+stop_threads(struct ocis_compressor *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->stop = 1;
+	pthread_cond_broadcast(&c->cond_caller);
+	pthread_cond_broadcast(&c->cond_work);
+	pthread_cond_broadcast(&c->cond_hash);
+	pthread_cond_broadcast(&c->cond_writer);
+	pthread_mutex_unlock(&c->lock);
+	join_threads(c);
+}
+
+/*
+ * Caller side
+ */
+
+static int
+online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		return 1;
+	return n > MAX_THREADS ? MAX_THREADS : (int)n;
+}
+
+int
+ocis_compressor_new(struct ocis_compressor **out, enum ocis_compression alg, int level,
+		    int threads, ocis_compress_out_fn fn, void *ctx, ocis_error_t **err)
+{
+	struct ocis_compressor *c;
+	size_t i, out_cap = 0;
+
+	*out = NULL;
+	if (alg != OCIS_COMPRESS_NONE && alg != OCIS_COMPRESS_GZIP && alg != OCIS_COMPRESS_ZSTD)
+		return ocis_error_set(err, EINVAL, "unknown compression %d", (int)alg);
+	if (alg == OCIS_COMPRESS_NONE)
+		level = 0;
+	if (!ocis_compression_level_valid(alg, level))
+		return ocis_error_set(err, 0, "invalid %s compression level %d",
+				      ocis_compression_name(alg), level);
+	if (fn == NULL)
+		return ocis_error_set(err, EINVAL, "compressor without output");
+	if (threads <= 0)
+		threads = online_cpus();
+	if (threads > MAX_THREADS)
+		threads = MAX_THREADS;
+
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return ocis_error_oom(err);
+	c->alg = alg;
+	c->level = level;
+	c->threads = threads;
+	c->fn = fn;
+	c->ctx = ctx;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond_caller, NULL);
+	pthread_cond_init(&c->cond_work, NULL);
+	pthread_cond_init(&c->cond_hash, NULL);
+	pthread_cond_init(&c->cond_writer, NULL);
+
+	/* gzip: a worker per thread; zstd: one feeder (libzstd has its own
+	 * workers); none: the writer alone. */
+	c->nworkers = alg == OCIS_COMPRESS_GZIP ? (size_t)threads :
+		      alg == OCIS_COMPRESS_ZSTD ? 1 : 0;
+	c->nslots = 2 * (c->nworkers ? c->nworkers : 1) + 2;
+
+	if (ocis_hash_init(&c->hout, err) < 0)
+		goto fail;
+	if (alg != OCIS_COMPRESS_NONE && ocis_hash_init(&c->hin, err) < 0)
+		goto fail;
+	if (alg == OCIS_COMPRESS_ZSTD && zstd_setup(c, err) < 0)
+		goto fail;
+
+	if (c->nworkers) {
+		c->workers = calloc(c->nworkers, sizeof(*c->workers));
+		if (c->workers == NULL)
+			goto oom;
+	}
+	for (i = 0; i < c->nworkers; i++) {
+		c->workers[i].c = c;
+		if (alg != OCIS_COMPRESS_GZIP)
+			continue;
+		c->workers[i].deflate = libdeflate_alloc_compressor(level);
+		if (c->workers[i].deflate == NULL)
+			goto oom;
+	}
+	if (alg == OCIS_COMPRESS_GZIP)
+		out_cap = GZIP_HEADER_SIZE + GZIP_TRAILER_SIZE +
+			  libdeflate_deflate_compress_bound(c->workers[0].deflate, BLOCK_SIZE);
+
+	/* Large buffers come from mmap: pages untouched stay out of RSS. */
+	c->slots = calloc(c->nslots, sizeof(*c->slots));
+	if (c->slots == NULL)
+		goto oom;
+	for (i = 0; i < c->nslots; i++) {
+		c->slots[i].in = malloc(BLOCK_SIZE);
+		if (c->slots[i].in == NULL)
+			goto oom;
+		if (out_cap) {
+			c->slots[i].out = malloc(out_cap);
+			if (c->slots[i].out == NULL)
+				goto oom;
+			c->slots[i].out_cap = out_cap;
+		}
+	}
+
+	if (start_thread(&c->writer, writer_main, c, err) < 0)
+		goto fail;
+	c->writer_started = 1;
+	if (alg != OCIS_COMPRESS_NONE) {
+		if (start_thread(&c->hasher, hasher_main, c, err) < 0)
+			goto fail;
+		c->hasher_started = 1;
+	}
+	for (i = 0; i < c->nworkers; i++) {
+		if (start_thread(&c->workers[i].tid, worker_main, &c->workers[i], err) < 0)
+			goto fail;
+		c->workers[i].started = 1;
+	}
+	*out = c;
+	return 0;
+
+oom:
+	ocis_error_oom(err);
+fail:
+	ocis_compressor_free(c);
+	return -1;
+}
+
+/* Get the slot for the next block, waiting while the ring is full. */
+static int
+acquire(struct ocis_compressor *c, ocis_error_t **err)
+{
+	pthread_mutex_lock(&c->lock);
+	while (!c->failed && c->n_submitted - c->n_released >= c->nslots)
+		pthread_cond_wait(&c->cond_caller, &c->lock);
+	if (c->failed) {
+		pthread_mutex_unlock(&c->lock);
+		return report(c, err);
+	}
+	c->cur = slot_of(c, c->n_submitted);
+	pthread_mutex_unlock(&c->lock);
+	c->cur->in_len = 0;
+	return 0;
+}
+
+static void
+submit(struct ocis_compressor *c, int last)
+{
+	struct slot *s = c->cur;
+
+	c->cur = NULL;
+	pthread_mutex_lock(&c->lock);
+	s->last = last;
+	s->compressed = 0;
+	s->hashed = 0;
+	if (c->alg == OCIS_COMPRESS_NONE) {
+		s->out = s->in;
+		s->out_len = s->in_len;
+		s->compressed = 1;
+		s->hashed = 1;
+	}
+	if (c->n_submitted == c->n_released)
+		pthread_cond_signal(&c->cond_writer);
+	c->n_submitted++;
+	if (last) {
+		c->eof = 1;
+		pthread_cond_broadcast(&c->cond_work);
+		pthread_cond_broadcast(&c->cond_hash);
+		pthread_cond_signal(&c->cond_writer);
+	} else {
+		pthread_cond_signal(&c->cond_work);
+		pthread_cond_signal(&c->cond_hash);
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+int
+ocis_compressor_write(struct ocis_compressor *c, const void *data, size_t len,
+		      ocis_error_t **err)
+{
+	const unsigned char *p = data;
+
+	if (c->finished)
+		return ocis_error_set(err, EINVAL, "compressor already finished");
+	if (is_failed(c))
+		return report(c, err);
+	while (len > 0) {
+		size_t n;
+
+		if (c->cur == NULL && acquire(c, err) < 0)
+			return -1;
+		n = BLOCK_SIZE - c->cur->in_len;
+		if (n > len)
+			n = len;
+		memcpy(c->cur->in + c->cur->in_len, p, n);
+		c->cur->in_len += n;
+		c->in_total += n;
+		p += n;
+		len -= n;
+		if (c->cur->in_len == BLOCK_SIZE)
+			submit(c, 0);
+	}
+	return 0;
+}
+
+int
+ocis_compressor_finish(struct ocis_compressor *c, struct ocis_compress_result *res,
+		       ocis_error_t **err)
+{
+	int failed;
+
+	if (c->finished)
+		return ocis_error_set(err, EINVAL, "compressor already finished");
+	if (is_failed(c))
+		return report(c, err);
+	if (c->cur == NULL && acquire(c, err) < 0)
+		return -1;
+	submit(c, 1);
+
+	pthread_mutex_lock(&c->lock);
+	while (!c->failed && c->n_released < c->n_submitted)
+		pthread_cond_wait(&c->cond_caller, &c->lock);
+	failed = c->failed;
+	pthread_mutex_unlock(&c->lock);
+	if (failed)
+		return report(c, err);
+
+	/* Every thread leaves its loop at eof once its work is done. */
+	join_threads(c);
+	c->finished = 1;
+
+	memset(res, 0, sizeof(*res));
+	if (ocis_hash_final(&c->hout, res->digest, err) < 0)
+		return -1;
+	if (c->alg == OCIS_COMPRESS_NONE)
+		memcpy(res->diff_id, res->digest, sizeof(res->diff_id));
+	else if (ocis_hash_final(&c->hin, res->diff_id, err) < 0)
+		return -1;
+	res->uncompressed_size = c->in_total;
+	res->size = c->out_total;
+	return 0;
+}
+
+void
+ocis_compressor_free(struct ocis_compressor *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	stop_threads(c);
+	for (i = 0; c->workers != NULL && i < c->nworkers; i++)
+		if (c->workers[i].deflate)
+			libdeflate_free_compressor(c->workers[i].deflate);
+	free(c->workers);
+	for (i = 0; c->slots != NULL && i < c->nslots; i++) {
+		if (c->slots[i].out != c->slots[i].in)
+			free(c->slots[i].out);
+		free(c->slots[i].in);
+	}
+	free(c->slots);
+	if (c->zc)
+		ZSTD_freeCCtx(c->zc);
+	ocis_hash_release(&c->hin);
+	ocis_hash_release(&c->hout);
+	ocis_error_free(&c->error);
+	pthread_cond_destroy(&c->cond_caller);
+	pthread_cond_destroy(&c->cond_work);
+	pthread_cond_destroy(&c->cond_hash);
+	pthread_cond_destroy(&c->cond_writer);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}

@@ -1,0 +1,513 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of the layer compressor (ocistream/compress.h): round trips
+ * through zlib (every gzip member) and libzstd, sizes around the block
+ * boundary, digests, thread-count independence, and failure of `out`.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zlib.h>
+#include <zstd.h>
+
+#include <ocistream/compress.h>
+#include <ocistream/hash.h>
+#include <ocistream/io.h>
+
+#include "../tap.h"
+
+/* Must match OCIS_COMPRESS_BLOCK_SIZE in src/lib/compress.c. */
+#define BLOCK (1024 * 1024)
+
+#define SHA256_EMPTY "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define SHA256_ABC "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+/* Compressible but not trivial: words from a small table and runs of
+ * pseudo-random bytes, deterministic. */
+static unsigned char *
+make_input(size_t n)
+{
+	static const char *words[] = {
+		"usr/", "lib/", "share/", "bin/", "libc.so.6", "ELF", "\0\0\0\0",
+		"#!/bin/sh\n", "GNU ", "locale", "x86_64", "python3", "  ",
+	};
+	unsigned char *p = malloc(n ? n : 1);
+	uint32_t x = 2463534242u;
+	size_t i = 0;
+
+	if (p == NULL)
+		return NULL;
+	while (i < n) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		if ((x & 7) == 0) {
+			size_t k, run = 1 + (x >> 8) % 32;
+			for (k = 0; k < run && i < n; k++) {
+				x ^= x << 13;
+				x ^= x >> 17;
+				x ^= x << 5;
+				p[i++] = (unsigned char)x;
+			}
+		} else {
+			const char *w = words[(x >> 4) % (sizeof(words) / sizeof(words[0]))];
+			size_t k, wl = w[0] ? strlen(w) : 4;
+			for (k = 0; k < wl && i < n; k++)
+				p[i++] = (unsigned char)w[k];
+		}
+	}
+	return p;
+}
+
+struct sink {
+	struct ocis_buf buf;
+	int calls;
+	int fail_at;	/* fail on this call (1-based), 0 = never */
+};
+
+static int
+sink_out(void *ctx, const void *data, size_t len, ocis_error_t **err)
+{
+	struct sink *s = ctx;
+
+	s->calls++;
+	if (s->fail_at && s->calls >= s->fail_at)
+		return ocis_error_set(err, EPIPE, "write error");
+	return ocis_buf_add(&s->buf, data, len, err);
+}
+
+/* Compress `in` writing `chunk` bytes at a time (0 = all at once). */
+static int
+compress_buf(enum ocis_compression alg, int level, int threads, const unsigned char *in,
+	     size_t n, size_t chunk, struct sink *sink, struct ocis_compress_result *res)
+{
+	struct ocis_compressor *c = NULL;
+	ocis_error_t *err = NULL;
+	size_t off = 0;
+
+	memset(sink, 0, sizeof(*sink));
+	if (ocis_compressor_new(&c, alg, level, threads, sink_out, sink, &err) < 0)
+		goto fail;
+	while (off < n) {
+		size_t k = chunk && chunk < n - off ? chunk : n - off;
+		if (ocis_compressor_write(c, in + off, k, &err) < 0)
+			goto fail;
+		off += k;
+	}
+	if (ocis_compressor_finish(c, res, &err) < 0)
+		goto fail;
+	ocis_compressor_free(c);
+	return 0;
+fail:
+	printf("# compress failed: %s\n", err ? err->msg : "?");
+	ocis_error_free(&err);
+	ocis_compressor_free(c);
+	return -1;
+}
+
+/* Inflate every gzip member; returns the member count or -1. */
+static int
+gunzip_all(const unsigned char *z, size_t zn, unsigned char **out, size_t *outn)
+{
+	z_stream s;
+	size_t cap = 1 << 16, len = 0;
+	unsigned char *o = malloc(cap);
+	int members = 0, r;
+
+	memset(&s, 0, sizeof(s));
+	if (o == NULL || inflateInit2(&s, 16 + MAX_WBITS) != Z_OK) {
+		free(o);
+		return -1;
+	}
+	s.next_in = (unsigned char *)z;
+	s.avail_in = (uInt)zn;
+	for (;;) {
+		if (cap - len < 65536) {
+			cap *= 2;
+			o = realloc(o, cap);
+			if (o == NULL)
+				goto bad;
+		}
+		s.next_out = o + len;
+		s.avail_out = (uInt)(cap - len);
+		r = inflate(&s, Z_NO_FLUSH);
+		len = cap - s.avail_out;
+		if (r == Z_STREAM_END) {
+			members++;
+			if (s.avail_in == 0)
+				break;
+			if (inflateReset(&s) != Z_OK)
+				goto bad;
+		} else if (r != Z_OK) {
+			goto bad;
+		}
+	}
+	inflateEnd(&s);
+	*out = o;
+	*outn = len;
+	return members;
+bad:
+	inflateEnd(&s);
+	free(o);
+	return -1;
+}
+
+static int
+unzstd_all(const unsigned char *z, size_t zn, unsigned char **out, size_t *outn)
+{
+	ZSTD_DStream *d = ZSTD_createDStream();
+	ZSTD_inBuffer in = { z, zn, 0 };
+	size_t cap = 1 << 16, len = 0, r = 1;
+	unsigned char *o = malloc(cap);
+
+	if (d == NULL || o == NULL)
+		goto bad;
+	while (in.pos < in.size || r != 0) {
+		ZSTD_outBuffer ob;
+
+		if (cap - len < 65536) {
+			cap *= 2;
+			o = realloc(o, cap);
+			if (o == NULL)
+				goto bad;
+		}
+		ob.dst = o;
+		ob.size = cap;
+		ob.pos = len;
+		r = ZSTD_decompressStream(d, &ob, &in);
+		if (ZSTD_isError(r))
+			goto bad;
+		len = ob.pos;
+		if (in.pos == in.size && r != 0 && ob.pos < ob.size)
+			goto bad;	/* truncated */
+	}
+	ZSTD_freeDStream(d);
+	*out = o;
+	*outn = len;
+	return 0;
+bad:
+	ZSTD_freeDStream(d);
+	free(o);
+	return -1;
+}
+
+/* Full check of one run: round trip, sizes, both digests. */
+static int
+check_roundtrip(enum ocis_compression alg, int level, int threads, size_t n, size_t chunk)
+{
+	unsigned char *in = make_input(n), *back = NULL;
+	size_t backn = 0;
+	struct sink sink;
+	struct ocis_compress_result res;
+	char want[OCIS_DIGEST_STR_SIZE];
+	int ok = 0, members = 0;
+
+	if (in == NULL || compress_buf(alg, level, threads, in, n, chunk, &sink, &res) < 0)
+		goto out;
+	if (res.uncompressed_size != n || res.size != sink.buf.len)
+		goto out;
+	if (ocis_hash_buffer(in, n, want, NULL) < 0 || strcmp(want, res.diff_id) != 0)
+		goto out;
+	if (ocis_hash_buffer(sink.buf.data, sink.buf.len, want, NULL) < 0 ||
+	    strcmp(want, res.digest) != 0)
+		goto out;
+	switch (alg) {
+	case OCIS_COMPRESS_GZIP:
+		members = gunzip_all(sink.buf.data, sink.buf.len, &back, &backn);
+		if (members != (n == 0 ? 1 : (int)((n + BLOCK - 1) / BLOCK))) {
+			printf("# %zu bytes: %d gzip members\n", n, members);
+			goto out;
+		}
+		/* header: no name, mtime 0, XFL 0, OS 3 */
+		if (memcmp(sink.buf.data, "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", 10) != 0)
+			goto out;
+		break;
+	case OCIS_COMPRESS_ZSTD:
+		if (unzstd_all(sink.buf.data, sink.buf.len, &back, &backn) < 0)
+			goto out;
+		break;
+	case OCIS_COMPRESS_NONE:
+		if (strcmp(res.diff_id, res.digest) != 0 || sink.buf.len != n)
+			goto out;
+		back = malloc(n ? n : 1);
+		if (back == NULL)
+			goto out;
+		memcpy(back, sink.buf.data ? sink.buf.data : (unsigned char *)"", n);
+		backn = n;
+		break;
+	}
+	if (backn != n || (n && memcmp(back, in, n) != 0))
+		goto out;
+	ok = 1;
+out:
+	if (!ok)
+		printf("# round trip failed: %s level %d threads %d size %zu chunk %zu\n",
+		       ocis_compression_name(alg), level, threads, n, chunk);
+	free(back);
+	free(in);
+	ocis_buf_release(&sink.buf);
+	return ok ? 0 : -1;
+}
+
+static const size_t sizes[] = {
+	0, 1, 2, 511, 4096, BLOCK - 1, BLOCK, BLOCK + 1, 2 * BLOCK - 1, 2 * BLOCK,
+	3 * BLOCK + 17,
+};
+
+static int
+test_names(void)
+{
+	enum ocis_compression c;
+
+	TAP_CHECK(ocis_compression_from_name("gzip", &c) == 0 && c == OCIS_COMPRESS_GZIP);
+	TAP_CHECK(ocis_compression_from_name("zstd", &c) == 0 && c == OCIS_COMPRESS_ZSTD);
+	TAP_CHECK(ocis_compression_from_name("none", &c) == 0 && c == OCIS_COMPRESS_NONE);
+	TAP_CHECK(ocis_compression_from_name("xz", &c) == -1);
+	TAP_CHECK(ocis_compression_from_name("", &c) == -1);
+	TAP_CHECK(strcmp(ocis_compression_name(OCIS_COMPRESS_ZSTD), "zstd") == 0);
+	TAP_CHECK(strcmp(ocis_compression_suffix(OCIS_COMPRESS_GZIP), "+gzip") == 0);
+	TAP_CHECK(strcmp(ocis_compression_suffix(OCIS_COMPRESS_ZSTD), "+zstd") == 0);
+	TAP_CHECK(strcmp(ocis_compression_suffix(OCIS_COMPRESS_NONE), "") == 0);
+	TAP_CHECK(ocis_compression_default_level(OCIS_COMPRESS_GZIP) == 6);
+	TAP_CHECK(ocis_compression_default_level(OCIS_COMPRESS_ZSTD) == 3);
+	TAP_CHECK(ocis_compression_level_valid(OCIS_COMPRESS_GZIP, 1));
+	TAP_CHECK(ocis_compression_level_valid(OCIS_COMPRESS_GZIP, 12));
+	TAP_CHECK(!ocis_compression_level_valid(OCIS_COMPRESS_GZIP, 0));
+	TAP_CHECK(!ocis_compression_level_valid(OCIS_COMPRESS_GZIP, 13));
+	TAP_CHECK(ocis_compression_level_valid(OCIS_COMPRESS_ZSTD, 19));
+	TAP_CHECK(!ocis_compression_level_valid(OCIS_COMPRESS_ZSTD, 0));
+	TAP_CHECK(!ocis_compression_level_valid(OCIS_COMPRESS_ZSTD, 23));
+	return 0;
+}
+
+static int
+test_bad_level(void)
+{
+	struct ocis_compressor *c = NULL;
+	ocis_error_t *err = NULL;
+	struct sink sink;
+
+	memset(&sink, 0, sizeof(sink));
+	TAP_CHECK(ocis_compressor_new(&c, OCIS_COMPRESS_GZIP, 13, 1, sink_out, &sink, &err) < 0);
+	TAP_CHECK(c == NULL && err != NULL && strstr(err->msg, "level") != NULL);
+	ocis_error_free(&err);
+	TAP_CHECK(ocis_compressor_new(&c, OCIS_COMPRESS_ZSTD, 0, 1, sink_out, &sink, &err) < 0);
+	ocis_error_free(&err);
+	return 0;
+}
+
+static int
+test_none_known_digests(void)
+{
+	struct sink sink;
+	struct ocis_compress_result res;
+
+	TAP_CHECK(compress_buf(OCIS_COMPRESS_NONE, 0, 2, (const unsigned char *)"", 0, 0,
+			       &sink, &res) == 0);
+	TAP_CHECK(strcmp(res.diff_id, SHA256_EMPTY) == 0);
+	TAP_CHECK(strcmp(res.digest, SHA256_EMPTY) == 0);
+	TAP_CHECK(res.size == 0 && res.uncompressed_size == 0 && sink.buf.len == 0);
+	ocis_buf_release(&sink.buf);
+
+	TAP_CHECK(compress_buf(OCIS_COMPRESS_NONE, 0, 2, (const unsigned char *)"abc", 3, 1,
+			       &sink, &res) == 0);
+	TAP_CHECK(strcmp(res.diff_id, SHA256_ABC) == 0);
+	TAP_CHECK(strcmp(res.digest, SHA256_ABC) == 0);
+	TAP_CHECK(res.size == 3 && res.uncompressed_size == 3);
+	TAP_CHECK(sink.buf.len == 3 && memcmp(sink.buf.data, "abc", 3) == 0);
+	ocis_buf_release(&sink.buf);
+
+	/* diff_id of "abc" is the same for every algorithm */
+	TAP_CHECK(compress_buf(OCIS_COMPRESS_GZIP, 6, 2, (const unsigned char *)"abc", 3, 0,
+			       &sink, &res) == 0);
+	TAP_CHECK(strcmp(res.diff_id, SHA256_ABC) == 0);
+	ocis_buf_release(&sink.buf);
+	TAP_CHECK(compress_buf(OCIS_COMPRESS_ZSTD, 3, 2, (const unsigned char *)"", 0, 0,
+			       &sink, &res) == 0);
+	TAP_CHECK(strcmp(res.diff_id, SHA256_EMPTY) == 0 && res.size > 0);
+	ocis_buf_release(&sink.buf);
+	return 0;
+}
+
+static int
+roundtrips(enum ocis_compression alg, int level)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		TAP_CHECK(check_roundtrip(alg, level, 2, sizes[i], 0) == 0);
+		TAP_CHECK(check_roundtrip(alg, level, 3, sizes[i], 7777) == 0);
+	}
+	return 0;
+}
+
+static int
+test_roundtrip_none(void)
+{
+	return roundtrips(OCIS_COMPRESS_NONE, 0);
+}
+
+static int
+test_roundtrip_gzip(void)
+{
+	TAP_CHECK(check_roundtrip(OCIS_COMPRESS_GZIP, 1, 1, BLOCK + 3, 0) == 0);
+	TAP_CHECK(check_roundtrip(OCIS_COMPRESS_GZIP, 12, 2, 100000, 0) == 0);
+	return roundtrips(OCIS_COMPRESS_GZIP, 6);
+}
+
+static int
+test_roundtrip_zstd(void)
+{
+	TAP_CHECK(check_roundtrip(OCIS_COMPRESS_ZSTD, 1, 1, BLOCK + 3, 0) == 0);
+	TAP_CHECK(check_roundtrip(OCIS_COMPRESS_ZSTD, 19, 2, 100000, 0) == 0);
+	return roundtrips(OCIS_COMPRESS_ZSTD, 3);
+}
+
+/* Same bytes and digests for 1, 2 and 8 threads and any write pattern. */
+static int
+thread_independence(enum ocis_compression alg, int level)
+{
+	static const int threads[] = { 1, 2, 8 };
+	static const size_t chunks[] = { 0, 1000, 65536 };
+	size_t n = 5 * BLOCK + 12345, i;
+	unsigned char *in = make_input(n);
+	struct sink first, sink;
+	struct ocis_compress_result r0, r;
+
+	TAP_CHECK(in != NULL);
+	TAP_CHECK(compress_buf(alg, level, 1, in, n, 0, &first, &r0) == 0);
+	for (i = 0; i < 3; i++) {
+		TAP_CHECK(compress_buf(alg, level, threads[i], in, n, chunks[i], &sink, &r) == 0);
+		TAP_CHECK(sink.buf.len == first.buf.len);
+		TAP_CHECK(memcmp(sink.buf.data, first.buf.data, first.buf.len) == 0);
+		TAP_CHECK(strcmp(r.digest, r0.digest) == 0 && strcmp(r.diff_id, r0.diff_id) == 0);
+		TAP_CHECK(r.size == r0.size && r.uncompressed_size == n);
+		ocis_buf_release(&sink.buf);
+	}
+	ocis_buf_release(&first.buf);
+	free(in);
+	return 0;
+}
+
+static int
+test_threads_gzip(void)
+{
+	return thread_independence(OCIS_COMPRESS_GZIP, 6);
+}
+
+static int
+test_threads_zstd(void)
+{
+	return thread_independence(OCIS_COMPRESS_ZSTD, 3);
+}
+
+/* `out` failing makes write or finish fail with its error; free joins. */
+static int
+out_failure(enum ocis_compression alg, int fail_at)
+{
+	size_t n = 8 * BLOCK, off = 0;
+	unsigned char *in = make_input(n);
+	struct ocis_compressor *c = NULL;
+	ocis_error_t *err = NULL;
+	struct ocis_compress_result res;
+	struct sink sink;
+	int r = 0;
+
+	TAP_CHECK(in != NULL);
+	memset(&sink, 0, sizeof(sink));
+	sink.fail_at = fail_at;
+	TAP_CHECK(ocis_compressor_new(&c, alg, ocis_compression_default_level(alg), 2,
+				      sink_out, &sink, &err) == 0);
+	while (off < n && r == 0) {
+		r = ocis_compressor_write(c, in + off, 100000 < n - off ? 100000 : n - off, &err);
+		off += 100000;
+	}
+	if (r == 0)
+		r = ocis_compressor_finish(c, &res, &err);
+	if (r != -1)
+		printf("# %s: out called %d times\n", ocis_compression_name(alg), sink.calls);
+	TAP_CHECK(r == -1);
+	TAP_CHECK(err != NULL && strcmp(err->msg, "write error: Broken pipe") == 0);
+	TAP_CHECK(err->code == EPIPE);
+	ocis_error_free(&err);
+	/* later calls keep failing */
+	TAP_CHECK(ocis_compressor_write(c, "x", 1, &err) == -1 && err != NULL);
+	ocis_error_free(&err);
+	TAP_CHECK(ocis_compressor_finish(c, &res, &err) == -1 && err != NULL);
+	ocis_error_free(&err);
+	ocis_compressor_free(c);
+	ocis_buf_release(&sink.buf);
+	free(in);
+	return 0;
+}
+
+static int
+test_out_failure(void)
+{
+	static const enum ocis_compression algs[] = {
+		OCIS_COMPRESS_GZIP, OCIS_COMPRESS_ZSTD, OCIS_COMPRESS_NONE,
+	};
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		TAP_CHECK(out_failure(algs[i], 1) == 0);
+		/* when libzstd flushes its jobs is up to its timing */
+		if (algs[i] != OCIS_COMPRESS_ZSTD)
+			TAP_CHECK(out_failure(algs[i], 2) == 0);
+	}
+	return 0;
+}
+
+/* free() without finish (the caller gave up) joins everything. */
+static int
+test_free_unfinished(void)
+{
+	static const enum ocis_compression algs[] = {
+		OCIS_COMPRESS_GZIP, OCIS_COMPRESS_ZSTD, OCIS_COMPRESS_NONE,
+	};
+	size_t n = 3 * BLOCK + 5, i;
+	unsigned char *in = make_input(n);
+	ocis_error_t *err = NULL;
+
+	TAP_CHECK(in != NULL);
+	for (i = 0; i < 3; i++) {
+		struct ocis_compressor *c = NULL;
+		struct sink sink;
+
+		memset(&sink, 0, sizeof(sink));
+		TAP_CHECK(ocis_compressor_new(&c, algs[i], ocis_compression_default_level(algs[i]),
+					      4, sink_out, &sink, &err) == 0);
+		TAP_CHECK(ocis_compressor_write(c, in, n, &err) == 0);
+		ocis_compressor_free(c);
+		ocis_buf_release(&sink.buf);
+
+		/* and right after new */
+		TAP_CHECK(ocis_compressor_new(&c, algs[i], ocis_compression_default_level(algs[i]),
+					      0, sink_out, &sink, &err) == 0);
+		ocis_compressor_free(c);
+	}
+	ocis_compressor_free(NULL);
+	free(in);
+	return 0;
+}
+
+int
+main(void)
+{
+	TAP_PLAN(10);
+	TAP_RUN(test_names);
+	TAP_RUN(test_bad_level);
+	TAP_RUN(test_none_known_digests);
+	TAP_RUN(test_roundtrip_none);
+	TAP_RUN(test_roundtrip_gzip);
+	TAP_RUN(test_roundtrip_zstd);
+	TAP_RUN(test_threads_gzip);
+	TAP_RUN(test_threads_zstd);
+	TAP_RUN(test_out_failure);
+	TAP_RUN(test_free_unfinished);
+	return tap_done();
+}
