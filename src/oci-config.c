@@ -50,6 +50,7 @@ struct config_args {
 	int have_epoch;			/* --source-date-epoch or SOURCE_DATE_EPOCH */
 	int64_t epoch;
 	const char *from;		/* --from FILE: base config JSON */
+	const char *base_ref;		/* --base-ref TAG: image of a base archive */
 	char *history;			/* created_by of the metadata history entry */
 };
 
@@ -86,6 +87,9 @@ usage(void)
 	       "                            epoch, else now)\n"
 	       "      --source-date-epoch=N build time in seconds (default: $SOURCE_DATE_EPOCH)\n"
 	       "      --from=FILE           start from this config JSON\n"
+	       "      --base-ref=TAG        the image to build on when a base image archive\n"
+	       "                            in the stream holds several (also chosen by\n"
+	       "                            --arch/--os/--variant)\n"
 	       "  -q, --quiet               no warnings\n"
 	       "  -v, --verbose             more messages\n"
 	       "  -h, --help                show this help\n"
@@ -163,7 +167,7 @@ static void
 parse_args(int argc, char **argv, struct config_args *a)
 {
 	enum { OPT_ENTRYPOINT = 256, OPT_CMD, OPT_VOLUME, OPT_VARIANT, OPT_OS, OPT_STOP,
-	       OPT_AUTHOR, OPT_EMAIL, OPT_CREATED, OPT_EPOCH, OPT_FROM };
+	       OPT_AUTHOR, OPT_EMAIL, OPT_CREATED, OPT_EPOCH, OPT_FROM, OPT_BASE_REF };
 	static const struct option longopts[] = {
 		{ "entrypoint", required_argument, NULL, OPT_ENTRYPOINT },
 		{ "cmd", required_argument, NULL, OPT_CMD },
@@ -182,6 +186,7 @@ parse_args(int argc, char **argv, struct config_args *a)
 		{ "created", required_argument, NULL, OPT_CREATED },
 		{ "source-date-epoch", required_argument, NULL, OPT_EPOCH },
 		{ "from", required_argument, NULL, OPT_FROM },
+		{ "base-ref", required_argument, NULL, OPT_BASE_REF },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -222,6 +227,7 @@ parse_args(int argc, char **argv, struct config_args *a)
 			a->epoch = v;
 			break;
 		case OPT_FROM: a->from = optarg; break;
+		case OPT_BASE_REF: a->base_ref = optarg; break;
 		case 'q': tool_verbosity = 0; break;
 		case 'v': tool_verbosity++; break;
 		case 'h': usage(); break;
@@ -401,6 +407,10 @@ main(int argc, char **argv)
 	    ocis_stream_writer_new(&w, STDOUT_FILENO, &err) < 0)
 		tool_die_error(err);
 	tool_set_error_stream(w);
+	if (tool_set_base(r, args.base_ref, args.arch ? args.arch : getenv("OCI_IMAGE_ARCH"),
+			  args.os ? args.os : getenv("OCI_IMAGE_OS"),
+			  args.variant ? args.variant : getenv("OCI_IMAGE_SUBARCH"), &err) < 0)
+		tool_die_error(err);
 
 	held.cap_limit = OCIS_META_MAX;
 	while ((rc = ocis_stream_next(r, &e, &err)) > 0) {
@@ -437,6 +447,7 @@ main(int argc, char **argv)
 				tool_die_error(err);
 			/* fall through */
 		case OCIS_ENTRY_CHUNK:
+		case OCIS_ENTRY_BLOB:
 			if (ocis_stream_copy(r, w, &err) < 0)
 				tool_die_error(err);
 			open_image = 1;

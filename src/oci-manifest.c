@@ -33,6 +33,7 @@ struct manifest_args {
 	struct ocis_strv std;		/* --oci-annotation NAME[=VALUE] (repeatable) */
 	int have_epoch;			/* --source-date-epoch or SOURCE_DATE_EPOCH */
 	int64_t epoch;
+	const char *base_ref;		/* --base-ref TAG: image of a base archive */
 };
 
 /* Standard annotation names (OCI image-spec annotations.md). */
@@ -56,6 +57,8 @@ usage(void)
 	       "                            add org.opencontainers.image.NAME (repeatable);\n"
 	       "                            without a value, 'created' and 'authors' come\n"
 	       "                            from the config\n"
+	       "      --base-ref=TAG        the image to build on when a base image archive\n"
+	       "                            in the stream holds several\n"
 	       "      --source-date-epoch=N build time of a default config (default:\n"
 	       "                            $SOURCE_DATE_EPOCH, else now)\n"
 	       "  -q, --quiet               no warnings\n"
@@ -78,11 +81,12 @@ push(struct ocis_strv *s, const char *v)
 static void
 parse_args(int argc, char **argv, struct manifest_args *a)
 {
-	enum { OPT_ANNOTATION = 256, OPT_STD, OPT_EPOCH };
+	enum { OPT_ANNOTATION = 256, OPT_STD, OPT_EPOCH, OPT_BASE_REF };
 	static const struct option longopts[] = {
 		{ "annotation", required_argument, NULL, OPT_ANNOTATION },
 		{ "oci-annotation", required_argument, NULL, OPT_STD },
 		{ "source-date-epoch", required_argument, NULL, OPT_EPOCH },
+		{ "base-ref", required_argument, NULL, OPT_BASE_REF },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -118,6 +122,7 @@ parse_args(int argc, char **argv, struct manifest_args *a)
 						 optarg, optarg);
 			push(&a->std, optarg);
 			break;
+		case OPT_BASE_REF: a->base_ref = optarg; break;
 		case OPT_EPOCH:
 			if (tool_parse_int(optarg, 0, 253402300799LL, &v) < 0)
 				tool_usage_error("invalid --source-date-epoch '%s'", optarg);
@@ -223,6 +228,8 @@ main(int argc, char **argv)
 	    ocis_stream_writer_new(&w, STDOUT_FILENO, &err) < 0)
 		tool_die_error(err);
 	tool_set_error_stream(w);
+	if (tool_set_base(r, args.base_ref, NULL, NULL, NULL, &err) < 0)
+		tool_die_error(err);
 
 	held.cap_limit = OCIS_META_MAX;
 	while ((rc = ocis_stream_next(r, &e, &err)) > 0) {
@@ -258,6 +265,7 @@ main(int argc, char **argv)
 				tool_die_error(err);
 			/* fall through */
 		case OCIS_ENTRY_CHUNK:
+		case OCIS_ENTRY_BLOB:
 			if (ocis_stream_copy(r, w, &err) < 0)
 				tool_die_error(err);
 			open_image = 1;

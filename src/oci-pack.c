@@ -31,6 +31,7 @@ struct pack_args {
 	int have_epoch;			/* --source-date-epoch or SOURCE_DATE_EPOCH */
 	int64_t epoch;
 	int allow_same_platform;	/* --allow-same-platform */
+	const char *base_ref;		/* --base-ref TAG: image of a base archive */
 };
 
 static void
@@ -53,6 +54,9 @@ usage(void)
 	       "      --source-date-epoch=N default created time and tar mtimes\n"
 	       "                            (default: $SOURCE_DATE_EPOCH, else now / 0)\n"
 	       "      --allow-same-platform allow two images of one platform in an index\n"
+	       "      --base-ref=TAG        the image to build on when a base image archive\n"
+	       "                            in the stream holds several (also chosen by\n"
+	       "                            --arch/--os/--variant)\n"
 	       "  -q, --quiet               no warnings\n"
 	       "  -v, --verbose             print a summary\n"
 	       "  -h, --help                show this help\n"
@@ -78,7 +82,7 @@ add_tag(struct pack_args *a, char *tag)
 static void
 parse_args(int argc, char **argv, struct pack_args *a)
 {
-	enum { OPT_ARCH = 256, OPT_OS, OPT_VARIANT, OPT_EPOCH, OPT_SAME };
+	enum { OPT_ARCH = 256, OPT_OS, OPT_VARIANT, OPT_EPOCH, OPT_SAME, OPT_BASE_REF };
 	static const struct option longopts[] = {
 		{ "tag", required_argument, NULL, 't' },
 		{ "output", required_argument, NULL, 'o' },
@@ -87,6 +91,7 @@ parse_args(int argc, char **argv, struct pack_args *a)
 		{ "variant", required_argument, NULL, OPT_VARIANT },
 		{ "source-date-epoch", required_argument, NULL, OPT_EPOCH },
 		{ "allow-same-platform", no_argument, NULL, OPT_SAME },
+		{ "base-ref", required_argument, NULL, OPT_BASE_REF },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -110,6 +115,7 @@ parse_args(int argc, char **argv, struct pack_args *a)
 			a->epoch = v;
 			break;
 		case OPT_SAME: a->allow_same_platform = 1; break;
+		case OPT_BASE_REF: a->base_ref = optarg; break;
 		case 'q': tool_verbosity = 0; break;
 		case 'v': tool_verbosity++; break;
 		case 'h': usage(); break;
@@ -165,7 +171,8 @@ main(int argc, char **argv)
 	o.created = args.have_epoch ? args.epoch : (int64_t)time(NULL);
 	o.allow_same_platform = args.allow_same_platform;
 
-	if (ocis_stream_reader_new(&r, STDIN_FILENO, 1, &err) < 0)
+	if (ocis_stream_reader_new(&r, STDIN_FILENO, 1, &err) < 0 ||
+	    tool_set_base(r, args.base_ref, args.arch, args.os, args.variant, &err) < 0)
 		tool_die_error(err);
 	if (args.output_dir) {
 		if (ocis_layout_open_dir(&l, args.output_dir, &err) < 0)

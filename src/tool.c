@@ -17,6 +17,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <ocistream/config.h>
 #include <ocistream/stream.h>
 
 #include "tool.h"
@@ -172,4 +173,18 @@ tool_finish(void)
 		return 1;
 	}
 	return 0;
+}
+
+int
+tool_set_base(struct ocis_stream_reader *r, const char *ref, const char *arch, const char *os,
+	      const char *variant, ocis_error_t **err)
+{
+	const char *a = NULL, *v = NULL;
+
+	if (arch && *arch)
+		ocis_arch_normalize(arch, &a, &v);
+	if (variant && *variant)
+		v = variant;
+	return ocis_stream_reader_set_base(r, ref && *ref ? ref : NULL, a,
+					   os && *os ? os : NULL, v, err);
 }

@@ -15,6 +15,7 @@
 #include <ocistream/error.h>
 
 struct ocis_stream_writer;
+struct ocis_stream_reader;
 
 extern const char *tool_progname;
 /* 0 = quiet, 1 = normal (default), 2+ = verbose. */
@@ -49,6 +50,12 @@ int tool_env_epoch(int64_t *out);
 
 /* Online CPUs (at least 1). */
 int tool_cpus(void);
+
+/* Choose the image of a base-image archive in the stream by tag and
+ * platform (build-system architecture names are mapped); any may be NULL
+ * or empty. */
+int tool_set_base(struct ocis_stream_reader *r, const char *ref, const char *arch,
+		  const char *os, const char *variant, ocis_error_t **err);
 
 /* Flush and close stdout; on error print it and return 1, else 0. */
 int tool_finish(void);

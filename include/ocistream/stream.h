@@ -8,7 +8,10 @@
  *   ocipipe/chunk.NNNNNN    bytes of the blob being built (a layer), at most
  *                           OCIS_CHUNK_MAX each; a run of chunks is one blob
  *   ocipipe/layer.json      descriptor closing the chunk run before it
- *                           (mediaType, digest, size, diffID, ...)
+ *                           (mediaType, digest, size, diffID, ...), or, when
+ *                           no run is open, a layer whose blob came earlier
+ *   ocipipe/blob.json       descriptor (digest, size) closing a chunk run of
+ *                           a blob that is not (yet) a layer: a base image's
  *   ocipipe/config.json     an image config blob, exact bytes
  *   ocipipe/manifest.json   an image manifest blob, exact bytes; closes an image
  *   ocipipe/error           an upstream stage failed; the data is its message
@@ -18,6 +21,12 @@
  * end-of-archive marker (two zero blocks) and every chunk run is closed by a
  * layer.json: a stage that dies midway leaves a stream that the next stage
  * refuses, even when the shell does not use pipefail.
+ *
+ * An OCI image-layout tarball (oci-layout, index.json, blobs/sha256/...) in
+ * the stream is a base image: the reader turns it into stream entries (its
+ * blobs as chunk runs closed by blob.json, then a layer.json reference per
+ * layer of the chosen image and its config.json), so the image stays open
+ * and what follows goes on top of it.
  *
  * Entry headers are fixed (mode 0644, uid/gid 0, mtime 0, no user names), so
  * the stream bytes depend only on the content.
@@ -44,6 +53,7 @@ enum ocis_entry_kind {
 	OCIS_ENTRY_CONFIG,
 	OCIS_ENTRY_MANIFEST,
 	OCIS_ENTRY_ERROR,
+	OCIS_ENTRY_BLOB,
 };
 
 /* History of one layer, as oci-layer knows it (all optional). */
@@ -68,6 +78,10 @@ struct ocis_layer_desc {
 };
 
 void ocis_layer_desc_release(struct ocis_layer_desc *d);
+/* blob.json: only digest and size ({"digest":...,"size":N}). */
+int ocis_blob_desc_to_json(const struct ocis_layer_desc *d, struct ocis_buf *out, ocis_error_t **err);
+int ocis_blob_desc_from_json(struct ocis_layer_desc *d, const char *json, size_t len,
+			     ocis_error_t **err);
 /* Serialise to JSON (fixed key order) into out. */
 int ocis_layer_desc_to_json(const struct ocis_layer_desc *d, struct ocis_buf *out, ocis_error_t **err);
 /* Parse and validate (digests well formed, media type a known layer type). */
@@ -90,8 +104,12 @@ struct ocis_stream_entry {
 	 * data: it points into the reader's buffer and stays valid until the
 	 * next call to ocis_stream_next. */
 	const unsigned char *data;
-	/* For LAYER: the parsed descriptor (owned by the reader, same lifetime). */
+	/* For LAYER and BLOB: the parsed descriptor (owned by the reader, same
+	 * lifetime). */
 	const struct ocis_layer_desc *layer;
+	/* LAYER only: 1 when it refers to a blob carried earlier in the
+	 * stream (a base image layer) rather than closing a chunk run. */
+	int layer_ref;
 };
 
 struct ocis_stream_reader;
@@ -103,6 +121,12 @@ struct ocis_stream_writer;
  * (oci-pack sets it; pass-through stages check sizes only). */
 int ocis_stream_reader_new(struct ocis_stream_reader **out, int fd, int verify, ocis_error_t **err);
 void ocis_stream_reader_free(struct ocis_stream_reader *r);
+
+/* How to choose the image of a base-image archive in the stream: its tag
+ * (ref.name) and platform; NULL = any.  When several images remain, the
+ * reader fails and lists them. */
+int ocis_stream_reader_set_base(struct ocis_stream_reader *r, const char *ref, const char *arch,
+				const char *os, const char *variant, ocis_error_t **err);
 
 /* Next entry: 1 and *e filled, 0 at the complete end of the stream, -1 on
  * error (truncated, not an image stream, unclosed chunk run, missing end

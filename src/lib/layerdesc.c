@@ -129,3 +129,43 @@ out:
 	yajl_tree_free(root);
 	return r;
 }
+
+int
+ocis_blob_desc_to_json(const struct ocis_layer_desc *d, struct ocis_buf *out, ocis_error_t **err)
+{
+	yajl_gen g = ocis_json_gen_new();
+	int s = 0;
+
+	if (g == NULL)
+		return ocis_error_oom(err);
+	s |= ocis_json_open_map(g);
+	s |= ocis_json_kv_str(g, "digest", d->digest);
+	s |= ocis_json_kv_u64(g, "size", d->size);
+	s |= ocis_json_close_map(g);
+	return ocis_json_gen_finish(g, s, "blob descriptor", out, err);
+}
+
+int
+ocis_blob_desc_from_json(struct ocis_layer_desc *d, const char *json, size_t len,
+			 ocis_error_t **err)
+{
+	yajl_val root = NULL;
+	const char *digest;
+	uint64_t size;
+	int r = -1;
+
+	if (ocis_json_parse(json, len, "blob descriptor", &root, err) < 0)
+		return -1;
+	digest = ocis_json_get_str(root, "digest");
+	if (!ocis_digest_valid(digest) || ocis_json_get_u64(root, "size", &size) < 0) {
+		ocis_error_set(err, 0, "missing or malformed digest or size");
+		goto out;
+	}
+	memset(d, 0, sizeof(*d));
+	strcpy(d->digest, digest);
+	d->size = size;
+	r = 0;
+out:
+	yajl_tree_free(root);
+	return r;
+}

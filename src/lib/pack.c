@@ -170,6 +170,36 @@ out:
 	return r;
 }
 
+/*
+ * The stream's config, exact bytes when it describes all the image's
+ * layers; when its diff_ids are a prefix of them (a base image's config
+ * with layers added on top and no oci-config after), extended the way
+ * oci-manifest does it.
+ */
+static int
+extend_config(const struct image *im, struct ocis_buf *out, ocis_error_t **err)
+{
+	struct ocis_config c;
+	int r = -1;
+
+	ocis_config_init(&c);
+	if (ocis_config_from_json(&c, (const char *)im->config.data, im->config.len, err) < 0) {
+		ocis_error_wrap(err, "image config");
+		goto out;
+	}
+	if (c.diff_ids.n == im->n_layers) {
+		r = ocis_buf_add(out, im->config.data, im->config.len, err);
+		goto out;
+	}
+	if (ocis_config_sync_layers(&c, im->layers, im->n_layers, err) < 0 ||
+	    ocis_config_to_json(&c, out, err) < 0)
+		goto out;
+	r = 0;
+out:
+	ocis_config_release(&c);
+	return r;
+}
+
 static void
 entry_free_strings(struct ocis_index_entry *e)
 {
@@ -192,7 +222,7 @@ close_image(struct image *im, const unsigned char *manifest, size_t manifest_len
 
 	memset(&e, 0, sizeof(e));
 	if (im->have_config) {
-		if (ocis_buf_add(&cfg, im->config.data, im->config.len, err) < 0)
+		if (extend_config(im, &cfg, err) < 0)
 			goto out;
 	} else if (default_config(im, o, &cfg, err) < 0) {
 		goto out;
@@ -262,13 +292,18 @@ ocis_pack(struct ocis_stream_reader *r, struct ocis_layout *l, const struct ocis
 				goto out;
 			break;
 		}
-		case OCIS_ENTRY_LAYER:
-			if (!blob_open) {
-				ocis_error_set(err, 0, "internal: layer without data");
+		case OCIS_ENTRY_BLOB:
+			/* A base image's blob: stored now, used by a layer
+			 * reference later (or not at all). */
+			if (ocis_layout_blob_commit(l, e.layer->digest, e.layer->size, err) < 0)
 				goto out;
-			}
-			if (ocis_layout_blob_commit(l, e.layer->digest, e.layer->size, err) < 0 ||
-			    add_layer(&im, e.layer, err) < 0)
+			blob_open = 0;
+			break;
+		case OCIS_ENTRY_LAYER:
+			if (!e.layer_ref &&
+			    ocis_layout_blob_commit(l, e.layer->digest, e.layer->size, err) < 0)
+				goto out;
+			if (add_layer(&im, e.layer, err) < 0)
 				goto out;
 			blob_open = 0;
 			layers++;

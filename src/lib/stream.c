@@ -18,11 +18,31 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <ocistream/config.h>
+#include <ocistream/index.h>
+#include <ocistream/manifest.h>
 #include <ocistream/stream.h>
 
 #include "internal.h"
 
 #define IOBUF_SIZE (256 * 1024)
+
+/* One metadata blob of a base image held until the layout is resolved. */
+struct held_blob {
+	char digest[OCIS_DIGEST_STR_SIZE];
+	unsigned char *data;
+	size_t len;
+};
+
+/* A synthesized entry waiting to be returned (base image translation). */
+struct pending {
+	enum ocis_entry_kind kind;
+	unsigned char *data;	/* owned */
+	size_t len;
+};
+
+#define HELD_BLOB_MAX (4 * 1024 * 1024)		/* a JSON blob of a base image */
+#define HELD_TOTAL_MAX (64 * 1024 * 1024)	/* all of them */
 
 struct ocis_stream_reader {
 	int fd;
@@ -41,13 +61,33 @@ struct ocis_stream_reader {
 
 	uint64_t entries;
 	unsigned zero_run;	/* consecutive zero blocks just read */
+	int archive_start;	/* the next header starts an archive */
 
 	int in_run;		/* inside a chunk run */
+	unsigned run_chunks;	/* chunks so far in the run (synthesized names) */
 	uint64_t run_bytes;
+	int run_hashing;	/* hashing the run (verify, or base blob) */
 	struct ocis_hash run_hash;
+	char (*runs)[OCIS_DIGEST_STR_SIZE];	/* digests of closed runs */
+	size_t n_runs, cap_runs;
 
 	struct ocis_buf meta;	/* data of the current metadata entry */
 	struct ocis_layer_desc desc;
+
+	/* Base image: an OCI image-layout tarball inside the stream. */
+	char *base_ref, *base_arch, *base_os, *base_variant;
+	int in_layout;		/* reading the members of a layout archive */
+	uint64_t layout_offset;
+	struct ocis_buf layout_index;	/* its index.json */
+	int have_layout_index;
+	struct held_blob *held;	/* its JSON blobs */
+	size_t n_held;
+	size_t held_total;
+	int lb_open;		/* a large blob is being turned into chunks */
+	char lb_digest[OCIS_DIGEST_STR_SIZE];
+	uint64_t lb_remaining, lb_padding, lb_size;
+	struct pending *queue;	/* synthesized entries to return */
+	size_t q_head, q_len;
 };
 
 struct ocis_stream_writer {
@@ -67,32 +107,76 @@ ocis_stream_reader_new(struct ocis_stream_reader **out, int fd, int verify, ocis
 		return ocis_error_oom(err);
 	r->fd = fd;
 	r->verify = verify;
+	r->archive_start = 1;
 	r->buf = malloc(IOBUF_SIZE);
 	if (r->buf == NULL) {
 		free(r);
 		return ocis_error_oom(err);
 	}
-	if (verify && ocis_hash_init(&r->run_hash, err) < 0) {
+	if (ocis_hash_init(&r->run_hash, err) < 0) {
 		free(r->buf);
 		free(r);
 		return -1;
 	}
 	r->meta.cap_limit = OCIS_META_MAX;
+	r->layout_index.cap_limit = OCIS_META_MAX;
 	*out = r;
 	return 0;
+}
+
+static void
+clear_layout(struct ocis_stream_reader *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_held; i++)
+		free(r->held[i].data);
+	free(r->held);
+	r->held = NULL;
+	r->n_held = r->held_total = 0;
+	ocis_buf_release(&r->layout_index);
+	r->have_layout_index = 0;
+	r->in_layout = 0;
 }
 
 void
 ocis_stream_reader_free(struct ocis_stream_reader *r)
 {
+	size_t i;
+
 	if (r == NULL)
 		return;
-	if (r->verify)
-		ocis_hash_release(&r->run_hash);
+	ocis_hash_release(&r->run_hash);
 	ocis_buf_release(&r->meta);
 	ocis_layer_desc_release(&r->desc);
+	clear_layout(r);
+	for (i = r->q_head; i < r->q_len; i++)
+		free(r->queue[i].data);
+	free(r->queue);
+	free(r->runs);
+	free(r->base_ref);
+	free(r->base_arch);
+	free(r->base_os);
+	free(r->base_variant);
 	free(r->buf);
 	free(r);
+}
+
+int
+ocis_stream_reader_set_base(struct ocis_stream_reader *r, const char *ref, const char *arch,
+			    const char *os, const char *variant, ocis_error_t **err)
+{
+	char **dst[] = { &r->base_ref, &r->base_arch, &r->base_os, &r->base_variant };
+	const char *src[] = { ref, arch, os, variant };
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		free(*dst[i]);
+		*dst[i] = NULL;
+		if (src[i] && (*dst[i] = strdup(src[i])) == NULL)
+			return ocis_error_oom(err);
+	}
+	return 0;
 }
 
 uint64_t
@@ -144,7 +228,7 @@ truncated(struct ocis_stream_reader *r, ocis_error_t **err)
 }
 
 /* Consume up to len data bytes of the current entry into dst (or discard
- * when dst is NULL), hashing chunk data when verifying. */
+ * when dst is NULL), hashing chunk data when needed. */
 static ssize_t
 take_data(struct ocis_stream_reader *r, void *dst, size_t len, ocis_error_t **err)
 {
@@ -164,7 +248,7 @@ take_data(struct ocis_stream_reader *r, void *dst, size_t len, ocis_error_t **er
 	if (dst)
 		memcpy(dst, r->buf + r->pos, n);
 	if (r->in_run && !r->is_meta) {
-		if (r->verify)
+		if (r->run_hashing)
 			ocis_hash_update(&r->run_hash, r->buf + r->pos, n);
 		r->run_bytes += n;
 	}
@@ -175,21 +259,30 @@ take_data(struct ocis_stream_reader *r, void *dst, size_t len, ocis_error_t **er
 }
 
 static int
-skip_padding(struct ocis_stream_reader *r, ocis_error_t **err)
+skip_bytes(struct ocis_stream_reader *r, uint64_t n, ocis_error_t **err)
 {
-	while (r->padding > 0) {
-		size_t n;
-		if (fill(r, (size_t)r->padding, err) < 0)
+	while (n > 0) {
+		size_t k;
+		if (fill(r, n > IOBUF_SIZE ? IOBUF_SIZE : (size_t)n, err) < 0)
 			return -1;
-		n = r->end - r->pos;
-		if (n == 0)
+		k = r->end - r->pos;
+		if (k == 0)
 			return truncated(r, err);
-		if (n > r->padding)
-			n = (size_t)r->padding;
-		consume(r, n);
-		r->padding -= n;
+		if (k > n)
+			k = (size_t)n;
+		consume(r, k);
+		n -= k;
 	}
 	return 0;
+}
+
+static int
+skip_padding(struct ocis_stream_reader *r, ocis_error_t **err)
+{
+	uint64_t n = r->padding;
+
+	r->padding = 0;
+	return skip_bytes(r, n, err);
 }
 
 static int
@@ -220,6 +313,8 @@ classify(const char *name, enum ocis_entry_kind *kind)
 		*kind = OCIS_ENTRY_CHUNK;
 	else if (strcmp(leaf, "layer.json") == 0)
 		*kind = OCIS_ENTRY_LAYER;
+	else if (strcmp(leaf, "blob.json") == 0)
+		*kind = OCIS_ENTRY_BLOB;
 	else if (strcmp(leaf, "config.json") == 0)
 		*kind = OCIS_ENTRY_CONFIG;
 	else if (strcmp(leaf, "manifest.json") == 0)
@@ -229,6 +324,20 @@ classify(const char *name, enum ocis_entry_kind *kind)
 	else
 		return -1;
 	return 0;
+}
+
+static const char *
+kind_leaf(enum ocis_entry_kind kind)
+{
+	switch (kind) {
+	case OCIS_ENTRY_CHUNK: return "chunk";
+	case OCIS_ENTRY_LAYER: return "layer.json";
+	case OCIS_ENTRY_BLOB: return "blob.json";
+	case OCIS_ENTRY_CONFIG: return "config.json";
+	case OCIS_ENTRY_MANIFEST: return "manifest.json";
+	case OCIS_ENTRY_ERROR: return "error";
+	}
+	return "?";
 }
 
 /* Printable copy of a possibly hostile name for messages. */
@@ -242,9 +351,28 @@ printable(char *dst, size_t size, const unsigned char *src, size_t len)
 	dst[j] = 0;
 }
 
+/* The fixed ustar header of a stream entry (shared with the writer). */
+static void
+stream_header(unsigned char h[OCIS_BLOCK], const char *name, uint64_t size)
+{
+	memset(h, 0, OCIS_BLOCK);
+	memcpy(h + TH_NAME, name, strlen(name));
+	ocis__tar_octal(h + TH_MODE, 8, 0644);
+	ocis__tar_octal(h + TH_UID, 8, 0);
+	ocis__tar_octal(h + TH_GID, 8, 0);
+	ocis__tar_octal(h + TH_SIZE, 12, size);
+	ocis__tar_octal(h + TH_MTIME, 12, 0);
+	h[TH_TYPE] = '0';
+	ocis__tar_finish_header(h);
+}
+
 static int
 at_end(struct ocis_stream_reader *r, ocis_error_t **err)
 {
+	if (r->in_layout)
+		return ocis_error_set(err, 0, "the OCI image archive in the stream (at byte %"
+				      PRIu64 ") ends without an end-of-archive marker "
+				      "(truncated?)", r->layout_offset);
 	if (r->in_run)
 		return ocis_error_set(err, 0, "image stream ends inside layer data "
 				      "without its descriptor (did an earlier stage fail?)");
@@ -260,6 +388,549 @@ at_end(struct ocis_stream_reader *r, ocis_error_t **err)
 	return 0;
 }
 
+static int
+run_seen(const struct ocis_stream_reader *r, const char *digest)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_runs; i++)
+		if (strcmp(r->runs[i], digest) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+close_run(struct ocis_stream_reader *r, const char *digest, uint64_t size, ocis_error_t **err)
+{
+	char got[OCIS_DIGEST_STR_SIZE];
+
+	if (size != r->run_bytes)
+		return ocis_error_set(err, 0, "corrupt image stream: blob %s says %" PRIu64
+				      " bytes but the stream carried %" PRIu64,
+				      digest, size, r->run_bytes);
+	if (r->run_hashing) {
+		if (ocis_hash_final(&r->run_hash, got, err) < 0)
+			return -1;
+		if (strcmp(got, digest) != 0)
+			return ocis_error_set(err, 0, "corrupt image stream: blob data has "
+					      "digest %s but its descriptor says %s", got, digest);
+	}
+	r->in_run = 0;
+	if (!run_seen(r, digest)) {
+		if (r->n_runs == r->cap_runs) {
+			size_t ncap = r->cap_runs ? r->cap_runs * 2 : 16;
+			void *p = realloc(r->runs, ncap * sizeof(*r->runs));
+			if (p == NULL)
+				return ocis_error_oom(err);
+			r->runs = p;
+			r->cap_runs = ncap;
+		}
+		memcpy(r->runs[r->n_runs++], digest, OCIS_DIGEST_STR_SIZE);
+	}
+	return 0;
+}
+
+static int
+open_run(struct ocis_stream_reader *r, int hashing, ocis_error_t **err)
+{
+	r->in_run = 1;
+	r->run_bytes = 0;
+	r->run_chunks = 0;
+	r->run_hashing = hashing;
+	return hashing ? ocis_hash_reset(&r->run_hash, err) : 0;
+}
+
+/*
+ * Validate a metadata entry whose data is in r->meta and fill *e.  Shared
+ * by entries read from the input and entries synthesized from a base image.
+ */
+static int
+accept_meta(struct ocis_stream_reader *r, struct ocis_stream_entry *e, enum ocis_entry_kind kind,
+	    uint64_t hdr_offset, ocis_error_t **err)
+{
+	const char *what = kind_leaf(kind);
+
+	e->data = r->meta.data ? r->meta.data : (const unsigned char *)"";
+	if (r->in_run && kind != OCIS_ENTRY_LAYER && kind != OCIS_ENTRY_BLOB &&
+	    kind != OCIS_ENTRY_ERROR)
+		return ocis_error_set(err, 0, "image stream has layer data without its "
+				      "descriptor before '%s%s' (did an earlier stage fail?)",
+				      OCIS_STREAM_DIR, what);
+	if (kind == OCIS_ENTRY_LAYER || kind == OCIS_ENTRY_BLOB) {
+		ocis_layer_desc_release(&r->desc);
+		if (kind == OCIS_ENTRY_BLOB) {
+			if (ocis_blob_desc_from_json(&r->desc, (const char *)e->data,
+						     (size_t)e->size, err) < 0)
+				return ocis_error_wrap(err, "blob descriptor at byte %" PRIu64,
+						       hdr_offset);
+		} else if (ocis_layer_desc_from_json(&r->desc, (const char *)e->data,
+						     (size_t)e->size, err) < 0) {
+			return ocis_error_wrap(err, "layer descriptor at byte %" PRIu64,
+					       hdr_offset);
+		}
+		if (r->in_run) {
+			if (close_run(r, r->desc.digest, r->desc.size, err) < 0)
+				return -1;
+		} else if (kind == OCIS_ENTRY_BLOB) {
+			return ocis_error_set(err, 0, "corrupt image stream: blob descriptor at "
+					      "byte %" PRIu64 " without blob data", hdr_offset);
+		} else if (!run_seen(r, r->desc.digest)) {
+			return ocis_error_set(err, 0, "corrupt image stream: layer %s at byte %"
+					      PRIu64 " has no data earlier in the stream",
+					      r->desc.digest, hdr_offset);
+		} else {
+			e->layer_ref = 1;
+		}
+		e->layer = &r->desc;
+	}
+	return 1;
+}
+
+/* Return a synthesized metadata entry (takes ownership of data). */
+static int
+deliver_meta(struct ocis_stream_reader *r, struct ocis_stream_entry *e, enum ocis_entry_kind kind,
+	     unsigned char *data, size_t len, ocis_error_t **err)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s%s", OCIS_STREAM_DIR, kind_leaf(kind));
+	stream_header(r->header, name, len);
+	ocis_buf_reset(&r->meta);
+	if (ocis_buf_add(&r->meta, data, len, err) < 0) {
+		free(data);
+		return -1;
+	}
+	free(data);
+	r->remaining = r->padding = 0;
+	r->started = 0;
+	r->have_entry = 1;
+	r->is_meta = 1;
+	memset(e, 0, sizeof(*e));
+	e->kind = kind;
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	e->size = len;
+	e->offset = r->offset;
+	return accept_meta(r, e, kind, r->offset, err);
+}
+
+/* Next chunk of the large base-image blob being read, or its blob.json. */
+static int
+next_blob_chunk(struct ocis_stream_reader *r, struct ocis_stream_entry *e, ocis_error_t **err)
+{
+	char name[64];
+	uint64_t n;
+
+	if (r->lb_remaining == 0) {
+		struct ocis_layer_desc d;
+		struct ocis_buf json = OCIS_BUF_INIT;
+
+		if (skip_bytes(r, r->lb_padding, err) < 0)
+			return -1;
+		r->lb_open = 0;
+		memset(&d, 0, sizeof(d));
+		memcpy(d.digest, r->lb_digest, sizeof(d.digest));
+		d.size = r->lb_size;
+		size_t len;
+		unsigned char *data;
+
+		if (ocis_blob_desc_to_json(&d, &json, err) < 0)
+			return -1;
+		data = (unsigned char *)ocis_buf_detach(&json, &len);
+		return deliver_meta(r, e, OCIS_ENTRY_BLOB, data, len, err);
+	}
+	n = r->lb_remaining > OCIS_CHUNK_MAX ? OCIS_CHUNK_MAX : r->lb_remaining;
+	r->lb_remaining -= n;
+	snprintf(name, sizeof(name), "%schunk.%06u", OCIS_STREAM_DIR, r->run_chunks++);
+	stream_header(r->header, name, n);
+	r->remaining = n;
+	r->padding = 0;
+	r->started = 0;
+	r->have_entry = 1;
+	r->is_meta = 0;
+	memset(e, 0, sizeof(*e));
+	e->kind = OCIS_ENTRY_CHUNK;
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	e->size = n;
+	e->offset = r->offset;
+	return 1;
+}
+
+/* --- base images: an OCI image-layout tarball inside the stream ------- */
+
+static int
+queue_push(struct ocis_stream_reader *r, enum ocis_entry_kind kind, const void *data, size_t len,
+	   ocis_error_t **err)
+{
+	struct pending *q;
+
+	q = realloc(r->queue, (r->q_len + 1) * sizeof(*q));
+	if (q == NULL)
+		return ocis_error_oom(err);
+	r->queue = q;
+	q[r->q_len].kind = kind;
+	q[r->q_len].len = len;
+	q[r->q_len].data = malloc(len ? len : 1);
+	if (q[r->q_len].data == NULL)
+		return ocis_error_oom(err);
+	memcpy(q[r->q_len].data, data, len);
+	r->q_len++;
+	return 0;
+}
+
+/* Layout member name without leading "./"; NULL when not a member. */
+static const char *
+layout_member_name(const char *name)
+{
+	const char *n = name;
+	size_t i;
+
+	while (n[0] == '.' && n[1] == '/')
+		n += 2;
+	if (!strcmp(n, "oci-layout") || !strcmp(n, "index.json") || !strcmp(n, "blobs") ||
+	    !strcmp(n, "blobs/") || !strcmp(n, "blobs/sha256") || !strcmp(n, "blobs/sha256/") ||
+	    !strcmp(n, ".") || !strcmp(n, "./") || !strcmp(n, "") || !strcmp(n, "manifest.json") ||
+	    !strcmp(n, "repositories"))
+		return n;
+	if (strncmp(n, "blobs/sha256/", 13) != 0 || strlen(n) != 13 + 64)
+		return NULL;
+	for (i = 13; i < 13 + 64; i++)
+		if (!((n[i] >= '0' && n[i] <= '9') || (n[i] >= 'a' && n[i] <= 'f')))
+			return NULL;
+	return n;
+}
+
+static const struct held_blob *
+find_held(const struct ocis_stream_reader *r, const char *digest)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_held; i++)
+		if (strcmp(r->held[i].digest, digest) == 0)
+			return &r->held[i];
+	return NULL;
+}
+
+struct candidate {
+	char digest[OCIS_DIGEST_STR_SIZE];
+	const char *ref, *arch, *os, *variant;
+};
+
+static int
+platform_matches(const struct ocis_stream_reader *r, const char *arch, const char *os,
+		 const char *variant)
+{
+	if (r->base_arch && arch && strcmp(r->base_arch, arch) != 0)
+		return 0;
+	if (r->base_os && os && strcmp(r->base_os, os) != 0)
+		return 0;
+	if (r->base_variant && variant && strcmp(r->base_variant, variant) != 0)
+		return 0;
+	return 1;
+}
+
+static int
+add_candidate(struct candidate *c, size_t *n, size_t max, const char *digest, const char *ref,
+	      const char *arch, const char *os, const char *variant)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (strcmp(c[i].digest, digest) == 0)
+			return 0;
+	if (*n == max)
+		return -1;
+	memcpy(c[*n].digest, digest, OCIS_DIGEST_STR_SIZE);
+	c[*n].ref = ref;
+	c[*n].arch = arch;
+	c[*n].os = os;
+	c[*n].variant = variant;
+	(*n)++;
+	return 0;
+}
+
+static int
+is_manifest_type(const char *mt)
+{
+	return !strcmp(mt, OCIS_MT_MANIFEST) ||
+	       !strcmp(mt, "application/vnd.docker.distribution.manifest.v2+json");
+}
+
+static int
+is_index_type(const char *mt)
+{
+	return !strcmp(mt, OCIS_MT_INDEX) ||
+	       !strcmp(mt, "application/vnd.docker.distribution.manifest.list.v2+json");
+}
+
+#define MAX_CANDIDATES 256
+
+/*
+ * The layout archive has ended: choose its image (by --base-ref and
+ * platform), and queue what the rest of the pipeline needs: a layer
+ * reference per manifest layer (its blob passed earlier as a chunk run)
+ * and the config, exact bytes.  The image stays open, so the layers that
+ * follow in the stream go on top of it.
+ */
+static int
+resolve_layout(struct ocis_stream_reader *r, ocis_error_t **err)
+{
+	struct ocis_index top = { NULL, 0 }, *subs = NULL;
+	struct candidate cand[MAX_CANDIDATES];
+	struct ocis_manifest_info m;
+	struct ocis_config c;
+	const struct held_blob *mb, *cb;
+	struct ocis_buf json = OCIS_BUF_INIT, list = OCIS_BUF_INIT;
+	size_t n = 0, i, j, n_subs = 0;
+	int ret = -1;
+
+	memset(&m, 0, sizeof(m));
+	ocis_config_init(&c);
+	if (!r->have_layout_index)
+		return ocis_error_set(err, 0, "the OCI image archive in the stream (at byte %"
+				      PRIu64 ") has no index.json", r->layout_offset);
+	if (ocis_index_from_json(&top, (const char *)r->layout_index.data, r->layout_index.len,
+				 err) < 0) {
+		ocis_error_wrap(err, "base image");
+		goto out;
+	}
+	subs = calloc(top.n ? top.n : 1, sizeof(*subs));
+	if (subs == NULL) {
+		ocis_error_oom(err);
+		goto out;
+	}
+	for (i = 0; i < top.n; i++) {
+		const struct ocis_index_entry *t = &top.v[i];
+		if (r->base_ref && (t->ref_name == NULL || strcmp(t->ref_name, r->base_ref) != 0))
+			continue;
+		if (is_manifest_type(t->ref.media_type)) {
+			if (platform_matches(r, t->arch, t->os, t->variant) &&
+			    add_candidate(cand, &n, MAX_CANDIDATES, t->ref.digest, t->ref_name,
+					  t->arch, t->os, t->variant) < 0)
+				goto too_many;
+		} else if (is_index_type(t->ref.media_type)) {
+			const struct held_blob *ib = find_held(r, t->ref.digest);
+			struct ocis_index *s = &subs[n_subs++];
+			if (ib == NULL) {
+				ocis_error_set(err, 0, "base image: index %s is missing from the "
+					       "archive", t->ref.digest);
+				goto out;
+			}
+			if (ocis_index_from_json(s, (const char *)ib->data, ib->len, err) < 0) {
+				ocis_error_wrap(err, "base image index %s", t->ref.digest);
+				goto out;
+			}
+			for (j = 0; j < s->n; j++)
+				if (is_manifest_type(s->v[j].ref.media_type) &&
+				    platform_matches(r, s->v[j].arch, s->v[j].os, s->v[j].variant) &&
+				    add_candidate(cand, &n, MAX_CANDIDATES, s->v[j].ref.digest,
+						  t->ref_name, s->v[j].arch, s->v[j].os,
+						  s->v[j].variant) < 0)
+					goto too_many;
+		}
+	}
+	if (n != 1) {
+		for (i = 0; i < n; i++)
+			ocis_buf_addf(&list, NULL, "%s%s (%s/%s%s%s)", i ? ", " : "",
+				      cand[i].ref ? cand[i].ref : "untagged",
+				      cand[i].os ? cand[i].os : "?", cand[i].arch ? cand[i].arch : "?",
+				      cand[i].variant ? "/" : "", cand[i].variant ? cand[i].variant : "");
+		if (n == 0)
+			ocis_error_set(err, 0, "base image: no image in the archive matches%s%s%s%s",
+				       r->base_ref ? " tag '" : "", r->base_ref ? r->base_ref : "",
+				       r->base_ref ? "'" : "",
+				       r->base_arch || r->base_os ? " the platform" : "");
+		else
+			ocis_error_set(err, 0, "base image: the archive holds several images, "
+				       "choose one with --base-ref or the platform: %s",
+				       (char *)list.data);
+		goto out;
+	}
+	mb = find_held(r, cand[0].digest);
+	if (mb == NULL) {
+		ocis_error_set(err, 0, "base image: manifest %s is missing from the archive",
+			       cand[0].digest);
+		goto out;
+	}
+	if (ocis_manifest_parse(&m, (const char *)mb->data, mb->len, err) < 0) {
+		ocis_error_wrap(err, "base image manifest");
+		goto out;
+	}
+	cb = find_held(r, m.config.digest);
+	if (cb == NULL) {
+		ocis_error_set(err, 0, "base image: config %s is missing from the archive",
+			       m.config.digest);
+		goto out;
+	}
+	if (ocis_config_from_json(&c, (const char *)cb->data, cb->len, err) < 0) {
+		ocis_error_wrap(err, "base image config");
+		goto out;
+	}
+	if (c.diff_ids.n != m.n_layers) {
+		ocis_error_set(err, 0, "base image: its config lists %zu layers but its manifest "
+			       "%zu", c.diff_ids.n, m.n_layers);
+		goto out;
+	}
+	if (!platform_matches(r, c.architecture, c.os, c.variant)) {
+		ocis_error_set(err, 0, "base image is for %s/%s, not the platform asked for",
+			       c.os ? c.os : "?", c.architecture ? c.architecture : "?");
+		goto out;
+	}
+	for (i = 0; i < m.n_layers; i++) {
+		struct ocis_layer_desc d;
+		int rc;
+
+		if (!run_seen(r, m.layers[i].digest)) {
+			ocis_error_set(err, 0, "base image: layer %s is %s", m.layers[i].digest,
+				       find_held(r, m.layers[i].digest) ?
+				       "too small to tell from metadata (unsupported)" :
+				       "missing from the archive");
+			goto out;
+		}
+		memset(&d, 0, sizeof(d));
+		snprintf(d.media_type, sizeof(d.media_type), "%s", m.layers[i].media_type);
+		memcpy(d.digest, m.layers[i].digest, sizeof(d.digest));
+		d.size = m.layers[i].size;
+		if (!ocis_digest_valid(c.diff_ids.v[i])) {
+			ocis_error_set(err, 0, "base image: malformed diff_id %zu", i + 1);
+			goto out;
+		}
+		memcpy(d.diff_id, c.diff_ids.v[i], sizeof(d.diff_id));
+		rc = ocis_layer_desc_to_json(&d, &json, err);
+		if (rc < 0 || queue_push(r, OCIS_ENTRY_LAYER, json.data, json.len, err) < 0)
+			goto out;
+	}
+	if (queue_push(r, OCIS_ENTRY_CONFIG, cb->data, cb->len, err) < 0)
+		goto out;
+	ret = 0;
+	goto out;
+too_many:
+	ocis_error_set(err, 0, "base image: more than %d images in the archive", MAX_CANDIDATES);
+out:
+	for (i = 0; i < n_subs; i++)
+		ocis_index_release(&subs[i]);
+	free(subs);
+	ocis_index_release(&top);
+	ocis_manifest_info_release(&m);
+	ocis_config_release(&c);
+	ocis_buf_release(&json);
+	ocis_buf_release(&list);
+	clear_layout(r);
+	return ret;
+}
+
+static int
+read_member(struct ocis_stream_reader *r, uint64_t size, size_t cap, struct ocis_buf *out,
+	    ocis_error_t **err)
+{
+	if (size > cap)
+		return ocis_error_set(err, 0, "base image: '%.100s' is larger than %zu bytes",
+				      (const char *)r->header, cap);
+	r->remaining = size;
+	r->padding = ocis__pad512(size);
+	r->is_meta = 1;
+	while (r->remaining > 0) {
+		unsigned char tmp[8192];
+		ssize_t k = take_data(r, tmp, sizeof(tmp), err);
+		if (k < 0 || ocis_buf_add(out, tmp, (size_t)k, err) < 0)
+			return -1;
+	}
+	return skip_padding(r, err);
+}
+
+/* One member of a layout archive: 0 = consumed, 1 = *e filled, -1 = error. */
+static int
+layout_member(struct ocis_stream_reader *r, struct ocis_stream_entry *e, const char *name,
+	      uint64_t size, uint64_t hdr_offset, ocis_error_t **err)
+{
+	unsigned char type = r->header[TH_TYPE];
+	const char *n = layout_member_name(name);
+	char shown[101];
+
+	printable(shown, sizeof(shown), (const unsigned char *)name, strlen(name));
+	if (type == 'x' || type == 'g') {
+		/* pax extended headers (Go writes them for times): our members
+		 * never need them, so they are read and ignored. */
+		struct ocis_buf tmp = OCIS_BUF_INIT;
+		int rc = read_member(r, size, 1024 * 1024, &tmp, err);
+		if (rc == 0 && type == 'x' && (memmem(tmp.data, tmp.len, " size=", 6) ||
+					       memmem(tmp.data, tmp.len, " path=", 6)))
+			rc = ocis_error_set(err, 0, "base image: members over 8 GiB or with long "
+					    "names are not supported (at byte %" PRIu64 ")",
+					    hdr_offset);
+		ocis_buf_release(&tmp);
+		return rc;
+	}
+	if (n == NULL || (type != '0' && type != 0 && type != '5'))
+		return ocis_error_set(err, 0, "base image: unexpected member '%s' in the OCI "
+				      "image archive at byte %" PRIu64, shown, hdr_offset);
+	if (type == '5')
+		return skip_bytes(r, size + ocis__pad512(size), err);
+	if (!strcmp(n, "oci-layout")) {
+		struct ocis_buf tmp = OCIS_BUF_INIT;
+		int rc = read_member(r, size, 4096, &tmp, err);
+		if (rc == 0 && (tmp.data == NULL || !memmem(tmp.data, tmp.len, "imageLayoutVersion", 18)))
+			rc = ocis_error_set(err, 0, "base image: oci-layout is not an OCI layout "
+					    "marker");
+		ocis_buf_release(&tmp);
+		r->have_layout_index |= 2;	/* bit 2: marker seen */
+		return rc;
+	}
+	if (!strcmp(n, "index.json")) {
+		ocis_buf_reset(&r->layout_index);
+		if (read_member(r, size, OCIS_META_MAX, &r->layout_index, err) < 0)
+			return -1;
+		r->have_layout_index |= 1;
+		return 0;
+	}
+	if (!strcmp(n, "manifest.json") || !strcmp(n, "repositories"))
+		return skip_bytes(r, size + ocis__pad512(size), err);	/* docker-archive extras */
+	if (strncmp(n, "blobs/sha256/", 13) != 0 || size == 0)
+		return skip_bytes(r, size + ocis__pad512(size), err);
+
+	/* A blob: JSON metadata is held until the archive ends, anything else
+	 * becomes a chunk run right away. */
+	if (fill(r, 1, err) < 0)
+		return -1;
+	if (size <= HELD_BLOB_MAX && r->end > r->pos && r->buf[r->pos] == '{') {
+		struct ocis_buf tmp = OCIS_BUF_INIT;
+		struct held_blob *hb;
+		char digest[OCIS_DIGEST_STR_SIZE];
+
+		if (r->held_total + size > HELD_TOTAL_MAX)
+			return ocis_error_set(err, 0, "base image: more than %d MiB of metadata",
+					      HELD_TOTAL_MAX >> 20);
+		if (read_member(r, size, HELD_BLOB_MAX, &tmp, err) < 0 ||
+		    ocis_hash_buffer(tmp.data, tmp.len, digest, err) < 0) {
+			ocis_buf_release(&tmp);
+			return -1;
+		}
+		if (strcmp(digest + 7, n + 13) != 0) {
+			ocis_buf_release(&tmp);
+			return ocis_error_set(err, 0, "base image: blob '%s' has digest %s", n,
+					      digest);
+		}
+		hb = realloc(r->held, (r->n_held + 1) * sizeof(*hb));
+		if (hb == NULL) {
+			ocis_buf_release(&tmp);
+			return ocis_error_oom(err);
+		}
+		r->held = hb;
+		memcpy(hb[r->n_held].digest, digest, sizeof(digest));
+		hb[r->n_held].len = tmp.len;
+		hb[r->n_held].data = (unsigned char *)ocis_buf_detach(&tmp, NULL);
+		r->n_held++;
+		r->held_total += size;
+		return 0;
+	}
+	if (open_run(r, 1, err) < 0)
+		return -1;
+	r->lb_open = 1;
+	snprintf(r->lb_digest, sizeof(r->lb_digest), "sha256:%s", n + 13);
+	r->lb_size = r->lb_remaining = size;
+	r->lb_padding = ocis__pad512(size);
+	return next_blob_chunk(r, e, err);
+}
+
 int
 ocis_stream_next(struct ocis_stream_reader *r, struct ocis_stream_entry *e, ocis_error_t **err)
 {
@@ -267,11 +938,22 @@ ocis_stream_next(struct ocis_stream_reader *r, struct ocis_stream_entry *e, ocis
 	enum ocis_entry_kind kind;
 	uint64_t size, hdr_offset;
 	char name[101], shown[101];
+	int rc;
 
 	if (r->have_entry && finish_entry(r, err) < 0)
 		return -1;
 	r->have_entry = 0;
 	ocis_buf_reset(&r->meta);
+
+next:
+	if (r->q_head < r->q_len) {
+		struct pending p = r->queue[r->q_head++];
+		if (r->q_head == r->q_len)
+			r->q_head = r->q_len = 0;
+		return deliver_meta(r, e, p.kind, p.data, p.len, err);
+	}
+	if (r->lb_open)
+		return next_blob_chunk(r, e, err);
 
 	for (;;) {
 		if (fill(r, OCIS_BLOCK, err) < 0)
@@ -289,7 +971,14 @@ ocis_stream_next(struct ocis_stream_reader *r, struct ocis_stream_entry *e, ocis
 		if (!ocis__block_is_zero(r->buf + r->pos))
 			break;
 		consume(r, OCIS_BLOCK);
-		r->zero_run++;
+		if (++r->zero_run >= 2) {
+			r->archive_start = 1;
+			if (r->in_layout) {
+				if (resolve_layout(r, err) < 0)
+					return -1;
+				goto next;
+			}
+		}
 	}
 	hdr_offset = r->offset;
 	memcpy(h, r->buf + r->pos, OCIS_BLOCK);
@@ -307,6 +996,28 @@ ocis_stream_next(struct ocis_stream_reader *r, struct ocis_stream_entry *e, ocis
 		return ocis_error_set(err, 0, "corrupt image stream: bad tar header at byte %"
 				      PRIu64, hdr_offset);
 	}
+	if (ocis__tar_parse_num(h + TH_SIZE, 12, &size) < 0)
+		return ocis_error_set(err, 0, "corrupt image stream: bad size of '%s' at byte %"
+				      PRIu64, shown, hdr_offset);
+
+	if (r->archive_start && !r->in_layout && h[TH_PREFIX] == 0 &&
+	    (layout_member_name(name) != NULL || h[TH_TYPE] == 'x' || h[TH_TYPE] == 'g') &&
+	    strncmp(name, OCIS_STREAM_DIR, strlen(OCIS_STREAM_DIR)) != 0) {
+		if (r->in_run)
+			return ocis_error_set(err, 0, "image stream has layer data without its "
+					      "descriptor (did an earlier stage fail?)");
+		r->in_layout = 1;
+		r->layout_offset = hdr_offset;
+	}
+	r->archive_start = 0;
+	if (r->in_layout) {
+		r->entries++;
+		rc = layout_member(r, e, name, size, hdr_offset, err);
+		if (rc != 0)
+			return rc;
+		goto next;
+	}
+
 	if (classify(name, &kind) < 0 || h[TH_PREFIX] != 0 ||
 	    (h[TH_TYPE] != '0' && h[TH_TYPE] != 0)) {
 		if (r->entries == 0)
@@ -316,9 +1027,6 @@ ocis_stream_next(struct ocis_stream_reader *r, struct ocis_stream_entry *e, ocis
 		return ocis_error_set(err, 0, "unexpected entry '%s' in image stream at byte %"
 				      PRIu64, shown, hdr_offset);
 	}
-	if (ocis__tar_parse_num(h + TH_SIZE, 12, &size) < 0)
-		return ocis_error_set(err, 0, "corrupt image stream: bad size of '%s' at byte %"
-				      PRIu64, shown, hdr_offset);
 	r->entries++;
 	r->remaining = size;
 	r->padding = ocis__pad512(size);
@@ -336,22 +1044,14 @@ ocis_stream_next(struct ocis_stream_reader *r, struct ocis_stream_entry *e, ocis
 		if (size > OCIS_CHUNK_MAX)
 			return ocis_error_set(err, 0, "corrupt image stream: chunk '%s' is larger "
 					      "than %d bytes", shown, OCIS_CHUNK_MAX);
-		if (!r->in_run) {
-			r->in_run = 1;
-			r->run_bytes = 0;
-			if (r->verify && ocis_hash_reset(&r->run_hash, err) < 0)
-				return -1;
-		}
+		if (!r->in_run && open_run(r, r->verify, err) < 0)
+			return -1;
 		return 1;
 	}
-	if (r->in_run && kind != OCIS_ENTRY_LAYER && kind != OCIS_ENTRY_ERROR)
-		return ocis_error_set(err, 0, "image stream has layer data without its "
-				      "descriptor before '%s' (did an earlier stage fail?)", shown);
 	if (size > OCIS_META_MAX)
 		return ocis_error_set(err, 0, "corrupt image stream: '%s' is larger than %d bytes",
 				      shown, OCIS_META_MAX);
-	/* Read the metadata entry whole, but keep its data "unread" for
-	 * ocis_stream_copy by rewinding our own accounting: we copy from meta. */
+	/* Metadata entries are read whole; ocis_stream_copy writes them from meta. */
 	while (r->remaining > 0) {
 		unsigned char tmp[8192];
 		ssize_t n = take_data(r, tmp, sizeof(tmp), err);
@@ -361,35 +1061,7 @@ ocis_stream_next(struct ocis_stream_reader *r, struct ocis_stream_entry *e, ocis
 	if (skip_padding(r, err) < 0)
 		return -1;
 	r->started = 0;
-	e->data = r->meta.data ? r->meta.data : (const unsigned char *)"";
-
-	if (kind == OCIS_ENTRY_LAYER) {
-		char digest[OCIS_DIGEST_STR_SIZE];
-
-		ocis_layer_desc_release(&r->desc);
-		if (!r->in_run)
-			return ocis_error_set(err, 0, "corrupt image stream: layer descriptor "
-					      "at byte %" PRIu64 " without layer data", hdr_offset);
-		if (ocis_layer_desc_from_json(&r->desc, (const char *)e->data, (size_t)size,
-					      err) < 0)
-			return ocis_error_wrap(err, "layer descriptor at byte %" PRIu64,
-					       hdr_offset);
-		if (r->desc.size != r->run_bytes)
-			return ocis_error_set(err, 0, "corrupt image stream: layer %s says %"
-					      PRIu64 " bytes but the stream carried %" PRIu64,
-					      r->desc.digest, r->desc.size, r->run_bytes);
-		if (r->verify) {
-			if (ocis_hash_final(&r->run_hash, digest, err) < 0)
-				return -1;
-			if (strcmp(digest, r->desc.digest) != 0)
-				return ocis_error_set(err, 0, "corrupt image stream: layer data "
-						      "has digest %s but its descriptor says %s",
-						      digest, r->desc.digest);
-		}
-		r->in_run = 0;
-		e->layer = &r->desc;
-	}
-	return 1;
+	return accept_meta(r, e, kind, hdr_offset, err);
 }
 
 int
