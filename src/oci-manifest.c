@@ -34,6 +34,7 @@ struct manifest_args {
 	int have_epoch;			/* --source-date-epoch or SOURCE_DATE_EPOCH */
 	int64_t epoch;
 	const char *base_ref;		/* --base-ref TAG: image of a base archive */
+	enum ocis_media_types types;	/* --media-types oci|docker */
 };
 
 /* Standard annotation names (OCI image-spec annotations.md). */
@@ -57,6 +58,8 @@ usage(void)
 	       "                            add org.opencontainers.image.NAME (repeatable);\n"
 	       "                            without a value, 'created' and 'authors' come\n"
 	       "                            from the config\n"
+	       "      --media-types=TYPES   oci (default) or docker (Docker v2 schema 2;\n"
+	       "                            gzip layers only, no annotations)\n"
 	       "      --base-ref=TAG        the image to build on when a base image archive\n"
 	       "                            in the stream holds several\n"
 	       "      --source-date-epoch=N build time of a default config (default:\n"
@@ -81,12 +84,13 @@ push(struct ocis_strv *s, const char *v)
 static void
 parse_args(int argc, char **argv, struct manifest_args *a)
 {
-	enum { OPT_ANNOTATION = 256, OPT_STD, OPT_EPOCH, OPT_BASE_REF };
+	enum { OPT_ANNOTATION = 256, OPT_STD, OPT_EPOCH, OPT_BASE_REF, OPT_TYPES };
 	static const struct option longopts[] = {
 		{ "annotation", required_argument, NULL, OPT_ANNOTATION },
 		{ "oci-annotation", required_argument, NULL, OPT_STD },
 		{ "source-date-epoch", required_argument, NULL, OPT_EPOCH },
 		{ "base-ref", required_argument, NULL, OPT_BASE_REF },
+		{ "media-types", required_argument, NULL, OPT_TYPES },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -123,6 +127,14 @@ parse_args(int argc, char **argv, struct manifest_args *a)
 			push(&a->std, optarg);
 			break;
 		case OPT_BASE_REF: a->base_ref = optarg; break;
+		case OPT_TYPES:
+			if (strcmp(optarg, "oci") == 0)
+				a->types = OCIS_TYPES_OCI;
+			else if (strcmp(optarg, "docker") == 0)
+				a->types = OCIS_TYPES_DOCKER;
+			else
+				tool_usage_error("unknown media types '%s' (oci or docker)", optarg);
+			break;
 		case OPT_EPOCH:
 			if (tool_parse_int(optarg, 0, 253402300799LL, &v) < 0)
 				tool_usage_error("invalid --source-date-epoch '%s'", optarg);
@@ -307,9 +319,9 @@ main(int argc, char **argv)
 	}
 	build_annotations(&args, &c, &ann);
 
-	if (ocis_stream_write_entry(w, "config.json", config.data, config.len, &err) < 0 ||
-	    ocis_manifest_build(config.data, config.len, layers.v, layers.n, ann.v, ann.n,
-				&manifest, &err) < 0 ||
+	if (ocis_manifest_build_typed(args.types, config.data, config.len, layers.v, layers.n,
+				      ann.v, ann.n, &manifest, &err) < 0 ||
+	    ocis_stream_write_entry(w, "config.json", config.data, config.len, &err) < 0 ||
 	    ocis_stream_write_entry(w, "manifest.json", manifest.data, manifest.len, &err) < 0 ||
 	    ocis_stream_finish(w, &err) < 0)
 		tool_die_error(err);

@@ -16,6 +16,7 @@
 #include <ocistream/config.h>
 #include <ocistream/index.h>
 #include <ocistream/layout.h>
+#include <ocistream/manifest.h>
 #include <ocistream/pack.h>
 #include <ocistream/stream.h>
 
@@ -32,6 +33,11 @@ struct pack_args {
 	int64_t epoch;
 	int allow_same_platform;	/* --allow-same-platform */
 	const char *base_ref;		/* --base-ref TAG: image of a base archive */
+	int docker_archive;		/* --docker: also manifest.json, repositories */
+	const char *docker_name;	/* --name REPO for RepoTags */
+	enum ocis_media_types types;	/* --media-types oci|docker */
+	char **annotations;		/* --annotation k=v (repeatable) */
+	size_t n_annotations;
 };
 
 static void
@@ -53,6 +59,14 @@ usage(void)
 	       "      --os=OS               os of a default config (default: linux)\n"
 	       "      --source-date-epoch=N default created time and tar mtimes\n"
 	       "                            (default: $SOURCE_DATE_EPOCH, else now / 0)\n"
+	       "      --annotation=KEY=VALUE annotation of the index.json entries (repeatable)\n"
+	       "      --docker              also write manifest.json and repositories, so the\n"
+	       "                            tarball loads with docker load, podman load and\n"
+	       "                            skopeo docker-archive: (one image)\n"
+	       "      --name=REPO           repository of the docker RepoTags (default:\n"
+	       "                            ocipipe); tags holding a ':' are used as they are\n"
+	       "      --media-types=TYPES   oci (default) or docker (Docker v2 schema 2\n"
+	       "                            manifests; gzip layers only)\n"
 	       "      --allow-same-platform allow two images of one platform in an index\n"
 	       "      --base-ref=TAG        the image to build on when a base image archive\n"
 	       "                            in the stream holds several (also chosen by\n"
@@ -82,7 +96,8 @@ add_tag(struct pack_args *a, char *tag)
 static void
 parse_args(int argc, char **argv, struct pack_args *a)
 {
-	enum { OPT_ARCH = 256, OPT_OS, OPT_VARIANT, OPT_EPOCH, OPT_SAME, OPT_BASE_REF };
+	enum { OPT_ARCH = 256, OPT_OS, OPT_VARIANT, OPT_EPOCH, OPT_SAME, OPT_BASE_REF,
+	       OPT_DOCKER, OPT_NAME, OPT_TYPES, OPT_ANNOTATION };
 	static const struct option longopts[] = {
 		{ "tag", required_argument, NULL, 't' },
 		{ "output", required_argument, NULL, 'o' },
@@ -92,6 +107,10 @@ parse_args(int argc, char **argv, struct pack_args *a)
 		{ "source-date-epoch", required_argument, NULL, OPT_EPOCH },
 		{ "allow-same-platform", no_argument, NULL, OPT_SAME },
 		{ "base-ref", required_argument, NULL, OPT_BASE_REF },
+		{ "docker", no_argument, NULL, OPT_DOCKER },
+		{ "name", required_argument, NULL, OPT_NAME },
+		{ "media-types", required_argument, NULL, OPT_TYPES },
+		{ "annotation", required_argument, NULL, OPT_ANNOTATION },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -116,6 +135,28 @@ parse_args(int argc, char **argv, struct pack_args *a)
 			break;
 		case OPT_SAME: a->allow_same_platform = 1; break;
 		case OPT_BASE_REF: a->base_ref = optarg; break;
+		case OPT_DOCKER: a->docker_archive = 1; break;
+		case OPT_NAME: a->docker_name = optarg; break;
+		case OPT_TYPES:
+			if (strcmp(optarg, "oci") == 0)
+				a->types = OCIS_TYPES_OCI;
+			else if (strcmp(optarg, "docker") == 0)
+				a->types = OCIS_TYPES_DOCKER;
+			else
+				tool_usage_error("unknown media types '%s' (oci or docker)", optarg);
+			break;
+		case OPT_ANNOTATION: {
+			char **nv;
+			const char *eq = strchr(optarg, '=');
+			if (eq == NULL || eq == optarg)
+				tool_usage_error("invalid annotation '%s': expected key=value", optarg);
+			nv = realloc(a->annotations, (a->n_annotations + 1) * sizeof(*nv));
+			if (nv == NULL)
+				tool_die("out of memory");
+			a->annotations = nv;
+			a->annotations[a->n_annotations++] = optarg;
+			break;
+		}
 		case 'q': tool_verbosity = 0; break;
 		case 'v': tool_verbosity++; break;
 		case 'h': usage(); break;
@@ -135,6 +176,14 @@ parse_args(int argc, char **argv, struct pack_args *a)
 		a->have_epoch = tool_env_epoch(&a->epoch);
 	if (a->output_dir && strcmp(a->output_dir, "-") == 0)
 		a->output_dir = NULL;
+	if (a->docker_archive && a->output_dir)
+		tool_usage_error("--docker writes a tarball: it cannot be used with -o DIR");
+	if (a->docker_name && !a->docker_archive)
+		tool_usage_error("--name only names the RepoTags of --docker");
+	if (a->docker_name && (!ocis_ref_name_valid(a->docker_name) ||
+			       strchr(a->docker_name, ':') || strchr(a->docker_name, '@')))
+		tool_usage_error("invalid --name '%s' (a repository name without a tag)",
+				 a->docker_name);
 }
 
 int
@@ -170,6 +219,11 @@ main(int argc, char **argv)
 	o.os = args.os;
 	o.created = args.have_epoch ? args.epoch : (int64_t)time(NULL);
 	o.allow_same_platform = args.allow_same_platform;
+	o.types = args.types;
+	o.docker_archive = args.docker_archive;
+	o.docker_name = args.docker_name;
+	o.annotations = args.annotations;
+	o.n_annotations = args.n_annotations;
 
 	if (ocis_stream_reader_new(&r, STDIN_FILENO, 1, &err) < 0 ||
 	    tool_set_base(r, args.base_ref, args.arch, args.os, args.variant, &err) < 0)
@@ -191,5 +245,6 @@ main(int argc, char **argv)
 	tool_msg(2, "%zu image(s), %zu layer(s), tagged %s", stats.images, stats.layers,
 		 stats.top_digest);
 	free(args.tags);
+	free(args.annotations);
 	return tool_finish();
 }

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +69,14 @@ tool_die(const char *fmt, ...)
 void
 tool_die_error(ocis_error_t *err)
 {
+	/* The reader of our output went away: end as a filter does when
+	 * SIGPIPE kills it, quietly and with a failure status.  (The library's
+	 * threads block signals, so the write there failed with EPIPE.) */
+	if (err && err->code == EPIPE) {
+		signal(SIGPIPE, SIG_DFL);
+		raise(SIGPIPE);
+		exit(1);
+	}
 	die_msg(err && err->msg ? err->msg : "unknown error");
 }
 

@@ -5,8 +5,9 @@
  *
  * Bytes: keys in the order schemaVersion, mediaType, manifests[{mediaType,
  * digest, size, platform{architecture, os, variant}, annotations{
- * org.opencontainers.image.ref.name}}]; entries in the order given.
- * Parsing keeps only these fields of existing entries.
+ * annotations sorted by key, ref.name among them}}]; entries in the order
+ * given.  Parsing keeps these fields (all annotations) of existing entries;
+ * other fields (urls, artifactType, ...) are dropped on rewrite.
  */
 #ifndef OCISTREAM_INDEX_H
 #define OCISTREAM_INDEX_H
@@ -23,6 +24,8 @@ struct ocis_index_entry {
 	struct ocis_blob_ref ref;
 	char *ref_name;		/* tag, or NULL */
 	char *arch, *os, *variant;	/* platform, or NULL */
+	char **annotations;	/* other annotations, "key=value"; written sorted */
+	size_t n_annotations;
 };
 
 struct ocis_index {
@@ -36,6 +39,9 @@ int ocis_index_add(struct ocis_index *x, const struct ocis_index_entry *e, ocis_
 /* Drop entries whose ref_name equals name. */
 void ocis_index_remove_ref(struct ocis_index *x, const char *name);
 int ocis_index_to_json(const struct ocis_index *x, struct ocis_buf *out, ocis_error_t **err);
+/* The same with another top-level mediaType (a Docker manifest list). */
+int ocis_index_to_json_typed(const struct ocis_index *x, const char *media_type,
+			     struct ocis_buf *out, ocis_error_t **err);
 int ocis_index_from_json(struct ocis_index *x, const char *json, size_t len, ocis_error_t **err);
 
 /* 1 when s is a valid tag for the ref.name annotation. */

@@ -25,10 +25,31 @@ struct ocis_blob_ref {
 
 /* A parsed manifest, as oci-pack needs it. */
 struct ocis_manifest_info {
+	char media_type[96];		/* OCI, or Docker v2 schema 2 */
 	struct ocis_blob_ref config;
 	struct ocis_blob_ref *layers;	/* owned */
 	size_t n_layers;
 };
+
+/* Which media types a manifest uses: OCI (default) or Docker v2 schema 2
+ * (application/vnd.docker.distribution.manifest.v2+json; gzip layers only,
+ * no annotations). */
+enum ocis_media_types {
+	OCIS_TYPES_OCI,
+	OCIS_TYPES_DOCKER,
+};
+#define OCIS_MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+#define OCIS_MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+#define OCIS_MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
+#define OCIS_MT_DOCKER_LAYER "application/vnd.docker.image.rootfs.diff.tar.gzip"
+
+/* The Docker media type of an OCI layer type, NULL when there is none. */
+const char *ocis_docker_layer_type(const char *oci_type);
+
+int ocis_manifest_build_typed(enum ocis_media_types types, const void *config,
+			      size_t config_len, const struct ocis_layer_desc *layers,
+			      size_t n_layers, char *const *annotations, size_t n_annotations,
+			      struct ocis_buf *out, ocis_error_t **err);
 
 /* Build a manifest for config bytes and layers; `annotations` is a list of
  * "k=v" (may be NULL / n 0). */

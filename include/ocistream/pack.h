@@ -17,6 +17,7 @@
 
 #include <ocistream/error.h>
 #include <ocistream/layout.h>
+#include <ocistream/manifest.h>
 #include <ocistream/stream.h>
 
 struct ocis_pack_opts {
@@ -27,6 +28,13 @@ struct ocis_pack_opts {
 	const char *variant;
 	int64_t created;	/* default config created time (seconds) */
 	int allow_same_platform;	/* several images of one platform */
+	enum ocis_media_types types;	/* media types of manifests made here */
+	char *const *annotations;	/* "k=v" on the index.json entries */
+	size_t n_annotations;
+	/* docker-archive: also write manifest.json and repositories (tarball
+	 * output, one image) with RepoTags "<docker_name>:<tag>". */
+	int docker_archive;
+	const char *docker_name;
 };
 
 struct ocis_pack_stats {

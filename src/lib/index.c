@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,11 @@
 static void
 entry_release(struct ocis_index_entry *e)
 {
+	size_t i;
+
+	for (i = 0; i < e->n_annotations; i++)
+		free(e->annotations[i]);
+	free(e->annotations);
 	free(e->ref_name);
 	free(e->arch);
 	free(e->os);
@@ -53,6 +59,21 @@ ocis_index_add(struct ocis_index *x, const struct ocis_index_entry *e, ocis_erro
 		entry_release(&n);
 		return ocis_error_oom(err);
 	}
+	if (e->n_annotations > 0) {
+		size_t i;
+		n.annotations = calloc(e->n_annotations, sizeof(char *));
+		if (n.annotations == NULL) {
+			entry_release(&n);
+			return ocis_error_oom(err);
+		}
+		for (i = 0; i < e->n_annotations; i++) {
+			if (dup_opt(&n.annotations[i], e->annotations[i]) < 0) {
+				entry_release(&n);
+				return ocis_error_oom(err);
+			}
+			n.n_annotations++;
+		}
+	}
 	v = realloc(x->v, (x->n + 1) * sizeof(*v));
 	if (v == NULL) {
 		entry_release(&n);
@@ -77,8 +98,63 @@ ocis_index_remove_ref(struct ocis_index *x, const char *name)
 	x->n = j;
 }
 
+static int
+ann_cmp(const void *a, const void *b)
+{
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+	size_t lx = strcspn(x, "="), ly = strcspn(y, "=");
+	int r = memcmp(x, y, lx < ly ? lx : ly);
+
+	return r ? r : (lx > ly) - (lx < ly);
+}
+
+/* The annotations map: ref.name and the others, sorted by key. */
+static int
+gen_annotations(yajl_gen g, const struct ocis_index_entry *e)
+{
+	char *refkv = NULL;
+	char **all = calloc(e->n_annotations + 1, sizeof(char *));
+	size_t n = 0, i;
+	int s = 0;
+
+	if (all == NULL)
+		return yajl_gen_in_error_state;
+	if (e->ref_name) {
+		if (asprintf(&refkv, "%s=%s", OCIS_ANNOTATION_REF_NAME, e->ref_name) < 0) {
+			free(all);
+			return yajl_gen_in_error_state;
+		}
+		all[n++] = refkv;
+	}
+	for (i = 0; i < e->n_annotations; i++)
+		if (strncmp(e->annotations[i], OCIS_ANNOTATION_REF_NAME "=",
+			    strlen(OCIS_ANNOTATION_REF_NAME) + 1) != 0)
+			all[n++] = e->annotations[i];
+	if (n > 1)
+		qsort(all, n, sizeof(char *), ann_cmp);
+	s |= ocis_json_open_map(g);
+	for (i = 0; i < n; i++) {
+		size_t k = strcspn(all[i], "=");
+		if (i + 1 < n && strcspn(all[i + 1], "=") == k && !memcmp(all[i], all[i + 1], k))
+			continue;
+		s |= ocis_json_strn(g, all[i], k);
+		s |= ocis_json_str(g, all[i][k] ? all[i] + k + 1 : "");
+	}
+	s |= ocis_json_close_map(g);
+	free(refkv);
+	free(all);
+	return s;
+}
+
 int
 ocis_index_to_json(const struct ocis_index *x, struct ocis_buf *out, ocis_error_t **err)
+{
+	return ocis_index_to_json_typed(x, OCIS_MT_INDEX, out, err);
+}
+
+int
+ocis_index_to_json_typed(const struct ocis_index *x, const char *media_type,
+			 struct ocis_buf *out, ocis_error_t **err)
 {
 	yajl_gen g = ocis_json_gen_new();
 	size_t i;
@@ -88,7 +164,7 @@ ocis_index_to_json(const struct ocis_index *x, struct ocis_buf *out, ocis_error_
 		return ocis_error_oom(err);
 	s |= ocis_json_open_map(g);
 	s |= ocis_json_key(g, "schemaVersion") || ocis_json_u64(g, 2);
-	s |= ocis_json_kv_str(g, "mediaType", OCIS_MT_INDEX);
+	s |= ocis_json_kv_str(g, "mediaType", media_type);
 	s |= ocis_json_key(g, "manifests");
 	s |= ocis_json_open_array(g);
 	for (i = 0; i < x->n; i++) {
@@ -106,11 +182,9 @@ ocis_index_to_json(const struct ocis_index *x, struct ocis_buf *out, ocis_error_
 				s |= ocis_json_kv_str(g, "variant", e->variant);
 			s |= ocis_json_close_map(g);
 		}
-		if (e->ref_name) {
+		if (e->ref_name || e->n_annotations) {
 			s |= ocis_json_key(g, "annotations");
-			s |= ocis_json_open_map(g);
-			s |= ocis_json_kv_str(g, OCIS_ANNOTATION_REF_NAME, e->ref_name);
-			s |= ocis_json_close_map(g);
+			s |= gen_annotations(g, e);
 		}
 		s |= ocis_json_close_map(g);
 	}
@@ -158,6 +232,32 @@ ocis_index_from_json(struct ocis_index *x, const char *json, size_t len, ocis_er
 		e.arch = (char *)ocis_json_get_str(plat, "architecture");
 		e.os = (char *)ocis_json_get_str(plat, "os");
 		e.variant = (char *)ocis_json_get_str(plat, "variant");
+		if (ann && YAJL_IS_OBJECT(ann) && ann->u.object.len > 0) {
+			size_t k;
+			char **kv = calloc(ann->u.object.len, sizeof(char *));
+			int bad = kv == NULL;
+			for (k = 0; !bad && k < ann->u.object.len; k++) {
+				const char *v = YAJL_GET_STRING(ann->u.object.values[k]);
+				if (v == NULL || strcmp(ann->u.object.keys[k], OCIS_ANNOTATION_REF_NAME) == 0)
+					continue;
+				if (asprintf(&kv[e.n_annotations], "%s=%s", ann->u.object.keys[k], v) < 0)
+					bad = 1;
+				else
+					e.n_annotations++;
+			}
+			e.annotations = kv;
+			if (!bad && ocis_index_add(x, &e, err) < 0)
+				bad = 2;
+			for (k = 0; k < e.n_annotations; k++)
+				free(kv[k]);
+			free(kv);
+			if (bad) {
+				if (bad == 1)
+					ocis_error_oom(err);
+				goto out;
+			}
+			continue;
+		}
 		if (ocis_index_add(x, &e, err) < 0)
 			goto out;
 	}

@@ -502,6 +502,15 @@ ocis_layout_put_blob(struct ocis_layout *l, const void *data, size_t len,
 }
 
 int
+ocis_layout_add_file(struct ocis_layout *l, const char *name, const void *data, size_t len,
+		     ocis_error_t **err)
+{
+	if (l->mode == MODE_DIR)
+		return ocis_error_set(err, 0, "'%s' can only be written into a tarball", name);
+	return tar_entry(l, name, '0', data, len, err);
+}
+
+int
 ocis_layout_finish(struct ocis_layout *l, const void *index, size_t len, ocis_error_t **err)
 {
 	static const unsigned char zeros[2 * OCIS_BLOCK];

@@ -52,11 +52,30 @@ gen_descriptor(yajl_gen g, const char *mt, const char *digest, uint64_t size)
 	       ocis_json_close_map(g);
 }
 
+const char *
+ocis_docker_layer_type(const char *oci_type)
+{
+	if (strcmp(oci_type, OCIS_MT_LAYER "+gzip") == 0 ||
+	    strcmp(oci_type, OCIS_MT_DOCKER_LAYER) == 0)
+		return OCIS_MT_DOCKER_LAYER;
+	return NULL;
+}
+
 int
 ocis_manifest_build(const void *config, size_t config_len,
 		    const struct ocis_layer_desc *layers, size_t n_layers,
 		    char *const *annotations, size_t n_annotations,
 		    struct ocis_buf *out, ocis_error_t **err)
+{
+	return ocis_manifest_build_typed(OCIS_TYPES_OCI, config, config_len, layers, n_layers,
+					 annotations, n_annotations, out, err);
+}
+
+int
+ocis_manifest_build_typed(enum ocis_media_types types, const void *config, size_t config_len,
+			  const struct ocis_layer_desc *layers, size_t n_layers,
+			  char *const *annotations, size_t n_annotations,
+			  struct ocis_buf *out, ocis_error_t **err)
 {
 	char digest[OCIS_DIGEST_STR_SIZE];
 	struct ann *a = NULL;
@@ -64,10 +83,18 @@ ocis_manifest_build(const void *config, size_t config_len,
 	size_t i;
 	int s = 0;
 
-	for (i = 0; i < n_layers; i++)
+	for (i = 0; i < n_layers; i++) {
 		if (!ocis_digest_valid(layers[i].digest) || layers[i].media_type[0] == 0)
 			return ocis_error_set(err, 0, "building " WHAT ": layer %zu has a "
 					      "malformed descriptor", i + 1);
+		if (types == OCIS_TYPES_DOCKER && !ocis_docker_layer_type(layers[i].media_type))
+			return ocis_error_set(err, 0, "building " WHAT ": Docker media types need "
+					      "gzip layers, layer %zu is %s", i + 1,
+					      layers[i].media_type);
+	}
+	if (types == OCIS_TYPES_DOCKER && n_annotations > 0)
+		return ocis_error_set(err, 0, "building " WHAT ": Docker manifests have no "
+				      "annotations");
 	if (n_annotations > 0) {
 		a = calloc(n_annotations, sizeof(*a));
 		if (a == NULL)
@@ -97,13 +124,17 @@ ocis_manifest_build(const void *config, size_t config_len,
 	s |= ocis_json_open_map(g);
 	s |= ocis_json_key(g, "schemaVersion");
 	s |= ocis_json_u64(g, 2);
-	s |= ocis_json_kv_str(g, "mediaType", OCIS_MT_MANIFEST);
+	s |= ocis_json_kv_str(g, "mediaType", types == OCIS_TYPES_DOCKER ? MT_DOCKER_MANIFEST
+								       : OCIS_MT_MANIFEST);
 	s |= ocis_json_key(g, "config");
-	s |= gen_descriptor(g, OCIS_MT_CONFIG, digest, config_len);
+	s |= gen_descriptor(g, types == OCIS_TYPES_DOCKER ? OCIS_MT_DOCKER_CONFIG : OCIS_MT_CONFIG,
+			    digest, config_len);
 	s |= ocis_json_key(g, "layers");
 	s |= ocis_json_open_array(g);
 	for (i = 0; i < n_layers; i++)
-		s |= gen_descriptor(g, layers[i].media_type, layers[i].digest, layers[i].size);
+		s |= gen_descriptor(g, types == OCIS_TYPES_DOCKER ?
+				    ocis_docker_layer_type(layers[i].media_type) :
+				    layers[i].media_type, layers[i].digest, layers[i].size);
 	s |= ocis_json_close_array(g);
 	if (n_annotations > 0) {
 		s |= ocis_json_key(g, "annotations");
@@ -178,6 +209,7 @@ ocis_manifest_parse(struct ocis_manifest_info *m, const char *json, size_t len,
 			       mt ? mt : "(not a string)");
 		goto out;
 	}
+	snprintf(n.media_type, sizeof(n.media_type), "%s", mt ? mt : OCIS_MT_MANIFEST);
 	if (parse_ref(ocis_json_get(root, "config"), "config", &n.config, err) < 0)
 		goto out;
 	layers = ocis_json_get(root, "layers");

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,14 @@
 #include <ocistream/json.h>
 #include <ocistream/manifest.h>
 #include <ocistream/pack.h>
+#include <ocistream/json.h>
+
+/* What manifest.json of a docker-archive needs of an image. */
+struct docker_img {
+	char config[OCIS_DIGEST_STR_SIZE];
+	char (*layers)[OCIS_DIGEST_STR_SIZE];
+	size_t n_layers;
+};
 
 struct image {
 	struct ocis_layer_desc *layers;
@@ -137,7 +146,7 @@ out:
 
 static int
 check_manifest(const struct image *im, const char *config_digest, const unsigned char *json,
-	       size_t len, ocis_error_t **err)
+	       size_t len, const char *want_type, ocis_error_t **err)
 {
 	struct ocis_manifest_info m;
 	size_t i;
@@ -146,6 +155,12 @@ check_manifest(const struct image *im, const char *config_digest, const unsigned
 	memset(&m, 0, sizeof(m));
 	if (ocis_manifest_parse(&m, (const char *)json, len, err) < 0)
 		return ocis_error_wrap(err, "image manifest");
+	if (strcmp(m.media_type, want_type) != 0) {
+		ocis_error_set(err, 0, "the stream's manifest has media type %s, not %s "
+			       "(give oci-manifest and oci-pack the same --media-types)",
+			       m.media_type, want_type);
+		goto out;
+	}
 	if (strcmp(m.config.digest, config_digest) != 0) {
 		ocis_error_set(err, 0, "image manifest names config %s but the stream's config "
 			       "is %s", m.config.digest, config_digest);
@@ -213,7 +228,7 @@ entry_free_strings(struct ocis_index_entry *e)
 static int
 close_image(struct image *im, const unsigned char *manifest, size_t manifest_len,
 	    struct ocis_layout *l, const struct ocis_pack_opts *o, struct ocis_index *imgs,
-	    ocis_error_t **err)
+	    struct docker_img *dimg, ocis_error_t **err)
 {
 	struct ocis_buf cfg = OCIS_BUF_INIT, man = OCIS_BUF_INIT;
 	struct ocis_index_entry e;
@@ -231,19 +246,34 @@ close_image(struct image *im, const unsigned char *manifest, size_t manifest_len
 		goto out;
 	if (ocis_layout_put_blob(l, cfg.data, cfg.len, cdigest, err) < 0)
 		goto out;
+	strcpy(e.ref.media_type, o->types == OCIS_TYPES_DOCKER ? OCIS_MT_DOCKER_MANIFEST
+								 : OCIS_MT_MANIFEST);
 	if (manifest) {
-		if (check_manifest(im, cdigest, manifest, manifest_len, err) < 0)
+		if (check_manifest(im, cdigest, manifest, manifest_len, e.ref.media_type,
+				   err) < 0)
 			goto out;
 		if (ocis_buf_add(&man, manifest, manifest_len, err) < 0)
 			goto out;
-	} else if (ocis_manifest_build(cfg.data, cfg.len, im->layers, im->n_layers, NULL, 0,
-				       &man, err) < 0) {
+	} else if (ocis_manifest_build_typed(o->types, cfg.data, cfg.len, im->layers,
+					     im->n_layers, NULL, 0, &man, err) < 0) {
 		goto out;
 	}
 	if (ocis_layout_put_blob(l, man.data, man.len, e.ref.digest, err) < 0)
 		goto out;
-	strcpy(e.ref.media_type, OCIS_MT_MANIFEST);
 	e.ref.size = man.len;
+	if (dimg) {
+		size_t i;
+		free(dimg->layers);
+		dimg->layers = calloc(im->n_layers ? im->n_layers : 1, sizeof(*dimg->layers));
+		if (dimg->layers == NULL) {
+			ocis_error_oom(err);
+			goto out;
+		}
+		for (i = 0; i < im->n_layers; i++)
+			memcpy(dimg->layers[i], im->layers[i].digest, OCIS_DIGEST_STR_SIZE);
+		dimg->n_layers = im->n_layers;
+		memcpy(dimg->config, cdigest, sizeof(cdigest));
+	}
 	if (ocis_index_add(imgs, &e, err) < 0)
 		goto out;
 	r = 0;
@@ -262,6 +292,124 @@ same_platform(const struct ocis_index_entry *a, const struct ocis_index_entry *b
 	       strcmp(a->variant ? a->variant : "", b->variant ? b->variant : "") == 0;
 }
 
+static int
+repo_tag(const struct ocis_pack_opts *o, size_t i, struct ocis_buf *out, ocis_error_t **err)
+{
+	const char *t = o->tags[i], *slash = strrchr(t, '/');
+
+	ocis_buf_reset(out);
+	if (strchr(slash ? slash : t, ':') != NULL)
+		return ocis_buf_addstr(out, t, err);	/* already name:tag */
+	return ocis_buf_addf(out, err, "%s:%s", o->docker_name ? o->docker_name : "ocipipe", t);
+}
+
+/*
+ * docker-archive extras: manifest.json ([{Config, RepoTags, Layers}], the
+ * paths of the same blobs) and the legacy repositories file, whose values
+ * are the image ID (config digest hex): loaders that read manifest.json
+ * (docker >= 1.10, podman, skopeo) ignore it.
+ */
+static int
+write_docker_files(struct ocis_layout *l, const struct ocis_pack_opts *o,
+		   const struct docker_img *d, ocis_error_t **err)
+{
+	struct ocis_buf json = OCIS_BUF_INIT, tag = OCIS_BUF_INIT;
+	yajl_gen g = ocis_json_gen_new();
+	size_t i;
+	int s = 0, r = -1;
+
+	if (g == NULL)
+		return ocis_error_oom(err);
+	s |= ocis_json_open_array(g);
+	s |= ocis_json_open_map(g);
+	if (ocis_buf_addf(&tag, err, "blobs/sha256/%s", d->config + 7) < 0)
+		goto out;
+	s |= ocis_json_kv_str(g, "Config", (char *)tag.data);
+	s |= ocis_json_key(g, "RepoTags");
+	s |= ocis_json_open_array(g);
+	for (i = 0; i < o->n_tags; i++) {
+		if (repo_tag(o, i, &tag, err) < 0)
+			goto out;
+		s |= ocis_json_str(g, (char *)tag.data);
+	}
+	s |= ocis_json_close_array(g);
+	s |= ocis_json_key(g, "Layers");
+	s |= ocis_json_open_array(g);
+	for (i = 0; i < d->n_layers; i++) {
+		ocis_buf_reset(&tag);
+		if (ocis_buf_addf(&tag, err, "blobs/sha256/%s", d->layers[i] + 7) < 0)
+			goto out;
+		s |= ocis_json_str(g, (char *)tag.data);
+	}
+	s |= ocis_json_close_array(g);
+	s |= ocis_json_close_map(g);
+	s |= ocis_json_close_array(g);
+	if (ocis_json_gen_finish(g, s, "docker manifest.json", &json, err) < 0) {
+		g = NULL;
+		goto out;
+	}
+	g = NULL;
+	if (ocis_layout_add_file(l, "manifest.json", json.data, json.len, err) < 0)
+		goto out;
+
+	g = ocis_json_gen_new();
+	if (g == NULL) {
+		ocis_error_oom(err);
+		goto out;
+	}
+	s = 0;
+	s |= ocis_json_open_map(g);
+	/* {"name": {"tag": id, ...}, ...}: tags grouped under their name */
+	for (i = 0; i < o->n_tags; i++) {
+		size_t j, k, nlen;
+		int first = 1;
+
+		if (repo_tag(o, i, &tag, err) < 0)
+			goto out;
+		nlen = (size_t)(strrchr((char *)tag.data, ':') - (char *)tag.data);
+		for (j = 0; j < i && first; j++) {
+			struct ocis_buf prev = OCIS_BUF_INIT;
+			if (repo_tag(o, j, &prev, err) < 0) {
+				ocis_buf_release(&prev);
+				goto out;
+			}
+			if (strrchr((char *)prev.data, ':') - (char *)prev.data == (ptrdiff_t)nlen &&
+			    memcmp(prev.data, tag.data, nlen) == 0)
+				first = 0;
+			ocis_buf_release(&prev);
+		}
+		if (!first)
+			continue;
+		s |= ocis_json_strn(g, (char *)tag.data, nlen);
+		s |= ocis_json_open_map(g);
+		for (k = i; k < o->n_tags; k++) {
+			struct ocis_buf t = OCIS_BUF_INIT;
+			if (repo_tag(o, k, &t, err) < 0) {
+				ocis_buf_release(&t);
+				goto out;
+			}
+			if (strrchr((char *)t.data, ':') - (char *)t.data == (ptrdiff_t)nlen &&
+			    memcmp(t.data, tag.data, nlen) == 0)
+				s |= ocis_json_kv_str(g, (char *)t.data + nlen + 1, d->config + 7);
+			ocis_buf_release(&t);
+		}
+		s |= ocis_json_close_map(g);
+	}
+	s |= ocis_json_close_map(g);
+	if (ocis_json_gen_finish(g, s, "docker repositories", &json, err) < 0) {
+		g = NULL;
+		goto out;
+	}
+	g = NULL;
+	r = ocis_layout_add_file(l, "repositories", json.data, json.len, err);
+out:
+	if (g)
+		yajl_gen_free(g);
+	ocis_buf_release(&json);
+	ocis_buf_release(&tag);
+	return r;
+}
+
 int
 ocis_pack(struct ocis_stream_reader *r, struct ocis_layout *l, const struct ocis_pack_opts *o,
 	  struct ocis_pack_stats *stats, ocis_error_t **err)
@@ -271,11 +419,13 @@ ocis_pack(struct ocis_stream_reader *r, struct ocis_layout *l, const struct ocis
 	struct ocis_stream_entry e;
 	struct ocis_buf json = OCIS_BUF_INIT, data = OCIS_BUF_INIT;
 	struct ocis_index_entry target;
+	struct docker_img dimg;
 	size_t i, j, layers = 0;
 	int blob_open = 0, rc, ret = -1;
 
 	memset(&im, 0, sizeof(im));
 	memset(&target, 0, sizeof(target));
+	memset(&dimg, 0, sizeof(dimg));
 	data.cap_limit = 0;
 	while ((rc = ocis_stream_next(r, &e, err)) > 0) {
 		switch (e.kind) {
@@ -323,7 +473,7 @@ ocis_pack(struct ocis_stream_reader *r, struct ocis_layout *l, const struct ocis
 				ocis_error_set(err, 0, "image stream has a manifest without a config");
 				goto out;
 			}
-			if (close_image(&im, e.data, (size_t)e.size, l, o, &imgs, err) < 0)
+			if (close_image(&im, e.data, (size_t)e.size, l, o, &imgs, &dimg, err) < 0)
 				goto out;
 			break;
 		case OCIS_ENTRY_ERROR:
@@ -335,7 +485,7 @@ ocis_pack(struct ocis_stream_reader *r, struct ocis_layout *l, const struct ocis
 	if (rc < 0)
 		goto out;
 	if (im.n_layers > 0 || im.have_config) {
-		if (close_image(&im, NULL, 0, l, o, &imgs, err) < 0)
+		if (close_image(&im, NULL, 0, l, o, &imgs, &dimg, err) < 0)
 			goto out;
 	}
 	if (imgs.n == 0) {
@@ -358,12 +508,23 @@ ocis_pack(struct ocis_stream_reader *r, struct ocis_layout *l, const struct ocis
 		target = imgs.v[0];
 		memset(&imgs.v[0], 0, sizeof(imgs.v[0]));
 	} else {
-		if (ocis_index_to_json(&imgs, &data, err) < 0 ||
+		if (o->docker_archive) {
+			ocis_error_set(err, 0, "a docker-archive holds one image; the stream "
+				       "has %zu", imgs.n);
+			goto out;
+		}
+		if (ocis_index_to_json_typed(&imgs, o->types == OCIS_TYPES_DOCKER ?
+					     OCIS_MT_DOCKER_LIST : OCIS_MT_INDEX, &data, err) < 0 ||
 		    ocis_layout_put_blob(l, data.data, data.len, target.ref.digest, err) < 0)
 			goto out;
-		strcpy(target.ref.media_type, OCIS_MT_INDEX);
+		strcpy(target.ref.media_type, o->types == OCIS_TYPES_DOCKER ? OCIS_MT_DOCKER_LIST
+									    : OCIS_MT_INDEX);
 		target.ref.size = data.len;
 	}
+	if (o->docker_archive && write_docker_files(l, o, &dimg, err) < 0)
+		goto out;
+	target.annotations = (char **)o->annotations;
+	target.n_annotations = o->n_annotations;
 
 	if (ocis_layout_lock_read_index(l, &json, err) < 0)
 		goto out;
@@ -376,6 +537,8 @@ ocis_pack(struct ocis_stream_reader *r, struct ocis_layout *l, const struct ocis
 		if (ocis_index_add(&top, &t, err) < 0)
 			goto out;
 	}
+	target.annotations = NULL;
+	target.n_annotations = 0;
 	if (ocis_index_to_json(&top, &json, err) < 0 ||
 	    ocis_layout_finish(l, json.data, json.len, err) < 0)
 		goto out;
@@ -386,6 +549,9 @@ ocis_pack(struct ocis_stream_reader *r, struct ocis_layout *l, const struct ocis
 	}
 	ret = 0;
 out:
+	target.annotations = NULL;
+	target.n_annotations = 0;
+	free(dimg.layers);
 	image_reset(&im);
 	entry_free_strings(&target);
 	ocis_index_release(&imgs);
