@@ -47,9 +47,12 @@ assert a[\"Layers\"] == c[\"rootfs\"][\"diff_ids\"], (a, c)
 '
 
 test_expect_success ROOT,PODMAN 'podman loads the --docker tarball with its tags' '
-	podman --root "$PWD/pr" --runroot "$PWD/prr" --storage-driver vfs load -i d.tar >load.out 2>&1 &&
-	podman --root "$PWD/pr" --runroot "$PWD/prr" --storage-driver vfs image inspect \
+	# podman refuses a runroot path longer than 50 characters
+	prr=$(mktemp -d /tmp/ocipipe-podman.XXXXXX) &&
+	podman --root "$PWD/pr" --runroot "$prr" --storage-driver vfs load -i d.tar >load.out 2>&1 &&
+	podman --root "$PWD/pr" --runroot "$prr" --storage-driver vfs image inspect \
 		example/app:1.0 >pi.json &&
+	rm -rf "$prr" &&
 	python3 -c "import json; i = json.load(open(\"pi.json\"))[0]; assert i[\"Config\"][\"Entrypoint\"] == [\"/bin/sh\"], i[\"Config\"]"
 '
 
