@@ -25,6 +25,7 @@
 
 #include <ocistream/config.h>
 #include <ocistream/io.h>
+#include <ocistream/filter.h>
 #include <ocistream/stream.h>
 
 #include "tool.h"
@@ -356,18 +357,6 @@ read_file(const char *path, struct ocis_buf *out, ocis_error_t **err)
 	return 0;
 }
 
-static noreturn void
-upstream_failed(const struct ocis_stream_entry *e)
-{
-	size_t len = (size_t)e->size;
-
-	while (len > 0 && (e->data[len - 1] == '\n' || e->data[len - 1] == 0))
-		len--;
-	fprintf(stderr, "%s: upstream stage failed: %.*s\n", tool_progname, (int)len,
-		(const char *)e->data);
-	exit(1);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -375,15 +364,14 @@ main(int argc, char **argv)
 	struct ocis_config c, probe;
 	struct ocis_stream_reader *r = NULL;
 	struct ocis_stream_writer *w = NULL;
-	struct ocis_stream_entry e;
-	struct ocis_layer_list layers = OCIS_LAYER_LIST_INIT;
-	struct ocis_buf held = OCIS_BUF_INIT, from = OCIS_BUF_INIT, out = OCIS_BUF_INIT;
+	struct ocis_open_image im;
+	struct ocis_buf from = OCIS_BUF_INIT, out = OCIS_BUF_INIT;
 	ocis_error_t *err = NULL;
-	int have_held = 0, open_image = 0, base = 0, rc;
-	uint64_t entries = 0;
+	int base = 0;
 	int64_t epoch;
 
 	memset(&args, 0, sizeof(args));
+	ocis_open_image_init(&im);
 	tool_init("oci-config");
 	parse_args(argc, argv, &args);
 
@@ -412,55 +400,16 @@ main(int argc, char **argv)
 			  args.variant ? args.variant : getenv("OCI_IMAGE_SUBARCH"), &err) < 0)
 		tool_die_error(err);
 
-	held.cap_limit = OCIS_META_MAX;
-	while ((rc = ocis_stream_next(r, &e, &err)) > 0) {
-		entries++;
-		switch (e.kind) {
-		case OCIS_ENTRY_ERROR:
-			tool_set_error_stream(NULL);
-			if (ocis_stream_copy(r, w, &err) < 0)
-				ocis_error_free(&err);
-			upstream_failed(&e);
-			break;
-		case OCIS_ENTRY_CONFIG:
-			/* The open image's config becomes the base; it is written
-			 * back unchanged if a manifest closes the image instead. */
-			if (have_held)
-				tool_warn("the open image has several configs; using the last");
-			ocis_buf_reset(&held);
-			if (ocis_buf_add(&held, e.data, (size_t)e.size, &err) < 0)
-				tool_die_error(err);
-			have_held = open_image = 1;
-			break;
-		case OCIS_ENTRY_MANIFEST:
-			if (have_held && ocis_stream_write_entry(w, "config.json", held.data,
-								 held.len, &err) < 0)
-				tool_die_error(err);
-			if (ocis_stream_copy(r, w, &err) < 0)
-				tool_die_error(err);
-			ocis_layer_list_clear(&layers);
-			ocis_buf_reset(&held);
-			have_held = open_image = 0;
-			break;
-		case OCIS_ENTRY_LAYER:
-			if (ocis_layer_list_push(&layers, e.layer, &err) < 0)
-				tool_die_error(err);
-			/* fall through */
-		case OCIS_ENTRY_CHUNK:
-		case OCIS_ENTRY_BLOB:
-			if (ocis_stream_copy(r, w, &err) < 0)
-				tool_die_error(err);
-			open_image = 1;
-			break;
-		}
-	}
-	if (rc < 0) {
-		ocis_error_wrap(&err, "reading standard input");
+	if (ocis_filter_pass(r, w, &im, &err) < 0) {
+		if (im.upstream_failed)
+			tool_set_error_stream(NULL);	/* already passed on */
 		tool_die_error(err);
 	}
-	if (!open_image)
+	if (im.several_configs)
+		tool_warn("the open image has several configs; using the last");
+	if (!im.open)
 		tool_die("no image to configure: the input %s (pipe oci-layer output in)",
-			 entries == 0 ? "is empty" :
+			 im.entries == 0 ? "is empty" :
 			 "ends with a complete image (a manifest)");
 
 	/* The base: --from wins over a config in the stream. */
@@ -468,12 +417,12 @@ main(int argc, char **argv)
 	if (args.from != NULL) {
 		if (ocis_config_from_json(&c, (const char *)from.data, from.len, &err) < 0)
 			tool_die_error(err);
-		if (have_held)
+		if (im.have_config)
 			tool_msg(2, "using --from '%s' instead of the config in the stream",
 				 args.from);
 		base = 1;
-	} else if (have_held) {
-		if (ocis_config_from_json(&c, (const char *)held.data, held.len, &err) < 0) {
+	} else if (im.have_config) {
+		if (ocis_config_from_json(&c, (const char *)im.config.data, im.config.len, &err) < 0) {
 			ocis_error_wrap(&err, "config in the stream");
 			tool_die_error(err);
 		}
@@ -495,14 +444,14 @@ main(int argc, char **argv)
 	if (ocis_config_set_defaults(&c, epoch, &err) < 0)
 		tool_die_error(err);
 
-	if (ocis_config_sync_layers(&c, layers.v, layers.n, &err) < 0) {
+	if (ocis_config_sync_layers(&c, im.layers.v, im.layers.n, &err) < 0) {
 		if (args.from == NULL)
 			tool_die_error(err);
 		tool_warn("--from '%s': its rootfs does not match the stream; rebuilding "
 			  "diff_ids and history from the stream's layers", args.from);
 		ocis_error_free(&err);
 		ocis_config_clear_layers(&c);
-		if (ocis_config_sync_layers(&c, layers.v, layers.n, &err) < 0)
+		if (ocis_config_sync_layers(&c, im.layers.v, im.layers.n, &err) < 0)
 			tool_die_error(err);
 	}
 	if (base) {
@@ -520,12 +469,11 @@ main(int argc, char **argv)
 	    ocis_stream_write_entry(w, "config.json", out.data, out.len, &err) < 0 ||
 	    ocis_stream_finish(w, &err) < 0)
 		tool_die_error(err);
-	tool_msg(2, "config: %zu layers, %s/%s%s%s", layers.n, c.os, c.architecture,
+	tool_msg(2, "config: %zu layers, %s/%s%s%s", im.layers.n, c.os, c.architecture,
 		 c.variant ? "/" : "", c.variant ? c.variant : "");
 
 	ocis_config_release(&c);
-	ocis_layer_list_clear(&layers);
-	ocis_buf_release(&held);
+	ocis_open_image_release(&im);
 	ocis_buf_release(&from);
 	ocis_buf_release(&out);
 	ocis_stream_reader_free(r);

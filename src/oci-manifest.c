@@ -22,6 +22,7 @@
 
 #include <ocistream/config.h>
 #include <ocistream/manifest.h>
+#include <ocistream/filter.h>
 #include <ocistream/stream.h>
 
 #include "tool.h"
@@ -189,18 +190,6 @@ build_annotations(const struct manifest_args *a, const struct ocis_config *c,
 		push(out, a->annotations.v[i]);
 }
 
-static noreturn void
-upstream_failed(const struct ocis_stream_entry *e)
-{
-	size_t len = (size_t)e->size;
-
-	while (len > 0 && (e->data[len - 1] == '\n' || e->data[len - 1] == 0))
-		len--;
-	fprintf(stderr, "%s: upstream stage failed: %.*s\n", tool_progname, (int)len,
-		(const char *)e->data);
-	exit(1);
-}
-
 /* 1 when the config's diff_ids are exactly the layers' diffIDs. */
 static int
 config_matches(const struct ocis_config *c, const struct ocis_layer_list *l)
@@ -222,15 +211,13 @@ main(int argc, char **argv)
 	struct ocis_config c;
 	struct ocis_stream_reader *r = NULL;
 	struct ocis_stream_writer *w = NULL;
-	struct ocis_stream_entry e;
-	struct ocis_layer_list layers = OCIS_LAYER_LIST_INIT;
-	struct ocis_buf held = OCIS_BUF_INIT, config = OCIS_BUF_INIT, manifest = OCIS_BUF_INIT;
+	struct ocis_open_image im;
+	struct ocis_buf config = OCIS_BUF_INIT, manifest = OCIS_BUF_INIT;
 	struct ocis_strv ann = { NULL, 0, 0 };
 	ocis_error_t *err = NULL;
-	int have_held = 0, open_image = 0, rc;
-	uint64_t entries = 0;
 
 	memset(&args, 0, sizeof(args));
+	ocis_open_image_init(&im);
 	tool_init("oci-manifest");
 	parse_args(argc, argv, &args);
 
@@ -243,67 +230,29 @@ main(int argc, char **argv)
 	if (tool_set_base(r, args.base_ref, NULL, NULL, NULL, &err) < 0)
 		tool_die_error(err);
 
-	held.cap_limit = OCIS_META_MAX;
-	while ((rc = ocis_stream_next(r, &e, &err)) > 0) {
-		entries++;
-		switch (e.kind) {
-		case OCIS_ENTRY_ERROR:
-			tool_set_error_stream(NULL);
-			if (ocis_stream_copy(r, w, &err) < 0)
-				ocis_error_free(&err);
-			upstream_failed(&e);
-			break;
-		case OCIS_ENTRY_CONFIG:
-			if (have_held)
-				tool_warn("the open image has several configs; using the last");
-			ocis_buf_reset(&held);
-			if (ocis_buf_add(&held, e.data, (size_t)e.size, &err) < 0)
-				tool_die_error(err);
-			have_held = open_image = 1;
-			break;
-		case OCIS_ENTRY_MANIFEST:
-			/* A complete image: pass it on as it came. */
-			if (have_held && ocis_stream_write_entry(w, "config.json", held.data,
-								 held.len, &err) < 0)
-				tool_die_error(err);
-			if (ocis_stream_copy(r, w, &err) < 0)
-				tool_die_error(err);
-			ocis_layer_list_clear(&layers);
-			ocis_buf_reset(&held);
-			have_held = open_image = 0;
-			break;
-		case OCIS_ENTRY_LAYER:
-			if (ocis_layer_list_push(&layers, e.layer, &err) < 0)
-				tool_die_error(err);
-			/* fall through */
-		case OCIS_ENTRY_CHUNK:
-		case OCIS_ENTRY_BLOB:
-			if (ocis_stream_copy(r, w, &err) < 0)
-				tool_die_error(err);
-			open_image = 1;
-			break;
-		}
-	}
-	if (rc < 0) {
-		ocis_error_wrap(&err, "reading standard input");
+	if (ocis_filter_pass(r, w, &im, &err) < 0) {
+		if (im.upstream_failed)
+			tool_set_error_stream(NULL);	/* already passed on */
 		tool_die_error(err);
 	}
-	if (!open_image)
+	if (im.several_configs)
+		tool_warn("the open image has several configs; using the last");
+	if (!im.open)
 		tool_die("no image to finish: the input %s (pipe oci-layer output in)",
-			 entries == 0 ? "is empty" : "ends with a complete image (a manifest)");
+			 im.entries == 0 ? "is empty" : "ends with a complete image (a manifest)");
 
 	ocis_config_init(&c);
-	if (have_held) {
-		if (ocis_config_from_json(&c, (const char *)held.data, held.len, &err) < 0) {
+	if (im.have_config) {
+		if (ocis_config_from_json(&c, (const char *)im.config.data, im.config.len, &err) < 0) {
 			ocis_error_wrap(&err, "config in the stream");
 			tool_die_error(err);
 		}
-		if (config_matches(&c, &layers)) {
+		if (config_matches(&c, &im.layers)) {
 			/* Keep the exact bytes the stream carried. */
-			if (ocis_buf_add(&config, held.data, held.len, &err) < 0)
+			if (ocis_buf_add(&config, im.config.data, im.config.len, &err) < 0)
 				tool_die_error(err);
 		} else {
-			if (ocis_config_sync_layers(&c, layers.v, layers.n, &err) < 0)
+			if (ocis_config_sync_layers(&c, im.layers.v, im.layers.n, &err) < 0)
 				tool_die_error(err);
 			tool_msg(2, "config extended with the layers added after it");
 			if (ocis_config_to_json(&c, &config, &err) < 0)
@@ -313,26 +262,25 @@ main(int argc, char **argv)
 		/* What oci-config writes without options. */
 		int64_t epoch = args.have_epoch ? args.epoch : (int64_t)time(NULL);
 		if (ocis_config_set_defaults(&c, epoch, &err) < 0 ||
-		    ocis_config_sync_layers(&c, layers.v, layers.n, &err) < 0 ||
+		    ocis_config_sync_layers(&c, im.layers.v, im.layers.n, &err) < 0 ||
 		    ocis_config_to_json(&c, &config, &err) < 0)
 			tool_die_error(err);
 	}
 	build_annotations(&args, &c, &ann);
 
-	if (ocis_manifest_build_typed(args.types, config.data, config.len, layers.v, layers.n,
+	if (ocis_manifest_build_typed(args.types, config.data, config.len, im.layers.v, im.layers.n,
 				      ann.v, ann.n, &manifest, &err) < 0 ||
 	    ocis_stream_write_entry(w, "config.json", config.data, config.len, &err) < 0 ||
 	    ocis_stream_write_entry(w, "manifest.json", manifest.data, manifest.len, &err) < 0 ||
 	    ocis_stream_finish(w, &err) < 0)
 		tool_die_error(err);
-	tool_msg(2, "manifest: %zu layers, %zu annotations", layers.n, ann.n);
+	tool_msg(2, "manifest: %zu layers, %zu annotations", im.layers.n, ann.n);
 
 	ocis_strv_clear(&ann);
 	ocis_strv_clear(&args.annotations);
 	ocis_strv_clear(&args.std);
 	ocis_config_release(&c);
-	ocis_layer_list_clear(&layers);
-	ocis_buf_release(&held);
+	ocis_open_image_release(&im);
 	ocis_buf_release(&config);
 	ocis_buf_release(&manifest);
 	ocis_stream_reader_free(r);

@@ -117,6 +117,12 @@ test_have_prereq() {
 	return 0
 }
 
+# Sanitizer builds: programs run under pseudo or fakeroot get an
+# LD_PRELOAD library ahead of the ASan runtime; ASan then refuses to start
+# unless this start-up check is off (the checking itself stays on).
+ASAN_OPTIONS="verify_asan_link_order=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+export ASAN_OPTIONS
+
 # Prerequisites known to every test file.
 test "$(id -u)" = 0 && test_set_prereq ROOT
 command -v fakeroot >/dev/null 2>&1 && test_set_prereq FAKEROOT
