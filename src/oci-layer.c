@@ -28,6 +28,11 @@ struct layer_args {
 	int64_t epoch;
 	const char *created_by;			/* --created-by */
 	const char *comment;			/* --comment */
+	int set_uid, set_gid;			/* --owner, --group */
+	uint64_t uid, gid;
+	const char *uname, *gname;
+	const char **exclude;			/* --exclude (repeatable) */
+	size_t n_exclude;
 };
 
 static void
@@ -46,6 +51,13 @@ usage(void)
 	       "      --strip-absolute      store absolute names relative instead of failing\n"
 	       "      --source-date-epoch=N build time in seconds (default: $SOURCE_DATE_EPOCH)\n"
 	       "      --clamp-mtime         clamp entry mtimes to the source date epoch\n"
+	       "      --owner=UID[:NAME]    store every entry with this owner (and user\n"
+	       "                            name; none without NAME)\n"
+	       "      --group=GID[:NAME]    store every entry with this group (and name)\n"
+	       "      --exclude=PATTERN     leave out entries matching PATTERN and all below\n"
+	       "                            them (repeatable; as tar --exclude: matched on the\n"
+	       "                            name and each tail after a '/', '*' matches '/';\n"
+	       "                            a leading '/' anchors it at the layer root)\n"
 	       "      --created-by=TEXT     history text for this layer\n"
 	       "      --comment=TEXT        history comment for this layer\n"
 	       "  -q, --quiet               no warnings\n"
@@ -56,11 +68,35 @@ usage(void)
 	exit(tool_finish());
 }
 
+/* --owner/--group value: "ID" or "ID:NAME" (NAME may be empty, at most
+ * 255 bytes, no newline).  *name points into arg or at "". */
+static int
+parse_id(char *arg, uint64_t *id, const char **name)
+{
+	char *colon = strchr(arg, ':');
+	long long v;
+
+	*name = "";
+	if (colon != NULL) {
+		*colon = 0;
+		*name = colon + 1;
+		if (strlen(*name) > 255 || strchr(*name, '\n') != NULL)
+			return -1;
+	}
+	if (tool_parse_int(arg, 0, 4294967294LL, &v) < 0) {
+		if (colon != NULL)
+			*colon = ':';
+		return -1;
+	}
+	*id = (uint64_t)v;
+	return 0;
+}
+
 static void
 parse_args(int argc, char **argv, struct layer_args *a)
 {
 	enum { OPT_GZIP = 256, OPT_ZSTD, OPT_STRIP, OPT_EPOCH, OPT_CLAMP, OPT_CREATED_BY,
-	       OPT_COMMENT };
+	       OPT_COMMENT, OPT_OWNER, OPT_GROUP, OPT_EXCLUDE };
 	static const struct option longopts[] = {
 		{ "compress", required_argument, NULL, 'c' },
 		{ "gzip", no_argument, NULL, OPT_GZIP },
@@ -72,6 +108,9 @@ parse_args(int argc, char **argv, struct layer_args *a)
 		{ "clamp-mtime", no_argument, NULL, OPT_CLAMP },
 		{ "created-by", required_argument, NULL, OPT_CREATED_BY },
 		{ "comment", required_argument, NULL, OPT_COMMENT },
+		{ "owner", required_argument, NULL, OPT_OWNER },
+		{ "group", required_argument, NULL, OPT_GROUP },
+		{ "exclude", required_argument, NULL, OPT_EXCLUDE },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -110,6 +149,29 @@ parse_args(int argc, char **argv, struct layer_args *a)
 		case OPT_CLAMP: a->clamp_mtime = 1; break;
 		case OPT_CREATED_BY: a->created_by = optarg; break;
 		case OPT_COMMENT: a->comment = optarg; break;
+		case OPT_OWNER:
+			if (parse_id(optarg, &a->uid, &a->uname) < 0)
+				tool_usage_error("invalid --owner '%s' (UID or UID:NAME, UID "
+						 "0-4294967294)", optarg);
+			a->set_uid = 1;
+			break;
+		case OPT_GROUP:
+			if (parse_id(optarg, &a->gid, &a->gname) < 0)
+				tool_usage_error("invalid --group '%s' (GID or GID:NAME, GID "
+						 "0-4294967294)", optarg);
+			a->set_gid = 1;
+			break;
+		case OPT_EXCLUDE: {
+			const char **n;
+			if (*optarg == 0)
+				tool_usage_error("empty --exclude pattern");
+			n = realloc(a->exclude, (a->n_exclude + 1) * sizeof(*n));
+			if (n == NULL)
+				tool_die("out of memory");
+			a->exclude = n;
+			a->exclude[a->n_exclude++] = optarg;
+			break;
+		}
 		case 'q': tool_verbosity = 0; break;
 		case 'v': tool_verbosity++; break;
 		case 'h': usage(); break;
@@ -149,7 +211,7 @@ on_entry(void *ctx, const char *name)
 int
 main(int argc, char **argv)
 {
-	struct layer_args args = { OCIS_COMPRESS_GZIP, -1, 0, 0, 0, 0, 0, NULL, NULL };
+	struct layer_args args;
 	struct ocis_layer_opts o;
 	struct ocis_stream_writer *w = NULL;
 	struct ocis_layer_desc desc;
@@ -162,6 +224,9 @@ main(int argc, char **argv)
 	if (setlocale(LC_CTYPE, "C.UTF-8") == NULL)
 		setlocale(LC_CTYPE, "");
 	tool_init("oci-layer");
+	memset(&args, 0, sizeof(args));
+	args.compression = OCIS_COMPRESS_GZIP;
+	args.level = -1;
 	parse_args(argc, argv, &args);
 
 	if (isatty(STDIN_FILENO))
@@ -179,6 +244,14 @@ main(int argc, char **argv)
 	if (args.have_epoch && ocis_rfc3339(args.epoch, created) == 0)
 		o.created = created;
 	o.created_by = args.created_by;
+	o.set_uid = args.set_uid;
+	o.uid = args.uid;
+	o.uname = args.uname;
+	o.set_gid = args.set_gid;
+	o.gid = args.gid;
+	o.gname = args.gname;
+	o.exclude = args.exclude;
+	o.n_exclude = args.n_exclude;
 	o.comment = args.comment;
 	o.warn = on_warn;
 	o.on_entry = on_entry;
@@ -196,5 +269,6 @@ main(int argc, char **argv)
 		 ocis_compression_name(args.compression));
 	ocis_layer_desc_release(&desc);
 	ocis_stream_writer_free(w);
+	free(args.exclude);
 	return tool_finish();
 }

@@ -13,7 +13,17 @@
  * earlier entry.  Sockets are dropped with a warning.  Everything else
  * (type, mode incl. setuid/setgid/sticky, uid/gid, user/group names, mtime
  * with nanoseconds, xattrs, device numbers, link targets) is kept as given.
- * Sparse files are written expanded (holes as zeros).
+ * Sparse files (old GNU, pax 0.0, 0.1 and 1.0) are written expanded,
+ * holes as zeros.  A pax mtime record passes through as the decimal it
+ * is ("-1.75" stays "-1.75"), a hardlink entry that carries data (pax -o
+ * linkdata) is written as a plain hardlink.  See docs/fidelity.md.
+ *
+ * Normalisation is opt-in (all off when the options are zero): clamp_mtime,
+ * owner/group overrides (like GNU tar's --owner/--group) and exclude
+ * patterns (like GNU tar's --exclude: fnmatch(3) without FNM_PATHNAME on
+ * the normalised name and on each tail of it that follows a '/', unless
+ * the pattern starts with '/', which anchors it; a match also excludes
+ * everything below it).
  */
 #ifndef OCISTREAM_LAYER_H
 #define OCISTREAM_LAYER_H
@@ -31,6 +41,11 @@ struct ocis_layer_opts {
 	int strip_absolute;		/* sanitise "/x" to "x" instead of refusing */
 	int clamp_mtime;		/* clamp entry mtimes to clamp_epoch */
 	int64_t clamp_epoch;
+	int set_uid, set_gid;		/* override every entry's owner/group */
+	uint64_t uid, gid;
+	const char *uname, *gname;	/* names with set_uid/set_gid, "" for none */
+	const char *const *exclude;	/* patterns, see above */
+	size_t n_exclude;
 	const char *created;		/* history: RFC 3339, may be NULL */
 	const char *created_by;		/* history, may be NULL */
 	const char *comment;		/* history, may be NULL */

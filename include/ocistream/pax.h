@@ -12,6 +12,12 @@
  * "PaxHeaders/<basename>" (truncated), with mode 0644, owner 0:0 and the
  * entry's ustar mtime.
  *
+ * "hdrcharset=BINARY" is added when a path, linkpath, uname or gname
+ * record is not valid UTF-8 (the bytes are written as they are).  A
+ * negative mtime with a fraction is written as the decimal it is:
+ * mtime -2 s + 250000000 ns is "-1.75" (as GNU tar writes and Go reads;
+ * libarchive up to at least 3.6 reads it as -1 s + 0.75 s).
+ *
  * When a field falls back to a pax record, its ustar field holds 0 (size,
  * uid, gid, mtime before 1970) or the largest value (mtime after 2242), and
  * the ustar name holds the first 100 bytes of the path.  Device numbers

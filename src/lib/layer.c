@@ -8,10 +8,24 @@
  *   digest) -> chunk assembler -> image stream writer
  * Only the chunk assembler's buffer (OCIS_CHUNK_MAX) and the compressor's
  * bounded queues hold data, so memory does not depend on the layer size.
+ *
+ * Fidelity (docs/fidelity.md): every field libarchive gives is written
+ * back as given, with three corrections for how libarchive reads:
+ * - a pax mtime "-1.75" comes back as -1 s + 0.75 s (libarchive negates
+ *   only the whole seconds); POSIX, GNU tar and Go read the decimal -1.75,
+ *   so it is turned back into that and the layer says "-1.75" again;
+ * - a pax hardlink that carries data (pax -o linkdata) comes back as a
+ *   regular file with a hardlink; it is written as a plain hardlink (the
+ *   data is that of the link target), its data skipped;
+ * - sparse files come back as data blocks at offsets; holes are written
+ *   as zeros (a layer has no sparse entries).
+ * The opt-in normalisations (clamp mtime, owner/group, exclude) are the
+ * only other changes.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -314,6 +328,39 @@ normalise(struct builder *b, const char *in, const char *what, const char *entry
 	return 0;
 }
 
+/*
+ * --exclude: does a pattern match the normalised name (no trailing '/'),
+ * or a directory above it?  Unanchored patterns (GNU tar's default) are
+ * also tried on each tail of the name that follows a '/'; '*' and '?'
+ * match '/' too; FNM_LEADING_DIR makes a match on "a/b" cover "a/b/c".
+ */
+static int
+excluded(const struct ocis_layer_opts *o, const char *name)
+{
+	size_t i;
+	const char *p;
+
+	if (*name == 0)
+		return 0;	/* the root directory */
+	for (i = 0; i < o->n_exclude; i++) {
+		const char *pat = o->exclude[i];
+		int anchored = *pat == '/';
+
+		while (*pat == '/')
+			pat++;
+		if (*pat == 0)
+			continue;
+		if (fnmatch(pat, name, FNM_LEADING_DIR) == 0)
+			return 1;
+		if (anchored)
+			continue;
+		for (p = strchr(name, '/'); p; p = strchr(p + 1, '/'))
+			if (p[1] && fnmatch(pat, p + 1, FNM_LEADING_DIR) == 0)
+				return 1;
+	}
+	return 0;
+}
+
 /* The first entry of an image stream is one of our reserved files. */
 static int
 is_image_stream(struct archive_entry *ae)
@@ -397,12 +444,18 @@ add_entry(struct builder *b, struct archive *a, struct archive_entry *ae, ocis_e
 		return ocis_error_set(err, 0, "reading input tar: entry without a name");
 	if (normalise(b, raw, "entry", NULL, &b->path, &is_root, err) < 0)
 		return -1;
+	if (b->o->n_exclude && excluded(b->o, (const char *)b->path.data))
+		return 0;	/* libarchive skips its data */
 
 	memset(&pe, 0, sizeof(pe));
 	if (hl != NULL) {
 		pe.type = '1';
 		if (normalise(b, hl, "hardlink target", raw, &b->link, &link_root, err) < 0)
 			return -1;
+		if (b->o->n_exclude && excluded(b->o, (const char *)b->link.data))
+			return ocis_error_set(err, 0, "entry '%s': hardlink target '%s' is "
+					      "excluded (exclude the link too)",
+					      shown(raw, s1, sizeof(s1)), (char *)b->link.data);
 		if (link_root || !name_set_has(&b->names,
 						name_hash((char *)b->link.data, b->link.len)))
 			return ocis_error_set(err, 0, "entry '%s': hardlink target '%s' is not "
@@ -470,11 +523,26 @@ add_entry(struct builder *b, struct archive *a, struct archive_entry *ae, ocis_e
 	pe.gid = (uint64_t)archive_entry_gid(ae);
 	pe.uname = archive_entry_uname(ae);
 	pe.gname = archive_entry_gname(ae);
+	if (b->o->set_uid) {
+		pe.uid = b->o->uid;
+		pe.uname = b->o->uname;
+	}
+	if (b->o->set_gid) {
+		pe.gid = b->o->gid;
+		pe.gname = b->o->gname;
+	}
 	if (archive_entry_mtime_is_set(ae)) {
 		pe.mtime = archive_entry_mtime(ae);
 		pe.mtime_nsec = archive_entry_mtime_nsec(ae);
 		if (pe.mtime_nsec < 0 || pe.mtime_nsec > 999999999)
 			pe.mtime_nsec = 0;
+		/* Only a pax record gives libarchive a negative time with a
+		 * fraction, read as -whole + fraction: make it the decimal
+		 * -whole.fraction that the record says (see the top). */
+		if (pe.mtime < 0 && pe.mtime_nsec > 0) {
+			pe.mtime -= 1;
+			pe.mtime_nsec = 1000000000L - pe.mtime_nsec;
+		}
 	}
 	if (b->o->clamp_mtime && pe.mtime > b->o->clamp_epoch) {
 		pe.mtime = b->o->clamp_epoch;

@@ -173,12 +173,16 @@ ocis_pax_encode_header(const struct ocis_pax_entry *e, struct ocis_buf *out, oci
 		goto out;
 	if (e->gid > USTAR_MAX_OCTAL_8 && add_num_record(&rec, "gid", e->gid, err) < 0)
 		goto out;
-	if (e->uname && strlen(e->uname) > 31 &&
-	    add_record(&rec, "uname", e->uname, strlen(e->uname), err) < 0)
-		goto out;
-	if (e->gname && strlen(e->gname) > 31 &&
-	    add_record(&rec, "gname", e->gname, strlen(e->gname), err) < 0)
-		goto out;
+	if (e->uname && strlen(e->uname) > 31) {
+		if (add_record(&rec, "uname", e->uname, strlen(e->uname), err) < 0)
+			goto out;
+		binary |= !valid_utf8((const unsigned char *)e->uname, strlen(e->uname));
+	}
+	if (e->gname && strlen(e->gname) > 31) {
+		if (add_record(&rec, "gname", e->gname, strlen(e->gname), err) < 0)
+			goto out;
+		binary |= !valid_utf8((const unsigned char *)e->gname, strlen(e->gname));
+	}
 	if (e->mtime < 0 || (uint64_t)e->mtime > USTAR_MAX_OCTAL_12 || e->mtime_nsec != 0) {
 		char t[48];
 		int n = format_mtime(t, sizeof(t), e->mtime, e->mtime_nsec);

@@ -10,6 +10,9 @@
 : "${LARGE_MIB:=1100}"
 : "${LARGE_RSS_SLACK_KIB:=16384}"
 
+# make distcheck in .ci/run sets OCIPIPE_SKIP_SLOW=1: this file already runs
+# in the main `make check` of the same CI run.
+test -z "${OCIPIPE_SKIP_SLOW:-}" || skip_all "OCIPIPE_SKIP_SLOW is set (slow test)"
 test_have_prereq TIME || skip_all "/usr/bin/time is missing (Debian package time)"
 
 # Under AddressSanitizer, freed memory sits in a quarantine (256 MiB by

@@ -19,7 +19,10 @@ One line per entry, tab-separated:
   hardlink-group  the smallest name of the set of names that are hardlinks
             of one another (a tar hardlink entry and its target; files
             sharing an inode in a tree), else -
-  mtime     with --mtime only: seconds since the epoch (integer part)
+  mtime     with --mtime only: seconds since the epoch (integer part);
+            with --mtime-ns: exact, as SECONDS.NANOSECONDS where SECONDS is
+            rounded down (-1.75 is -2.250000000); a pax mtime record is
+            read as the decimal number it is, digits past 9 dropped
   xattrs    name=hexvalue,... sorted by name, or -  (none with --no-xattrs)
   name      normalised: no leading "./" or trailing "/", the root is "."
 
@@ -31,6 +34,7 @@ backslash, is written as \\xNN.  Lines are sorted by name unless --order.
 Options:
   --order          keep archive (or walk) order instead of sorting
   --mtime          add the mtime column
+  --mtime-ns       add the mtime column, exact (see above)
   --names          add user and group names after gid (tar only)
   --no-xattrs      leave xattrs out (xattrs column is then always -)
   --ignore-xattr P ignore xattrs whose name starts with P (repeatable)
@@ -39,6 +43,7 @@ Options:
   --exclude NAME   leave out NAME and everything under it (repeatable)
 """
 import base64
+import decimal
 import hashlib
 import os
 import stat
@@ -64,11 +69,15 @@ def esc(b):
 
 
 def norm(name):
-    """Normalise an entry name given as bytes."""
+    """Normalise an entry name given as bytes: no leading "./", no trailing
+    "/", empty and "." components dropped ("a//./b" is "a/b")."""
     while name.startswith(b'./'):
         name = name[2:]
     while name.endswith(b'/') and len(name) > 1:
         name = name[:-1]
+    if b'//' in name or b'/./' in name or name.endswith(b'/.'):
+        lead = b'/' if name.startswith(b'/') else b''
+        name = lead + b'/'.join(c for c in name.split(b'/') if c not in (b'', b'.'))
     if name in (b'', b'.'):
         return b'.'
     return name
@@ -78,6 +87,7 @@ class Opts:
     def __init__(self, argv):
         self.order = False
         self.mtime = False
+        self.mtime_ns = False
         self.names = False
         self.xattrs = True
         self.ignore_xattr = []
@@ -91,6 +101,8 @@ class Opts:
                 self.order = True
             elif a == '--mtime':
                 self.mtime = True
+            elif a == '--mtime-ns':
+                self.mtime = self.mtime_ns = True
             elif a == '--names':
                 self.names = True
             elif a == '--no-xattrs':
@@ -126,7 +138,7 @@ class Opts:
 
 class Rec:
     __slots__ = ('type', 'mode', 'uid', 'gid', 'uname', 'gname', 'size', 'sha',
-                 'target', 'dev', 'group', 'mtime', 'xattrs', 'name')
+                 'target', 'dev', 'group', 'mtime', 'mtime_ns', 'xattrs', 'name')
 
     def line(self, o):
         cols = [self.type, '%04o' % self.mode, str(self.uid), str(self.gid)]
@@ -136,7 +148,9 @@ class Rec:
                  esc(self.target) if self.target is not None else '-',
                  self.dev or '-',
                  esc(self.group) if self.group is not None else '-']
-        if o.mtime:
+        if o.mtime_ns:
+            cols.append('%d.%09d' % divmod(self.mtime_ns, 10**9))
+        elif o.mtime:
             cols.append(str(int(self.mtime // 1)))
         xs = sorted((k, v) for k, v in self.xattrs.items() if o.keep_xattr(k))
         cols.append(','.join('%s=%s' % (esc(k), v.hex()) for k, v in xs) or '-')
@@ -194,6 +208,21 @@ def open_input(path):
     return p.stdout, p
 
 
+def pax_mtime_ns(m):
+    """Exact mtime in nanoseconds: the pax record as a decimal number
+    (tarfile's float loses digits), else the header's whole seconds."""
+    v = m.pax_headers.get('mtime')
+    if v is None:
+        return int(m.mtime) * 10**9
+    with decimal.localcontext() as c:
+        c.prec = 60
+        d = decimal.Decimal(v.strip())
+        whole = int(d)                  # toward zero, as the digits read
+        frac = (abs(d) - abs(whole)) * 10**9
+        ns = int(frac)                  # digits past 9 dropped
+    return whole * 10**9 + (-ns if d < 0 else ns)
+
+
 def list_tar(o):
     stream, proc = open_input(o.path)
     recs = {}
@@ -211,6 +240,7 @@ def list_tar(o):
         r.gname = m.gname.encode('utf-8', 'surrogateescape') if m.gname else None
         r.size, r.sha, r.target, r.dev, r.group = 0, None, None, None, None
         r.mtime = m.mtime
+        r.mtime_ns = pax_mtime_ns(m)
         r.xattrs = {}
         for k, v in m.pax_headers.items():
             if k.startswith('SCHILY.xattr.'):
@@ -244,7 +274,7 @@ def list_tar(o):
                 r.target = target
             else:
                 for a in ('type', 'mode', 'uid', 'gid', 'uname', 'gname', 'size',
-                          'sha', 'target', 'dev', 'mtime', 'xattrs'):
+                          'sha', 'target', 'dev', 'mtime', 'mtime_ns', 'xattrs'):
                     setattr(r, a, getattr(t, a))
                 links.append((name, target))
         elif m.ischr() or m.isblk():
@@ -281,6 +311,7 @@ def list_tree(o):
         r.uname = r.gname = None
         r.size, r.sha, r.target, r.dev, r.group = 0, None, None, None, None
         r.mtime = st.st_mtime_ns / 1e9
+        r.mtime_ns = st.st_mtime_ns
         r.xattrs = {}
         if o.xattrs:
             try:

@@ -182,13 +182,49 @@ test_deterministic(void)
 	return 0;
 }
 
+/* A negative mtime with a fraction is written as its decimal ("-1.75"),
+ * and a non-UTF-8 user name in a record gets hdrcharset=BINARY. */
+static int
+test_negative_mtime_binary_uname(void)
+{
+	struct ocis_pax_entry e = { 0 };
+	struct ocis_buf b = OCIS_BUF_INIT;
+	struct archive *a;
+	struct archive_entry *ae;
+	const char *rec;
+
+	e.path = "t";
+	e.type = '0';
+	e.mode = 0644;
+	e.mtime = -2;
+	e.mtime_nsec = 250000000;
+	e.uname = "j\xf6rg-with-a-name-longer-than-31-bytes";
+	TAP_CHECK(round_trip(&e, &a, &ae, &b) == 0);
+	rec = memmem(b.data, b.len, " mtime=-1.75\n", 13);
+	TAP_CHECK(rec != NULL);
+	TAP_CHECK(memmem(b.data, b.len, " hdrcharset=BINARY\n", 19) != NULL);
+	TAP_CHECK(strcmp(archive_entry_uname(ae), e.uname) == 0);
+	archive_read_free(a);
+	e.mtime = -1;
+	e.mtime_nsec = 0;
+	e.uname = "root";
+	TAP_CHECK(round_trip(&e, &a, &ae, &b) == 0);
+	TAP_CHECK(memmem(b.data, b.len, " mtime=-1\n", 10) != NULL);
+	TAP_CHECK(memmem(b.data, b.len, "hdrcharset", 10) == NULL);
+	TAP_CHECK(archive_entry_mtime(ae) == -1);
+	archive_read_free(a);
+	ocis_buf_release(&b);
+	return 0;
+}
+
 int
 main(void)
 {
-	TAP_PLAN(4);
+	TAP_PLAN(5);
 	TAP_RUN(test_plain_ustar);
 	TAP_RUN(test_long_names_ids_times_xattrs);
 	TAP_RUN(test_devices_and_big_size_header);
 	TAP_RUN(test_deterministic);
+	TAP_RUN(test_negative_mtime_binary_uname);
 	return tap_done();
 }
