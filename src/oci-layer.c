@@ -33,6 +33,9 @@ struct layer_args {
 	const char *uname, *gname;
 	const char **exclude;			/* --exclude (repeatable) */
 	size_t n_exclude;
+	int progress;				/* --progress 1, --no-progress 0, auto -1 */
+	int summary;				/* --summary (or -v) */
+	const char *descriptor_file;		/* --print-descriptor=FILE */
 };
 
 static void
@@ -60,8 +63,14 @@ usage(void)
 	       "                            a leading '/' anchors it at the layer root)\n"
 	       "      --created-by=TEXT     history text for this layer\n"
 	       "      --comment=TEXT        history comment for this layer\n"
-	       "  -q, --quiet               no warnings\n"
-	       "  -v, --verbose             list entries on stderr as they pass\n"
+	       "      --progress            show a progress line on stderr even when it is\n"
+	       "                            not a terminal (default: only on a terminal)\n"
+	       "      --no-progress         never show the progress line\n"
+	       "      --summary             print a one-line summary at the end\n"
+	       "      --print-descriptor=FILE  write the layer descriptor (JSON) to FILE\n"
+	       "                            ('-' = standard error)\n"
+	       "  -q, --quiet               no warnings, no progress\n"
+	       "  -v, --verbose             list entries on stderr as they pass; summary\n"
 	       "  -h, --help                show this help\n"
 	       "  -V, --version             show version and library versions\n",
 	       tool_progname);
@@ -96,7 +105,8 @@ static void
 parse_args(int argc, char **argv, struct layer_args *a)
 {
 	enum { OPT_GZIP = 256, OPT_ZSTD, OPT_STRIP, OPT_EPOCH, OPT_CLAMP, OPT_CREATED_BY,
-	       OPT_COMMENT, OPT_OWNER, OPT_GROUP, OPT_EXCLUDE };
+	       OPT_COMMENT, OPT_OWNER, OPT_GROUP, OPT_EXCLUDE, OPT_PROGRESS, OPT_NO_PROGRESS,
+	       OPT_SUMMARY, OPT_DESCRIPTOR };
 	static const struct option longopts[] = {
 		{ "compress", required_argument, NULL, 'c' },
 		{ "gzip", no_argument, NULL, OPT_GZIP },
@@ -108,6 +118,10 @@ parse_args(int argc, char **argv, struct layer_args *a)
 		{ "clamp-mtime", no_argument, NULL, OPT_CLAMP },
 		{ "created-by", required_argument, NULL, OPT_CREATED_BY },
 		{ "comment", required_argument, NULL, OPT_COMMENT },
+		{ "progress", no_argument, NULL, OPT_PROGRESS },
+		{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+		{ "summary", no_argument, NULL, OPT_SUMMARY },
+		{ "print-descriptor", required_argument, NULL, OPT_DESCRIPTOR },
 		{ "owner", required_argument, NULL, OPT_OWNER },
 		{ "group", required_argument, NULL, OPT_GROUP },
 		{ "exclude", required_argument, NULL, OPT_EXCLUDE },
@@ -149,6 +163,10 @@ parse_args(int argc, char **argv, struct layer_args *a)
 		case OPT_CLAMP: a->clamp_mtime = 1; break;
 		case OPT_CREATED_BY: a->created_by = optarg; break;
 		case OPT_COMMENT: a->comment = optarg; break;
+		case OPT_PROGRESS: a->progress = 1; break;
+		case OPT_NO_PROGRESS: a->progress = 0; break;
+		case OPT_SUMMARY: a->summary = 1; break;
+		case OPT_DESCRIPTOR: a->descriptor_file = optarg; break;
 		case OPT_OWNER:
 			if (parse_id(optarg, &a->uid, &a->uname) < 0)
 				tool_usage_error("invalid --owner '%s' (UID or UID:NAME, UID "
@@ -204,8 +222,25 @@ static void
 on_entry(void *ctx, const char *name)
 {
 	(void)ctx;
-	if (tool_verbosity >= 2)
+	if (tool_verbosity >= 2) {
+		tool_progress_clear();
 		fprintf(stderr, "%s\n", name);
+	}
+}
+
+static void
+on_progress(void *ctx, const struct ocis_layer_progress *p)
+{
+	char in[16], tar[16], out[16], rate[16];
+	double t = tool_elapsed();
+
+	(void)ctx;
+	tool_progress(0, "%s read, %s tar, %s written (%.1f %%), %llu entries, %s/s",
+		      tool_bytes(p->input_bytes, in), tool_bytes(p->tar_bytes, tar),
+		      tool_bytes(p->output_bytes, out),
+		      p->tar_bytes ? 100.0 * (double)p->output_bytes / (double)p->tar_bytes : 0.0,
+		      (unsigned long long)p->entries,
+		      tool_bytes(t > 0 ? (uint64_t)((double)p->tar_bytes / t) : 0, rate));
 }
 
 int
@@ -227,7 +262,9 @@ main(int argc, char **argv)
 	memset(&args, 0, sizeof(args));
 	args.compression = OCIS_COMPRESS_GZIP;
 	args.level = -1;
+	args.progress = -1;
 	parse_args(argc, argv, &args);
+	tool_progress_init(args.progress);
 
 	if (isatty(STDIN_FILENO))
 		tool_die("refusing to read a tar stream from a terminal (pipe a rootfs tar in)");
@@ -255,6 +292,8 @@ main(int argc, char **argv)
 	o.comment = args.comment;
 	o.warn = on_warn;
 	o.on_entry = on_entry;
+	if (tool_progress_enabled())
+		o.progress = on_progress;
 
 	if (ocis_stream_writer_new(&w, STDOUT_FILENO, &err) < 0)
 		tool_die_error(err);
@@ -263,10 +302,25 @@ main(int argc, char **argv)
 		tool_die_error(err);
 	if (ocis_stream_finish(w, &err) < 0)
 		tool_die_error(err);
-	tool_msg(2, "%s: %llu entries, %llu bytes uncompressed, %llu bytes %s",
-		 desc.digest, (unsigned long long)stats.entries,
-		 (unsigned long long)desc.uncompressed_size, (unsigned long long)desc.size,
-		 ocis_compression_name(args.compression));
+	tool_progress_clear();
+	if (args.summary || tool_verbosity >= 2) {
+		char size[16], usize[16];
+		double t = tool_elapsed();
+		fprintf(stderr, "%s: %s %s %s (%.1f %% of %s), %llu entries, %.2f s\n",
+			tool_progname, desc.digest, tool_bytes(desc.size, size),
+			ocis_compression_name(args.compression),
+			desc.uncompressed_size ? 100.0 * (double)desc.size /
+						 (double)desc.uncompressed_size : 0.0,
+			tool_bytes(desc.uncompressed_size, usize),
+			(unsigned long long)stats.entries, t);
+	}
+	if (args.descriptor_file) {
+		struct ocis_buf json = OCIS_BUF_INIT;
+		if (ocis_layer_desc_to_json(&desc, &json, &err) < 0)
+			tool_die_error(err);
+		tool_write_text_file(args.descriptor_file, (const char *)json.data);
+		ocis_buf_release(&json);
+	}
 	ocis_layer_desc_release(&desc);
 	ocis_stream_writer_free(w);
 	free(args.exclude);

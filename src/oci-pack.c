@@ -38,6 +38,9 @@ struct pack_args {
 	enum ocis_media_types types;	/* --media-types oci|docker */
 	char **annotations;		/* --annotation k=v (repeatable) */
 	size_t n_annotations;
+	int progress;			/* --progress 1, --no-progress 0, auto -1 */
+	int summary;			/* --summary (or -v) */
+	const char *descriptor_file;	/* --print-descriptor=FILE */
 };
 
 static void
@@ -71,7 +74,13 @@ usage(void)
 	       "      --base-ref=TAG        the image to build on when a base image archive\n"
 	       "                            in the stream holds several (also chosen by\n"
 	       "                            --arch/--os/--variant)\n"
-	       "  -q, --quiet               no warnings\n"
+	       "      --progress            show a progress line on stderr even when it is\n"
+	       "                            not a terminal (default: only on a terminal)\n"
+	       "      --no-progress         never show the progress line\n"
+	       "      --summary             print a one-line summary at the end\n"
+	       "      --print-descriptor=FILE  write the descriptor the tags point at (JSON)\n"
+	       "                            to FILE ('-' = standard error)\n"
+	       "  -q, --quiet               no warnings, no progress\n"
 	       "  -v, --verbose             print a summary\n"
 	       "  -h, --help                show this help\n"
 	       "  -V, --version             show version and library versions\n",
@@ -97,7 +106,8 @@ static void
 parse_args(int argc, char **argv, struct pack_args *a)
 {
 	enum { OPT_ARCH = 256, OPT_OS, OPT_VARIANT, OPT_EPOCH, OPT_SAME, OPT_BASE_REF,
-	       OPT_DOCKER, OPT_NAME, OPT_TYPES, OPT_ANNOTATION };
+	       OPT_DOCKER, OPT_NAME, OPT_TYPES, OPT_ANNOTATION, OPT_PROGRESS, OPT_NO_PROGRESS,
+	       OPT_SUMMARY, OPT_DESCRIPTOR };
 	static const struct option longopts[] = {
 		{ "tag", required_argument, NULL, 't' },
 		{ "output", required_argument, NULL, 'o' },
@@ -111,6 +121,10 @@ parse_args(int argc, char **argv, struct pack_args *a)
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "media-types", required_argument, NULL, OPT_TYPES },
 		{ "annotation", required_argument, NULL, OPT_ANNOTATION },
+		{ "progress", no_argument, NULL, OPT_PROGRESS },
+		{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+		{ "summary", no_argument, NULL, OPT_SUMMARY },
+		{ "print-descriptor", required_argument, NULL, OPT_DESCRIPTOR },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -136,6 +150,10 @@ parse_args(int argc, char **argv, struct pack_args *a)
 		case OPT_SAME: a->allow_same_platform = 1; break;
 		case OPT_BASE_REF: a->base_ref = optarg; break;
 		case OPT_DOCKER: a->docker_archive = 1; break;
+		case OPT_PROGRESS: a->progress = 1; break;
+		case OPT_NO_PROGRESS: a->progress = 0; break;
+		case OPT_SUMMARY: a->summary = 1; break;
+		case OPT_DESCRIPTOR: a->descriptor_file = optarg; break;
 		case OPT_NAME: a->docker_name = optarg; break;
 		case OPT_TYPES:
 			if (strcmp(optarg, "oci") == 0)
@@ -186,6 +204,18 @@ parse_args(int argc, char **argv, struct pack_args *a)
 				 a->docker_name);
 }
 
+static void
+on_progress(void *ctx, uint64_t stream_bytes, size_t layers)
+{
+	char in[16], rate[16];
+	double t = tool_elapsed();
+
+	(void)ctx;
+	tool_progress(0, "%s of image stream read, %zu layer%s done, %s/s",
+		      tool_bytes(stream_bytes, in), layers, layers == 1 ? "" : "s",
+		      tool_bytes(t > 0 ? (uint64_t)((double)stream_bytes / t) : 0, rate));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -198,8 +228,10 @@ main(int argc, char **argv)
 	const char *arch = NULL, *variant = NULL;
 
 	memset(&args, 0, sizeof(args));
+	args.progress = -1;
 	tool_init("oci-pack");
 	parse_args(argc, argv, &args);
+	tool_progress_init(args.progress);
 
 	if (isatty(STDIN_FILENO))
 		tool_die("refusing to read an image stream from a terminal");
@@ -224,6 +256,8 @@ main(int argc, char **argv)
 	o.docker_name = args.docker_name;
 	o.annotations = args.annotations;
 	o.n_annotations = args.n_annotations;
+	if (tool_progress_enabled())
+		o.progress = on_progress;
 
 	if (ocis_stream_reader_new(&r, STDIN_FILENO, 1, &err) < 0 ||
 	    tool_set_base(r, args.base_ref, args.arch, args.os, args.variant, &err) < 0)
@@ -242,8 +276,21 @@ main(int argc, char **argv)
 	}
 	ocis_layout_free(l);
 	ocis_stream_reader_free(r);
-	tool_msg(2, "%zu image(s), %zu layer(s), tagged %s", stats.images, stats.layers,
-		 stats.top_digest);
+	tool_progress_clear();
+	if (args.summary || tool_verbosity >= 2)
+		fprintf(stderr, "%s: %zu image%s, %zu layer%s, %s tagged %s, %.2f s\n",
+			tool_progname, stats.images, stats.images == 1 ? "" : "s", stats.layers,
+			stats.layers == 1 ? "" : "s", stats.top_digest, args.tags[0],
+			tool_elapsed());
+	if (args.descriptor_file) {
+		char *json = NULL;
+		if (asprintf(&json, "{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%llu}",
+			     stats.top_media_type, stats.top_digest,
+			     (unsigned long long)stats.top_size) < 0)
+			tool_die("out of memory");
+		tool_write_text_file(args.descriptor_file, json);
+		free(json);
+	}
 	free(args.tags);
 	free(args.annotations);
 	return tool_finish();

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -27,10 +28,117 @@ const char *tool_progname = "ocipipe";
 int tool_verbosity = 1;
 static struct ocis_stream_writer *error_stream;
 
+static struct timespec start_time;
+static int progress_mode;		/* 0 off, 1 terminal, 2 plain lines */
+static double progress_last = -1;
+static int progress_drawn;
+
+static double
+now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
 void
 tool_init(const char *progname)
 {
 	tool_progname = progname;
+	clock_gettime(CLOCK_MONOTONIC, &start_time);
+}
+
+double
+tool_elapsed(void)
+{
+	return now() - ((double)start_time.tv_sec + (double)start_time.tv_nsec / 1e9);
+}
+
+void
+tool_progress_init(int mode)
+{
+	int tty = isatty(STDERR_FILENO);
+
+	if (mode < 0)
+		progress_mode = (tty && tool_verbosity == 1) ? 1 : 0;
+	else
+		progress_mode = mode ? (tty ? 1 : 2) : 0;
+}
+
+int
+tool_progress_enabled(void)
+{
+	return progress_mode != 0;
+}
+
+void
+tool_progress(int force, const char *fmt, ...)
+{
+	double t;
+	va_list ap;
+
+	if (progress_mode == 0)
+		return;
+	t = tool_elapsed();
+	if (!force && progress_last >= 0 && t - progress_last < (progress_mode == 1 ? 0.25 : 2.0))
+		return;
+	progress_last = t;
+	if (progress_mode == 1)
+		fputc('\r', stderr);
+	fprintf(stderr, "%s: ", tool_progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(progress_mode == 1 ? "\033[K" : "\n", stderr);
+	fflush(stderr);
+	progress_drawn = progress_mode == 1;
+}
+
+void
+tool_progress_clear(void)
+{
+	if (progress_drawn) {
+		fputs("\r\033[K", stderr);
+		fflush(stderr);
+		progress_drawn = 0;
+	}
+}
+
+const char *
+tool_bytes(uint64_t n, char buf[16])
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, 16, "%llu B", (unsigned long long)n);
+	else
+		snprintf(buf, 16, "%.1f %s", v, units[u]);
+	return buf;
+}
+
+void
+tool_write_text_file(const char *path, const char *text)
+{
+	FILE *f;
+
+	if (strcmp(path, "-") == 0) {
+		tool_progress_clear();
+		fprintf(stderr, "%s\n", text);
+		return;
+	}
+	f = fopen(path, "w");
+	if (f == NULL)
+		tool_die("cannot write '%s': %s", path, strerror(errno));
+	fprintf(f, "%s\n", text);
+	if (fclose(f) != 0)
+		tool_die("cannot write '%s': %s", path, strerror(errno));
 }
 
 void
@@ -44,6 +152,7 @@ die_msg(const char *msg)
 {
 	char *full = NULL;
 
+	tool_progress_clear();
 	fprintf(stderr, "%s: %s\n", tool_progname, msg);
 	if (error_stream != NULL) {
 		if (asprintf(&full, "%s: %s", tool_progname, msg) >= 0)
@@ -87,6 +196,7 @@ tool_warn(const char *fmt, ...)
 
 	if (tool_verbosity < 1)
 		return;
+	tool_progress_clear();
 	fprintf(stderr, "%s: warning: ", tool_progname);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -101,6 +211,7 @@ tool_msg(int level, const char *fmt, ...)
 
 	if (tool_verbosity < level)
 		return;
+	tool_progress_clear();
 	fprintf(stderr, "%s: ", tool_progname);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);

@@ -57,6 +57,25 @@ int tool_cpus(void);
 int tool_set_base(struct ocis_stream_reader *r, const char *ref, const char *arch,
 		  const char *os, const char *variant, ocis_error_t **err);
 
+/*
+ * Progress: one line on stderr, redrawn in place at most 4 times a second
+ * when stderr is a terminal; with --progress on a non-terminal, a plain
+ * line every 2 seconds.  mode: -1 auto (terminal, not quiet, not listing
+ * entries), 0 off, 1 on.
+ */
+void tool_progress_init(int mode);
+int tool_progress_enabled(void);
+/* Rate-limited; force = draw now (the last update). */
+void tool_progress(int force, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Clear the line (terminal) before other output or at the end. */
+void tool_progress_clear(void);
+/* Seconds since tool_init. */
+double tool_elapsed(void);
+/* "12.3 MiB" into buf (16 bytes). */
+const char *tool_bytes(uint64_t n, char buf[16]);
+/* Open FILE for --print-descriptor ("-" = stderr); dies on error. */
+void tool_write_text_file(const char *path, const char *text);
+
 /* Flush and close stdout; on error print it and return 1, else 0. */
 int tool_finish(void);
 

@@ -34,6 +34,14 @@
 #include <ocistream/error.h>
 #include <ocistream/stream.h>
 
+/* Where a layer build is, for progress displays. */
+struct ocis_layer_progress {
+	uint64_t input_bytes;		/* read from in_fd (compressed, if it is) */
+	uint64_t tar_bytes;		/* uncompressed layer tar produced */
+	uint64_t output_bytes;		/* compressed bytes written so far */
+	uint64_t entries;
+};
+
 struct ocis_layer_opts {
 	enum ocis_compression compression;
 	int level;			/* compressor level */
@@ -53,6 +61,9 @@ struct ocis_layer_opts {
 	void (*warn)(void *ctx, const char *msg);
 	/* Called with each written entry name (for -v), may be NULL. */
 	void (*on_entry)(void *ctx, const char *name);
+	/* Called on the caller's thread after each entry and every few MiB of
+	 * data (the callee limits its own rate), may be NULL. */
+	void (*progress)(void *ctx, const struct ocis_layer_progress *p);
 	void *cb_ctx;
 };
 

@@ -35,12 +35,17 @@ struct ocis_pack_opts {
 	 * output, one image) with RepoTags "<docker_name>:<tag>". */
 	int docker_archive;
 	const char *docker_name;
+	/* Called after each chunk with the stream bytes read so far, may be NULL. */
+	void (*progress)(void *ctx, uint64_t stream_bytes, size_t layers);
+	void *cb_ctx;
 };
 
 struct ocis_pack_stats {
 	size_t images;
 	size_t layers;
 	char top_digest[OCIS_DIGEST_STR_SIZE];	/* what the tags point at */
+	char top_media_type[96];
+	uint64_t top_size;
 };
 
 /* Read the whole stream from r (a verifying reader) into l; on success the

@@ -66,6 +66,9 @@ struct builder {
 	unsigned char *stage;
 	size_t stage_len;
 	uint64_t tar_bytes;
+	uint64_t out_bytes;	/* written by the compressor's thread: atomic */
+	uint64_t entries;
+	uint64_t progress_mark;	/* tar_bytes at the last progress call */
 	struct ocis_buf hdr;
 	struct ocis_buf path, link;
 	struct name_set names;
@@ -194,6 +197,7 @@ on_compressed(void *ctx, const void *data, size_t len, ocis_error_t **err)
 	struct builder *b = ctx;
 	const unsigned char *p = data;
 
+	__atomic_fetch_add(&b->out_bytes, len, __ATOMIC_RELAXED);
 	while (len > 0) {
 		size_t n = OCIS_CHUNK_MAX - b->chunk_len;
 		if (n > len)
@@ -222,11 +226,28 @@ stage_flush(struct builder *b, ocis_error_t **err)
 	return 0;
 }
 
+static void
+report_progress(struct builder *b)
+{
+	struct ocis_layer_progress p;
+
+	if (b->o->progress == NULL)
+		return;
+	b->progress_mark = b->tar_bytes;
+	p.input_bytes = b->in_bytes;
+	p.tar_bytes = b->tar_bytes;
+	p.output_bytes = __atomic_load_n(&b->out_bytes, __ATOMIC_RELAXED);
+	p.entries = b->entries;
+	b->o->progress(b->o->cb_ctx, &p);
+}
+
 /* Append uncompressed layer bytes. */
 static int
 tar_out(struct builder *b, const void *data, size_t len, ocis_error_t **err)
 {
 	b->tar_bytes += len;
+	if (b->tar_bytes - b->progress_mark >= 4 * 1024 * 1024)
+		report_progress(b);
 	if (len >= STAGE_SIZE / 2) {
 		if (stage_flush(b, err) < 0)
 			return -1;
@@ -608,6 +629,8 @@ add_entry(struct builder *b, struct archive *a, struct archive_entry *ae, ocis_e
 		return -1;
 	if (b->o->on_entry)
 		b->o->on_entry(b->o->cb_ctx, pe.path);
+	b->entries++;
+	report_progress(b);
 	return 1;
 }
 

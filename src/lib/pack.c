@@ -440,6 +440,8 @@ ocis_pack(struct ocis_stream_reader *r, struct ocis_layout *l, const struct ocis
 					goto out;
 			if (n < 0)
 				goto out;
+			if (o->progress)
+				o->progress(o->cb_ctx, ocis_stream_input_offset(r), layers);
 			break;
 		}
 		case OCIS_ENTRY_BLOB:
@@ -546,6 +548,8 @@ ocis_pack(struct ocis_stream_reader *r, struct ocis_layout *l, const struct ocis
 		stats->images = imgs.n ? imgs.n : 1;
 		stats->layers = layers;
 		memcpy(stats->top_digest, target.ref.digest, sizeof(stats->top_digest));
+		memcpy(stats->top_media_type, target.ref.media_type, sizeof(stats->top_media_type));
+		stats->top_size = target.ref.size;
 	}
 	ret = 0;
 out:
