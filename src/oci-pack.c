@@ -32,6 +32,7 @@ struct pack_args {
 	int have_epoch;			/* --source-date-epoch or SOURCE_DATE_EPOCH */
 	int64_t epoch;
 	int allow_same_platform;	/* --allow-same-platform */
+	int add_platform;		/* --add-platform (with -o DIR) */
 	const char *base_ref;		/* --base-ref TAG: image of a base archive */
 	int docker_archive;		/* --docker: also manifest.json, repositories */
 	const char *docker_name;	/* --name REPO for RepoTags */
@@ -71,6 +72,8 @@ usage(void)
 	       "      --media-types=TYPES   oci (default) or docker (Docker v2 schema 2\n"
 	       "                            manifests; gzip layers only)\n"
 	       "      --allow-same-platform allow two images of one platform in an index\n"
+	       "      --add-platform        with -o DIR: add the stream's images to those the\n"
+	       "                            (first) tag points at, replacing the same platform\n"
 	       "      --base-ref=TAG        the image to build on when a base image archive\n"
 	       "                            in the stream holds several (also chosen by\n"
 	       "                            --arch/--os/--variant)\n"
@@ -107,7 +110,7 @@ parse_args(int argc, char **argv, struct pack_args *a)
 {
 	enum { OPT_ARCH = 256, OPT_OS, OPT_VARIANT, OPT_EPOCH, OPT_SAME, OPT_BASE_REF,
 	       OPT_DOCKER, OPT_NAME, OPT_TYPES, OPT_ANNOTATION, OPT_PROGRESS, OPT_NO_PROGRESS,
-	       OPT_SUMMARY, OPT_DESCRIPTOR };
+	       OPT_SUMMARY, OPT_DESCRIPTOR, OPT_ADD_PLATFORM };
 	static const struct option longopts[] = {
 		{ "tag", required_argument, NULL, 't' },
 		{ "output", required_argument, NULL, 'o' },
@@ -116,6 +119,7 @@ parse_args(int argc, char **argv, struct pack_args *a)
 		{ "variant", required_argument, NULL, OPT_VARIANT },
 		{ "source-date-epoch", required_argument, NULL, OPT_EPOCH },
 		{ "allow-same-platform", no_argument, NULL, OPT_SAME },
+		{ "add-platform", no_argument, NULL, OPT_ADD_PLATFORM },
 		{ "base-ref", required_argument, NULL, OPT_BASE_REF },
 		{ "docker", no_argument, NULL, OPT_DOCKER },
 		{ "name", required_argument, NULL, OPT_NAME },
@@ -148,6 +152,7 @@ parse_args(int argc, char **argv, struct pack_args *a)
 			a->epoch = v;
 			break;
 		case OPT_SAME: a->allow_same_platform = 1; break;
+		case OPT_ADD_PLATFORM: a->add_platform = 1; break;
 		case OPT_BASE_REF: a->base_ref = optarg; break;
 		case OPT_DOCKER: a->docker_archive = 1; break;
 		case OPT_PROGRESS: a->progress = 1; break;
@@ -194,6 +199,8 @@ parse_args(int argc, char **argv, struct pack_args *a)
 		a->have_epoch = tool_env_epoch(&a->epoch);
 	if (a->output_dir && strcmp(a->output_dir, "-") == 0)
 		a->output_dir = NULL;
+	if (a->add_platform && !a->output_dir)
+		tool_usage_error("--add-platform updates a layout directory: use it with -o DIR");
 	if (a->docker_archive && a->output_dir)
 		tool_usage_error("--docker writes a tarball: it cannot be used with -o DIR");
 	if (a->docker_name && !a->docker_archive)
@@ -251,6 +258,7 @@ main(int argc, char **argv)
 	o.os = args.os;
 	o.created = args.have_epoch ? args.epoch : (int64_t)time(NULL);
 	o.allow_same_platform = args.allow_same_platform;
+	o.add_platform = args.add_platform;
 	o.types = args.types;
 	o.docker_archive = args.docker_archive;
 	o.docker_name = args.docker_name;

@@ -53,6 +53,11 @@ int ocis_layout_put_blob(struct ocis_layout *l, const void *data, size_t len,
  * there is none).  The lock is held until finish or abort. */
 int ocis_layout_lock_read_index(struct ocis_layout *l, struct ocis_buf *out, ocis_error_t **err);
 
+/* Directory only: read a blob of the layout (at most cap bytes), checking
+ * its digest. */
+int ocis_layout_read_blob(struct ocis_layout *l, const char *digest, struct ocis_buf *out,
+			  size_t cap, ocis_error_t **err);
+
 /* Tarball only: a plain file at the top of the layout (manifest.json and
  * repositories of a docker-archive), written before index.json. */
 int ocis_layout_add_file(struct ocis_layout *l, const char *name, const void *data, size_t len,

@@ -28,6 +28,9 @@ struct ocis_pack_opts {
 	const char *variant;
 	int64_t created;	/* default config created time (seconds) */
 	int allow_same_platform;	/* several images of one platform */
+	/* -o DIR: the new images join those the first tag already points at
+	 * (same platform: replaced) in one image index. */
+	int add_platform;
 	enum ocis_media_types types;	/* media types of manifests made here */
 	char *const *annotations;	/* "k=v" on the index.json entries */
 	size_t n_annotations;

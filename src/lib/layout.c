@@ -502,6 +502,30 @@ ocis_layout_put_blob(struct ocis_layout *l, const void *data, size_t len,
 }
 
 int
+ocis_layout_read_blob(struct ocis_layout *l, const char *digest, struct ocis_buf *out, size_t cap,
+		      ocis_error_t **err)
+{
+	char got[OCIS_DIGEST_STR_SIZE];
+	int exists;
+
+	if (l->mode != MODE_DIR)
+		return ocis_error_set(err, 0, "reading blobs needs a layout directory");
+	if (!ocis_digest_valid(digest))
+		return ocis_error_set(err, 0, "malformed digest '%s'", digest);
+	ocis_buf_reset(out);
+	out->cap_limit = cap;
+	if (read_small_file(l->blobsfd, digest + 7, out, &exists, err) < 0)
+		return -1;
+	if (!exists)
+		return ocis_error_set(err, 0, "blob %s is missing from the layout", digest);
+	if (ocis_hash_buffer(out->data, out->len, got, err) < 0)
+		return -1;
+	if (strcmp(got, digest) != 0)
+		return ocis_error_set(err, 0, "blob %s in the layout has digest %s", digest, got);
+	return 0;
+}
+
+int
 ocis_layout_add_file(struct ocis_layout *l, const char *name, const void *data, size_t len,
 		     ocis_error_t **err)
 {

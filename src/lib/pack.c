@@ -410,6 +410,109 @@ out:
 	return r;
 }
 
+/* The platform of a manifest in the layout: from its config blob. */
+static int
+manifest_platform(struct ocis_layout *l, const char *digest, struct ocis_index_entry *e,
+		  ocis_error_t **err)
+{
+	struct ocis_buf mb = OCIS_BUF_INIT, cb = OCIS_BUF_INIT;
+	struct ocis_manifest_info m;
+	struct ocis_config c;
+	int r = -1;
+
+	memset(&m, 0, sizeof(m));
+	ocis_config_init(&c);
+	if (ocis_layout_read_blob(l, digest, &mb, OCIS_META_MAX, err) < 0 ||
+	    ocis_manifest_parse(&m, (const char *)mb.data, mb.len, err) < 0 ||
+	    ocis_layout_read_blob(l, m.config.digest, &cb, OCIS_META_MAX, err) < 0 ||
+	    ocis_config_from_json(&c, (const char *)cb.data, cb.len, err) < 0)
+		goto out;
+	if (c.architecture == NULL || c.os == NULL) {
+		ocis_error_set(err, 0, "image %s has no platform in its config", digest);
+		goto out;
+	}
+	e->arch = c.architecture;
+	e->os = c.os;
+	e->variant = c.variant;
+	c.architecture = c.os = c.variant = NULL;
+	r = 0;
+out:
+	ocis_manifest_info_release(&m);
+	ocis_config_release(&c);
+	ocis_buf_release(&mb);
+	ocis_buf_release(&cb);
+	return r;
+}
+
+/*
+ * --add-platform: the images the first tag points at in the layout (one
+ * manifest or an index of them) join the new ones; a new image replaces an
+ * old one of the same platform.
+ */
+static int
+merge_existing_platforms(struct ocis_layout *l, const struct ocis_index *top,
+			 const struct ocis_pack_opts *o, struct ocis_index *imgs, ocis_error_t **err)
+{
+	const struct ocis_index_entry *cur = NULL;
+	struct ocis_index old = { NULL, 0 }, merged = { NULL, 0 };
+	struct ocis_buf blob = OCIS_BUF_INIT;
+	size_t i, j;
+	int r = -1;
+
+	for (i = 0; i < top->n; i++)
+		if (top->v[i].ref_name && strcmp(top->v[i].ref_name, o->tags[0]) == 0)
+			cur = &top->v[i];
+	if (cur == NULL)
+		return 0;	/* a new tag: nothing to add to */
+	if (!strcmp(cur->ref.media_type, OCIS_MT_INDEX) ||
+	    !strcmp(cur->ref.media_type, OCIS_MT_DOCKER_LIST)) {
+		if (ocis_layout_read_blob(l, cur->ref.digest, &blob, OCIS_META_MAX, err) < 0 ||
+		    ocis_index_from_json(&old, (const char *)blob.data, blob.len, err) < 0)
+			goto out;
+	} else {
+		struct ocis_index_entry e = *cur;
+		e.ref_name = NULL;
+		e.annotations = NULL;
+		e.n_annotations = 0;
+		if (cur->arch == NULL || cur->os == NULL) {
+			if (manifest_platform(l, cur->ref.digest, &e, err) < 0)
+				goto out;
+			r = ocis_index_add(&old, &e, err);
+			free(e.arch);
+			free(e.os);
+			free(e.variant);
+			if (r < 0)
+				goto out;
+			r = -1;
+		} else if (ocis_index_add(&old, &e, err) < 0) {
+			goto out;
+		}
+	}
+	for (i = 0; i < old.n; i++) {
+		int replaced = 0;
+		for (j = 0; j < imgs->n; j++)
+			if (old.v[i].arch && old.v[i].os && same_platform(&old.v[i], &imgs->v[j]))
+				replaced = 1;
+		if (!replaced && ocis_index_add(&merged, &old.v[i], err) < 0)
+			goto out;
+	}
+	for (j = 0; j < imgs->n; j++)
+		if (ocis_index_add(&merged, &imgs->v[j], err) < 0)
+			goto out;
+	ocis_index_release(imgs);
+	*imgs = merged;
+	merged.v = NULL;
+	merged.n = 0;
+	r = 0;
+out:
+	ocis_index_release(&old);
+	ocis_index_release(&merged);
+	ocis_buf_release(&blob);
+	if (r < 0)
+		ocis_error_wrap(err, "--add-platform to '%s'", o->tags[0]);
+	return r;
+}
+
 int
 ocis_pack(struct ocis_stream_reader *r, struct ocis_layout *l, const struct ocis_pack_opts *o,
 	  struct ocis_pack_stats *stats, ocis_error_t **err)
@@ -505,6 +608,13 @@ ocis_pack(struct ocis_stream_reader *r, struct ocis_layout *l, const struct ocis
 				goto out;
 			}
 
+	if (ocis_layout_lock_read_index(l, &json, err) < 0)
+		goto out;
+	if (json.len > 0 && ocis_index_from_json(&top, (const char *)json.data, json.len, err) < 0)
+		goto out;
+	if (o->add_platform && merge_existing_platforms(l, &top, o, &imgs, err) < 0)
+		goto out;
+
 	/* What the tags point at: the manifest, or an index of manifests. */
 	if (imgs.n == 1) {
 		target = imgs.v[0];
@@ -528,10 +638,6 @@ ocis_pack(struct ocis_stream_reader *r, struct ocis_layout *l, const struct ocis
 	target.annotations = (char **)o->annotations;
 	target.n_annotations = o->n_annotations;
 
-	if (ocis_layout_lock_read_index(l, &json, err) < 0)
-		goto out;
-	if (json.len > 0 && ocis_index_from_json(&top, (const char *)json.data, json.len, err) < 0)
-		goto out;
 	for (i = 0; i < o->n_tags; i++) {
 		struct ocis_index_entry t = target;
 		ocis_index_remove_ref(&top, o->tags[i]);
