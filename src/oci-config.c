@@ -196,7 +196,6 @@ parse_args(int argc, char **argv, struct config_args *a)
 	};
 	struct ocis_buf hist = OCIS_BUF_INIT;
 	ocis_error_t *err = NULL;
-	long long v;
 	int c, i;
 
 	while ((c = getopt_long(argc, argv, "e:l:p:a:u:w:qvhV", longopts, NULL)) != -1) {
@@ -222,10 +221,8 @@ parse_args(int argc, char **argv, struct config_args *a)
 			a->created = optarg;
 			break;
 		case OPT_EPOCH:
-			if (tool_parse_int(optarg, 0, 253402300799LL, &v) < 0)
-				tool_usage_error("invalid --source-date-epoch '%s'", optarg);
+			a->epoch = tool_epoch_arg(optarg);
 			a->have_epoch = 1;
-			a->epoch = v;
 			break;
 		case OPT_FROM: a->from = optarg; break;
 		case OPT_BASE_REF: a->base_ref = optarg; break;

@@ -155,10 +155,8 @@ parse_args(int argc, char **argv, struct layer_args *a)
 			break;
 		case OPT_STRIP: a->strip_absolute = 1; break;
 		case OPT_EPOCH:
-			if (tool_parse_int(optarg, 0, 253402300799LL, &v) < 0)
-				tool_usage_error("invalid --source-date-epoch '%s'", optarg);
+			a->epoch = tool_epoch_arg(optarg);
 			a->have_epoch = 1;
-			a->epoch = v;
 			break;
 		case OPT_CLAMP: a->clamp_mtime = 1; break;
 		case OPT_CREATED_BY: a->created_by = optarg; break;

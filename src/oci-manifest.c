@@ -99,7 +99,6 @@ parse_args(int argc, char **argv, struct manifest_args *a)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *eq;
-	long long v;
 	size_t i, len;
 	int c;
 
@@ -128,19 +127,10 @@ parse_args(int argc, char **argv, struct manifest_args *a)
 			push(&a->std, optarg);
 			break;
 		case OPT_BASE_REF: a->base_ref = optarg; break;
-		case OPT_TYPES:
-			if (strcmp(optarg, "oci") == 0)
-				a->types = OCIS_TYPES_OCI;
-			else if (strcmp(optarg, "docker") == 0)
-				a->types = OCIS_TYPES_DOCKER;
-			else
-				tool_usage_error("unknown media types '%s' (oci or docker)", optarg);
-			break;
+		case OPT_TYPES: a->types = tool_media_types_arg(optarg); break;
 		case OPT_EPOCH:
-			if (tool_parse_int(optarg, 0, 253402300799LL, &v) < 0)
-				tool_usage_error("invalid --source-date-epoch '%s'", optarg);
+			a->epoch = tool_epoch_arg(optarg);
 			a->have_epoch = 1;
-			a->epoch = v;
 			break;
 		case 'q': tool_verbosity = 0; break;
 		case 'v': tool_verbosity++; break;

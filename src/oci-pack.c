@@ -135,7 +135,6 @@ parse_args(int argc, char **argv, struct pack_args *a)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	long long v;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "t:o:qvhV", longopts, NULL)) != -1) {
@@ -146,10 +145,8 @@ parse_args(int argc, char **argv, struct pack_args *a)
 		case OPT_OS: a->os = optarg; break;
 		case OPT_VARIANT: a->variant = optarg; break;
 		case OPT_EPOCH:
-			if (tool_parse_int(optarg, 0, 253402300799LL, &v) < 0)
-				tool_usage_error("invalid --source-date-epoch '%s'", optarg);
+			a->epoch = tool_epoch_arg(optarg);
 			a->have_epoch = 1;
-			a->epoch = v;
 			break;
 		case OPT_SAME: a->allow_same_platform = 1; break;
 		case OPT_ADD_PLATFORM: a->add_platform = 1; break;
@@ -160,14 +157,7 @@ parse_args(int argc, char **argv, struct pack_args *a)
 		case OPT_SUMMARY: a->summary = 1; break;
 		case OPT_DESCRIPTOR: a->descriptor_file = optarg; break;
 		case OPT_NAME: a->docker_name = optarg; break;
-		case OPT_TYPES:
-			if (strcmp(optarg, "oci") == 0)
-				a->types = OCIS_TYPES_OCI;
-			else if (strcmp(optarg, "docker") == 0)
-				a->types = OCIS_TYPES_DOCKER;
-			else
-				tool_usage_error("unknown media types '%s' (oci or docker)", optarg);
-			break;
+		case OPT_TYPES: a->types = tool_media_types_arg(optarg); break;
 		case OPT_ANNOTATION: {
 			char **nv;
 			const char *eq = strchr(optarg, '=');

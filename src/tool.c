@@ -20,6 +20,7 @@
 #include <zstd.h>
 
 #include <ocistream/config.h>
+#include <ocistream/manifest.h>
 #include <ocistream/stream.h>
 
 #include "tool.h"
@@ -150,8 +151,16 @@ tool_set_error_stream(struct ocis_stream_writer *w)
 static noreturn void
 die_msg(const char *msg)
 {
-	char *full = NULL;
+	char *full = NULL, *line = strdup(msg), *p;
 
+	/* One line whatever the message quotes (names and values come from
+	 * the input): control characters are shown as '?'. */
+	if (line != NULL) {
+		for (p = line; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
+		msg = line;
+	}
 	tool_progress_clear();
 	fprintf(stderr, "%s: %s\n", tool_progname, msg);
 	if (error_stream != NULL) {
@@ -257,6 +266,26 @@ tool_parse_int(const char *s, long long min, long long max, long long *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+int64_t
+tool_epoch_arg(const char *arg)
+{
+	long long v;
+
+	if (tool_parse_int(arg, 0, 253402300799LL, &v) < 0)
+		tool_usage_error("invalid --source-date-epoch '%s'", arg);
+	return v;
+}
+
+int
+tool_media_types_arg(const char *arg)
+{
+	if (strcmp(arg, "oci") == 0)
+		return OCIS_TYPES_OCI;
+	if (strcmp(arg, "docker") == 0)
+		return OCIS_TYPES_DOCKER;
+	tool_usage_error("unknown media types '%s' (oci or docker)", arg);
 }
 
 int

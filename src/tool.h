@@ -44,6 +44,11 @@ noreturn void tool_version(void);
 /* Parse a decimal integer in [min, max]; 0 ok, -1 bad. */
 int tool_parse_int(const char *s, long long min, long long max, long long *out);
 
+/* --source-date-epoch N: seconds, 0 to year 9999; exits 2 when invalid. */
+int64_t tool_epoch_arg(const char *arg);
+/* --media-types oci|docker; exits 2 when unknown. */
+int tool_media_types_arg(const char *arg);
+
 /* SOURCE_DATE_EPOCH from the environment: 1 and *out set when present,
  * 0 when unset or empty; a malformed value is a fatal error. */
 int tool_env_epoch(int64_t *out);

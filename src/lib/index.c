@@ -108,6 +108,21 @@ ann_cmp(const void *a, const void *b)
 	return r ? r : (lx > ly) - (lx < ly);
 }
 
+/* Whether gen_annotations writes anything (an empty map is left out). */
+static int
+has_annotations(const struct ocis_index_entry *e)
+{
+	size_t i;
+
+	if (e->ref_name)
+		return 1;
+	for (i = 0; i < e->n_annotations; i++)
+		if (strncmp(e->annotations[i], OCIS_ANNOTATION_REF_NAME "=",
+			    strlen(OCIS_ANNOTATION_REF_NAME) + 1) != 0)
+			return 1;
+	return 0;
+}
+
 /* The annotations map: ref.name and the others, sorted by key. */
 static int
 gen_annotations(yajl_gen g, const struct ocis_index_entry *e)
@@ -182,7 +197,7 @@ ocis_index_to_json_typed(const struct ocis_index *x, const char *media_type,
 				s |= ocis_json_kv_str(g, "variant", e->variant);
 			s |= ocis_json_close_map(g);
 		}
-		if (e->ref_name || e->n_annotations) {
+		if (has_annotations(e)) {
 			s |= ocis_json_key(g, "annotations");
 			s |= gen_annotations(g, e);
 		}
@@ -238,7 +253,10 @@ ocis_index_from_json(struct ocis_index *x, const char *json, size_t len, ocis_er
 			int bad = kv == NULL;
 			for (k = 0; !bad && k < ann->u.object.len; k++) {
 				const char *v = YAJL_GET_STRING(ann->u.object.values[k]);
-				if (v == NULL || strcmp(ann->u.object.keys[k], OCIS_ANNOTATION_REF_NAME) == 0)
+				/* Kept as "key=value": a key holding '=' cannot be
+				 * told apart, so it is dropped. */
+				if (v == NULL || strchr(ann->u.object.keys[k], '=') != NULL ||
+				    strcmp(ann->u.object.keys[k], OCIS_ANNOTATION_REF_NAME) == 0)
 					continue;
 				if (asprintf(&kv[e.n_annotations], "%s=%s", ann->u.object.keys[k], v) < 0)
 					bad = 1;

@@ -35,6 +35,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <zlib.h>
 
 #include <ocistream/layer.h>
 #include <ocistream/pax.h>
@@ -80,28 +81,156 @@ struct builder {
 	int in_fd;
 	unsigned char *inbuf;
 	uint64_t in_bytes;
+	unsigned char *rawbuf;	/* compressed input, when we inflate it */
+	z_stream gz;
+	int detected, gzip, raw_eof, gz_done;
 	char last[256];		/* printable name of the last entry, for messages */
 };
 
 #define INBUF_SIZE (1024 * 1024)
 
+/*
+ * gzip input is inflated here rather than by libarchive: libarchive's gzip
+ * reader does not check the CRC-32 and length in each member's trailer, and
+ * a damaged rootfs must not become a good-looking layer.  zlib checks both.
+ * Several members follow each other (pigz, concatenated files); zero bytes
+ * after the last member (tape padding) are ignored, anything else is an
+ * error.  Other compressions are left to libarchive (zstd, xz and bzip2
+ * check their own checksums there).
+ */
+static ssize_t
+raw_read(struct builder *b, unsigned char *buf, size_t len)
+{
+	for (;;) {
+		ssize_t n = read(b->in_fd, buf, len);
+		if (n >= 0) {
+			b->in_bytes += (uint64_t)n;
+			return n;
+		}
+		if (errno != EINTR)
+			return -1;
+	}
+}
+
+static int
+gz_refill(struct archive *a, struct builder *b)
+{
+	ssize_t n;
+
+	if (b->gz.avail_in > 0 || b->raw_eof)
+		return 0;
+	n = raw_read(b, b->rawbuf, INBUF_SIZE);
+	if (n < 0) {
+		archive_set_error(a, errno, "read error: %s", strerror(errno));
+		return -1;
+	}
+	if (n == 0)
+		b->raw_eof = 1;
+	b->gz.next_in = b->rawbuf;
+	b->gz.avail_in = (uInt)n;
+	return 0;
+}
+
+/* After a member: another member, zero padding to the end, or an error. */
+static int
+gz_next_member(struct archive *a, struct builder *b)
+{
+	for (;;) {
+		if (gz_refill(a, b) < 0)
+			return -1;
+		if (b->gz.avail_in == 0)
+			return 0;	/* end of input: done */
+		if (b->gz.next_in[0] == 0x1f) {
+			if (inflateReset(&b->gz) != Z_OK) {
+				archive_set_error(a, EINVAL, "gzip input: cannot start a member");
+				return -1;
+			}
+			return 1;
+		}
+		while (b->gz.avail_in > 0 && b->gz.next_in[0] == 0) {
+			b->gz.next_in++;
+			b->gz.avail_in--;
+		}
+		if (b->gz.avail_in > 0) {
+			archive_set_error(a, EINVAL, "gzip input: garbage after the compressed "
+					  "data");
+			return -1;
+		}
+	}
+}
+
 static la_ssize_t
 input_read(struct archive *a, void *ctx, const void **buf)
 {
 	struct builder *b = ctx;
+	ssize_t n;
+	int zr;
 
-	for (;;) {
-		ssize_t n = read(b->in_fd, b->inbuf, INBUF_SIZE);
-		if (n >= 0) {
-			b->in_bytes += (uint64_t)n;
-			*buf = b->inbuf;
-			return n;
+	if (!b->detected) {
+		/* Look at the first two bytes (a pipe may hand over fewer). */
+		size_t got = 0;
+		b->detected = 1;
+		while (got < 2) {
+			n = raw_read(b, b->rawbuf + got, INBUF_SIZE - got);
+			if (n < 0) {
+				archive_set_error(a, errno, "read error: %s", strerror(errno));
+				return -1;
+			}
+			if (n == 0)
+				break;
+			got += (size_t)n;
 		}
-		if (errno != EINTR) {
+		if (got >= 2 && b->rawbuf[0] == 0x1f && b->rawbuf[1] == 0x8b) {
+			if (inflateInit2(&b->gz, 15 + 16) != Z_OK) {
+				archive_set_error(a, ENOMEM, "gzip input: cannot initialise zlib");
+				return -1;
+			}
+			b->gzip = 1;
+			b->gz.next_in = b->rawbuf;
+			b->gz.avail_in = (uInt)got;
+		} else {
+			*buf = b->rawbuf;
+			return (la_ssize_t)got;
+		}
+	}
+	if (!b->gzip) {
+		n = raw_read(b, b->inbuf, INBUF_SIZE);
+		if (n < 0) {
 			archive_set_error(a, errno, "read error: %s", strerror(errno));
 			return -1;
 		}
+		*buf = b->inbuf;
+		return n;
 	}
+	if (b->gz_done)
+		return 0;
+	b->gz.next_out = b->inbuf;
+	b->gz.avail_out = INBUF_SIZE;
+	while (b->gz.avail_out > 0) {
+		if (gz_refill(a, b) < 0)
+			return -1;
+		zr = inflate(&b->gz, Z_NO_FLUSH);
+		if (zr == Z_BUF_ERROR && b->gz.avail_in == 0 && b->raw_eof) {
+			/* no progress possible: the member never ended */
+			archive_set_error(a, EINVAL, "gzip input is truncated");
+			return -1;
+		}
+		if (zr == Z_STREAM_END) {
+			int more = gz_next_member(a, b);
+			if (more < 0)
+				return -1;
+			if (more == 0) {
+				b->gz_done = 1;
+				break;
+			}
+		} else if (zr != Z_OK && zr != Z_BUF_ERROR) {
+			archive_set_error(a, EINVAL, "gzip input is damaged: %s",
+					  b->gz.msg ? b->gz.msg : "inflate error");
+			return -1;
+		}
+	}
+	*buf = b->inbuf;
+	return (la_ssize_t)(INBUF_SIZE - b->gz.avail_out);
 }
 
 static uint64_t
@@ -642,6 +771,9 @@ builder_release(struct builder *b)
 	free(b->stage);
 	free(b->zeros);
 	free(b->inbuf);
+	free(b->rawbuf);
+	if (b->gzip)
+		inflateEnd(&b->gz);
 	free(b->names.slots);
 	free(b->symlinks.slots);
 	free(b->xattrs);
@@ -682,7 +814,9 @@ ocis_layer_build(int in_fd, struct ocis_stream_writer *w, const struct ocis_laye
 	b.stage = malloc(STAGE_SIZE);
 	b.zeros = calloc(1, STAGE_SIZE);
 	b.inbuf = malloc(INBUF_SIZE);
-	if (b.chunk == NULL || b.stage == NULL || b.zeros == NULL || b.inbuf == NULL) {
+	b.rawbuf = malloc(INBUF_SIZE);
+	if (b.chunk == NULL || b.stage == NULL || b.zeros == NULL || b.inbuf == NULL ||
+	    b.rawbuf == NULL) {
 		ocis_error_oom(err);
 		goto out;
 	}
@@ -720,10 +854,15 @@ ocis_layer_build(int in_fd, struct ocis_stream_writer *w, const struct ocis_laye
 			 * cannot convert them; bytes in, same bytes out is what
 			 * we want, so this is not worth a warning. */
 		} else if (r == ARCHIVE_WARN) {
-			warn(&b, "entry '%s': %s",
-			     shown(archive_entry_pathname(ae) ? archive_entry_pathname(ae) : "",
-				   s1, sizeof(s1)),
-			     archive_error_string(a) ? archive_error_string(a) : "warning");
+			/* Any other warning means libarchive dropped or guessed
+			 * something (a malformed pax record, a damaged header):
+			 * the layer would not be the rootfs, so it is an error. */
+			ocis_error_set(err, 0, "reading input tar: entry '%s': %s",
+				       shown(archive_entry_pathname(ae) ?
+					     archive_entry_pathname(ae) : "", s1, sizeof(s1)),
+				       archive_error_string(a) ? archive_error_string(a) :
+				       "damaged header");
+			goto out;
 		} else if (r != ARCHIVE_OK) {
 			if (b.in_bytes == 0) {
 				ocis_error_set(err, 0, "reading input tar: empty input "

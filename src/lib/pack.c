@@ -645,6 +645,24 @@ ocis_pack(struct ocis_stream_reader *r, struct ocis_layout *l, const struct ocis
 		if (ocis_index_add(&top, &t, err) < 0)
 			goto out;
 	}
+	/*
+	 * docker-archive: the full "name:tag" of each RepoTag is a ref.name
+	 * too.  podman load reads a tarball as an OCI archive first and, when
+	 * that has a single ref.name, names the image after it ("1.0" becomes
+	 * localhost/1.0:latest); with the full names beside the tags it falls
+	 * back to manifest.json and its RepoTags, as docker load does.
+	 */
+	for (i = 0; o->docker_archive && i < o->n_tags; i++) {
+		struct ocis_index_entry t = target;
+		if (repo_tag(o, i, &data, err) < 0)
+			goto out;
+		if (strcmp((char *)data.data, o->tags[i]) == 0)
+			continue;
+		ocis_index_remove_ref(&top, (char *)data.data);
+		t.ref_name = (char *)data.data;
+		if (ocis_index_add(&top, &t, err) < 0)
+			goto out;
+	}
 	target.annotations = NULL;
 	target.n_annotations = 0;
 	if (ocis_index_to_json(&top, &json, err) < 0 ||

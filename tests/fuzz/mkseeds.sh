@@ -1,0 +1,125 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Seed corpus for the fuzz targets, generated the way the tests make their
+# inputs (tests/helpers/mkbad.py, mkrootfs.py, GNU tar in every format,
+# bsdtar, the compressors) and run through the built programs, so the
+# seeds are real rootfs tars, real image streams and the real JSON the
+# stages write.  Nothing is stored in the repository but the regression
+# inputs (tests/fuzz/regressions/<target>/), which are added as seeds too.
+#
+# usage: tests/fuzz/mkseeds.sh OUTDIR
+#   top_srcdir / top_builddir as in the tests; the programs must be built.
+#   Writes OUTDIR/<target>/ for layer, stream, layerdesc, config, manifest,
+#   index.
+set -eu
+
+out=${1:?usage: mkseeds.sh OUTDIR}
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+PATH=$top_builddir:$PATH
+PYTHON=${PYTHON:-python3}
+test -x /usr/bin/python3 && PYTHON=/usr/bin/python3
+helpers=$top_srcdir/tests/helpers
+export PATH LC_ALL=C TZ=UTC SOURCE_DATE_EPOCH=1700000000
+# The programs may be an ASan build: make a report fail loudly.
+ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+export ASAN_OPTIONS
+
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+for t in layer stream layerdesc config manifest index; do
+	mkdir -p "$out/$t"
+done
+work=$(mktemp -d "${TMPDIR:-/tmp}/ocipipe-seeds.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+# --- rootfs tars (fuzz-layer)
+for k in good badsum badsum-first abs dotdot middotdot dotdot-pax hardlink-abs hardlink-out; do
+	"$PYTHON" "$helpers/mkbad.py" "$k" >"$out/layer/mkbad-$k.tar"
+done
+mkdir -p tree/dir/sub tree/etc
+printf 'hello\n' >tree/dir/file
+printf '#!/bin/sh\necho hi\n' >tree/dir/sub/script
+chmod 4755 tree/dir/sub/script
+ln -s ../dir/file tree/etc/rel-link
+ln -s /etc/passwd tree/etc/abs-link
+ln tree/dir/file tree/dir/hardlink
+mkfifo tree/dir/fifo
+: >tree/etc/empty
+long=$(printf 'n%.0s' $(seq 1 120))
+mkdir -p "tree/$long"
+printf 'long\n' >"tree/$long/f"
+setfattr -n user.seed -v value tree/dir/file 2>/dev/null || :
+for f in ustar pax gnu oldgnu v7; do
+	tar --format=$f --sort=name --numeric-owner --mtime=@1700000000 \
+		-C tree -cf "$out/layer/gnutar-$f.tar" . 2>/dev/null || :
+done
+tar --format=pax --xattrs --sort=name -C tree -cf "$out/layer/gnutar-pax-xattrs.tar" . 2>/dev/null || :
+tar --format=gnu --sparse -C tree -cf "$out/layer/gnutar-sparse.tar" . 2>/dev/null || :
+if command -v bsdtar >/dev/null 2>&1; then
+	bsdtar --format=pax -C tree -cf "$out/layer/bsdtar-pax.tar" . 2>/dev/null || :
+	bsdtar --format=ustar -C tree -cf "$out/layer/bsdtar-ustar.tar" . 2>/dev/null || :
+fi
+# Concatenated archives, and compressed ones.
+cat "$out/layer/gnutar-ustar.tar" "$out/layer/mkbad-good.tar" >"$out/layer/concat.tar"
+gzip -n -c "$out/layer/gnutar-pax.tar" >"$out/layer/pax.tar.gz"
+command -v zstd >/dev/null 2>&1 && zstd -q -c "$out/layer/gnutar-pax.tar" >"$out/layer/pax.tar.zst"
+command -v xz >/dev/null 2>&1 && xz -c "$out/layer/gnutar-ustar.tar" >"$out/layer/ustar.tar.xz"
+command -v bzip2 >/dev/null 2>&1 && bzip2 -c "$out/layer/gnutar-ustar.tar" >"$out/layer/ustar.tar.bz2"
+# A small generated rootfs (no 3 MiB file: seeds stay small).
+if "$PYTHON" "$helpers/mkrootfs.py" --portable --no-random rootfs >/dev/null 2>&1; then
+	tar --format=pax --sort=name --numeric-owner -C rootfs -cf "$out/layer/mkrootfs-pax.tar" . 2>/dev/null || :
+fi
+
+# --- image streams (fuzz-stream) and their JSON
+n=0
+for t in "$out/layer/mkbad-good.tar" "$out/layer/gnutar-pax.tar" "$out/layer/gnutar-ustar.tar"; do
+	n=$((n + 1))
+	oci-layer --compress=none --created-by="seed $n" <"$t" >"s$n.layer" 2>/dev/null || continue
+	cp "s$n.layer" "$out/stream/layer-none-$n.stream"
+	oci-layer --gzip <"$t" >"s$n.gz" 2>/dev/null && cp "s$n.gz" "$out/stream/layer-gzip-$n.stream"
+	oci-config --entrypoint /bin/sh --env A=1 --port 80 --label k=v --volume /data \
+		--workdir /w --user 1:2 --author seed <"s$n.layer" >"s$n.cfg" 2>/dev/null || continue
+	cp "s$n.cfg" "$out/stream/config-$n.stream"
+	oci-manifest --annotation a=b <"s$n.cfg" >"s$n.man" 2>/dev/null || continue
+	cp "s$n.man" "$out/stream/manifest-$n.stream"
+	"$PYTHON" "$helpers/stream.py" split "s$n.man" "split$n" >/dev/null 2>&1 || continue
+	for j in "split$n"/*; do
+		case $j in
+		*layer*.json) cp "$j" "$out/layerdesc/seed$n-$(basename "$j")" ;;
+		*config*.json) cp "$j" "$out/config/seed$n-$(basename "$j")" ;;
+		*manifest*.json) cp "$j" "$out/manifest/seed$n-$(basename "$j")" ;;
+		esac
+	done
+	oci-pack --tag "t$n" --tag latest -o "layout" <"s$n.man" >/dev/null 2>&1 || :
+done
+# Two images: an index.
+cat s1.man s2.man >two.stream 2>/dev/null &&
+	cp two.stream "$out/stream/two-images.stream" &&
+	oci-pack --allow-same-platform -o layout2 <two.stream >/dev/null 2>&1 || :
+test -f layout/index.json && cp layout/index.json "$out/index/layout-index.json"
+test -f layout2/index.json && cp layout2/index.json "$out/index/layout2-index.json"
+for b in layout2/blobs/sha256/*; do
+	test -f "$b" || continue
+	case $(head -c 200 "$b") in
+	*image.index*) cp "$b" "$out/index/index-blob.json" ;;
+	esac
+done
+# An error entry, and an image stream with a config given by --from.
+printf '{"architecture":"arm","variant":"v7","os":"linux","config":{"Env":["PATH=/bin"]},"rootfs":{"type":"layers","diff_ids":[]},"history":[{"created":"2024-01-02T03:04:05Z","empty_layer":true}]}' \
+	>"$out/config/from.json"
+oci-layer <"$out/layer/mkbad-dotdot.tar" >"$out/stream/error.stream" 2>/dev/null || :
+
+# --- regression inputs found earlier
+for t in layer stream layerdesc config manifest index; do
+	if test -d "$top_srcdir/tests/fuzz/regressions/$t"; then
+		for f in "$top_srcdir/tests/fuzz/regressions/$t"/*; do
+			test -f "$f" && cp "$f" "$out/$t/regression-$(basename "$f")"
+		done
+	fi
+done
+
+for t in layer stream layerdesc config manifest index; do
+	echo "seeds: $t $(ls "$out/$t" | wc -l)"
+done
