@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # bash completion for the ocipipe programs: oci-layer, oci-config,
-# oci-manifest, oci-pack.  Installed into the bash-completion directory
+# oci-manifest, oci-pack, oci-flatten.  Installed into the bash-completion directory
 # (completions/ocipipe, with one symlink per program), or source it:
 #   . completion/ocipipe.bash
 # The option names come from each program's --help, so they stay true.
@@ -40,7 +40,8 @@ _ocipipe()
 		--entrypoint|--cmd|--env|--label|--port|--volume|--arch|--variant|--os|\
 		--user|--workdir|--stop-signal|--author|--author-email|--created|\
 		--source-date-epoch|--from|--annotation|--oci-annotation|--tag|\
-		--output|--created-by|--comment|--media-types|--base-ref|--name) ;;
+		--output|--created-by|--comment|--media-types|--base-ref|--name|\
+		-i|--input|--ref) ;;
 		*) opt= ;;
 		esac
 	fi
@@ -57,7 +58,7 @@ _ocipipe()
 		*:--stop-signal) words="SIGTERM SIGINT SIGQUIT SIGKILL SIGHUP SIGUSR1 SIGUSR2" ;;
 		*:--oci-annotation)
 			words="created authors url= documentation= source= version= revision= vendor= licenses= ref.name= title= description= base.digest= base.name=" ;;
-		*:--from)
+		*:--from|oci-flatten:-i|oci-flatten:--input)
 			COMPREPLY=($(compgen -f -- "$val"))
 			compopt -o filenames 2>/dev/null
 			;;
@@ -76,8 +77,12 @@ _ocipipe()
 
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$(_ocipipe_options "$1")" -- "$cur"))
+	elif [[ $prog == oci-flatten ]]; then
+		# the IMAGE argument: a file
+		COMPREPLY=($(compgen -f -- "$cur"))
+		compopt -o filenames 2>/dev/null
 	fi
 	return 0
 }
 
-complete -F _ocipipe oci-layer oci-config oci-manifest oci-pack
+complete -F _ocipipe oci-layer oci-config oci-manifest oci-pack oci-flatten

@@ -37,6 +37,9 @@ int ocis__tar_parse_num(const unsigned char *field, size_t width, uint64_t *out)
 void ocis__tar_finish_header(unsigned char h[OCIS_BLOCK]);
 /* 1 when the stored checksum matches. */
 int ocis__tar_checksum_ok(const unsigned char h[OCIS_BLOCK]);
+/* A name as it may be shown in a one-line message: control characters
+ * become '?', other bytes are kept; truncated to fit buf.  Returns buf. */
+const char *ocis__shown(const char *name, char *buf, size_t size);
 /* 1 when the block is all zeros. */
 int ocis__block_is_zero(const unsigned char *b);
 

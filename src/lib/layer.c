@@ -418,18 +418,6 @@ warn(struct builder *b, const char *fmt, ...)
 	b->o->warn(b->o->cb_ctx, msg);
 }
 
-/* Printable form of a name for messages (bytes above 0x7e kept as is). */
-static const char *
-shown(const char *name, char *buf, size_t size)
-{
-	size_t i, j = 0;
-
-	for (i = 0; name[i] && j + 1 < size; i++)
-		buf[j++] = ((unsigned char)name[i] < 0x20 || name[i] == 0x7f) ? '?' : name[i];
-	buf[j] = 0;
-	return buf;
-}
-
 /*
  * Normalise an input name into out: drop leading "/" (only with
  * strip_absolute), "." and empty components; refuse "..".  `what` is
@@ -448,7 +436,7 @@ normalise(struct builder *b, const char *in, const char *what, const char *entry
 		if (!b->o->strip_absolute)
 			return ocis_error_set(err, 0, "%s '%s' has an absolute path "
 					      "(use --strip-absolute to store it relative)",
-					      what, shown(in, s1, sizeof(s1)));
+					      what, ocis__shown(in, s1, sizeof(s1)));
 		while (*p == '/')
 			p++;
 	}
@@ -459,10 +447,10 @@ normalise(struct builder *b, const char *in, const char *what, const char *entry
 		if (q - p == 2 && p[0] == '.' && p[1] == '.') {
 			if (entry)
 				return ocis_error_set(err, 0, "entry '%s': %s '%s' has a '..' "
-						      "component", shown(entry, s2, sizeof(s2)), what,
-						      shown(in, s1, sizeof(s1)));
+						      "component", ocis__shown(entry, s2, sizeof(s2)), what,
+						      ocis__shown(in, s1, sizeof(s1)));
 			return ocis_error_set(err, 0, "%s '%s' has a '..' component", what,
-					      shown(in, s1, sizeof(s1)));
+					      ocis__shown(in, s1, sizeof(s1)));
 		}
 		if (!(q - p == 0 || (q - p == 1 && p[0] == '.'))) {
 			if (out->len && ocis_buf_add(out, "/", 1, err) < 0)
@@ -555,12 +543,12 @@ copy_data(struct builder *b, struct archive *a, struct archive_entry *ae, uint64
 			break;
 		if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
 			return ocis_error_set(err, 0, "reading input tar: entry '%s': %s",
-					      shown(name, s1, sizeof(s1)),
+					      ocis__shown(name, s1, sizeof(s1)),
 					      archive_error_string(a) ? archive_error_string(a)
 								      : "read error");
 		if (off < 0 || (uint64_t)off < written || (uint64_t)off + len > size)
 			return ocis_error_set(err, 0, "reading input tar: entry '%s': data "
-					      "outside the file's size", shown(name, s1, sizeof(s1)));
+					      "outside the file's size", ocis__shown(name, s1, sizeof(s1)));
 		/* sparse hole before this block */
 		if (tar_zeros(b, (uint64_t)off - written, err) < 0 ||
 		    tar_out(b, buf, len, err) < 0)
@@ -605,16 +593,16 @@ add_entry(struct builder *b, struct archive *a, struct archive_entry *ae, ocis_e
 		if (b->o->n_exclude && excluded(b->o, (const char *)b->link.data))
 			return ocis_error_set(err, 0, "entry '%s': hardlink target '%s' is "
 					      "excluded (exclude the link too)",
-					      shown(raw, s1, sizeof(s1)), (char *)b->link.data);
+					      ocis__shown(raw, s1, sizeof(s1)), (char *)b->link.data);
 		if (link_root || !name_set_has(&b->names,
 						name_hash((char *)b->link.data, b->link.len)))
 			return ocis_error_set(err, 0, "entry '%s': hardlink target '%s' is not "
 					      "an earlier entry of the archive",
-					      shown(raw, s1, sizeof(s1)), (char *)b->link.data);
+					      ocis__shown(raw, s1, sizeof(s1)), (char *)b->link.data);
 		if ((k = symlink_prefix(&b->symlinks, (char *)b->link.data, b->link.len)) > 0)
 			return ocis_error_set(err, 0, "entry '%s': hardlink target '%s' goes "
 					      "through the symlink '%.*s' of an earlier entry",
-					      shown(raw, s1, sizeof(s1)), (char *)b->link.data,
+					      ocis__shown(raw, s1, sizeof(s1)), (char *)b->link.data,
 					      (int)k, (char *)b->link.data);
 		pe.linkname = (const char *)b->link.data;
 	} else {
@@ -627,23 +615,23 @@ add_entry(struct builder *b, struct archive *a, struct archive_entry *ae, ocis_e
 		case AE_IFIFO: pe.type = '6'; break;
 		case AE_IFSOCK:
 			warn(b, "entry '%s': sockets cannot be stored in a layer; dropped",
-			     shown(raw, s1, sizeof(s1)));
+			     ocis__shown(raw, s1, sizeof(s1)));
 			return 0;
 		default:
 			return ocis_error_set(err, 0, "entry '%s': unsupported file type 0%o",
-					      shown(raw, s1, sizeof(s1)), (unsigned)ft);
+					      ocis__shown(raw, s1, sizeof(s1)), (unsigned)ft);
 		}
 		if (pe.type == '2') {
 			pe.linkname = archive_entry_symlink(ae);
 			if (pe.linkname == NULL)
 				return ocis_error_set(err, 0, "entry '%s': symlink without target",
-						      shown(raw, s1, sizeof(s1)));
+						      ocis__shown(raw, s1, sizeof(s1)));
 		}
 	}
 	if (is_root) {
 		if (pe.type != '5')
 			return ocis_error_set(err, 0, "entry '%s': only a directory can be the "
-					      "root of the layer", shown(raw, s1, sizeof(s1)));
+					      "root of the layer", ocis__shown(raw, s1, sizeof(s1)));
 		if (ocis_buf_addstr(&b->path, "./", err) < 0)
 			return -1;
 	} else {
@@ -653,7 +641,7 @@ add_entry(struct builder *b, struct archive *a, struct archive_entry *ae, ocis_e
 		if ((k = symlink_prefix(&b->symlinks, (char *)b->path.data, b->path.len)) > 0)
 			return ocis_error_set(err, 0, "entry '%s' would be written through the "
 					      "symlink '%.*s' of an earlier entry",
-					      shown(raw, s1, sizeof(s1)), (int)k,
+					      ocis__shown(raw, s1, sizeof(s1)), (int)k,
 					      (char *)b->path.data);
 		if (name_set_add(&b->names, h, err) < 0)
 			return -1;
@@ -742,7 +730,7 @@ add_entry(struct builder *b, struct archive *a, struct archive_entry *ae, ocis_e
 			if (p->size != q->size || (p->size && memcmp(p->value, q->value, p->size)))
 				return ocis_error_set(err, 0, "entry '%s': xattr '%s' given twice "
 						      "with different values",
-						      shown(raw, s1, sizeof(s1)), q->name);
+						      ocis__shown(raw, s1, sizeof(s1)), q->name);
 		}
 		nx = j;
 	}
@@ -751,7 +739,7 @@ add_entry(struct builder *b, struct archive *a, struct archive_entry *ae, ocis_e
 
 	ocis_buf_reset(&b->hdr);
 	if (ocis_pax_encode_header(&pe, &b->hdr, err) < 0)
-		return ocis_error_wrap(err, "entry '%s'", shown(raw, s1, sizeof(s1)));
+		return ocis_error_wrap(err, "entry '%s'", ocis__shown(raw, s1, sizeof(s1)));
 	if (tar_out(b, b->hdr.data, b->hdr.len, err) < 0)
 		return -1;
 	if (has_data && copy_data(b, a, ae, pe.size, raw, err) < 0)
@@ -858,7 +846,7 @@ ocis_layer_build(int in_fd, struct ocis_stream_writer *w, const struct ocis_laye
 			 * something (a malformed pax record, a damaged header):
 			 * the layer would not be the rootfs, so it is an error. */
 			ocis_error_set(err, 0, "reading input tar: entry '%s': %s",
-				       shown(archive_entry_pathname(ae) ?
+				       ocis__shown(archive_entry_pathname(ae) ?
 					     archive_entry_pathname(ae) : "", s1, sizeof(s1)),
 				       archive_error_string(a) ? archive_error_string(a) :
 				       "damaged header");
@@ -886,7 +874,7 @@ ocis_layer_build(int in_fd, struct ocis_stream_writer *w, const struct ocis_laye
 		}
 		if (add_entry(&b, a, ae, err) < 0)
 			goto out;
-		shown(archive_entry_pathname(ae), b.last, sizeof(b.last));
+		ocis__shown(archive_entry_pathname(ae), b.last, sizeof(b.last));
 		entries++;
 		/* Position after this entry's data, rounded to the block. */
 		consumed = (uint64_t)archive_filter_bytes(a, 0);

@@ -1,0 +1,109 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# Peak memory of oci-flatten for a lower tree of many entries, with small
+# files and with large ones: it must not depend on the file sizes (the
+# index holds about 24 bytes per path, the data streams through).
+#
+#   bench/flatten-memory.sh [BUILD_DIR]     (default: the current directory)
+#   BENCH_ENTRIES=N    entries of the lower tree (default 100000)
+#   BENCH_LARGE=N      files of BENCH_LARGE_MIB each in the large case
+#                      (default 200)
+#   BENCH_LARGE_MIB=N  size of each large file in MiB (default 8)
+#   BENCH_OUT=DIR      scratch directory (default: mktemp; about
+#                      BENCH_LARGE * BENCH_LARGE_MIB MiB twice)
+#
+# Each case is an image of two uncompressed layers: the lower tree, then a
+# layer that whites out a tenth of its directories, replaces a tenth of its
+# files and adds hardlinks.  Printed per case: entries, image size, peak
+# RSS of oci-flatten (GNU time, KiB), wall seconds, output size.  Build
+# without --enable-sanitizers for numbers that mean something.
+set -eu
+
+build=$(cd "${1:-.}" && pwd)
+export PATH="$build:$PATH"
+n=${BENCH_ENTRIES:-100000}
+nlarge=${BENCH_LARGE:-200}
+large_mib=${BENCH_LARGE_MIB:-8}
+out=${BENCH_OUT:-$(mktemp -d)}
+mkdir -p "$out"
+cleanup() { [ -n "${BENCH_OUT:-}" ] || rm -rf "$out"; }
+trap cleanup EXIT
+
+for t in oci-layer oci-flatten; do
+	command -v $t >/dev/null || { echo "bench: $t not found in $build" >&2; exit 1; }
+done
+[ -x /usr/bin/time ] || { echo "bench: needs GNU time (/usr/bin/time)" >&2; exit 1; }
+
+# gen_tar N NLARGE MIB LAYER: a tar on stdout, generated (nothing staged
+# on disk): 100 entries a directory; NLARGE files of MIB MiB among them.
+gen_tar() {
+	python3 - "$@" <<\PY
+import io, sys, tarfile
+n, nlarge, mib, layer = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+out = sys.stdout.buffer
+tf = tarfile.open(fileobj=out, mode='w|', format=tarfile.PAX_FORMAT)
+zero = bytes(1 << 20)
+
+class Zeros(io.RawIOBase):
+    def __init__(self, size):
+        self.left = size
+    def readable(self):
+        return True
+    def readinto(self, b):
+        k = min(len(b), self.left, len(zero))
+        b[:k] = zero[:k]
+        self.left -= k
+        return k
+
+def add(name, kind, size=0, link=None):
+    ti = tarfile.TarInfo(name)
+    ti.mtime = 1700000000
+    if kind == 'd':
+        ti.type, ti.mode = tarfile.DIRTYPE, 0o755
+        tf.addfile(ti)
+    elif kind == 'h':
+        ti.type, ti.linkname = tarfile.LNKTYPE, link
+        tf.addfile(ti)
+    else:
+        ti.size, ti.mode = size, 0o644
+        tf.addfile(ti, io.BufferedReader(Zeros(size), 1 << 20) if size else io.BytesIO(b'x' * size))
+
+ndirs = max(1, n // 100)
+if layer == 'lower':
+    k = big = 0
+    for d in range(ndirs):
+        add('d%06d' % d, 'd')
+        for f in range(99):
+            if k >= n - ndirs:
+                break
+            size = 1
+            # large files where the upper layer leaves them alone
+            if big < nlarge and d % 10 == 3 and f % 33 == 20:
+                size, big = mib << 20, big + 1
+            add('d%06d/f%02d' % (d, f), 'f', size)
+            k += 1
+    if big < nlarge:
+        sys.exit('bench: %d large files need more entries' % nlarge)
+else:
+    for d in range(0, ndirs, 10):
+        add('.wh.d%06d' % d, 'f')
+    for d in range(5, ndirs, 10):
+        add('d%06d/f00' % d, 'f', 2)
+        add('d%06d/link' % d, 'h', link='d%06d/f00' % d)
+tf.close()
+PY
+}
+
+printf '%-8s %10s %12s %14s %8s %12s\n' case entries "image MiB" "peak RSS KiB" "wall s" "output MiB"
+for c in small large; do
+	if [ $c = small ]; then nl=0; else nl=$nlarge; fi
+	img=$out/$c.stream
+	{ gen_tar "$n" "$nl" "$large_mib" lower | oci-layer -q -c none
+	  gen_tar "$n" "$nl" "$large_mib" upper | oci-layer -q -c none; } >"$img"
+	/usr/bin/time -f '%M %e' -o "$out/time" oci-flatten "$img" >"$out/flat.tar"
+	read -r rss wall <"$out/time"
+	printf '%-8s %10d %12d %14d %8s %12d\n' $c "$n" $(($(stat -c %s "$img") >> 20)) \
+		"$rss" "$wall" $(($(stat -c %s "$out/flat.tar") >> 20))
+	rm -f "$img" "$out/flat.tar"
+done

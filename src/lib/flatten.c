@@ -1,0 +1,1191 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Flattening an image into one rootfs tar: see ocistream/flatten.h.
+ *
+ * Semantics (the OCI layer changeset rules, as umoci and containerd apply
+ * them): a layer's entry for a path replaces what was there, except that a
+ * directory over a directory only changes the directory's metadata and
+ * keeps what is below it; ".wh.NAME" removes NAME (and all below it) of the
+ * layers under it; "DIR/.wh..wh..opq" removes everything below DIR of the
+ * layers under it.  Whiteouts never remove entries of their own layer.
+ *
+ * So an entry (path P, layer L, sequence number S) is in the merged tree
+ * exactly when:
+ *   - S is the last entry of P in the whole image (last_seq),
+ *   - no layer above L has a whiteout of P (kill_self <= L),
+ *   - no layer above L removed what is below a directory above P: a
+ *     whiteout or an opaque whiteout of it, or a non-directory entry for
+ *     it (kill_desc <= L for every proper prefix of P, the root included).
+ * Pass 2 builds those three numbers per path, pass 3 applies the test.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <ocistream/config.h>
+#include <ocistream/flatten.h>
+#include <ocistream/pax.h>
+#include <ocistream/stream.h>
+
+#include "internal.h"
+
+#define READ_BUF (1024 * 1024)
+#define OUT_BUF (256 * 1024)
+#define MAX_LAYERS 65535
+
+/* --- path index ----------------------------------------------------------- */
+
+struct node {
+	uint64_t h;		/* hash of the normalised name; 0 = empty slot */
+	uint32_t last_seq;	/* sequence number of the last entry, 0 = none */
+	uint16_t last_layer;	/* layer of that entry (1-based) */
+	uint16_t kill_self;	/* last layer with a whiteout of this path */
+	uint16_t kill_desc;	/* last layer that removed what is below it */
+	uint8_t is_link;	/* the last entry is a hardlink */
+};
+
+struct node_map {
+	struct node *v;
+	size_t n, cap;
+};
+
+#define FNV_BASIS 0xcbf29ce484222325ULL
+#define FNV_PRIME 0x100000001b3ULL
+
+static uint64_t
+fnv_add(uint64_t h, const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= FNV_PRIME;
+	}
+	return h;
+}
+
+static uint64_t
+fix_hash(uint64_t h)
+{
+	return h == 0 ? 1 : h;
+}
+
+static struct node *
+map_find(const struct node_map *m, uint64_t h)
+{
+	size_t i;
+
+	if (m->cap == 0)
+		return NULL;
+	for (i = h & (m->cap - 1); m->v[i].h; i = (i + 1) & (m->cap - 1))
+		if (m->v[i].h == h)
+			return &m->v[i];
+	return NULL;
+}
+
+static struct node *
+map_get(struct node_map *m, uint64_t h, ocis_error_t **err)
+{
+	struct node *p;
+	size_t i;
+
+	if ((p = map_find(m, h)) != NULL)
+		return p;
+	if ((m->n + 1) * 2 > m->cap) {
+		size_t ncap = m->cap ? m->cap * 2 : 4096, j;
+		struct node *nv = calloc(ncap, sizeof(*nv));
+		if (nv == NULL) {
+			ocis_error_oom(err);
+			return NULL;
+		}
+		for (j = 0; j < m->cap; j++) {
+			if (m->v[j].h == 0)
+				continue;
+			for (i = m->v[j].h & (ncap - 1); nv[i].h; i = (i + 1) & (ncap - 1))
+				;
+			nv[i] = m->v[j];
+		}
+		free(m->v);
+		m->v = nv;
+		m->cap = ncap;
+	}
+	for (i = h & (m->cap - 1); m->v[i].h; i = (i + 1) & (m->cap - 1))
+		;
+	m->v[i].h = h;
+	m->n++;
+	return &m->v[i];
+}
+
+static uint64_t
+path_hash(const char *p, size_t len)
+{
+	return fix_hash(fnv_add(FNV_BASIS, p, len));
+}
+
+/* The largest kill_desc of the proper prefixes of p (root "" included). */
+static unsigned
+ancestors_kill(const struct node_map *m, const char *p, size_t len)
+{
+	uint64_t h = FNV_BASIS;
+	const struct node *n;
+	unsigned k = 0;
+	size_t i, from = 0;
+
+	if (len == 0)
+		return 0;
+	if ((n = map_find(m, fix_hash(h))) != NULL)
+		k = n->kill_desc;
+	for (i = 0; i < len; i++) {
+		if (p[i] != '/')
+			continue;
+		h = fnv_add(h, p + from, i - from);
+		from = i;
+		if ((n = map_find(m, fix_hash(h))) != NULL && n->kill_desc > k)
+			k = n->kill_desc;
+	}
+	return k;
+}
+
+/* --- hardlink records ---------------------------------------------------- */
+
+struct link_rec {
+	uint32_t seq;		/* the link entry */
+	uint32_t target_seq;	/* the entry holding the data (never a link) */
+	uint16_t layer;
+	char *path;		/* normalised name of the link */
+};
+
+/* Per target (first record of each target group in by_target). */
+struct target_state {
+	int resolved;
+	char *name;		/* output name of the data: the target's or a carrier's */
+	uint32_t carrier_seq;	/* the link written with the data, or 0 */
+};
+
+/* --- input: blobs and images ---------------------------------------------- */
+
+struct extent {
+	uint64_t off, len;
+};
+
+struct blob {
+	char digest[OCIS_DIGEST_STR_SIZE];
+	size_t first, n;	/* extents */
+};
+
+struct layer_ref {
+	char digest[OCIS_DIGEST_STR_SIZE];
+	char media_type[96];
+};
+
+struct image {
+	size_t first, n;	/* layer_refs */
+	char *arch, *os, *variant;	/* from its config, or NULL */
+};
+
+struct flat {
+	const struct ocis_flatten_opts *o;
+	struct ocis_flatten_stats *st;
+	int in_fd, out_fd;
+	uint64_t base_off;
+
+	struct extent *ext;
+	size_t n_ext, cap_ext;
+	struct blob *blobs;
+	size_t n_blobs, cap_blobs;
+	struct layer_ref *layers;
+	size_t n_layers, cap_layers;
+	struct image *images;
+	size_t n_images, cap_images;
+
+	const struct image *im;
+
+	struct node_map map;
+	struct link_rec *links;
+	size_t n_links, cap_links;
+	size_t *by_target;	/* indexes into links, sorted by (target_seq, seq) */
+	struct target_state *tstate;	/* parallel to by_target */
+
+	/* reading a layer */
+	unsigned char *rbuf;
+	const struct blob *cur_blob;
+	size_t cur_ext;
+	uint64_t cur_done;
+	const char *cur_what;
+
+	/* output */
+	unsigned char *obuf;
+	size_t olen;
+	unsigned char *zeros;
+
+	struct ocis_buf path, link, hdr, out_name;
+	struct ocis_xattr *xattrs;
+	size_t xcap;
+};
+
+static void
+fwarn(struct flat *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+fwarn(struct flat *f, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (f->o->warn == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	f->o->warn(f->o->cb_ctx, msg);
+}
+
+static int
+grow(void **v, size_t *cap, size_t need, size_t size, ocis_error_t **err)
+{
+	size_t ncap;
+	void *nv;
+
+	if (need <= *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 16;
+	while (ncap < need)
+		ncap *= 2;
+	nv = realloc(*v, ncap * size);
+	if (nv == NULL)
+		return ocis_error_oom(err);
+	*v = nv;
+	*cap = ncap;
+	return 0;
+}
+
+static const struct blob *
+find_blob(const struct flat *f, const char *digest)
+{
+	size_t i;
+
+	/* the last one wins (a blob may be carried twice) */
+	for (i = f->n_blobs; i-- > 0;)
+		if (strcmp(f->blobs[i].digest, digest) == 0)
+			return &f->blobs[i];
+	return NULL;
+}
+
+static int
+dup_str(char **dst, const char *s, ocis_error_t **err)
+{
+	free(*dst);
+	*dst = NULL;
+	if (s && (*dst = strdup(s)) == NULL)
+		return ocis_error_oom(err);
+	return 0;
+}
+
+/* Pass 1: where the blobs are, which layers make which image. */
+static int
+scan_stream(struct flat *f, ocis_error_t **err)
+{
+	struct ocis_stream_reader *r = NULL;
+	struct ocis_stream_entry e;
+	size_t run_first = 0;
+	int in_run = 0, rc, ret = -1;
+	struct image cur;
+
+	memset(&cur, 0, sizeof(cur));
+	if (ocis_stream_reader_new(&r, f->in_fd, 1, err) < 0)
+		return -1;
+	if (ocis_stream_reader_set_base(r, f->o->ref, f->o->arch, f->o->os, f->o->variant,
+					err) < 0)
+		goto out;
+	while ((rc = ocis_stream_next(r, &e, err)) > 0) {
+		switch (e.kind) {
+		case OCIS_ENTRY_CHUNK: {
+			uint64_t off = f->base_off + ocis_stream_input_offset(r);
+			if (!in_run) {
+				in_run = 1;
+				run_first = f->n_ext;
+			}
+			if (e.size == 0)
+				break;
+			if (f->n_ext > run_first && f->ext[f->n_ext - 1].off +
+			    f->ext[f->n_ext - 1].len == off) {
+				f->ext[f->n_ext - 1].len += e.size;
+				break;
+			}
+			if (grow((void **)&f->ext, &f->cap_ext, f->n_ext + 1, sizeof(*f->ext),
+				 err) < 0)
+				goto out;
+			f->ext[f->n_ext].off = off;
+			f->ext[f->n_ext].len = e.size;
+			f->n_ext++;
+			break;
+		}
+		case OCIS_ENTRY_BLOB:
+		case OCIS_ENTRY_LAYER:
+			if (!e.layer_ref || e.kind == OCIS_ENTRY_BLOB) {
+				struct blob *b;
+				if (grow((void **)&f->blobs, &f->cap_blobs, f->n_blobs + 1,
+					 sizeof(*f->blobs), err) < 0)
+					goto out;
+				b = &f->blobs[f->n_blobs++];
+				memcpy(b->digest, e.layer->digest, sizeof(b->digest));
+				b->first = in_run ? run_first : f->n_ext;
+				b->n = in_run ? f->n_ext - run_first : 0;
+				in_run = 0;
+			}
+			if (e.kind == OCIS_ENTRY_LAYER) {
+				struct layer_ref *l;
+				if (grow((void **)&f->layers, &f->cap_layers, f->n_layers + 1,
+					 sizeof(*f->layers), err) < 0)
+					goto out;
+				l = &f->layers[f->n_layers++];
+				memcpy(l->digest, e.layer->digest, sizeof(l->digest));
+				memcpy(l->media_type, e.layer->media_type, sizeof(l->media_type));
+				cur.n++;
+			}
+			break;
+		case OCIS_ENTRY_CONFIG: {
+			struct ocis_config c;
+			ocis_config_init(&c);
+			if (ocis_config_from_json(&c, (const char *)e.data, (size_t)e.size,
+						  err) < 0) {
+				ocis_config_release(&c);
+				ocis_error_wrap(err, "image config");
+				goto out;
+			}
+			if (dup_str(&cur.arch, c.architecture, err) < 0 ||
+			    dup_str(&cur.os, c.os, err) < 0 ||
+			    dup_str(&cur.variant, c.variant, err) < 0) {
+				ocis_config_release(&c);
+				goto out;
+			}
+			ocis_config_release(&c);
+			break;
+		}
+		case OCIS_ENTRY_MANIFEST:
+			if (grow((void **)&f->images, &f->cap_images, f->n_images + 1,
+				 sizeof(*f->images), err) < 0)
+				goto out;
+			f->images[f->n_images++] = cur;
+			memset(&cur, 0, sizeof(cur));
+			cur.first = f->n_layers;
+			break;
+		case OCIS_ENTRY_ERROR:
+			ocis_error_set(err, 0, "upstream stage failed: %.*s", (int)e.size,
+				       (const char *)e.data);
+			goto out;
+		}
+	}
+	if (rc < 0)
+		goto out;
+	if (cur.n > 0 || cur.arch || f->n_images == 0) {
+		if (grow((void **)&f->images, &f->cap_images, f->n_images + 1,
+			 sizeof(*f->images), err) < 0)
+			goto out;
+		f->images[f->n_images++] = cur;
+		memset(&cur, 0, sizeof(cur));
+	}
+	ret = 0;
+out:
+	free(cur.arch);
+	free(cur.os);
+	free(cur.variant);
+	ocis_stream_reader_free(r);
+	return ret;
+}
+
+static int
+image_matches(const struct flat *f, const struct image *im)
+{
+	const struct ocis_flatten_opts *o = f->o;
+
+	if (o->arch && im->arch && strcmp(o->arch, im->arch) != 0)
+		return 0;
+	if (o->os && im->os && strcmp(o->os, im->os) != 0)
+		return 0;
+	if (o->variant && im->variant && strcmp(o->variant, im->variant) != 0)
+		return 0;
+	return 1;
+}
+
+static int
+choose_image(struct flat *f, ocis_error_t **err)
+{
+	struct ocis_buf list = OCIS_BUF_INIT;
+	size_t i, n = 0;
+
+	for (i = 0; i < f->n_images; i++) {
+		const struct image *im = &f->images[i];
+		if (!image_matches(f, im))
+			continue;
+		n++;
+		f->im = im;
+		ocis_buf_addf(&list, NULL, "%s%zu (%s/%s%s%s)", list.len ? ", " : "", i + 1,
+			      im->os ? im->os : "?", im->arch ? im->arch : "?",
+			      im->variant ? "/" : "", im->variant ? im->variant : "");
+	}
+	if (n == 1) {
+		ocis_buf_release(&list);
+		for (i = 0; i < f->im->n; i++)
+			if (find_blob(f, f->layers[f->im->first + i].digest) == NULL) {
+				return ocis_error_set(err, 0, "layer %s is not in the input",
+						      f->layers[f->im->first + i].digest);
+			}
+		if (f->im->n > MAX_LAYERS)
+			return ocis_error_set(err, 0, "more than %d layers", MAX_LAYERS);
+		return 0;
+	}
+	if (n == 0)
+		ocis_error_set(err, 0, "no image of the input matches the platform asked for");
+	else
+		ocis_error_set(err, 0, "the input holds several images, choose one with --arch, "
+			       "--os or --variant: %s", (char *)list.data);
+	ocis_buf_release(&list);
+	return -1;
+}
+
+/* --- reading one layer ---------------------------------------------------- */
+
+static la_ssize_t
+blob_read(struct archive *a, void *ctx, const void **buf)
+{
+	struct flat *f = ctx;
+	const struct extent *x;
+	uint64_t want;
+	ssize_t n;
+
+	while (f->cur_ext < f->cur_blob->n) {
+		x = &f->ext[f->cur_blob->first + f->cur_ext];
+		if (f->cur_done == x->len) {
+			f->cur_ext++;
+			f->cur_done = 0;
+			continue;
+		}
+		want = x->len - f->cur_done;
+		if (want > READ_BUF)
+			want = READ_BUF;
+		n = pread(f->in_fd, f->rbuf, (size_t)want, (off_t)(x->off + f->cur_done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			archive_set_error(a, errno, "read error: %s", strerror(errno));
+			return -1;
+		}
+		if (n == 0) {
+			archive_set_error(a, EIO, "the input file became shorter while "
+					  "being read");
+			return -1;
+		}
+		f->cur_done += (uint64_t)n;
+		*buf = f->rbuf;
+		return n;
+	}
+	return 0;
+}
+
+static int
+open_layer(struct flat *f, size_t li, struct archive **out, ocis_error_t **err)
+{
+	const struct layer_ref *l = &f->layers[f->im->first + li];
+	struct archive *a;
+
+	f->cur_blob = find_blob(f, l->digest);
+	f->cur_ext = 0;
+	f->cur_done = 0;
+	f->cur_what = l->digest;
+	a = archive_read_new();
+	if (a == NULL)
+		return ocis_error_oom(err);
+	archive_read_support_filter_gzip(a);
+	archive_read_support_filter_zstd(a);
+	archive_read_support_format_tar(a);
+	archive_read_support_format_gnutar(a);
+	if (archive_read_open(a, f, NULL, blob_read, NULL) != ARCHIVE_OK) {
+		ocis_error_set(err, 0, "layer %zu (%s): %s", li + 1, l->digest,
+			       archive_error_string(a) ? archive_error_string(a) :
+			       "not a tar archive");
+		archive_read_free(a);
+		return -1;
+	}
+	*out = a;
+	return 0;
+}
+
+/* Next header: 1, 0 at the end, -1 on error. */
+static int
+next_header(struct flat *f, struct archive *a, size_t li, struct archive_entry **ae,
+	    ocis_error_t **err)
+{
+	int r = archive_read_next_header(a, ae);
+	const char *m;
+	char s1[256];
+
+	if (r == ARCHIVE_EOF)
+		return 0;
+	if (r == ARCHIVE_OK)
+		return 1;
+	m = archive_error_string(a);
+	if (r == ARCHIVE_WARN) {
+		if (m == NULL || strstr(m, "can't be converted") || strstr(m, "Can't translate"))
+			return 1;
+		fwarn(f, "layer %zu, entry '%s': %s", li + 1,
+		      ocis__shown(archive_entry_pathname(*ae), s1, sizeof(s1)), m);
+		return 1;
+	}
+	return ocis_error_set(err, 0, "reading layer %zu (%s): %s", li + 1, f->cur_what,
+			      m ? m : "read error");
+}
+
+/* --- entries ---------------------------------------------------------------- */
+
+int
+ocis__flat_normalise(const char *in, struct ocis_buf *out, ocis_error_t **err)
+{
+	const char *p = in, *q;
+
+	ocis_buf_reset(out);
+	while (*p == '/')
+		p++;
+	while (*p) {
+		q = strchr(p, '/');
+		if (q == NULL)
+			q = p + strlen(p);
+		if (q - p == 2 && p[0] == '.' && p[1] == '.')
+			return ocis_error_set(err, 0, "name '%.200s' has a '..' component", in);
+		if (!(q - p == 0 || (q - p == 1 && p[0] == '.'))) {
+			if (out->len && ocis_buf_add(out, "/", 1, err) < 0)
+				return -1;
+			if (ocis_buf_add(out, p, (size_t)(q - p), err) < 0)
+				return -1;
+		}
+		p = *q ? q + 1 : q;
+	}
+	if (out->data == NULL && ocis_buf_add(out, "", 0, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+xattr_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct ocis_xattr *)a)->name, ((const struct ocis_xattr *)b)->name);
+}
+
+int
+ocis__flat_pax_from_archive(struct archive_entry *ae, struct ocis_pax_entry *pe,
+			    struct ocis_xattr **xbuf, size_t *xcap, ocis_error_t **err)
+{
+	size_t nx = 0;
+
+	memset(pe, 0, sizeof(*pe));
+	if (archive_entry_hardlink(ae) != NULL) {
+		pe->type = '1';
+	} else {
+		switch (archive_entry_filetype(ae)) {
+		case AE_IFREG: pe->type = '0'; break;
+		case AE_IFDIR: pe->type = '5'; break;
+		case AE_IFLNK: pe->type = '2'; break;
+		case AE_IFCHR: pe->type = '3'; break;
+		case AE_IFBLK: pe->type = '4'; break;
+		case AE_IFIFO: pe->type = '6'; break;
+		case AE_IFSOCK: pe->type = 0; break;
+		default:
+			return ocis_error_set(err, 0, "unsupported file type 0%o",
+					      (unsigned)archive_entry_filetype(ae));
+		}
+	}
+	if (pe->type == '2') {
+		pe->linkname = archive_entry_symlink(ae);
+		if (pe->linkname == NULL)
+			return ocis_error_set(err, 0, "symlink without target");
+	}
+	pe->mode = archive_entry_perm(ae) & 07777;
+	pe->uid = (uint64_t)archive_entry_uid(ae);
+	pe->gid = (uint64_t)archive_entry_gid(ae);
+	pe->uname = archive_entry_uname(ae);
+	pe->gname = archive_entry_gname(ae);
+	if (archive_entry_mtime_is_set(ae)) {
+		pe->mtime = archive_entry_mtime(ae);
+		pe->mtime_nsec = archive_entry_mtime_nsec(ae);
+		if (pe->mtime_nsec < 0 || pe->mtime_nsec > 999999999)
+			pe->mtime_nsec = 0;
+		/* libarchive reads pax "-1.75" as -1 s + 0.75 s (see layer.c) */
+		if (pe->mtime < 0 && pe->mtime_nsec > 0) {
+			pe->mtime -= 1;
+			pe->mtime_nsec = 1000000000L - pe->mtime_nsec;
+		}
+	}
+	if (pe->type == '0') {
+		la_int64_t sz = archive_entry_size(ae);
+		pe->size = sz > 0 ? (uint64_t)sz : 0;
+	}
+	if (pe->type == '3' || pe->type == '4') {
+		pe->devmajor = archive_entry_rdevmajor(ae);
+		pe->devminor = archive_entry_rdevminor(ae);
+	}
+	if (archive_entry_xattr_reset(ae) > 0) {
+		const char *xn;
+		const void *xv;
+		size_t xs;
+		while (archive_entry_xattr_next(ae, &xn, &xv, &xs) == ARCHIVE_OK) {
+			if (nx == *xcap) {
+				size_t ncap = *xcap ? *xcap * 2 : 8;
+				struct ocis_xattr *nxp = realloc(*xbuf, ncap * sizeof(*nxp));
+				if (nxp == NULL)
+					return ocis_error_oom(err);
+				*xbuf = nxp;
+				*xcap = ncap;
+			}
+			(*xbuf)[nx].name = xn;
+			(*xbuf)[nx].value = xv;
+			(*xbuf)[nx].size = xs;
+			nx++;
+		}
+	}
+	if (nx > 1) {
+		struct ocis_xattr *x = *xbuf;
+		size_t i, j = 1;
+
+		qsort(x, nx, sizeof(*x), xattr_cmp);
+		for (i = 1; i < nx; i++) {
+			if (strcmp(x[j - 1].name, x[i].name) != 0) {
+				x[j++] = x[i];
+				continue;
+			}
+			if (x[j - 1].size != x[i].size ||
+			    (x[i].size && memcmp(x[j - 1].value, x[i].value, x[i].size)))
+				return ocis_error_set(err, 0, "xattr '%s' given twice with "
+						      "different values", x[i].name);
+		}
+		nx = j;
+	}
+	pe->xattrs = *xbuf;
+	pe->n_xattrs = nx;
+	return 0;
+}
+
+enum ekind { E_NORMAL, E_WHITEOUT, E_OPAQUE, E_IGNORE };
+
+/* Classify the entry whose normalised name is in f->path; for whiteouts
+ * f->path becomes the name they act on (the removed path, or the opaque
+ * directory). */
+static enum ekind
+classify(struct flat *f)
+{
+	char *p = (char *)f->path.data;
+	char *slash = strrchr(p, '/');
+	char *base = slash ? slash + 1 : p;
+	size_t dir_len = slash ? (size_t)(slash - p) : 0;
+
+	if (strncmp(base, ".wh.", 4) != 0)
+		return E_NORMAL;
+	if (strcmp(base, ".wh..wh..opq") == 0) {
+		f->path.len = dir_len;
+		p[dir_len] = 0;
+		return E_OPAQUE;
+	}
+	if (strncmp(base, ".wh..wh.", 8) == 0 || base[4] == 0)
+		return E_IGNORE;
+	/* "d/.wh.x" -> "d/x" */
+	memmove(base, base + 4, strlen(base + 4) + 1);
+	f->path.len -= 4;
+	return E_WHITEOUT;
+}
+
+static int
+is_live(const struct flat *f, const struct node *n, const char *p, size_t len)
+{
+	return n != NULL && n->last_seq != 0 && n->kill_self <= n->last_layer &&
+	       ancestors_kill(&f->map, p, len) <= n->last_layer;
+}
+
+static struct link_rec *
+link_by_seq(const struct flat *f, uint32_t seq)
+{
+	size_t lo = 0, hi = f->n_links;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (f->links[mid].seq == seq)
+			return &f->links[mid];
+		if (f->links[mid].seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static void
+raise16(uint16_t *v, unsigned layer)
+{
+	if (*v < layer)
+		*v = (uint16_t)layer;
+}
+
+/* Pass 2: the index. */
+static int
+index_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
+{
+	struct archive *a;
+	struct archive_entry *ae;
+	unsigned layer = (unsigned)li + 1;
+	int r, ret = -1;
+	char s1[256], s2[256];
+
+	if (open_layer(f, li, &a, err) < 0)
+		return -1;
+	while ((r = next_header(f, a, li, &ae, err)) > 0) {
+		const char *raw = archive_entry_pathname(ae), *hl;
+		struct node *n;
+		enum ekind k;
+		uint64_t h;
+
+		f->st->entries_in++;
+		if (raw == NULL) {
+			ocis_error_set(err, 0, "layer %zu: entry without a name", li + 1);
+			goto out;
+		}
+		if (ocis__flat_normalise(raw, &f->path, err) < 0)
+			goto fail_entry;
+		k = classify(f);
+		if (k == E_IGNORE)
+			continue;
+		h = path_hash((char *)f->path.data, f->path.len);
+		if ((n = map_get(&f->map, h, err)) == NULL)
+			goto out;
+		if (k == E_OPAQUE) {
+			raise16(&n->kill_desc, layer);
+			continue;
+		}
+		if (k == E_WHITEOUT) {
+			raise16(&n->kill_self, layer);
+			raise16(&n->kill_desc, layer);
+			continue;
+		}
+		if (*seq == UINT32_MAX) {
+			ocis_error_set(err, 0, "more than %u entries", UINT32_MAX - 1);
+			goto out;
+		}
+		++*seq;
+		hl = archive_entry_hardlink(ae);
+		if (hl != NULL) {
+			struct node *t;
+			struct link_rec *lr;
+			uint32_t tseq;
+
+			if (ocis__flat_normalise(hl, &f->link, err) < 0)
+				goto fail_entry;
+			t = map_find(&f->map, path_hash((char *)f->link.data, f->link.len));
+			if (!is_live(f, t, (char *)f->link.data, f->link.len)) {
+				ocis_error_set(err, 0, "layer %zu: hardlink '%s' to '%s', which is "
+					       "not in the tree", li + 1, ocis__shown(raw, s1, sizeof(s1)),
+					       ocis__shown(hl, s2, sizeof(s2)));
+				goto out;
+			}
+			tseq = t->last_seq;
+			if (t->is_link) {
+				const struct link_rec *tl = link_by_seq(f, tseq);
+				if (tl == NULL) {
+					ocis_error_set(err, 0, "internal: lost hardlink record");
+					goto out;
+				}
+				tseq = tl->target_seq;
+			}
+			if (grow((void **)&f->links, &f->cap_links, f->n_links + 1,
+				 sizeof(*f->links), err) < 0)
+				goto out;
+			lr = &f->links[f->n_links];
+			lr->seq = *seq;
+			lr->target_seq = tseq;
+			lr->layer = (uint16_t)layer;
+			lr->path = strdup((char *)f->path.data);
+			if (lr->path == NULL) {
+				ocis_error_oom(err);
+				goto out;
+			}
+			f->n_links++;
+			/* map_get may have moved t: look n up again */
+			n = map_find(&f->map, h);
+		}
+		n->last_seq = *seq;
+		n->last_layer = (uint16_t)layer;
+		n->is_link = hl != NULL;
+		if (hl != NULL || archive_entry_filetype(ae) != AE_IFDIR)
+			raise16(&n->kill_desc, layer);
+	}
+	if (r == 0)
+		ret = 0;
+	goto out;
+fail_entry:
+	ocis_error_wrap(err, "layer %zu, entry '%s'", li + 1,
+			ocis__shown(archive_entry_pathname(ae), s1, sizeof(s1)));
+out:
+	archive_read_free(a);
+	return ret;
+}
+
+static const struct link_rec *sort_links;
+
+static int
+by_target_cmp(const void *a, const void *b)
+{
+	const struct link_rec *x = &sort_links[*(const size_t *)a];
+	const struct link_rec *y = &sort_links[*(const size_t *)b];
+
+	if (x->target_seq != y->target_seq)
+		return x->target_seq < y->target_seq ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int
+index_links(struct flat *f, ocis_error_t **err)
+{
+	size_t i;
+
+	if (f->n_links == 0)
+		return 0;
+	f->by_target = malloc(f->n_links * sizeof(*f->by_target));
+	f->tstate = calloc(f->n_links, sizeof(*f->tstate));
+	if (f->by_target == NULL || f->tstate == NULL)
+		return ocis_error_oom(err);
+	for (i = 0; i < f->n_links; i++)
+		f->by_target[i] = i;
+	sort_links = f->links;
+	qsort(f->by_target, f->n_links, sizeof(*f->by_target), by_target_cmp);
+	sort_links = NULL;
+	return 0;
+}
+
+/* Position in by_target of the first link to target seq t, or n_links. */
+static size_t
+target_group(const struct flat *f, uint32_t t)
+{
+	size_t lo = 0, hi = f->n_links;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (f->links[f->by_target[mid]].target_seq < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < f->n_links && f->links[f->by_target[lo]].target_seq == t)
+		return lo;
+	return f->n_links;
+}
+
+static int
+survives(const struct flat *f, const char *p, size_t len, uint32_t seq, unsigned layer)
+{
+	const struct node *n = map_find(&f->map, path_hash(p, len));
+
+	return n != NULL && n->last_seq == seq && n->kill_self <= layer &&
+	       ancestors_kill(&f->map, p, len) <= layer;
+}
+
+/* --- output ----------------------------------------------------------------- */
+
+static int
+out_flush(struct flat *f, ocis_error_t **err)
+{
+	if (f->olen == 0)
+		return 0;
+	if (ocis_write_full(f->out_fd, f->obuf, f->olen, err) < 0)
+		return ocis_error_wrap(err, "writing the tar");
+	f->olen = 0;
+	return 0;
+}
+
+static int
+out_add(struct flat *f, const void *data, size_t len, ocis_error_t **err)
+{
+	f->st->bytes_out += len;
+	if (len >= OUT_BUF / 2) {
+		if (out_flush(f, err) < 0)
+			return -1;
+		if (ocis_write_full(f->out_fd, data, len, err) < 0)
+			return ocis_error_wrap(err, "writing the tar");
+		return 0;
+	}
+	if (f->olen + len > OUT_BUF && out_flush(f, err) < 0)
+		return -1;
+	memcpy(f->obuf + f->olen, data, len);
+	f->olen += len;
+	return 0;
+}
+
+static int
+out_zeros(struct flat *f, uint64_t n, ocis_error_t **err)
+{
+	while (n > 0) {
+		size_t k = n > OUT_BUF ? OUT_BUF : (size_t)n;
+		if (out_add(f, f->zeros, k, err) < 0)
+			return -1;
+		n -= k;
+	}
+	return 0;
+}
+
+static int
+copy_data(struct flat *f, struct archive *a, uint64_t size, ocis_error_t **err)
+{
+	uint64_t written = 0;
+	const void *buf;
+	size_t len;
+	la_int64_t off;
+
+	for (;;) {
+		int r = archive_read_data_block(a, &buf, &len, &off);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
+			return ocis_error_set(err, 0, "%s", archive_error_string(a) ?
+					      archive_error_string(a) : "read error");
+		if (off < 0 || (uint64_t)off < written || (uint64_t)off + len > size)
+			return ocis_error_set(err, 0, "data outside the file's size");
+		if (out_zeros(f, (uint64_t)off - written, err) < 0 || out_add(f, buf, len, err) < 0)
+			return -1;
+		written = (uint64_t)off + len;
+	}
+	return out_zeros(f, size - written + ocis__pad512(size), err);
+}
+
+/* Output name of a normalised path: directories get "/", the root "./". */
+static int
+out_name(struct flat *f, const char *p, int is_dir, ocis_error_t **err)
+{
+	ocis_buf_reset(&f->out_name);
+	if (*p == 0)
+		return ocis_buf_addstr(&f->out_name, "./", err);
+	if (ocis_buf_addstr(&f->out_name, p, err) < 0)
+		return -1;
+	return is_dir ? ocis_buf_add(&f->out_name, "/", 1, err) : 0;
+}
+
+static int
+emit(struct flat *f, struct archive *a, struct ocis_pax_entry *pe, const char *name,
+     ocis_error_t **err)
+{
+	if (out_name(f, name, pe->type == '5', err) < 0)
+		return -1;
+	pe->path = (const char *)f->out_name.data;
+	ocis_buf_reset(&f->hdr);
+	if (ocis_pax_encode_header(pe, &f->hdr, err) < 0 ||
+	    out_add(f, f->hdr.data, f->hdr.len, err) < 0)
+		return -1;
+	if (pe->type == '0' && copy_data(f, a, pe->size, err) < 0)
+		return -1;
+	f->st->entries_out++;
+	if (f->o->on_entry)
+		f->o->on_entry(f->o->cb_ctx, pe->path);
+	return 0;
+}
+
+/* Pass 3: write what survives. */
+static int
+emit_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
+{
+	struct archive *a;
+	struct archive_entry *ae;
+	unsigned layer = (unsigned)li + 1;
+	int r, ret = -1;
+	char s1[256];
+
+	if (open_layer(f, li, &a, err) < 0)
+		return -1;
+	while ((r = next_header(f, a, li, &ae, err)) > 0) {
+		const char *raw = archive_entry_pathname(ae);
+		struct ocis_pax_entry pe;
+		struct link_rec *lr = NULL;
+		int live;
+		size_t g;
+
+		if (raw == NULL || ocis__flat_normalise(raw, &f->path, err) < 0)
+			goto changed;
+		if (classify(f) != E_NORMAL)
+			continue;
+		++*seq;
+		if (ocis__flat_pax_from_archive(ae, &pe, &f->xattrs, &f->xcap, err) < 0)
+			goto fail_entry;
+		live = survives(f, (char *)f->path.data, f->path.len, *seq, layer);
+		if (pe.type == '1') {
+			const struct target_state *ts;
+
+			lr = link_by_seq(f, *seq);
+			if (lr == NULL)
+				goto changed;
+			if (!live)
+				continue;
+			g = target_group(f, lr->target_seq);
+			ts = g < f->n_links ? &f->tstate[g] : NULL;
+			if (ts == NULL || !ts->resolved || ts->name == NULL)
+				goto changed;
+			if (ts->carrier_seq == *seq)
+				continue;	/* written with the data already */
+			pe.linkname = ts->name;
+			if (emit(f, a, &pe, (char *)f->path.data, err) < 0)
+				goto fail_entry;
+			continue;
+		}
+		if (pe.type == 0) {
+			if (live)
+				fwarn(f, "entry '%s': sockets cannot be stored in a tar; dropped",
+				      ocis__shown(raw, s1, sizeof(s1)));
+			continue;
+		}
+		g = f->n_links ? target_group(f, *seq) : f->n_links;
+		if (g < f->n_links) {
+			/* a hardlink target: where its data goes */
+			struct target_state *ts = &f->tstate[g];
+			const char *name = NULL;
+			size_t i;
+
+			ts->resolved = 1;
+			if (live) {
+				name = (char *)f->path.data;
+			} else {
+				for (i = g; i < f->n_links &&
+				     f->links[f->by_target[i]].target_seq == *seq; i++) {
+					const struct link_rec *c = &f->links[f->by_target[i]];
+					if (survives(f, c->path, strlen(c->path), c->seq, c->layer)) {
+						name = c->path;
+						ts->carrier_seq = c->seq;
+						break;
+					}
+				}
+			}
+			if (name != NULL && (ts->name = strdup(name)) == NULL) {
+				ocis_error_oom(err);
+				goto out;
+			}
+			if (name == NULL)
+				continue;
+			if (emit(f, a, &pe, name, err) < 0)
+				goto fail_entry;
+			continue;
+		}
+		if (!live)
+			continue;
+		if (emit(f, a, &pe, (char *)f->path.data, err) < 0)
+			goto fail_entry;
+	}
+	if (r == 0)
+		ret = 0;
+	goto out;
+changed:
+	if (!(err && *err))
+		ocis_error_set(err, 0, "layer %zu (%s) reads differently the second time (did "
+			       "the input file change?)", li + 1, f->cur_what);
+	goto out;
+fail_entry:
+	ocis_error_wrap(err, "layer %zu, entry '%s'", li + 1,
+			ocis__shown(archive_entry_pathname(ae), s1, sizeof(s1)));
+out:
+	archive_read_free(a);
+	return ret;
+}
+
+static void
+flat_release(struct flat *f)
+{
+	size_t i;
+
+	free(f->ext);
+	free(f->blobs);
+	free(f->layers);
+	for (i = 0; i < f->n_images; i++) {
+		free(f->images[i].arch);
+		free(f->images[i].os);
+		free(f->images[i].variant);
+	}
+	free(f->images);
+	free(f->map.v);
+	for (i = 0; i < f->n_links; i++) {
+		free(f->links[i].path);
+		if (f->tstate)
+			free(f->tstate[i].name);
+	}
+	free(f->links);
+	free(f->by_target);
+	free(f->tstate);
+	free(f->rbuf);
+	free(f->obuf);
+	free(f->zeros);
+	free(f->xattrs);
+	ocis_buf_release(&f->path);
+	ocis_buf_release(&f->link);
+	ocis_buf_release(&f->hdr);
+	ocis_buf_release(&f->out_name);
+}
+
+int
+ocis_flatten(int in_fd, int out_fd, const struct ocis_flatten_opts *o,
+	     struct ocis_flatten_stats *stats, ocis_error_t **err)
+{
+	struct ocis_flatten_stats st_local;
+	struct flat f;
+	struct stat sb;
+	off_t pos;
+	uint32_t seq1 = 0, seq2 = 0;
+	size_t i;
+	int ret = -1;
+
+	memset(&f, 0, sizeof(f));
+	if (stats == NULL)
+		stats = &st_local;
+	memset(stats, 0, sizeof(*stats));
+	f.o = o;
+	f.st = stats;
+	f.in_fd = in_fd;
+	f.out_fd = out_fd;
+	if (fstat(in_fd, &sb) < 0)
+		return ocis_error_set(err, errno, "input");
+	pos = lseek(in_fd, 0, SEEK_CUR);
+	if ((!S_ISREG(sb.st_mode) && !S_ISBLK(sb.st_mode)) || pos < 0)
+		return ocis_error_set(err, 0, "the input must be a file, not a pipe (the image "
+				      "is read more than once): save the stream or image "
+				      "tarball to a file first");
+	f.base_off = (uint64_t)pos;
+	f.rbuf = malloc(READ_BUF);
+	f.obuf = malloc(OUT_BUF);
+	f.zeros = calloc(1, OUT_BUF);
+	if (f.rbuf == NULL || f.obuf == NULL || f.zeros == NULL) {
+		ocis_error_oom(err);
+		goto out;
+	}
+
+	if (scan_stream(&f, err) < 0 || choose_image(&f, err) < 0)
+		goto out;
+	stats->layers = f.im->n;
+	for (i = 0; i < f.im->n; i++)
+		if (index_layer(&f, i, &seq1, err) < 0)
+			goto out;
+	stats->paths = f.map.n;
+	if (index_links(&f, err) < 0)
+		goto out;
+	for (i = 0; i < f.im->n; i++)
+		if (emit_layer(&f, i, &seq2, err) < 0)
+			goto out;
+	if (seq1 != seq2) {
+		ocis_error_set(err, 0, "the layers read differently the second time (did the "
+			       "input file change?)");
+		goto out;
+	}
+	if (out_zeros(&f, 2 * OCIS_BLOCK, err) < 0 || out_flush(&f, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	flat_release(&f);
+	return ret;
+}
