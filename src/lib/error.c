@@ -13,6 +13,19 @@
 static char oom_msg[] = "out of memory";
 static ocis_error_t oom_error = { ENOMEM, oom_msg };
 
+/* Messages are one line whatever they quote (names and values come from
+ * untrusted input): control characters become '?'. */
+static char *
+one_line(char *s)
+{
+	char *p;
+
+	for (p = s; p && *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return s;
+}
+
 static char *
 vformat(const char *fmt, va_list ap)
 {
@@ -20,7 +33,7 @@ vformat(const char *fmt, va_list ap)
 
 	if (vasprintf(&s, fmt, ap) < 0)
 		return NULL;
-	return s;
+	return one_line(s);
 }
 
 int
