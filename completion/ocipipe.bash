@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # bash completion for the ocipipe programs: oci-layer, oci-config,
-# oci-manifest, oci-pack, oci-flatten.  Installed into the bash-completion directory
+# oci-manifest, oci-pack, oci-flatten, oci-diff.  Installed into the bash-completion directory
 # (completions/ocipipe, with one symlink per program), or source it:
 #   . completion/ocipipe.bash
 # The option names come from each program's --help, so they stay true.
@@ -41,7 +41,7 @@ _ocipipe()
 		--user|--workdir|--stop-signal|--author|--author-email|--created|\
 		--source-date-epoch|--from|--annotation|--oci-annotation|--tag|\
 		--output|--created-by|--comment|--media-types|--base-ref|--name|\
-		-i|--input|--ref) ;;
+		-i|--input|--ref|-L|--lower) ;;
 		*) opt= ;;
 		esac
 	fi
@@ -49,7 +49,7 @@ _ocipipe()
 	if [[ -n $opt ]]; then
 		local words=
 		case $prog:$opt in
-		oci-layer:-c|oci-layer:--compress) words="gzip zstd none" ;;
+		oci-layer:-c|oci-layer:--compress|oci-diff:-c|oci-diff:--compress) words="gzip zstd none" ;;
 		oci-config:-a|*:--arch)
 			words="amd64 arm64 arm 386 riscv64 ppc64le ppc64 s390x mips mipsle mips64 mips64le loong64 x86_64 aarch64 armv7 armv6 armv5 armhf armel i686" ;;
 		*:--variant) words="v5 v6 v7 v8" ;;
@@ -58,7 +58,7 @@ _ocipipe()
 		*:--stop-signal) words="SIGTERM SIGINT SIGQUIT SIGKILL SIGHUP SIGUSR1 SIGUSR2" ;;
 		*:--oci-annotation)
 			words="created authors url= documentation= source= version= revision= vendor= licenses= ref.name= title= description= base.digest= base.name=" ;;
-		*:--from|oci-flatten:-i|oci-flatten:--input)
+		*:--from|oci-flatten:-i|oci-flatten:--input|oci-diff:-L|oci-diff:--lower)
 			COMPREPLY=($(compgen -f -- "$val"))
 			compopt -o filenames 2>/dev/null
 			;;
@@ -66,7 +66,7 @@ _ocipipe()
 			COMPREPLY=($(compgen -d -- "$val"))
 			compopt -o filenames 2>/dev/null
 			;;
-		oci-layer:-l|oci-layer:--level) words="1 2 3 4 5 6 7 8 9" ;;
+		oci-layer:-l|oci-layer:--level|oci-diff:-l|oci-diff:--level) words="1 2 3 4 5 6 7 8 9" ;;
 		esac
 		if [[ -n $words ]]; then
 			COMPREPLY=($(compgen -W "$words" -- "$val"))
@@ -85,4 +85,4 @@ _ocipipe()
 	return 0
 }
 
-complete -F _ocipipe oci-layer oci-config oci-manifest oci-pack oci-flatten
+complete -F _ocipipe oci-layer oci-config oci-manifest oci-pack oci-flatten oci-diff

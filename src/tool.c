@@ -233,11 +233,12 @@ tool_usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
+	/* One line, as every error: the hint goes at its end. */
 	fprintf(stderr, "%s: ", tool_progname);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry '%s --help' for more information.\n", tool_progname);
+	fprintf(stderr, " (see '%s --help')\n", tool_progname);
 	exit(2);
 }
 

@@ -285,18 +285,34 @@ out:
 	return r;
 }
 
+/*
+ * The ref-name grammar of the image-spec (annotations.md):
+ *   ref       ::= component ("/" component)*
+ *   component ::= alphanum (separator alphanum)*
+ *   alphanum  ::= [A-Za-z0-9]+
+ *   separator ::= [-._:@+] | "--"
+ */
 int
 ocis_ref_name_valid(const char *s)
 {
 	size_t i, n = strlen(s);
+	int prev_alnum = 0;	/* the previous character was alphanumeric */
 
 	if (n == 0 || n > 255)
 		return 0;
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      strchr("._-:/@+", c)))
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+			prev_alnum = 1;
+			continue;
+		}
+		if (!prev_alnum)
+			return 0;	/* a component or separator cannot start here */
+		if (c == '-' && s[i + 1] == '-')
+			i++;		/* "--" is one separator */
+		else if (c != '/' && !strchr("-._:@+", c))
 			return 0;
+		prev_alnum = 0;
 	}
-	return 1;
+	return prev_alnum;	/* ends with an alphanumeric */
 }

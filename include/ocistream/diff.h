@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Diff layers: the lower rootfs (a tar file) and the upper rootfs (a tar
+ * stream, read once) in, one layer out into an image stream (chunks and
+ * ocipipe/layer.json, as oci-layer writes them) that holds only what
+ * changed, so that the lower layer plus this layer is the upper tree.
+ *
+ * Passes:
+ *   1. the lower tar, headers (and, with `checksum`, the content of regular
+ *      files, hashed): an index of every path (name, a fingerprint of the
+ *      metadata, the parent and children, the hardlink group);
+ *   2. the upper tar, once, in its order: each entry is compared with the
+ *      index and written (header and data, streamed) when it is new or
+ *      differs; whiteouts are written when a directory of both trees ends;
+ *   3. only when needed (a new hardlink to a file that did not change, see
+ *      below): the lower tar again, which then must be a regular file.
+ *
+ * An upper entry is unchanged when its path is in the lower tree with the
+ * same type, mode, uid/gid, user/group names, mtime (with nanoseconds),
+ * xattrs, symlink target, device numbers and size, and, for a hardlink,
+ * the same target group.  The content of a regular file whose metadata
+ * match is not compared (the quick check of rsync): the upper stream is
+ * read once, the entry's header must be written before its data, and no
+ * temporary file may hold it.  With `checksum`, such a file's content is
+ * read into memory (at most checksum_max bytes, a larger one is an error)
+ * and its sha256 compared with the lower's.
+ *
+ * Whiteouts: for a directory that is a directory in both trees, the lower
+ * children that the upper tree does not have are written as ".wh.NAME", or
+ * as one "DIR/.wh..wh..opq" when none of the lower children is left and
+ * there were some.  They are written when the directory ends in the upper
+ * stream (the first entry not below it, in tar's depth-first order): that is
+ * the first moment it is known what was removed.  A whiteout only acts on
+ * the layers below (OCI image spec), so its place in the layer does not
+ * change the merged tree; an upper entry that shows up below a directory
+ * that already ended is always written.  No whiteout is written inside a
+ * directory that became a file or symlink (the type change replaces it).
+ *
+ * Hardlinks: a file that did not change is not written; a hardlink to it
+ * that is unchanged too (same lower group) is not written either.  A new
+ * hardlink to an unchanged file needs the file in the same layer: such
+ * files are written at the end of the layer with the data of the lower
+ * (pass 3), each followed by all the upper hardlinks of its group.
+ *
+ * Memory: the index, about 64 bytes plus the name per lower entry, plus
+ * 16 bytes per upper regular file and the names of upper hardlinks to
+ * unchanged files; never the size of files (but for `checksum`).
+ */
+#ifndef OCISTREAM_DIFF_H
+#define OCISTREAM_DIFF_H
+
+#include <stdint.h>
+
+#include <ocistream/compress.h>
+#include <ocistream/error.h>
+#include <ocistream/stream.h>
+
+struct ocis_diff_opts {
+	enum ocis_compression compression;
+	int level;			/* compressor level */
+	int threads;			/* <= 0: all online CPUs */
+	int checksum;			/* compare the content of quick-check matches */
+	uint64_t checksum_max;		/* largest file buffered for that */
+	const char *created;		/* history: RFC 3339, may be NULL */
+	const char *created_by;		/* history, may be NULL */
+	const char *comment;		/* history, may be NULL */
+	void (*warn)(void *ctx, const char *msg);
+	void (*on_entry)(void *ctx, const char *name);	/* each written entry */
+	void *cb_ctx;
+};
+
+struct ocis_diff_stats {
+	uint64_t lower_entries;
+	uint64_t upper_entries;
+	uint64_t written;		/* entries written (whiteouts included) */
+	uint64_t whiteouts;		/* .wh.NAME and .wh..wh..opq entries */
+	uint64_t unchanged;		/* upper entries not written */
+	int lower_reread;		/* pass 3 ran */
+};
+
+/* lower_fd: the lower tar (read from its start; a pipe is fine unless pass
+ * 3 is needed); lower_what names it in messages.  upper_fd: the upper tar
+ * stream.  On success the chunks and the descriptor are written to w and
+ * *desc (optional) holds a copy of the descriptor. */
+int ocis_diff_build(int lower_fd, const char *lower_what, int upper_fd,
+		    struct ocis_stream_writer *w, const struct ocis_diff_opts *o,
+		    struct ocis_layer_desc *desc, struct ocis_diff_stats *stats,
+		    ocis_error_t **err);
+
+#endif

@@ -1,0 +1,1142 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Diff layers: see ocistream/diff.h.
+ *
+ * Data path of the layer, as in layer.c (same public APIs): pax encoder ->
+ * compressor (diff_id, compression, digest) -> chunk assembler ->
+ * ocis_stream_write_chunk, then ocis_stream_write_layer.
+ *
+ * The lower index: one record per lower path (and per directory that only
+ * appears as the parent of an entry), names in one arena, a hash table by
+ * name, children as linked lists.  The metadata fingerprint is the first 64
+ * bits of the sha256 of the fields compared (length-prefixed), so equal
+ * fingerprints mean equal metadata but for a 2^-64 chance.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <ocistream/diff.h>
+#include <ocistream/flatten.h>
+#include <ocistream/hash.h>
+#include <ocistream/pax.h>
+
+#include "internal.h"
+
+#define STAGE_SIZE (256 * 1024)
+#define NONE UINT32_MAX
+
+/* record types: the tar type, '1' for a hardlink entry, 'i' for a
+ * directory without an entry of its own (a parent of entries) */
+#define F_SEEN 1	/* the upper tree has this path */
+#define F_CLOSED 2	/* the upper directory ended: whiteouts written */
+#define F_NEEDED 4	/* unchanged file that must be written (pass 3) */
+
+struct rec {
+	uint64_t meta;		/* metadata fingerprint */
+	uint64_t content;	/* content fingerprint (checksum mode) */
+	size_t name;		/* offset in the arena */
+	uint32_t parent, first_child, next_sibling;
+	uint32_t group;		/* hardlinks: the record holding the data */
+	uint32_t seq;		/* lower entry number of its last entry */
+	char type;
+	uint8_t flags;
+};
+
+struct slot {
+	uint64_t h;		/* 0 = empty */
+	uint32_t v;
+};
+
+struct map {
+	struct slot *s;
+	size_t n, cap;
+};
+
+struct pending {
+	char *name;		/* upper hardlink */
+	uint32_t carrier;	/* record of the unchanged file it links to */
+};
+
+struct open_dir {
+	size_t len;		/* name length (the name is a prefix of the path) */
+	uint32_t rec;		/* lower record, or NONE */
+};
+
+struct diff {
+	const struct ocis_diff_opts *o;
+	struct ocis_diff_stats *st;
+	struct ocis_stream_writer *w;
+	struct ocis_compressor *comp;
+	unsigned char *chunk, *stage, *zeros;
+	size_t chunk_len, stage_len;
+
+	struct rec *recs;
+	size_t n_recs, cap_recs;
+	struct ocis_buf names;
+	struct map lmap;	/* lower name -> record */
+	struct map umap;	/* upper regular file / hardlink -> carrier record or NONE */
+	struct pending *pend;
+	size_t n_pend, cap_pend;
+	int any_needed;
+
+	/* the upper path being handled, and its open directories */
+	struct ocis_buf cur;
+	struct open_dir *stack;
+	size_t n_stack, cap_stack;
+
+	struct ocis_buf path, link, hdr, ser, wh, data;
+	struct ocis_xattr *xattrs;
+	size_t xcap;
+	struct ocis_hash ch;
+};
+
+/* --- small helpers -------------------------------------------------------- */
+
+static void
+dwarn(struct diff *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+dwarn(struct diff *d, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (d->o->warn == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	d->o->warn(d->o->cb_ctx, msg);
+}
+
+static int
+grow(void **v, size_t *cap, size_t need, size_t size, ocis_error_t **err)
+{
+	size_t ncap;
+	void *nv;
+
+	if (need <= *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 64;
+	while (ncap < need)
+		ncap *= 2;
+	nv = realloc(*v, ncap * size);
+	if (nv == NULL)
+		return ocis_error_oom(err);
+	*v = nv;
+	*cap = ncap;
+	return 0;
+}
+
+static uint64_t
+name_hash(const char *s, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h == 0 ? 1 : h;
+}
+
+static const char *
+rname(const struct diff *d, uint32_t r)
+{
+	return (const char *)d->names.data + d->recs[r].name;
+}
+
+/* Lower map: compares names (no false matches). */
+static uint32_t
+lfind(const struct diff *d, const char *p, size_t len)
+{
+	uint64_t h = name_hash(p, len);
+	size_t i;
+
+	if (d->lmap.cap == 0)
+		return NONE;
+	for (i = h & (d->lmap.cap - 1); d->lmap.s[i].h; i = (i + 1) & (d->lmap.cap - 1)) {
+		const char *n;
+		if (d->lmap.s[i].h != h)
+			continue;
+		n = rname(d, d->lmap.s[i].v);
+		if (strlen(n) == len && memcmp(n, p, len) == 0)
+			return d->lmap.s[i].v;
+	}
+	return NONE;
+}
+
+static int
+map_rehash(struct map *m, ocis_error_t **err)
+{
+	size_t ncap = m->cap ? m->cap * 2 : 1024, i, j;
+	struct slot *ns = calloc(ncap, sizeof(*ns));
+
+	if (ns == NULL)
+		return ocis_error_oom(err);
+	for (j = 0; j < m->cap; j++) {
+		if (m->s[j].h == 0)
+			continue;
+		for (i = m->s[j].h & (ncap - 1); ns[i].h; i = (i + 1) & (ncap - 1))
+			;
+		ns[i] = m->s[j];
+	}
+	free(m->s);
+	m->s = ns;
+	m->cap = ncap;
+	return 0;
+}
+
+/* Insert (never replaces: callers look up first). */
+static int
+map_insert(struct map *m, uint64_t h, uint32_t v, ocis_error_t **err)
+{
+	size_t i;
+
+	if ((m->n + 1) * 2 > m->cap && map_rehash(m, err) < 0)
+		return -1;
+	for (i = h & (m->cap - 1); m->s[i].h; i = (i + 1) & (m->cap - 1))
+		;
+	m->s[i].h = h;
+	m->s[i].v = v;
+	m->n++;
+	return 0;
+}
+
+/* Upper map: by 64-bit hash only (as layer.c's name sets). */
+static struct slot *
+ufind(const struct diff *d, uint64_t h)
+{
+	size_t i;
+
+	if (d->umap.cap == 0)
+		return NULL;
+	for (i = h & (d->umap.cap - 1); d->umap.s[i].h; i = (i + 1) & (d->umap.cap - 1))
+		if (d->umap.s[i].h == h)
+			return &d->umap.s[i];
+	return NULL;
+}
+
+static int
+uset(struct diff *d, const char *p, size_t len, uint32_t v, ocis_error_t **err)
+{
+	uint64_t h = name_hash(p, len);
+	struct slot *s = ufind(d, h);
+
+	if (s != NULL) {
+		s->v = v;
+		return 0;
+	}
+	return map_insert(&d->umap, h, v, err);
+}
+
+/* Record of name p (len bytes), created (with its parents, as 'i'
+ * directories) when missing. */
+static int
+lget(struct diff *d, const char *p, size_t len, uint32_t *out, ocis_error_t **err)
+{
+	uint32_t r = lfind(d, p, len), parent = NONE;
+	struct rec *x;
+	size_t off;
+
+	if (r != NONE) {
+		*out = r;
+		return 0;
+	}
+	if (len > 0) {
+		size_t k = len;
+		while (k > 0 && p[k - 1] != '/')
+			k--;
+		if (lget(d, p, k ? k - 1 : 0, &parent, err) < 0)
+			return -1;
+	}
+	if (d->n_recs >= NONE - 1)
+		return ocis_error_set(err, 0, "lower: too many entries");
+	if (grow((void **)&d->recs, &d->cap_recs, d->n_recs + 1, sizeof(*d->recs), err) < 0)
+		return -1;
+	off = d->names.len;
+	if (ocis_buf_add(&d->names, p, len, err) < 0 || ocis_buf_add(&d->names, "", 1, err) < 0)
+		return -1;
+	r = (uint32_t)d->n_recs++;
+	x = &d->recs[r];
+	memset(x, 0, sizeof(*x));
+	x->name = off;
+	x->parent = parent;
+	x->first_child = NONE;
+	x->next_sibling = NONE;
+	x->group = r;
+	x->type = 'i';
+	if (parent != NONE) {
+		x->next_sibling = d->recs[parent].first_child;
+		d->recs[parent].first_child = r;
+	}
+	if (map_insert(&d->lmap, name_hash(p, len), r, err) < 0)
+		return -1;
+	*out = r;
+	return 0;
+}
+
+/* --- fingerprints --------------------------------------------------------- */
+
+static int
+ser_u64(struct diff *d, uint64_t v, ocis_error_t **err)
+{
+	unsigned char b[8];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		b[i] = (unsigned char)(v >> (8 * i));
+	return ocis_buf_add(&d->ser, b, 8, err);
+}
+
+static int
+ser_bytes(struct diff *d, const void *p, size_t len, ocis_error_t **err)
+{
+	if (ser_u64(d, p ? (uint64_t)len : UINT64_MAX, err) < 0)
+		return -1;
+	return len ? ocis_buf_add(&d->ser, p, len, err) : 0;
+}
+
+static uint64_t
+hex64(const char *digest)
+{
+	const char *p = strchr(digest, ':');
+	uint64_t v = 0;
+	int i;
+
+	p = p ? p + 1 : digest;
+	for (i = 0; i < 16; i++) {
+		char c = p[i];
+		v = (v << 4) | (uint64_t)(c >= 'a' ? c - 'a' + 10 : c - '0');
+	}
+	return v;
+}
+
+/* Fingerprint of the metadata compared (not the name, not a hardlink's
+ * target: groups are compared on their own). */
+static int
+fingerprint(struct diff *d, const struct ocis_pax_entry *pe, uint64_t *out, ocis_error_t **err)
+{
+	char dg[OCIS_DIGEST_STR_SIZE];
+	size_t i;
+
+	ocis_buf_reset(&d->ser);
+	if (ocis_buf_add(&d->ser, &pe->type, 1, err) < 0 ||
+	    ser_u64(d, pe->mode, err) < 0 || ser_u64(d, pe->uid, err) < 0 ||
+	    ser_u64(d, pe->gid, err) < 0 ||
+	    ser_bytes(d, pe->uname, pe->uname ? strlen(pe->uname) : 0, err) < 0 ||
+	    ser_bytes(d, pe->gname, pe->gname ? strlen(pe->gname) : 0, err) < 0 ||
+	    ser_u64(d, (uint64_t)pe->mtime, err) < 0 ||
+	    ser_u64(d, (uint64_t)pe->mtime_nsec, err) < 0 ||
+	    ser_u64(d, pe->type == '0' ? pe->size : 0, err) < 0 ||
+	    ser_u64(d, pe->devmajor, err) < 0 || ser_u64(d, pe->devminor, err) < 0 ||
+	    ser_bytes(d, pe->type == '2' ? pe->linkname : NULL,
+		      pe->type == '2' ? strlen(pe->linkname) : 0, err) < 0 ||
+	    ser_u64(d, pe->n_xattrs, err) < 0)
+		return -1;
+	for (i = 0; i < pe->n_xattrs; i++)
+		if (ser_bytes(d, pe->xattrs[i].name, strlen(pe->xattrs[i].name), err) < 0 ||
+		    ser_bytes(d, pe->xattrs[i].value ? pe->xattrs[i].value : "",
+			      pe->xattrs[i].size, err) < 0)
+			return -1;
+	if (ocis_hash_buffer(d->ser.data, d->ser.len, dg, err) < 0)
+		return -1;
+	*out = hex64(dg);
+	return 0;
+}
+
+/* --- reading tars ----------------------------------------------------------- */
+
+struct tar_in {
+	struct archive *a;
+	const char *what;
+	uint64_t entries, data_end;
+	char last[256];
+};
+
+static int
+tar_open(struct tar_in *t, int fd, const char *what, ocis_error_t **err)
+{
+	memset(t, 0, sizeof(*t));
+	t->what = what;
+	t->a = archive_read_new();
+	if (t->a == NULL)
+		return ocis_error_oom(err);
+	archive_read_support_filter_all(t->a);
+	archive_read_support_format_tar(t->a);
+	archive_read_support_format_gnutar(t->a);
+	if (archive_read_set_format_option(t->a, "tar", "read_concatenated_archives", "1") !=
+	    ARCHIVE_OK || archive_read_open_fd(t->a, fd, 64 * 1024) != ARCHIVE_OK)
+		return ocis_error_set(err, 0, "%s: %s", what, archive_error_string(t->a) ?
+				      archive_error_string(t->a) : "cannot read it");
+	return 0;
+}
+
+/* 1 with *ae, 0 at the (checked) end, -1 on error. */
+static int
+tar_next(struct tar_in *t, struct archive_entry **ae, ocis_error_t **err)
+{
+	int r;
+	const char *m;
+	uint64_t consumed;
+	char s1[256];
+
+	if (t->entries > 0) {
+		consumed = (uint64_t)archive_filter_bytes(t->a, 0);
+		t->data_end = consumed + ocis__pad512(consumed);
+	}
+	r = archive_read_next_header(t->a, ae);
+	m = archive_error_string(t->a);
+	if (r == ARCHIVE_EOF) {
+		if (archive_filter_bytes(t->a, -1) == 0)
+			return ocis_error_set(err, 0, "%s: empty input (expected a rootfs tar)",
+					      t->what);
+		/* as layer.c: a tar cut between two entries has no end marker */
+		if ((uint64_t)archive_filter_bytes(t->a, 0) < t->data_end + OCIS_BLOCK)
+			return ocis_error_set(err, 0, "%s: archive ends after %" PRIu64 " entries "
+					      "without an end-of-archive marker (truncated input?)",
+					      t->what, t->entries);
+		return 0;
+	}
+	if (r == ARCHIVE_WARN && m != NULL && (strstr(m, "can't be converted") ||
+					       strstr(m, "Can't translate")))
+		r = ARCHIVE_OK;
+	if (r == ARCHIVE_WARN)
+		return ocis_error_set(err, 0, "%s: entry '%s': %s", t->what,
+				      ocis__shown(archive_entry_pathname(*ae) ?
+						  archive_entry_pathname(*ae) : "", s1, sizeof(s1)),
+				      m ? m : "damaged header");
+	if (r != ARCHIVE_OK) {
+		if (archive_filter_bytes(t->a, -1) == 0)
+			return ocis_error_set(err, 0, "%s: empty input (expected a rootfs tar)",
+					      t->what);
+		if (t->entries)
+			return ocis_error_set(err, 0, "%s: %s (after entry '%s')", t->what,
+					      m ? m : "read error", t->last);
+		return ocis_error_set(err, 0, "%s: %s (is it a tar archive?)", t->what,
+				      m ? m : "read error");
+	}
+	if (t->entries == 0 && archive_entry_pathname(*ae) != NULL &&
+	    strncmp(archive_entry_pathname(*ae), OCIS_STREAM_DIR, strlen(OCIS_STREAM_DIR)) == 0)
+		return ocis_error_set(err, 0, "%s is an image stream, not a rootfs tar", t->what);
+	ocis__shown(archive_entry_pathname(*ae) ? archive_entry_pathname(*ae) : "", t->last,
+		    sizeof(t->last));
+	t->entries++;
+	return 1;
+}
+
+/* Read the data of the current entry: into d->data (holes as zeros) when
+ * keep is set, else only hashed (when ch) or passed to the layer (emit). */
+static int
+read_data(struct diff *d, struct tar_in *t, uint64_t size, int keep, int hash, int emit,
+	  ocis_error_t **err);
+
+/* --- the layer output ------------------------------------------------------- */
+
+static int
+on_compressed(void *ctx, const void *data, size_t len, ocis_error_t **err)
+{
+	struct diff *d = ctx;
+	const unsigned char *p = data;
+
+	while (len > 0) {
+		size_t n = OCIS_CHUNK_MAX - d->chunk_len;
+		if (n > len)
+			n = len;
+		memcpy(d->chunk + d->chunk_len, p, n);
+		d->chunk_len += n;
+		p += n;
+		len -= n;
+		if (d->chunk_len == OCIS_CHUNK_MAX) {
+			if (ocis_stream_write_chunk(d->w, d->chunk, d->chunk_len, err) < 0)
+				return -1;
+			d->chunk_len = 0;
+		}
+	}
+	return 0;
+}
+
+static int
+stage_flush(struct diff *d, ocis_error_t **err)
+{
+	if (d->stage_len == 0)
+		return 0;
+	if (ocis_compressor_write(d->comp, d->stage, d->stage_len, err) < 0)
+		return -1;
+	d->stage_len = 0;
+	return 0;
+}
+
+static int
+tar_out(struct diff *d, const void *data, size_t len, ocis_error_t **err)
+{
+	if (len >= STAGE_SIZE / 2) {
+		if (stage_flush(d, err) < 0)
+			return -1;
+		return ocis_compressor_write(d->comp, data, len, err);
+	}
+	if (d->stage_len + len > STAGE_SIZE && stage_flush(d, err) < 0)
+		return -1;
+	memcpy(d->stage + d->stage_len, data, len);
+	d->stage_len += len;
+	return 0;
+}
+
+static int
+tar_zeros(struct diff *d, uint64_t n, ocis_error_t **err)
+{
+	while (n > 0) {
+		size_t k = n > STAGE_SIZE ? STAGE_SIZE : (size_t)n;
+		if (tar_out(d, d->zeros, k, err) < 0)
+			return -1;
+		n -= k;
+	}
+	return 0;
+}
+
+/* Write the header of pe under the normalised name p (directories get
+ * their "/", the root is "./"). */
+static int
+put_header(struct diff *d, struct ocis_pax_entry *pe, const char *p, ocis_error_t **err)
+{
+	ocis_buf_reset(&d->wh);
+	if (*p == 0) {
+		if (ocis_buf_addstr(&d->wh, "./", err) < 0)
+			return -1;
+	} else if (ocis_buf_addstr(&d->wh, p, err) < 0 ||
+		   (pe->type == '5' && ocis_buf_add(&d->wh, "/", 1, err) < 0)) {
+		return -1;
+	}
+	pe->path = (const char *)d->wh.data;
+	ocis_buf_reset(&d->hdr);
+	if (ocis_pax_encode_header(pe, &d->hdr, err) < 0 ||
+	    tar_out(d, d->hdr.data, d->hdr.len, err) < 0)
+		return -1;
+	d->st->written++;
+	if (d->o->on_entry)
+		d->o->on_entry(d->o->cb_ctx, pe->path);
+	return 0;
+}
+
+static int
+read_data(struct diff *d, struct tar_in *t, uint64_t size, int keep, int hash, int emit,
+	  ocis_error_t **err)
+{
+	uint64_t written = 0;
+	const void *buf;
+	size_t len;
+	la_int64_t off;
+
+	if (keep)
+		ocis_buf_reset(&d->data);
+	if (hash && ocis_hash_reset(&d->ch, err) < 0)
+		return -1;
+	for (;;) {
+		int r = archive_read_data_block(t->a, &buf, &len, &off);
+		uint64_t hole;
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
+			return ocis_error_set(err, 0, "%s: entry '%s': %s", t->what, t->last,
+					      archive_error_string(t->a) ?
+					      archive_error_string(t->a) : "read error");
+		if (off < 0 || (uint64_t)off < written || (uint64_t)off + len > size)
+			return ocis_error_set(err, 0, "%s: entry '%s': data outside the file's "
+					      "size", t->what, t->last);
+		/* sparse hole before this block: zeros */
+		for (hole = (uint64_t)off - written; hole > 0;) {
+			size_t k = hole > STAGE_SIZE ? STAGE_SIZE : (size_t)hole;
+			if (hash)
+				ocis_hash_update(&d->ch, d->zeros, k);
+			if (keep && ocis_buf_add(&d->data, d->zeros, k, err) < 0)
+				return -1;
+			if (emit && tar_out(d, d->zeros, k, err) < 0)
+				return -1;
+			hole -= k;
+		}
+		if (hash)
+			ocis_hash_update(&d->ch, buf, len);
+		if (keep && ocis_buf_add(&d->data, buf, len, err) < 0)
+			return -1;
+		if (emit && tar_out(d, buf, len, err) < 0)
+			return -1;
+		written = (uint64_t)off + len;
+	}
+	for (; written < size;) {
+		uint64_t n = size - written;
+		size_t k = n > STAGE_SIZE ? STAGE_SIZE : (size_t)n;
+		if (hash)
+			ocis_hash_update(&d->ch, d->zeros, k);
+		if (keep && ocis_buf_add(&d->data, d->zeros, k, err) < 0)
+			return -1;
+		if (emit && tar_out(d, d->zeros, k, err) < 0)
+			return -1;
+		written += k;
+	}
+	if (emit && tar_zeros(d, ocis__pad512(size), err) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+content_hash(struct diff *d, uint64_t *out, ocis_error_t **err)
+{
+	char dg[OCIS_DIGEST_STR_SIZE];
+
+	if (ocis_hash_final(&d->ch, dg, err) < 0)
+		return -1;
+	*out = hex64(dg);
+	return 0;
+}
+
+/* --- pass 1: the lower index ------------------------------------------------ */
+
+static int
+index_lower(struct diff *d, int fd, const char *what, ocis_error_t **err)
+{
+	struct tar_in t;
+	struct archive_entry *ae;
+	uint32_t root;
+	int r, ret = -1;
+	char s1[256];
+
+	if (lget(d, "", 0, &root, err) < 0)
+		return -1;
+	if (tar_open(&t, fd, what, err) < 0)
+		goto out;
+	while ((r = tar_next(&t, &ae, err)) > 0) {
+		struct ocis_pax_entry pe;
+		uint32_t x;
+		const char *raw = archive_entry_pathname(ae);
+
+		if (raw == NULL) {
+			ocis_error_set(err, 0, "%s: entry without a name", what);
+			goto out;
+		}
+		if (ocis__flat_normalise(raw, &d->path, err) < 0 ||
+		    ocis__flat_pax_from_archive(ae, &pe, &d->xattrs, &d->xcap, err) < 0)
+			goto fail_entry;
+		if (pe.type == 0)
+			continue;	/* socket: not in the lower layer either */
+		if (d->path.len == 0 && pe.type != '5') {
+			ocis_error_set(err, 0, "%s: entry '%s': only a directory can be the root",
+				       what, ocis__shown(raw, s1, sizeof(s1)));
+			goto out;
+		}
+		if (lget(d, (char *)d->path.data, d->path.len, &x, err) < 0)
+			goto out;
+		if (pe.type == '1') {
+			uint32_t tg;
+			if (ocis__flat_normalise(archive_entry_hardlink(ae), &d->link, err) < 0)
+				goto fail_entry;
+			tg = lfind(d, (char *)d->link.data, d->link.len);
+			if (tg == NONE || (d->recs[tg].type != '0' && d->recs[tg].type != '1')) {
+				ocis_error_set(err, 0, "%s: hardlink '%s' to '%s', which is not an "
+					       "earlier file", what, ocis__shown(raw, s1, sizeof(s1)),
+					       (char *)d->link.data);
+				goto out;
+			}
+			d->recs[x].group = d->recs[tg].group;
+			d->recs[x].content = d->recs[tg].content;
+		} else {
+			d->recs[x].group = x;
+			d->recs[x].content = 0;
+		}
+		if (fingerprint(d, &pe, &d->recs[x].meta, err) < 0)
+			goto out;
+		d->recs[x].type = pe.type;
+		d->recs[x].seq = (uint32_t)t.entries;
+		if (pe.type == '0' && d->o->checksum) {
+			if (read_data(d, &t, pe.size, 0, 1, 0, err) < 0 ||
+			    content_hash(d, &d->recs[x].content, err) < 0)
+				goto out;
+		}
+		d->st->lower_entries++;
+	}
+	if (r == 0)
+		ret = 0;
+	goto out;
+fail_entry:
+	ocis_error_wrap(err, "%s: entry '%s'", what,
+			ocis__shown(archive_entry_pathname(ae), s1, sizeof(s1)));
+out:
+	if (t.a)
+		archive_read_free(t.a);
+	return ret;
+}
+
+/* --- pass 2: the upper stream ----------------------------------------------- */
+
+static int
+is_dir_type(char type)
+{
+	return type == '5' || type == 'i';
+}
+
+static int
+whiteout(struct diff *d, const char *dir, const char *base, ocis_error_t **err)
+{
+	struct ocis_pax_entry pe;
+	struct ocis_buf *n = &d->link;
+
+	ocis_buf_reset(n);
+	if ((*dir && (ocis_buf_addstr(n, dir, err) < 0 || ocis_buf_add(n, "/", 1, err) < 0)) ||
+	    ocis_buf_addstr(n, ".wh.", err) < 0 || ocis_buf_addstr(n, base, err) < 0)
+		return -1;
+	memset(&pe, 0, sizeof(pe));
+	pe.type = '0';
+	pe.mode = 0644;
+	d->st->whiteouts++;
+	return put_header(d, &pe, (const char *)n->data, err);
+}
+
+/* The upper directory of lower record r ended: whiteouts for what is gone. */
+static int
+close_dir(struct diff *d, uint32_t r, ocis_error_t **err)
+{
+	uint32_t c;
+	size_t gone = 0, kept = 0;
+	char *dir;
+	int ret = -1;
+
+	if (r == NONE || (d->recs[r].flags & F_CLOSED) || !is_dir_type(d->recs[r].type))
+		return 0;
+	d->recs[r].flags |= F_CLOSED;
+	for (c = d->recs[r].first_child; c != NONE; c = d->recs[c].next_sibling) {
+		if (d->recs[c].flags & F_SEEN)
+			kept++;
+		else
+			gone++;
+	}
+	if (gone == 0)
+		return 0;
+	dir = strdup(rname(d, r));	/* the arena does not move here, but be safe */
+	if (dir == NULL)
+		return ocis_error_oom(err);
+	if (kept == 0) {
+		if (whiteout(d, dir, ".wh..opq", err) < 0)
+			goto out;
+	} else {
+		for (c = d->recs[r].first_child; c != NONE; c = d->recs[c].next_sibling) {
+			const char *n, *b;
+			if (d->recs[c].flags & F_SEEN)
+				continue;
+			n = rname(d, c);
+			b = strrchr(n, '/');
+			if (whiteout(d, dir, b ? b + 1 : n, err) < 0)
+				goto out;
+		}
+	}
+	ret = 0;
+out:
+	free(dir);
+	return ret;
+}
+
+static int
+push_dir(struct diff *d, size_t len, uint32_t rec, ocis_error_t **err)
+{
+	if (grow((void **)&d->stack, &d->cap_stack, d->n_stack + 1, sizeof(*d->stack), err) < 0)
+		return -1;
+	d->stack[d->n_stack].len = len;
+	d->stack[d->n_stack].rec = rec;
+	d->n_stack++;
+	return 0;
+}
+
+/* Is the open directory s an ancestor of (or) path p? */
+static int
+dir_holds(const struct open_dir *s, const char *p, size_t len)
+{
+	if (s->len == 0)
+		return 1;	/* the root */
+	return len >= s->len && (len == s->len || p[s->len] == '/');
+}
+
+/*
+ * Bring the stack of open directories to the parents of p (the stack holds
+ * prefixes of the previous path, so a prefix test on lengths is enough):
+ * close the directories p is not in, open p's parents that have no entry.
+ * Returns 1 when one of p's parents already ended earlier (p must then be
+ * written), 0 otherwise.
+ */
+static int
+walk_to(struct diff *d, const char *p, size_t len, ocis_error_t **err)
+{
+	size_t i, k;
+	int late = 0;
+
+	while (d->n_stack > 1) {
+		struct open_dir *s = &d->stack[d->n_stack - 1];
+		if (dir_holds(s, p, len) && s->len < len &&
+		    memcmp(d->cur.data, p, s->len) == 0)
+			break;
+		if (close_dir(d, s->rec, err) < 0)
+			return -1;
+		d->n_stack--;
+	}
+	/* parents of p below the top of the stack */
+	k = d->stack[d->n_stack - 1].len;
+	for (i = k ? k + 1 : 0; i < len; i++) {
+		uint32_t r;
+		if (p[i] != '/')
+			continue;
+		r = lfind(d, p, i);
+		if (r != NONE) {
+			if (!is_dir_type(d->recs[r].type))
+				return ocis_error_set(err, 0, "upper: entry '%.*s' is below '%.*s', "
+						      "which has no directory entry in the upper "
+						      "tar and is no directory in the lower",
+						      (int)len, p, (int)i, p);
+			d->recs[r].flags |= F_SEEN;
+		}
+		if (push_dir(d, i, r, err) < 0)
+			return -1;
+	}
+	for (i = 0; i < d->n_stack; i++)
+		if (d->stack[i].rec != NONE && (d->recs[d->stack[i].rec].flags & F_CLOSED))
+			late = 1;
+	/* remember the path the stack describes */
+	ocis_buf_reset(&d->cur);
+	if (ocis_buf_add(&d->cur, p, len, err) < 0 || ocis_buf_add(&d->cur, "", 1, err) < 0)
+		return -1;
+	d->cur.len = len;
+	return late;
+}
+
+static int
+upper_entry(struct diff *d, struct tar_in *t, struct archive_entry *ae, ocis_error_t **err)
+{
+	struct ocis_pax_entry pe;
+	const char *raw = archive_entry_pathname(ae), *p;
+	uint32_t lr;
+	uint64_t fp;
+	size_t len;
+	int force, changed;
+	char s1[256];
+
+	if (raw == NULL)
+		return ocis_error_set(err, 0, "upper: entry without a name");
+	if (ocis__flat_normalise(raw, &d->path, err) < 0 ||
+	    ocis__flat_pax_from_archive(ae, &pe, &d->xattrs, &d->xcap, err) < 0)
+		return -1;
+	p = (const char *)d->path.data;
+	len = d->path.len;
+	if (pe.type == 0) {
+		dwarn(d, "upper: entry '%s': sockets cannot be stored in a layer; dropped",
+		      ocis__shown(raw, s1, sizeof(s1)));
+		return 0;
+	}
+	if (len == 0 && pe.type != '5')
+		return ocis_error_set(err, 0, "upper: entry '%s': only a directory can be the "
+				      "root", ocis__shown(raw, s1, sizeof(s1)));
+	force = len == 0 ? 0 : walk_to(d, p, len, err);
+	if (force < 0)
+		return -1;
+	lr = lfind(d, p, len);
+	if (lr != NONE) {
+		if (d->recs[lr].flags & F_SEEN && len > 0)
+			force = 1;	/* the upper has the path twice */
+		d->recs[lr].flags |= F_SEEN;
+	}
+	if (pe.type == '1') {
+		/* a hardlink: to an upper file that was written, or not */
+		struct slot *s;
+		uint32_t c;
+
+		if (ocis__flat_normalise(archive_entry_hardlink(ae), &d->link, err) < 0)
+			return -1;
+		s = ufind(d, name_hash((char *)d->link.data, d->link.len));
+		if (s == NULL)
+			return ocis_error_set(err, 0, "upper: hardlink '%s' to '%s', which is "
+					      "not an earlier file", ocis__shown(raw, s1, sizeof(s1)),
+					      (char *)d->link.data);
+		c = s->v;
+		if (fingerprint(d, &pe, &fp, err) < 0)
+			return -1;
+		if (c == NONE) {
+			pe.linkname = (const char *)d->link.data;
+			if (put_header(d, &pe, p, err) < 0)
+				return -1;
+			return uset(d, p, len, NONE, err);
+		}
+		/* to an unchanged file c: unchanged when it was a link of the
+		 * same group in the lower, with the same metadata */
+		changed = force || lr == NONE || d->recs[lr].type != '1' ||
+			  d->recs[lr].group != c || d->recs[lr].meta != fp;
+		if (changed && !(d->recs[c].flags & F_NEEDED)) {
+			d->recs[c].flags |= F_NEEDED;
+			d->any_needed = 1;
+		}
+		if (grow((void **)&d->pend, &d->cap_pend, d->n_pend + 1, sizeof(*d->pend), err) < 0)
+			return -1;
+		if ((d->pend[d->n_pend].name = strdup(p)) == NULL)
+			return ocis_error_oom(err);
+		d->pend[d->n_pend++].carrier = c;
+		if (!changed)
+			d->st->unchanged++;
+		return uset(d, p, len, c, err);
+	}
+	if (fingerprint(d, &pe, &fp, err) < 0)
+		return -1;
+	changed = force || lr == NONE || d->recs[lr].type != pe.type || d->recs[lr].meta != fp;
+	if (pe.type == '5') {
+		if (changed && put_header(d, &pe, p, err) < 0)
+			return -1;
+		if (!changed)
+			d->st->unchanged++;
+		if (len > 0) {
+			if (push_dir(d, len, lr, err) < 0)
+				return -1;
+			d->cur.len = len;
+		}
+		return 0;
+	}
+	if (pe.type != '0') {
+		if (changed)
+			return put_header(d, &pe, p, err);
+		d->st->unchanged++;
+		return 0;
+	}
+	/* a regular file */
+	if (!changed && d->o->checksum) {
+		uint64_t h;
+		if (pe.size > d->o->checksum_max)
+			return ocis_error_set(err, 0, "upper: entry '%s': %" PRIu64 " bytes, more "
+					      "than --checksum-max (%" PRIu64 ") can compare",
+					      ocis__shown(raw, s1, sizeof(s1)), pe.size,
+					      d->o->checksum_max);
+		if (read_data(d, t, pe.size, 1, 1, 0, err) < 0 || content_hash(d, &h, err) < 0)
+			return -1;
+		if (h != d->recs[lr].content) {
+			if (put_header(d, &pe, p, err) < 0 ||
+			    tar_out(d, d->data.data, d->data.len, err) < 0 ||
+			    tar_zeros(d, ocis__pad512(pe.size), err) < 0)
+				return -1;
+			return uset(d, p, len, NONE, err);
+		}
+	}
+	if (!changed) {
+		d->st->unchanged++;
+		return uset(d, p, len, lr, err);
+	}
+	if (put_header(d, &pe, p, err) < 0 || read_data(d, t, pe.size, 0, 0, 1, err) < 0)
+		return -1;
+	return uset(d, p, len, NONE, err);
+}
+
+static int
+diff_upper(struct diff *d, int fd, ocis_error_t **err)
+{
+	struct tar_in t;
+	struct archive_entry *ae;
+	int r, ret = -1;
+	char s1[256];
+
+	if (push_dir(d, 0, lfind(d, "", 0), err) < 0)
+		return -1;
+	if (ocis_buf_add(&d->cur, "", 1, err) < 0)
+		return -1;
+	d->cur.len = 0;
+	if (tar_open(&t, fd, "upper", err) < 0)
+		goto out;
+	while ((r = tar_next(&t, &ae, err)) > 0) {
+		d->st->upper_entries++;
+		if (upper_entry(d, &t, ae, err) < 0) {
+			ocis_error_wrap(err, "upper: entry '%s'",
+					ocis__shown(archive_entry_pathname(ae), s1, sizeof(s1)));
+			goto out;
+		}
+	}
+	if (r < 0)
+		goto out;
+	while (d->n_stack > 0) {
+		if (close_dir(d, d->stack[d->n_stack - 1].rec, err) < 0)
+			goto out;
+		d->n_stack--;
+	}
+	ret = 0;
+out:
+	if (t.a)
+		archive_read_free(t.a);
+	return ret;
+}
+
+/* --- pass 3: unchanged files a new hardlink needs ---------------------------- */
+
+static int
+emit_needed(struct diff *d, int fd, const char *what, ocis_error_t **err)
+{
+	struct tar_in t;
+	struct archive_entry *ae;
+	struct stat sb;
+	size_t i;
+	int r, ret = -1;
+
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || lseek(fd, 0, SEEK_SET) != 0)
+		return ocis_error_set(err, 0, "the upper tree has a new hardlink to a file that "
+				      "did not change, which must then be written from the "
+				      "lower tar, read a second time: give --lower as a file, "
+				      "not a pipe");
+	d->st->lower_reread = 1;
+	if (tar_open(&t, fd, what, err) < 0)
+		goto out;
+	while ((r = tar_next(&t, &ae, err)) > 0) {
+		struct ocis_pax_entry pe;
+		uint32_t x;
+		uint64_t fp;
+
+		if (ocis__flat_normalise(archive_entry_pathname(ae) ?
+					 archive_entry_pathname(ae) : "", &d->path, err) < 0)
+			goto out;
+		x = lfind(d, (char *)d->path.data, d->path.len);
+		if (x == NONE || !(d->recs[x].flags & F_NEEDED) || d->recs[x].seq != t.entries)
+			continue;
+		if (ocis__flat_pax_from_archive(ae, &pe, &d->xattrs, &d->xcap, err) < 0 ||
+		    fingerprint(d, &pe, &fp, err) < 0)
+			goto out;
+		if (fp != d->recs[x].meta || pe.type != '0') {
+			ocis_error_set(err, 0, "%s changed between two reads", what);
+			goto out;
+		}
+		if (put_header(d, &pe, rname(d, x), err) < 0 ||
+		    read_data(d, &t, pe.size, 0, 0, 1, err) < 0)
+			goto out;
+		/* then every upper hardlink of it, in upper order (the
+		 * carrier's metadata: a hardlink shares its inode) */
+		pe.type = '1';
+		pe.size = 0;
+		for (i = 0; i < d->n_pend; i++) {
+			if (d->pend[i].carrier != x)
+				continue;
+			pe.linkname = rname(d, x);
+			if (put_header(d, &pe, d->pend[i].name, err) < 0)
+				goto out;
+		}
+	}
+	if (r < 0)
+		goto out;
+	ret = 0;
+out:
+	if (t.a)
+		archive_read_free(t.a);
+	return ret;
+}
+
+static void
+diff_release(struct diff *d)
+{
+	size_t i;
+
+	ocis_compressor_free(d->comp);
+	free(d->chunk);
+	free(d->stage);
+	free(d->zeros);
+	free(d->recs);
+	free(d->lmap.s);
+	free(d->umap.s);
+	for (i = 0; i < d->n_pend; i++)
+		free(d->pend[i].name);
+	free(d->pend);
+	free(d->stack);
+	free(d->xattrs);
+	ocis_buf_release(&d->names);
+	ocis_buf_release(&d->cur);
+	ocis_buf_release(&d->path);
+	ocis_buf_release(&d->link);
+	ocis_buf_release(&d->hdr);
+	ocis_buf_release(&d->ser);
+	ocis_buf_release(&d->wh);
+	ocis_buf_release(&d->data);
+	ocis_hash_release(&d->ch);
+}
+
+static int
+dup_opt(char **dst, const char *src, ocis_error_t **err)
+{
+	*dst = NULL;
+	if (src == NULL)
+		return 0;
+	*dst = strdup(src);
+	return *dst ? 0 : ocis_error_oom(err);
+}
+
+int
+ocis_diff_build(int lower_fd, const char *lower_what, int upper_fd,
+		struct ocis_stream_writer *w, const struct ocis_diff_opts *o,
+		struct ocis_layer_desc *desc, struct ocis_diff_stats *stats,
+		ocis_error_t **err)
+{
+	struct ocis_diff_stats st_local;
+	struct ocis_compress_result res;
+	struct ocis_layer_desc ld;
+	struct diff d;
+	int ret = -1;
+
+	memset(&d, 0, sizeof(d));
+	memset(&ld, 0, sizeof(ld));
+	if (stats == NULL)
+		stats = &st_local;
+	memset(stats, 0, sizeof(*stats));
+	d.o = o;
+	d.st = stats;
+	d.w = w;
+	d.chunk = malloc(OCIS_CHUNK_MAX);
+	d.stage = malloc(STAGE_SIZE);
+	d.zeros = calloc(1, STAGE_SIZE);
+	if (d.chunk == NULL || d.stage == NULL || d.zeros == NULL) {
+		ocis_error_oom(err);
+		goto out;
+	}
+	if (ocis_hash_init(&d.ch, err) < 0)
+		goto out;
+	/* The lower first (a FIFO is read before anything waits on stdin). */
+	if (index_lower(&d, lower_fd, lower_what, err) < 0)
+		goto out;
+	if (ocis_compressor_new(&d.comp, o->compression, o->level, o->threads, on_compressed,
+				&d, err) < 0)
+		goto out;
+	if (diff_upper(&d, upper_fd, err) < 0)
+		goto out;
+	if (d.any_needed && emit_needed(&d, lower_fd, lower_what, err) < 0)
+		goto out;
+	if (tar_zeros(&d, 2 * OCIS_BLOCK, err) < 0 || stage_flush(&d, err) < 0 ||
+	    ocis_compressor_finish(d.comp, &res, err) < 0)
+		goto out;
+	if (d.chunk_len > 0 && ocis_stream_write_chunk(w, d.chunk, d.chunk_len, err) < 0)
+		goto out;
+	d.chunk_len = 0;
+	snprintf(ld.media_type, sizeof(ld.media_type), "%s%s", OCIS_MT_LAYER,
+		 ocis_compression_suffix(o->compression));
+	memcpy(ld.digest, res.digest, sizeof(ld.digest));
+	memcpy(ld.diff_id, res.diff_id, sizeof(ld.diff_id));
+	ld.size = res.size;
+	ld.uncompressed_size = res.uncompressed_size;
+	if (dup_opt(&ld.history.created, o->created, err) < 0 ||
+	    dup_opt(&ld.history.created_by, o->created_by, err) < 0 ||
+	    dup_opt(&ld.history.comment, o->comment, err) < 0)
+		goto out;
+	if (ocis_stream_write_layer(w, &ld, err) < 0)
+		goto out;
+	if (desc) {
+		*desc = ld;
+		memset(&ld, 0, sizeof(ld));
+	}
+	ret = 0;
+out:
+	ocis_layer_desc_release(&ld);
+	diff_release(&d);
+	return ret;
+}
