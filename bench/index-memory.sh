@@ -1,11 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 #
-# Peak memory of oci-flatten for a lower tree of many entries, with small
-# files and with large ones: it must not depend on the file sizes (the
-# index holds about 24 bytes per path, the data streams through).
+# Peak memory of oci-flatten and oci-diff for a lower tree of many
+# entries, with small files and with large ones: it must not depend on the
+# file sizes (their indexes hold a few dozen bytes per path, the data
+# streams through).
 #
-#   bench/flatten-memory.sh [BUILD_DIR]     (default: the current directory)
+#   bench/index-memory.sh [BUILD_DIR]      (default: the current directory)
 #   BENCH_ENTRIES=N    entries of the lower tree (default 100000)
 #   BENCH_LARGE=N      files of BENCH_LARGE_MIB each in the large case
 #                      (default 200)
@@ -30,7 +31,7 @@ mkdir -p "$out"
 cleanup() { [ -n "${BENCH_OUT:-}" ] || rm -rf "$out"; }
 trap cleanup EXIT
 
-for t in oci-layer oci-flatten; do
+for t in oci-layer oci-flatten oci-diff; do
 	command -v $t >/dev/null || { echo "bench: $t not found in $build" >&2; exit 1; }
 done
 [ -x /usr/bin/time ] || { echo "bench: needs GNU time (/usr/bin/time)" >&2; exit 1; }
@@ -95,15 +96,25 @@ tf.close()
 PY
 }
 
-printf '%-8s %10s %12s %14s %8s %12s\n' case entries "image MiB" "peak RSS KiB" "wall s" "output MiB"
+printf '%-8s %-12s %10s %12s %14s %8s %12s\n' case program entries "input MiB" "peak RSS KiB" \
+	"wall s" "output MiB"
 for c in small large; do
 	if [ $c = small ]; then nl=0; else nl=$nlarge; fi
 	img=$out/$c.stream
-	{ gen_tar "$n" "$nl" "$large_mib" lower | oci-layer -q -c none
+	gen_tar "$n" "$nl" "$large_mib" lower >"$out/lower.tar"
+	{ oci-layer -q -c none <"$out/lower.tar"
 	  gen_tar "$n" "$nl" "$large_mib" upper | oci-layer -q -c none; } >"$img"
 	/usr/bin/time -f '%M %e' -o "$out/time" oci-flatten "$img" >"$out/flat.tar"
 	read -r rss wall <"$out/time"
-	printf '%-8s %10d %12d %14d %8s %12d\n' $c "$n" $(($(stat -c %s "$img") >> 20)) \
-		"$rss" "$wall" $(($(stat -c %s "$out/flat.tar") >> 20))
-	rm -f "$img" "$out/flat.tar"
+	printf '%-8s %-12s %10d %12d %14d %8s %12d\n' $c oci-flatten "$n" \
+		$(($(stat -c %s "$img") >> 20)) "$rss" "$wall" $(($(stat -c %s "$out/flat.tar") >> 20))
+	# oci-diff: the same lower tree, the merged tree as the upper; its
+	# index holds the lower's entries, the data streams through.
+	/usr/bin/time -f '%M %e' -o "$out/time" \
+		oci-diff -q -c none --lower "$out/lower.tar" <"$out/flat.tar" >"$out/diff.stream"
+	read -r rss wall <"$out/time"
+	printf '%-8s %-12s %10d %12d %14d %8s %12d\n' $c oci-diff "$n" \
+		$(($(stat -c %s "$out/flat.tar") >> 20)) "$rss" "$wall" \
+		$(($(stat -c %s "$out/diff.stream") >> 20))
+	rm -f "$img" "$out/flat.tar" "$out/lower.tar" "$out/diff.stream"
 done
