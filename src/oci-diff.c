@@ -25,17 +25,9 @@
 
 struct diff_args {
 	const char *lower;			/* --lower FILE */
-	enum ocis_compression compression;	/* --compress, --gzip, --zstd */
-	int level;				/* --level, -1 = default */
-	int threads;				/* --threads, 0 = all CPUs */
-	int have_epoch;				/* --source-date-epoch or env */
-	int64_t epoch;
-	const char *created_by;			/* --created-by */
-	const char *comment;			/* --comment */
+	struct tool_layer_args l;		/* compression, history, output */
 	int checksum;				/* --checksum */
 	uint64_t checksum_max;			/* --checksum-max */
-	int summary;				/* --summary (or -v) */
-	const char *descriptor_file;		/* --print-descriptor=FILE */
 };
 
 static void
@@ -77,22 +69,12 @@ usage(void)
 static void
 parse_args(int argc, char **argv, struct diff_args *a)
 {
-	enum { OPT_GZIP = 256, OPT_ZSTD, OPT_EPOCH, OPT_CREATED_BY, OPT_COMMENT, OPT_SUMMARY,
-	       OPT_DESCRIPTOR, OPT_CHECKSUM, OPT_CHECKSUM_MAX };
+	enum { OPT_CHECKSUM = 256, OPT_CHECKSUM_MAX };
 	static const struct option longopts[] = {
 		{ "lower", required_argument, NULL, 'L' },
 		{ "checksum", no_argument, NULL, OPT_CHECKSUM },
 		{ "checksum-max", required_argument, NULL, OPT_CHECKSUM_MAX },
-		{ "compress", required_argument, NULL, 'c' },
-		{ "gzip", no_argument, NULL, OPT_GZIP },
-		{ "zstd", no_argument, NULL, OPT_ZSTD },
-		{ "level", required_argument, NULL, 'l' },
-		{ "threads", required_argument, NULL, 'T' },
-		{ "source-date-epoch", required_argument, NULL, OPT_EPOCH },
-		{ "created-by", required_argument, NULL, OPT_CREATED_BY },
-		{ "comment", required_argument, NULL, OPT_COMMENT },
-		{ "summary", no_argument, NULL, OPT_SUMMARY },
-		{ "print-descriptor", required_argument, NULL, OPT_DESCRIPTOR },
+		TOOL_LAYER_LONGOPTS,
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -102,7 +84,10 @@ parse_args(int argc, char **argv, struct diff_args *a)
 	long long v;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "L:c:l:T:qvhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "L:" TOOL_LAYER_SHORTOPTS "qvhV", longopts,
+				NULL)) != -1) {
+		if (tool_layer_option(&a->l, c, optarg))
+			continue;
 		switch (c) {
 		case 'L':
 			if (*optarg == 0)
@@ -115,31 +100,6 @@ parse_args(int argc, char **argv, struct diff_args *a)
 				tool_usage_error("invalid --checksum-max '%s' (bytes, 0-2^40)", optarg);
 			a->checksum_max = (uint64_t)v;
 			break;
-		case 'c':
-			if (ocis_compression_from_name(optarg, &a->compression) < 0)
-				tool_usage_error("unknown compression '%s' (gzip, zstd or none)",
-						 optarg);
-			break;
-		case OPT_GZIP: a->compression = OCIS_COMPRESS_GZIP; break;
-		case OPT_ZSTD: a->compression = OCIS_COMPRESS_ZSTD; break;
-		case 'l':
-			if (tool_parse_int(optarg, 0, 22, &v) < 0)
-				tool_usage_error("invalid level '%s'", optarg);
-			a->level = (int)v;
-			break;
-		case 'T':
-			if (tool_parse_int(optarg, 0, 256, &v) < 0)
-				tool_usage_error("invalid thread count '%s' (0-256)", optarg);
-			a->threads = (int)v;
-			break;
-		case OPT_EPOCH:
-			a->epoch = tool_epoch_arg(optarg);
-			a->have_epoch = 1;
-			break;
-		case OPT_CREATED_BY: a->created_by = optarg; break;
-		case OPT_COMMENT: a->comment = optarg; break;
-		case OPT_SUMMARY: a->summary = 1; break;
-		case OPT_DESCRIPTOR: a->descriptor_file = optarg; break;
 		case 'q': tool_verbosity = 0; break;
 		case 'v': tool_verbosity++; break;
 		case 'h': usage(); break;
@@ -152,28 +112,7 @@ parse_args(int argc, char **argv, struct diff_args *a)
 				 "the lower given with --lower)", argv[optind]);
 	if (a->lower == NULL)
 		tool_usage_error("--lower FILE is required (the lower rootfs tar)");
-	if (a->level < 0)
-		a->level = ocis_compression_default_level(a->compression);
-	else if (!ocis_compression_level_valid(a->compression, a->level))
-		tool_usage_error("level %d is out of range for %s", a->level,
-				 ocis_compression_name(a->compression));
-	if (!a->have_epoch)
-		a->have_epoch = tool_env_epoch(&a->epoch);
-}
-
-static void
-on_warn(void *ctx, const char *msg)
-{
-	(void)ctx;
-	tool_warn("%s", msg);
-}
-
-static void
-on_entry(void *ctx, const char *name)
-{
-	(void)ctx;
-	if (tool_verbosity >= 2)
-		fprintf(stderr, "%s\n", name);
+	tool_layer_args_done(&a->l);
 }
 
 int
@@ -185,7 +124,6 @@ main(int argc, char **argv)
 	struct ocis_layer_desc desc;
 	struct ocis_diff_stats st;
 	ocis_error_t *err = NULL;
-	char created[32];
 	int lfd;
 
 	/* Names are bytes (see oci-layer). */
@@ -193,8 +131,7 @@ main(int argc, char **argv)
 		setlocale(LC_CTYPE, "");
 	tool_init("oci-diff");
 	memset(&args, 0, sizeof(args));
-	args.compression = OCIS_COMPRESS_GZIP;
-	args.level = -1;
+	tool_layer_args_init(&args.l);
 	args.checksum_max = CHECKSUM_MAX_DEFAULT;
 	parse_args(argc, argv, &args);
 
@@ -208,17 +145,17 @@ main(int argc, char **argv)
 		tool_die("cannot open '%s': %s", args.lower, strerror(errno));
 
 	memset(&o, 0, sizeof(o));
-	o.compression = args.compression;
-	o.level = args.level;
-	o.threads = args.threads;
+	o.compression = args.l.compression;
+	o.level = args.l.level;
+	o.threads = args.l.threads;
 	o.checksum = args.checksum;
 	o.checksum_max = args.checksum_max;
-	if (args.have_epoch && ocis_rfc3339(args.epoch, created) == 0)
-		o.created = created;
-	o.created_by = args.created_by;
-	o.comment = args.comment;
-	o.warn = on_warn;
-	o.on_entry = on_entry;
+	if (args.l.created[0])
+		o.created = args.l.created;
+	o.created_by = args.l.created_by;
+	o.comment = args.l.comment;
+	o.warn = tool_on_warn;
+	o.on_entry = tool_on_entry;
 
 	if (ocis_stream_writer_new(&w, STDOUT_FILENO, &err) < 0)
 		tool_die_error(err);
@@ -228,24 +165,18 @@ main(int argc, char **argv)
 	if (ocis_stream_finish(w, &err) < 0)
 		tool_die_error(err);
 	close(lfd);
-	if (args.summary || tool_verbosity >= 2) {
+	if (args.l.summary || tool_verbosity >= 2) {
 		char size[16];
 		fprintf(stderr, "%s: %s %s %s, %llu lower and %llu upper entries, %llu "
 			"written (%llu whiteouts), %llu unchanged%s, %.2f s\n", tool_progname,
 			desc.digest, tool_bytes(desc.size, size),
-			ocis_compression_name(args.compression),
+			ocis_compression_name(args.l.compression),
 			(unsigned long long)st.lower_entries, (unsigned long long)st.upper_entries,
 			(unsigned long long)st.written, (unsigned long long)st.whiteouts,
 			(unsigned long long)st.unchanged,
 			st.lower_reread ? ", lower read twice" : "", tool_elapsed());
 	}
-	if (args.descriptor_file) {
-		struct ocis_buf json = OCIS_BUF_INIT;
-		if (ocis_layer_desc_to_json(&desc, &json, &err) < 0)
-			tool_die_error(err);
-		tool_write_text_file(args.descriptor_file, (const char *)json.data);
-		ocis_buf_release(&json);
-	}
+	tool_layer_print_descriptor(&args.l, &desc);
 	ocis_layer_desc_release(&desc);
 	ocis_stream_writer_free(w);
 	return tool_finish();

@@ -121,21 +121,6 @@ parse_args(int argc, char **argv, struct flatten_args *a)
 		tool_usage_error("unexpected argument '%s' (one image at a time)", argv[optind]);
 }
 
-static void
-on_warn(void *ctx, const char *msg)
-{
-	(void)ctx;
-	tool_warn("%s", msg);
-}
-
-static void
-on_entry(void *ctx, const char *name)
-{
-	(void)ctx;
-	if (tool_verbosity >= 2)
-		fprintf(stderr, "%s\n", name);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -168,8 +153,8 @@ main(int argc, char **argv)
 	o.arch = args.arch;
 	o.os = args.os;
 	o.variant = args.variant;
-	o.warn = on_warn;
-	o.on_entry = on_entry;
+	o.warn = tool_on_warn;
+	o.on_entry = tool_on_entry;
 	if (ocis_flatten(fd, STDOUT_FILENO, &o, &st, &err) < 0)
 		tool_die_error(err);
 	if (args.summary || tool_verbosity >= 2) {

@@ -19,23 +19,15 @@
 #include "tool.h"
 
 struct layer_args {
-	enum ocis_compression compression;	/* --compress, --gzip, --zstd */
-	int level;				/* --level, -1 = default */
-	int threads;				/* --threads, 0 = all CPUs */
+	struct tool_layer_args l;		/* compression, history, output */
 	int strip_absolute;			/* --strip-absolute */
 	int clamp_mtime;			/* --clamp-mtime */
-	int have_epoch;				/* --source-date-epoch or env */
-	int64_t epoch;
-	const char *created_by;			/* --created-by */
-	const char *comment;			/* --comment */
 	int set_uid, set_gid;			/* --owner, --group */
 	uint64_t uid, gid;
 	const char *uname, *gname;
 	const char **exclude;			/* --exclude (repeatable) */
 	size_t n_exclude;
 	int progress;				/* --progress 1, --no-progress 0, auto -1 */
-	int summary;				/* --summary (or -v) */
-	const char *descriptor_file;		/* --print-descriptor=FILE */
 };
 
 static void
@@ -104,24 +96,14 @@ parse_id(char *arg, uint64_t *id, const char **name)
 static void
 parse_args(int argc, char **argv, struct layer_args *a)
 {
-	enum { OPT_GZIP = 256, OPT_ZSTD, OPT_STRIP, OPT_EPOCH, OPT_CLAMP, OPT_CREATED_BY,
-	       OPT_COMMENT, OPT_OWNER, OPT_GROUP, OPT_EXCLUDE, OPT_PROGRESS, OPT_NO_PROGRESS,
-	       OPT_SUMMARY, OPT_DESCRIPTOR };
+	enum { OPT_STRIP = 256, OPT_CLAMP, OPT_OWNER, OPT_GROUP, OPT_EXCLUDE, OPT_PROGRESS,
+	       OPT_NO_PROGRESS };
 	static const struct option longopts[] = {
-		{ "compress", required_argument, NULL, 'c' },
-		{ "gzip", no_argument, NULL, OPT_GZIP },
-		{ "zstd", no_argument, NULL, OPT_ZSTD },
-		{ "level", required_argument, NULL, 'l' },
-		{ "threads", required_argument, NULL, 'T' },
+		TOOL_LAYER_LONGOPTS,
 		{ "strip-absolute", no_argument, NULL, OPT_STRIP },
-		{ "source-date-epoch", required_argument, NULL, OPT_EPOCH },
 		{ "clamp-mtime", no_argument, NULL, OPT_CLAMP },
-		{ "created-by", required_argument, NULL, OPT_CREATED_BY },
-		{ "comment", required_argument, NULL, OPT_COMMENT },
 		{ "progress", no_argument, NULL, OPT_PROGRESS },
 		{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
-		{ "summary", no_argument, NULL, OPT_SUMMARY },
-		{ "print-descriptor", required_argument, NULL, OPT_DESCRIPTOR },
 		{ "owner", required_argument, NULL, OPT_OWNER },
 		{ "group", required_argument, NULL, OPT_GROUP },
 		{ "exclude", required_argument, NULL, OPT_EXCLUDE },
@@ -131,40 +113,16 @@ parse_args(int argc, char **argv, struct layer_args *a)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	long long v;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "c:l:T:qvhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, TOOL_LAYER_SHORTOPTS "qvhV", longopts, NULL)) != -1) {
+		if (tool_layer_option(&a->l, c, optarg))
+			continue;
 		switch (c) {
-		case 'c':
-			if (ocis_compression_from_name(optarg, &a->compression) < 0)
-				tool_usage_error("unknown compression '%s' (gzip, zstd or none)",
-						 optarg);
-			break;
-		case OPT_GZIP: a->compression = OCIS_COMPRESS_GZIP; break;
-		case OPT_ZSTD: a->compression = OCIS_COMPRESS_ZSTD; break;
-		case 'l':
-			if (tool_parse_int(optarg, 0, 22, &v) < 0)
-				tool_usage_error("invalid level '%s'", optarg);
-			a->level = (int)v;
-			break;
-		case 'T':
-			if (tool_parse_int(optarg, 0, 256, &v) < 0)
-				tool_usage_error("invalid thread count '%s' (0-256)", optarg);
-			a->threads = (int)v;
-			break;
 		case OPT_STRIP: a->strip_absolute = 1; break;
-		case OPT_EPOCH:
-			a->epoch = tool_epoch_arg(optarg);
-			a->have_epoch = 1;
-			break;
 		case OPT_CLAMP: a->clamp_mtime = 1; break;
-		case OPT_CREATED_BY: a->created_by = optarg; break;
-		case OPT_COMMENT: a->comment = optarg; break;
 		case OPT_PROGRESS: a->progress = 1; break;
 		case OPT_NO_PROGRESS: a->progress = 0; break;
-		case OPT_SUMMARY: a->summary = 1; break;
-		case OPT_DESCRIPTOR: a->descriptor_file = optarg; break;
 		case OPT_OWNER:
 			if (parse_id(optarg, &a->uid, &a->uname) < 0)
 				tool_usage_error("invalid --owner '%s' (UID or UID:NAME, UID "
@@ -198,32 +156,9 @@ parse_args(int argc, char **argv, struct layer_args *a)
 	if (optind < argc)
 		tool_usage_error("unexpected argument '%s' (the rootfs tar is read from stdin)",
 				 argv[optind]);
-	if (a->level < 0)
-		a->level = ocis_compression_default_level(a->compression);
-	else if (!ocis_compression_level_valid(a->compression, a->level))
-		tool_usage_error("level %d is out of range for %s", a->level,
-				 ocis_compression_name(a->compression));
-	if (!a->have_epoch)
-		a->have_epoch = tool_env_epoch(&a->epoch);
-	if (a->clamp_mtime && !a->have_epoch)
+	tool_layer_args_done(&a->l);
+	if (a->clamp_mtime && !a->l.have_epoch)
 		tool_usage_error("--clamp-mtime needs --source-date-epoch or SOURCE_DATE_EPOCH");
-}
-
-static void
-on_warn(void *ctx, const char *msg)
-{
-	(void)ctx;
-	tool_warn("%s", msg);
-}
-
-static void
-on_entry(void *ctx, const char *name)
-{
-	(void)ctx;
-	if (tool_verbosity >= 2) {
-		tool_progress_clear();
-		fprintf(stderr, "%s\n", name);
-	}
 }
 
 static void
@@ -250,7 +185,6 @@ main(int argc, char **argv)
 	struct ocis_layer_desc desc;
 	struct ocis_layer_stats stats;
 	ocis_error_t *err = NULL;
-	char created[32];
 
 	/* Names are bytes: a UTF-8 ctype lets libarchive hand pax (UTF-8)
 	 * names over unchanged; raw ustar names are never converted. */
@@ -258,8 +192,7 @@ main(int argc, char **argv)
 		setlocale(LC_CTYPE, "");
 	tool_init("oci-layer");
 	memset(&args, 0, sizeof(args));
-	args.compression = OCIS_COMPRESS_GZIP;
-	args.level = -1;
+	tool_layer_args_init(&args.l);
 	args.progress = -1;
 	parse_args(argc, argv, &args);
 	tool_progress_init(args.progress);
@@ -270,15 +203,15 @@ main(int argc, char **argv)
 		tool_die("refusing to write an image stream to a terminal (pipe it to oci-pack)");
 
 	memset(&o, 0, sizeof(o));
-	o.compression = args.compression;
-	o.level = args.level;
-	o.threads = args.threads;
+	o.compression = args.l.compression;
+	o.level = args.l.level;
+	o.threads = args.l.threads;
 	o.strip_absolute = args.strip_absolute;
 	o.clamp_mtime = args.clamp_mtime;
-	o.clamp_epoch = args.epoch;
-	if (args.have_epoch && ocis_rfc3339(args.epoch, created) == 0)
-		o.created = created;
-	o.created_by = args.created_by;
+	o.clamp_epoch = args.l.epoch;
+	if (args.l.created[0])
+		o.created = args.l.created;
+	o.created_by = args.l.created_by;
 	o.set_uid = args.set_uid;
 	o.uid = args.uid;
 	o.uname = args.uname;
@@ -287,9 +220,9 @@ main(int argc, char **argv)
 	o.gname = args.gname;
 	o.exclude = args.exclude;
 	o.n_exclude = args.n_exclude;
-	o.comment = args.comment;
-	o.warn = on_warn;
-	o.on_entry = on_entry;
+	o.comment = args.l.comment;
+	o.warn = tool_on_warn;
+	o.on_entry = tool_on_entry;
 	if (tool_progress_enabled())
 		o.progress = on_progress;
 
@@ -301,24 +234,18 @@ main(int argc, char **argv)
 	if (ocis_stream_finish(w, &err) < 0)
 		tool_die_error(err);
 	tool_progress_clear();
-	if (args.summary || tool_verbosity >= 2) {
+	if (args.l.summary || tool_verbosity >= 2) {
 		char size[16], usize[16];
 		double t = tool_elapsed();
 		fprintf(stderr, "%s: %s %s %s (%.1f %% of %s), %llu entries, %.2f s\n",
 			tool_progname, desc.digest, tool_bytes(desc.size, size),
-			ocis_compression_name(args.compression),
+			ocis_compression_name(args.l.compression),
 			desc.uncompressed_size ? 100.0 * (double)desc.size /
 						 (double)desc.uncompressed_size : 0.0,
 			tool_bytes(desc.uncompressed_size, usize),
 			(unsigned long long)stats.entries, t);
 	}
-	if (args.descriptor_file) {
-		struct ocis_buf json = OCIS_BUF_INIT;
-		if (ocis_layer_desc_to_json(&desc, &json, &err) < 0)
-			tool_die_error(err);
-		tool_write_text_file(args.descriptor_file, (const char *)json.data);
-		ocis_buf_release(&json);
-	}
+	tool_layer_print_descriptor(&args.l, &desc);
 	ocis_layer_desc_release(&desc);
 	ocis_stream_writer_free(w);
 	free(args.exclude);

@@ -338,3 +338,91 @@ tool_set_base(struct ocis_stream_reader *r, const char *ref, const char *arch, c
 	return ocis_stream_reader_set_base(r, ref && *ref ? ref : NULL, a,
 					   os && *os ? os : NULL, v, err);
 }
+
+void
+tool_layer_args_init(struct tool_layer_args *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->compression = OCIS_COMPRESS_GZIP;
+	a->level = -1;
+}
+
+int
+tool_layer_option(struct tool_layer_args *a, int c, const char *arg)
+{
+	long long v;
+
+	switch (c) {
+	case 'c':
+		if (ocis_compression_from_name(arg, &a->compression) < 0)
+			tool_usage_error("unknown compression '%s' (gzip, zstd or none)", arg);
+		return 1;
+	case TOOL_OPT_GZIP: a->compression = OCIS_COMPRESS_GZIP; return 1;
+	case TOOL_OPT_ZSTD: a->compression = OCIS_COMPRESS_ZSTD; return 1;
+	case 'l':
+		if (tool_parse_int(arg, 0, 22, &v) < 0)
+			tool_usage_error("invalid level '%s'", arg);
+		a->level = (int)v;
+		return 1;
+	case 'T':
+		if (tool_parse_int(arg, 0, 256, &v) < 0)
+			tool_usage_error("invalid thread count '%s' (0-256)", arg);
+		a->threads = (int)v;
+		return 1;
+	case TOOL_OPT_EPOCH:
+		a->epoch = tool_epoch_arg(arg);
+		a->have_epoch = 1;
+		return 1;
+	case TOOL_OPT_CREATED_BY: a->created_by = arg; return 1;
+	case TOOL_OPT_COMMENT: a->comment = arg; return 1;
+	case TOOL_OPT_SUMMARY: a->summary = 1; return 1;
+	case TOOL_OPT_DESCRIPTOR: a->descriptor_file = arg; return 1;
+	}
+	return 0;
+}
+
+void
+tool_layer_args_done(struct tool_layer_args *a)
+{
+	if (a->level < 0)
+		a->level = ocis_compression_default_level(a->compression);
+	else if (!ocis_compression_level_valid(a->compression, a->level))
+		tool_usage_error("level %d is out of range for %s", a->level,
+				 ocis_compression_name(a->compression));
+	if (!a->have_epoch)
+		a->have_epoch = tool_env_epoch(&a->epoch);
+	a->created[0] = 0;
+	if (a->have_epoch && ocis_rfc3339(a->epoch, a->created) < 0)
+		a->created[0] = 0;
+}
+
+void
+tool_layer_print_descriptor(const struct tool_layer_args *a, const struct ocis_layer_desc *d)
+{
+	struct ocis_buf json = OCIS_BUF_INIT;
+	ocis_error_t *err = NULL;
+
+	if (a->descriptor_file == NULL)
+		return;
+	if (ocis_layer_desc_to_json(d, &json, &err) < 0)
+		tool_die_error(err);
+	tool_write_text_file(a->descriptor_file, (const char *)json.data);
+	ocis_buf_release(&json);
+}
+
+void
+tool_on_warn(void *ctx, const char *msg)
+{
+	(void)ctx;
+	tool_warn("%s", msg);
+}
+
+void
+tool_on_entry(void *ctx, const char *name)
+{
+	(void)ctx;
+	if (tool_verbosity >= 2) {
+		tool_progress_clear();
+		fprintf(stderr, "%s\n", name);
+	}
+}

@@ -12,7 +12,9 @@
 #include <stdint.h>
 #include <stdnoreturn.h>
 
+#include <ocistream/compress.h>
 #include <ocistream/error.h>
+#include <ocistream/stream.h>
 
 struct ocis_stream_writer;
 struct ocis_stream_reader;
@@ -80,6 +82,52 @@ double tool_elapsed(void);
 const char *tool_bytes(uint64_t n, char buf[16]);
 /* Open FILE for --print-descriptor ("-" = stderr); dies on error. */
 void tool_write_text_file(const char *path, const char *text);
+
+/*
+ * Options shared by the programs that write a layer (oci-layer, oci-diff):
+ * put TOOL_LAYER_LONGOPTS in the getopt_long table and TOOL_LAYER_SHORTOPTS
+ * in the short option string, hand every option to tool_layer_option
+ * first, and call tool_layer_args_done after the loop.
+ */
+struct tool_layer_args {
+	enum ocis_compression compression;	/* --compress, --gzip, --zstd */
+	int level;				/* --level, -1 = default */
+	int threads;				/* --threads, 0 = all CPUs */
+	int have_epoch;				/* --source-date-epoch or env */
+	int64_t epoch;
+	char created[32];			/* RFC 3339 of the epoch, or "" */
+	const char *created_by;			/* --created-by */
+	const char *comment;			/* --comment */
+	int summary;				/* --summary (or -v) */
+	const char *descriptor_file;		/* --print-descriptor=FILE */
+};
+enum {
+	TOOL_OPT_GZIP = 0x1000, TOOL_OPT_ZSTD, TOOL_OPT_EPOCH, TOOL_OPT_CREATED_BY,
+	TOOL_OPT_COMMENT, TOOL_OPT_SUMMARY, TOOL_OPT_DESCRIPTOR,
+};
+#define TOOL_LAYER_SHORTOPTS "c:l:T:"
+#define TOOL_LAYER_LONGOPTS \
+	{ "compress", required_argument, NULL, 'c' }, \
+	{ "gzip", no_argument, NULL, TOOL_OPT_GZIP }, \
+	{ "zstd", no_argument, NULL, TOOL_OPT_ZSTD }, \
+	{ "level", required_argument, NULL, 'l' }, \
+	{ "threads", required_argument, NULL, 'T' }, \
+	{ "source-date-epoch", required_argument, NULL, TOOL_OPT_EPOCH }, \
+	{ "created-by", required_argument, NULL, TOOL_OPT_CREATED_BY }, \
+	{ "comment", required_argument, NULL, TOOL_OPT_COMMENT }, \
+	{ "summary", no_argument, NULL, TOOL_OPT_SUMMARY }, \
+	{ "print-descriptor", required_argument, NULL, TOOL_OPT_DESCRIPTOR }
+
+void tool_layer_args_init(struct tool_layer_args *a);
+/* 1 when c was one of the shared options (handled), else 0. */
+int tool_layer_option(struct tool_layer_args *a, int c, const char *arg);
+/* Default level, level range, SOURCE_DATE_EPOCH, created. */
+void tool_layer_args_done(struct tool_layer_args *a);
+/* --print-descriptor: the layer descriptor as JSON. */
+void tool_layer_print_descriptor(const struct tool_layer_args *a, const struct ocis_layer_desc *d);
+/* Library callbacks: warnings through tool_warn, entry names with -v. */
+void tool_on_warn(void *ctx, const char *msg);
+void tool_on_entry(void *ctx, const char *name);
 
 /* Flush and close stdout; on error print it and return 1, else 0. */
 int tool_finish(void);

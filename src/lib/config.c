@@ -28,6 +28,8 @@
 #include <ocistream/config.h>
 #include <ocistream/json.h>
 
+#include "internal.h"
+
 #define WHAT "image config"
 
 /* --- strv --------------------------------------------------------------- */
@@ -120,16 +122,6 @@ strv_set_kv(struct ocis_strv *s, const char *kv, ocis_error_t **err)
 
 /* --- layer list --------------------------------------------------------- */
 
-static int
-dup_opt(char **dst, const char *src, ocis_error_t **err)
-{
-	*dst = NULL;
-	if (src == NULL)
-		return 0;
-	*dst = strdup(src);
-	return *dst ? 0 : ocis_error_oom(err);
-}
-
 int
 ocis_layer_list_push(struct ocis_layer_list *l, const struct ocis_layer_desc *d,
 		     ocis_error_t **err)
@@ -145,9 +137,9 @@ ocis_layer_list_push(struct ocis_layer_list *l, const struct ocis_layer_desc *d,
 		l->alloc = na;
 	}
 	n = *d;
-	if (dup_opt(&n.history.created, d->history.created, err) < 0 ||
-	    dup_opt(&n.history.created_by, d->history.created_by, err) < 0 ||
-	    dup_opt(&n.history.comment, d->history.comment, err) < 0) {
+	if (ocis__strdup_opt(&n.history.created, d->history.created, err) < 0 ||
+	    ocis__strdup_opt(&n.history.created_by, d->history.created_by, err) < 0 ||
+	    ocis__strdup_opt(&n.history.comment, d->history.comment, err) < 0) {
 		free(n.history.created);
 		free(n.history.created_by);
 		return -1;
@@ -245,10 +237,10 @@ ocis_config_add_history(struct ocis_config *c, const struct ocis_history_entry *
 	struct ocis_history_entry n, *v;
 
 	memset(&n, 0, sizeof(n));
-	if (dup_opt(&n.created, h->created, err) < 0 ||
-	    dup_opt(&n.created_by, h->created_by, err) < 0 ||
-	    dup_opt(&n.author, h->author, err) < 0 ||
-	    dup_opt(&n.comment, h->comment, err) < 0)
+	if (ocis__strdup_opt(&n.created, h->created, err) < 0 ||
+	    ocis__strdup_opt(&n.created_by, h->created_by, err) < 0 ||
+	    ocis__strdup_opt(&n.author, h->author, err) < 0 ||
+	    ocis__strdup_opt(&n.comment, h->comment, err) < 0)
 		goto fail;
 	n.empty_layer = h->empty_layer ? 1 : 0;
 	v = realloc(c->history, (c->n_history + 1) * sizeof(*v));
@@ -467,7 +459,7 @@ ocis_config_set_platform(struct ocis_config *c, const char *arch, const char *va
 		return ocis_error_set(err, 0, "unknown architecture '%s'", arch);
 	if (variant != NULL)
 		v = *variant ? variant : NULL;
-	if (dup_opt(&na, a, err) < 0 || dup_opt(&nv, v, err) < 0) {
+	if (ocis__strdup_opt(&na, a, err) < 0 || ocis__strdup_opt(&nv, v, err) < 0) {
 		free(na);
 		return -1;
 	}

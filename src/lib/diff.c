@@ -2,9 +2,8 @@
 /*
  * Diff layers: see ocistream/diff.h.
  *
- * Data path of the layer, as in layer.c (same public APIs): pax encoder ->
- * compressor (diff_id, compression, digest) -> chunk assembler ->
- * ocis_stream_write_chunk, then ocis_stream_write_layer.
+ * Data path of the layer, shared with layer.c: pax encoder -> layer output
+ * (src/lib/layerout.c: compressor, chunks, descriptor).
  *
  * The lower index: one record per lower path (and per directory that only
  * appears as the parent of an entry), names in one arena, a hash table by
@@ -27,13 +26,14 @@
 #include <archive_entry.h>
 
 #include <ocistream/diff.h>
+#include <ocistream/layerout.h>
 #include <ocistream/flatten.h>
 #include <ocistream/hash.h>
 #include <ocistream/pax.h>
 
 #include "internal.h"
 
-#define STAGE_SIZE (256 * 1024)
+#define ZEROS_SIZE (256 * 1024)	/* a buffer of zeros for sparse holes */
 #define NONE UINT32_MAX
 
 /* record types: the tar type, '1' for a hardlink entry, 'i' for a
@@ -76,10 +76,8 @@ struct open_dir {
 struct diff {
 	const struct ocis_diff_opts *o;
 	struct ocis_diff_stats *st;
-	struct ocis_stream_writer *w;
-	struct ocis_compressor *comp;
-	unsigned char *chunk, *stage, *zeros;
-	size_t chunk_len, stage_len;
+	struct ocis_layer_out *lo;	/* compressor, chunks, descriptor */
+	unsigned char *zeros;		/* for sparse holes */
 
 	struct rec *recs;
 	size_t n_recs, cap_recs;
@@ -102,42 +100,6 @@ struct diff {
 };
 
 /* --- small helpers -------------------------------------------------------- */
-
-static void
-dwarn(struct diff *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-dwarn(struct diff *d, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	if (d->o->warn == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	d->o->warn(d->o->cb_ctx, msg);
-}
-
-static int
-grow(void **v, size_t *cap, size_t need, size_t size, ocis_error_t **err)
-{
-	size_t ncap;
-	void *nv;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 64;
-	while (ncap < need)
-		ncap *= 2;
-	nv = realloc(*v, ncap * size);
-	if (nv == NULL)
-		return ocis_error_oom(err);
-	*v = nv;
-	*cap = ncap;
-	return 0;
-}
 
 static uint64_t
 name_hash(const char *s, size_t len)
@@ -264,7 +226,7 @@ lget(struct diff *d, const char *p, size_t len, uint32_t *out, ocis_error_t **er
 	}
 	if (d->n_recs >= NONE - 1)
 		return ocis_error_set(err, 0, "lower: too many entries");
-	if (grow((void **)&d->recs, &d->cap_recs, d->n_recs + 1, sizeof(*d->recs), err) < 0)
+	if (ocis__grow((void **)&d->recs, &d->cap_recs, d->n_recs + 1, sizeof(*d->recs), err) < 0)
 		return -1;
 	off = d->names.len;
 	if (ocis_buf_add(&d->names, p, len, err) < 0 || ocis_buf_add(&d->names, "", 1, err) < 0)
@@ -446,64 +408,15 @@ read_data(struct diff *d, struct tar_in *t, uint64_t size, int keep, int hash, i
 /* --- the layer output ------------------------------------------------------- */
 
 static int
-on_compressed(void *ctx, const void *data, size_t len, ocis_error_t **err)
-{
-	struct diff *d = ctx;
-	const unsigned char *p = data;
-
-	while (len > 0) {
-		size_t n = OCIS_CHUNK_MAX - d->chunk_len;
-		if (n > len)
-			n = len;
-		memcpy(d->chunk + d->chunk_len, p, n);
-		d->chunk_len += n;
-		p += n;
-		len -= n;
-		if (d->chunk_len == OCIS_CHUNK_MAX) {
-			if (ocis_stream_write_chunk(d->w, d->chunk, d->chunk_len, err) < 0)
-				return -1;
-			d->chunk_len = 0;
-		}
-	}
-	return 0;
-}
-
-static int
-stage_flush(struct diff *d, ocis_error_t **err)
-{
-	if (d->stage_len == 0)
-		return 0;
-	if (ocis_compressor_write(d->comp, d->stage, d->stage_len, err) < 0)
-		return -1;
-	d->stage_len = 0;
-	return 0;
-}
-
-static int
 tar_out(struct diff *d, const void *data, size_t len, ocis_error_t **err)
 {
-	if (len >= STAGE_SIZE / 2) {
-		if (stage_flush(d, err) < 0)
-			return -1;
-		return ocis_compressor_write(d->comp, data, len, err);
-	}
-	if (d->stage_len + len > STAGE_SIZE && stage_flush(d, err) < 0)
-		return -1;
-	memcpy(d->stage + d->stage_len, data, len);
-	d->stage_len += len;
-	return 0;
+	return ocis_layer_out_write(d->lo, data, len, err);
 }
 
 static int
 tar_zeros(struct diff *d, uint64_t n, ocis_error_t **err)
 {
-	while (n > 0) {
-		size_t k = n > STAGE_SIZE ? STAGE_SIZE : (size_t)n;
-		if (tar_out(d, d->zeros, k, err) < 0)
-			return -1;
-		n -= k;
-	}
-	return 0;
+	return ocis_layer_out_zeros(d->lo, n, err);
 }
 
 /* Write the header of pe under the normalised name p (directories get
@@ -557,7 +470,7 @@ read_data(struct diff *d, struct tar_in *t, uint64_t size, int keep, int hash, i
 					      "size", t->what, t->last);
 		/* sparse hole before this block: zeros */
 		for (hole = (uint64_t)off - written; hole > 0;) {
-			size_t k = hole > STAGE_SIZE ? STAGE_SIZE : (size_t)hole;
+			size_t k = hole > ZEROS_SIZE ? ZEROS_SIZE : (size_t)hole;
 			if (hash)
 				ocis_hash_update(&d->ch, d->zeros, k);
 			if (keep && ocis_buf_add(&d->data, d->zeros, k, err) < 0)
@@ -576,7 +489,7 @@ read_data(struct diff *d, struct tar_in *t, uint64_t size, int keep, int hash, i
 	}
 	for (; written < size;) {
 		uint64_t n = size - written;
-		size_t k = n > STAGE_SIZE ? STAGE_SIZE : (size_t)n;
+		size_t k = n > ZEROS_SIZE ? ZEROS_SIZE : (size_t)n;
 		if (hash)
 			ocis_hash_update(&d->ch, d->zeros, k);
 		if (keep && ocis_buf_add(&d->data, d->zeros, k, err) < 0)
@@ -748,7 +661,7 @@ out:
 static int
 push_dir(struct diff *d, size_t len, uint32_t rec, ocis_error_t **err)
 {
-	if (grow((void **)&d->stack, &d->cap_stack, d->n_stack + 1, sizeof(*d->stack), err) < 0)
+	if (ocis__grow((void **)&d->stack, &d->cap_stack, d->n_stack + 1, sizeof(*d->stack), err) < 0)
 		return -1;
 	d->stack[d->n_stack].len = len;
 	d->stack[d->n_stack].rec = rec;
@@ -816,6 +729,9 @@ walk_to(struct diff *d, const char *p, size_t len, ocis_error_t **err)
 	return late;
 }
 
+/* A warning through the caller's callback. */
+#define dwarn(d, ...) ocis__warnf((d)->o->warn, (d)->o->cb_ctx, __VA_ARGS__)
+
 static int
 upper_entry(struct diff *d, struct tar_in *t, struct archive_entry *ae, ocis_error_t **err)
 {
@@ -880,7 +796,7 @@ upper_entry(struct diff *d, struct tar_in *t, struct archive_entry *ae, ocis_err
 			d->recs[c].flags |= F_NEEDED;
 			d->any_needed = 1;
 		}
-		if (grow((void **)&d->pend, &d->cap_pend, d->n_pend + 1, sizeof(*d->pend), err) < 0)
+		if (ocis__grow((void **)&d->pend, &d->cap_pend, d->n_pend + 1, sizeof(*d->pend), err) < 0)
 			return -1;
 		if ((d->pend[d->n_pend].name = strdup(p)) == NULL)
 			return ocis_error_oom(err);
@@ -1040,9 +956,7 @@ diff_release(struct diff *d)
 {
 	size_t i;
 
-	ocis_compressor_free(d->comp);
-	free(d->chunk);
-	free(d->stage);
+	ocis_layer_out_free(d->lo);
 	free(d->zeros);
 	free(d->recs);
 	free(d->lmap.s);
@@ -1063,16 +977,6 @@ diff_release(struct diff *d)
 	ocis_hash_release(&d->ch);
 }
 
-static int
-dup_opt(char **dst, const char *src, ocis_error_t **err)
-{
-	*dst = NULL;
-	if (src == NULL)
-		return 0;
-	*dst = strdup(src);
-	return *dst ? 0 : ocis_error_oom(err);
-}
-
 int
 ocis_diff_build(int lower_fd, const char *lower_what, int upper_fd,
 		struct ocis_stream_writer *w, const struct ocis_diff_opts *o,
@@ -1080,23 +984,17 @@ ocis_diff_build(int lower_fd, const char *lower_what, int upper_fd,
 		ocis_error_t **err)
 {
 	struct ocis_diff_stats st_local;
-	struct ocis_compress_result res;
-	struct ocis_layer_desc ld;
 	struct diff d;
 	int ret = -1;
 
 	memset(&d, 0, sizeof(d));
-	memset(&ld, 0, sizeof(ld));
 	if (stats == NULL)
 		stats = &st_local;
 	memset(stats, 0, sizeof(*stats));
 	d.o = o;
 	d.st = stats;
-	d.w = w;
-	d.chunk = malloc(OCIS_CHUNK_MAX);
-	d.stage = malloc(STAGE_SIZE);
-	d.zeros = calloc(1, STAGE_SIZE);
-	if (d.chunk == NULL || d.stage == NULL || d.zeros == NULL) {
+	d.zeros = calloc(1, ZEROS_SIZE);
+	if (d.zeros == NULL) {
 		ocis_error_oom(err);
 		goto out;
 	}
@@ -1105,38 +1003,16 @@ ocis_diff_build(int lower_fd, const char *lower_what, int upper_fd,
 	/* The lower first (a FIFO is read before anything waits on stdin). */
 	if (index_lower(&d, lower_fd, lower_what, err) < 0)
 		goto out;
-	if (ocis_compressor_new(&d.comp, o->compression, o->level, o->threads, on_compressed,
-				&d, err) < 0)
+	if (ocis_layer_out_new(&d.lo, w, o->compression, o->level, o->threads, err) < 0)
 		goto out;
 	if (diff_upper(&d, upper_fd, err) < 0)
 		goto out;
 	if (d.any_needed && emit_needed(&d, lower_fd, lower_what, err) < 0)
 		goto out;
-	if (tar_zeros(&d, 2 * OCIS_BLOCK, err) < 0 || stage_flush(&d, err) < 0 ||
-	    ocis_compressor_finish(d.comp, &res, err) < 0)
+	if (ocis_layer_out_finish(d.lo, o->created, o->created_by, o->comment, desc, err) < 0)
 		goto out;
-	if (d.chunk_len > 0 && ocis_stream_write_chunk(w, d.chunk, d.chunk_len, err) < 0)
-		goto out;
-	d.chunk_len = 0;
-	snprintf(ld.media_type, sizeof(ld.media_type), "%s%s", OCIS_MT_LAYER,
-		 ocis_compression_suffix(o->compression));
-	memcpy(ld.digest, res.digest, sizeof(ld.digest));
-	memcpy(ld.diff_id, res.diff_id, sizeof(ld.diff_id));
-	ld.size = res.size;
-	ld.uncompressed_size = res.uncompressed_size;
-	if (dup_opt(&ld.history.created, o->created, err) < 0 ||
-	    dup_opt(&ld.history.created_by, o->created_by, err) < 0 ||
-	    dup_opt(&ld.history.comment, o->comment, err) < 0)
-		goto out;
-	if (ocis_stream_write_layer(w, &ld, err) < 0)
-		goto out;
-	if (desc) {
-		*desc = ld;
-		memset(&ld, 0, sizeof(ld));
-	}
 	ret = 0;
 out:
-	ocis_layer_desc_release(&ld);
 	diff_release(&d);
 	return ret;
 }

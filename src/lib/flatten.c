@@ -233,42 +233,6 @@ struct flat {
 	size_t xcap;
 };
 
-static void
-fwarn(struct flat *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-fwarn(struct flat *f, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	if (f->o->warn == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	f->o->warn(f->o->cb_ctx, msg);
-}
-
-static int
-grow(void **v, size_t *cap, size_t need, size_t size, ocis_error_t **err)
-{
-	size_t ncap;
-	void *nv;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 16;
-	while (ncap < need)
-		ncap *= 2;
-	nv = realloc(*v, ncap * size);
-	if (nv == NULL)
-		return ocis_error_oom(err);
-	*v = nv;
-	*cap = ncap;
-	return 0;
-}
-
 static const struct blob *
 find_blob(const struct flat *f, const char *digest)
 {
@@ -322,7 +286,7 @@ scan_stream(struct flat *f, ocis_error_t **err)
 				f->ext[f->n_ext - 1].len += e.size;
 				break;
 			}
-			if (grow((void **)&f->ext, &f->cap_ext, f->n_ext + 1, sizeof(*f->ext),
+			if (ocis__grow((void **)&f->ext, &f->cap_ext, f->n_ext + 1, sizeof(*f->ext),
 				 err) < 0)
 				goto out;
 			f->ext[f->n_ext].off = off;
@@ -334,7 +298,7 @@ scan_stream(struct flat *f, ocis_error_t **err)
 		case OCIS_ENTRY_LAYER:
 			if (!e.layer_ref || e.kind == OCIS_ENTRY_BLOB) {
 				struct blob *b;
-				if (grow((void **)&f->blobs, &f->cap_blobs, f->n_blobs + 1,
+				if (ocis__grow((void **)&f->blobs, &f->cap_blobs, f->n_blobs + 1,
 					 sizeof(*f->blobs), err) < 0)
 					goto out;
 				b = &f->blobs[f->n_blobs++];
@@ -345,7 +309,7 @@ scan_stream(struct flat *f, ocis_error_t **err)
 			}
 			if (e.kind == OCIS_ENTRY_LAYER) {
 				struct layer_ref *l;
-				if (grow((void **)&f->layers, &f->cap_layers, f->n_layers + 1,
+				if (ocis__grow((void **)&f->layers, &f->cap_layers, f->n_layers + 1,
 					 sizeof(*f->layers), err) < 0)
 					goto out;
 				l = &f->layers[f->n_layers++];
@@ -373,7 +337,7 @@ scan_stream(struct flat *f, ocis_error_t **err)
 			break;
 		}
 		case OCIS_ENTRY_MANIFEST:
-			if (grow((void **)&f->images, &f->cap_images, f->n_images + 1,
+			if (ocis__grow((void **)&f->images, &f->cap_images, f->n_images + 1,
 				 sizeof(*f->images), err) < 0)
 				goto out;
 			f->images[f->n_images++] = cur;
@@ -389,7 +353,7 @@ scan_stream(struct flat *f, ocis_error_t **err)
 	if (rc < 0)
 		goto out;
 	if (cur.n > 0 || cur.arch || f->n_images == 0) {
-		if (grow((void **)&f->images, &f->cap_images, f->n_images + 1,
+		if (ocis__grow((void **)&f->images, &f->cap_images, f->n_images + 1,
 			 sizeof(*f->images), err) < 0)
 			goto out;
 		f->images[f->n_images++] = cur;
@@ -522,6 +486,9 @@ open_layer(struct flat *f, size_t li, struct archive **out, ocis_error_t **err)
 }
 
 /* Next header: 1, 0 at the end, -1 on error. */
+/* A warning through the caller's callback. */
+#define fwarn(f, ...) ocis__warnf((f)->o->warn, (f)->o->cb_ctx, __VA_ARGS__)
+
 static int
 next_header(struct flat *f, struct archive *a, size_t li, struct archive_entry **ae,
 	    ocis_error_t **err)
@@ -802,7 +769,7 @@ index_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 				}
 				tseq = tl->target_seq;
 			}
-			if (grow((void **)&f->links, &f->cap_links, f->n_links + 1,
+			if (ocis__grow((void **)&f->links, &f->cap_links, f->n_links + 1,
 				 sizeof(*f->links), err) < 0)
 				goto out;
 			lr = &f->links[f->n_links];

@@ -37,11 +37,21 @@ int ocis__tar_parse_num(const unsigned char *field, size_t width, uint64_t *out)
 void ocis__tar_finish_header(unsigned char h[OCIS_BLOCK]);
 /* 1 when the stored checksum matches. */
 int ocis__tar_checksum_ok(const unsigned char h[OCIS_BLOCK]);
+/* 1 when the block is all zeros. */
+int ocis__block_is_zero(const unsigned char *b);
+
+/* --- util.c --- */
+struct ocis_error;
 /* A name as it may be shown in a one-line message: control characters
  * become '?', other bytes are kept; truncated to fit buf.  Returns buf. */
 const char *ocis__shown(const char *name, char *buf, size_t size);
-/* 1 when the block is all zeros. */
-int ocis__block_is_zero(const unsigned char *b);
+/* *dst = copy of src, or NULL when src is NULL.  0, or -1 (out of memory). */
+int ocis__strdup_opt(char **dst, const char *src, struct ocis_error **err);
+/* Make room for need elements of size bytes in *v (capacity *cap). */
+int ocis__grow(void **v, size_t *cap, size_t need, size_t size, struct ocis_error **err);
+/* Format a warning and pass it to warn(ctx, msg) when warn is set. */
+void ocis__warnf(void (*warn)(void *ctx, const char *msg), void *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static inline uint64_t
 ocis__pad512(uint64_t n)

@@ -4,10 +4,10 @@
  *
  * Data path, one pass:
  *   libarchive (decompress + parse input) -> normalise entry -> pax encoder
- *   -> compressor (hashes diff_id, compresses on worker threads, hashes the
- *   digest) -> chunk assembler -> image stream writer
- * Only the chunk assembler's buffer (OCIS_CHUNK_MAX) and the compressor's
- * bounded queues hold data, so memory does not depend on the layer size.
+ *   -> layer output (src/lib/layerout.c: compressor hashing diff_id and
+ *   digest on its own threads, chunk assembler, image stream writer)
+ * Only bounded buffers hold data, so memory does not depend on the layer
+ * size.
  *
  * Fidelity (docs/fidelity.md): every field libarchive gives is written
  * back as given, with three corrections for how libarchive reads:
@@ -38,11 +38,11 @@
 #include <zlib.h>
 
 #include <ocistream/layer.h>
+#include <ocistream/layerout.h>
 #include <ocistream/pax.h>
 
 #include "internal.h"
 
-#define STAGE_SIZE (256 * 1024)
 
 /*
  * Set of 64-bit name hashes (open addressing): the names written so far
@@ -58,16 +58,8 @@ struct name_set {
 
 struct builder {
 	const struct ocis_layer_opts *o;
-	struct ocis_stream_writer *w;
-	struct ocis_compressor *comp;
-	/* chunk assembler (compressor output side) */
-	unsigned char *chunk;
-	size_t chunk_len;
-	/* staging of small tar writes (input side) */
-	unsigned char *stage;
-	size_t stage_len;
-	uint64_t tar_bytes;
-	uint64_t out_bytes;	/* written by the compressor's thread: atomic */
+	struct ocis_layer_out *lo;	/* compressor, chunks, descriptor */
+	uint64_t tar_bytes;		/* uncompressed layer bytes so far */
 	uint64_t entries;
 	uint64_t progress_mark;	/* tar_bytes at the last progress call */
 	struct ocis_buf hdr;
@@ -76,7 +68,6 @@ struct builder {
 	struct name_set symlinks;
 	struct ocis_xattr *xattrs;
 	size_t xattrs_cap;
-	unsigned char *zeros;
 	/* input side: our read callback for libarchive */
 	int in_fd;
 	unsigned char *inbuf;
@@ -319,42 +310,6 @@ symlink_prefix(const struct name_set *links, const char *path, size_t len)
 	return 0;
 }
 
-/* Compressor output: cut into chunk entries. */
-static int
-on_compressed(void *ctx, const void *data, size_t len, ocis_error_t **err)
-{
-	struct builder *b = ctx;
-	const unsigned char *p = data;
-
-	__atomic_fetch_add(&b->out_bytes, len, __ATOMIC_RELAXED);
-	while (len > 0) {
-		size_t n = OCIS_CHUNK_MAX - b->chunk_len;
-		if (n > len)
-			n = len;
-		memcpy(b->chunk + b->chunk_len, p, n);
-		b->chunk_len += n;
-		p += n;
-		len -= n;
-		if (b->chunk_len == OCIS_CHUNK_MAX) {
-			if (ocis_stream_write_chunk(b->w, b->chunk, b->chunk_len, err) < 0)
-				return -1;
-			b->chunk_len = 0;
-		}
-	}
-	return 0;
-}
-
-static int
-stage_flush(struct builder *b, ocis_error_t **err)
-{
-	if (b->stage_len == 0)
-		return 0;
-	if (ocis_compressor_write(b->comp, b->stage, b->stage_len, err) < 0)
-		return -1;
-	b->stage_len = 0;
-	return 0;
-}
-
 static void
 report_progress(struct builder *b)
 {
@@ -365,7 +320,7 @@ report_progress(struct builder *b)
 	b->progress_mark = b->tar_bytes;
 	p.input_bytes = b->in_bytes;
 	p.tar_bytes = b->tar_bytes;
-	p.output_bytes = __atomic_load_n(&b->out_bytes, __ATOMIC_RELAXED);
+	p.output_bytes = ocis_layer_out_written(b->lo);
 	p.entries = b->entries;
 	b->o->progress(b->o->cb_ctx, &p);
 }
@@ -377,45 +332,16 @@ tar_out(struct builder *b, const void *data, size_t len, ocis_error_t **err)
 	b->tar_bytes += len;
 	if (b->tar_bytes - b->progress_mark >= 4 * 1024 * 1024)
 		report_progress(b);
-	if (len >= STAGE_SIZE / 2) {
-		if (stage_flush(b, err) < 0)
-			return -1;
-		return ocis_compressor_write(b->comp, data, len, err);
-	}
-	if (b->stage_len + len > STAGE_SIZE && stage_flush(b, err) < 0)
-		return -1;
-	memcpy(b->stage + b->stage_len, data, len);
-	b->stage_len += len;
-	return 0;
+	return ocis_layer_out_write(b->lo, data, len, err);
 }
 
 static int
 tar_zeros(struct builder *b, uint64_t n, ocis_error_t **err)
 {
-	while (n > 0) {
-		size_t k = n > STAGE_SIZE ? STAGE_SIZE : (size_t)n;
-		if (tar_out(b, b->zeros, k, err) < 0)
-			return -1;
-		n -= k;
-	}
-	return 0;
-}
-
-static void
-warn(struct builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-warn(struct builder *b, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	if (b->o->warn == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	b->o->warn(b->o->cb_ctx, msg);
+	b->tar_bytes += n;
+	if (b->tar_bytes - b->progress_mark >= 4 * 1024 * 1024)
+		report_progress(b);
+	return ocis_layer_out_zeros(b->lo, n, err);
 }
 
 /*
@@ -567,6 +493,9 @@ xattr_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct ocis_xattr *)a)->name, ((const struct ocis_xattr *)b)->name);
 }
+
+/* A warning through the caller's callback. */
+#define warn(b, ...) ocis__warnf((b)->o->warn, (b)->o->cb_ctx, __VA_ARGS__)
 
 static int
 add_entry(struct builder *b, struct archive *a, struct archive_entry *ae, ocis_error_t **err)
@@ -754,10 +683,7 @@ add_entry(struct builder *b, struct archive *a, struct archive_entry *ae, ocis_e
 static void
 builder_release(struct builder *b)
 {
-	ocis_compressor_free(b->comp);
-	free(b->chunk);
-	free(b->stage);
-	free(b->zeros);
+	ocis_layer_out_free(b->lo);
 	free(b->inbuf);
 	free(b->rawbuf);
 	if (b->gzip)
@@ -770,16 +696,6 @@ builder_release(struct builder *b)
 	ocis_buf_release(&b->link);
 }
 
-static int
-dup_opt(char **dst, const char *src, ocis_error_t **err)
-{
-	*dst = NULL;
-	if (src == NULL)
-		return 0;
-	*dst = strdup(src);
-	return *dst ? 0 : ocis_error_oom(err);
-}
-
 int
 ocis_layer_build(int in_fd, struct ocis_stream_writer *w, const struct ocis_layer_opts *o,
 		 struct ocis_layer_desc *desc, struct ocis_layer_stats *stats,
@@ -788,28 +704,19 @@ ocis_layer_build(int in_fd, struct ocis_stream_writer *w, const struct ocis_laye
 	struct builder b;
 	struct archive *a = NULL;
 	struct archive_entry *ae;
-	struct ocis_compress_result res;
-	struct ocis_layer_desc d;
 	uint64_t entries = 0, data_end = 0, consumed;
 	int r, ret = -1;
 	char s1[256];
 
 	memset(&b, 0, sizeof(b));
-	memset(&d, 0, sizeof(d));
 	b.o = o;
-	b.w = w;
-	b.chunk = malloc(OCIS_CHUNK_MAX);
-	b.stage = malloc(STAGE_SIZE);
-	b.zeros = calloc(1, STAGE_SIZE);
 	b.inbuf = malloc(INBUF_SIZE);
 	b.rawbuf = malloc(INBUF_SIZE);
-	if (b.chunk == NULL || b.stage == NULL || b.zeros == NULL || b.inbuf == NULL ||
-	    b.rawbuf == NULL) {
+	if (b.inbuf == NULL || b.rawbuf == NULL) {
 		ocis_error_oom(err);
 		goto out;
 	}
-	if (ocis_compressor_new(&b.comp, o->compression, o->level, o->threads, on_compressed,
-				&b, err) < 0)
+	if (ocis_layer_out_new(&b.lo, w, o->compression, o->level, o->threads, err) < 0)
 		goto out;
 
 	a = archive_read_new();
@@ -896,40 +803,16 @@ ocis_layer_build(int in_fd, struct ocis_stream_writer *w, const struct ocis_laye
 			       entries);
 		goto out;
 	}
-	/* End of the layer tar: two zero blocks. */
-	if (tar_zeros(&b, 2 * OCIS_BLOCK, err) < 0 || stage_flush(&b, err) < 0)
-		goto out;
-	if (ocis_compressor_finish(b.comp, &res, err) < 0)
-		goto out;
-	if (b.chunk_len > 0 && ocis_stream_write_chunk(w, b.chunk, b.chunk_len, err) < 0)
-		goto out;
-	b.chunk_len = 0;
-
-	snprintf(d.media_type, sizeof(d.media_type), "%s%s", OCIS_MT_LAYER,
-		 ocis_compression_suffix(o->compression));
-	memcpy(d.digest, res.digest, sizeof(d.digest));
-	memcpy(d.diff_id, res.diff_id, sizeof(d.diff_id));
-	d.size = res.size;
-	d.uncompressed_size = res.uncompressed_size;
-	if (dup_opt(&d.history.created, o->created, err) < 0 ||
-	    dup_opt(&d.history.created_by, o->created_by, err) < 0 ||
-	    dup_opt(&d.history.comment, o->comment, err) < 0)
-		goto out;
-	if (ocis_stream_write_layer(w, &d, err) < 0)
+	if (ocis_layer_out_finish(b.lo, o->created, o->created_by, o->comment, desc, err) < 0)
 		goto out;
 	if (stats) {
 		stats->entries = entries;
 		stats->input_bytes = b.in_bytes;
 	}
-	if (desc) {
-		*desc = d;
-		memset(&d, 0, sizeof(d));
-	}
 	ret = 0;
 out:
 	if (a != NULL)
 		archive_read_free(a);
-	ocis_layer_desc_release(&d);
 	builder_release(&b);
 	return ret;
 }

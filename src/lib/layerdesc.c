@@ -13,6 +13,8 @@
 #include <ocistream/json.h>
 #include <ocistream/stream.h>
 
+#include "internal.h"
+
 void
 ocis_layer_desc_release(struct ocis_layer_desc *d)
 {
@@ -70,15 +72,6 @@ ocis_layer_desc_to_json(const struct ocis_layer_desc *d, struct ocis_buf *out, o
 	return ocis_json_gen_finish(g, s, "layer descriptor", out, err);
 }
 
-static int
-dup_opt(char **dst, const char *src, ocis_error_t **err)
-{
-	if (src == NULL)
-		return 0;
-	*dst = strdup(src);
-	return *dst ? 0 : ocis_error_oom(err);
-}
-
 int
 ocis_layer_desc_from_json(struct ocis_layer_desc *d, const char *json, size_t len,
 			  ocis_error_t **err)
@@ -116,9 +109,9 @@ ocis_layer_desc_from_json(struct ocis_layer_desc *d, const char *json, size_t le
 			ocis_error_set(err, EINVAL, "history is not an object");
 			goto out;
 		}
-		if (dup_opt(&n.history.created, ocis_json_get_str(hist, "created"), err) < 0 ||
-		    dup_opt(&n.history.created_by, ocis_json_get_str(hist, "created_by"), err) < 0 ||
-		    dup_opt(&n.history.comment, ocis_json_get_str(hist, "comment"), err) < 0)
+		if (ocis__strdup_opt(&n.history.created, ocis_json_get_str(hist, "created"), err) < 0 ||
+		    ocis__strdup_opt(&n.history.created_by, ocis_json_get_str(hist, "created_by"), err) < 0 ||
+		    ocis__strdup_opt(&n.history.comment, ocis_json_get_str(hist, "comment"), err) < 0)
 			goto out;
 	}
 	*d = n;

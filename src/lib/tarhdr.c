@@ -114,13 +114,3 @@ ocis__block_is_zero(const unsigned char *b)
 	return 1;
 }
 
-const char *
-ocis__shown(const char *name, char *buf, size_t size)
-{
-	size_t i, j = 0;
-
-	for (i = 0; name && name[i] && j + 1 < size; i++)
-		buf[j++] = ((unsigned char)name[i] < 0x20 || name[i] == 0x7f) ? '?' : name[i];
-	buf[j] = 0;
-	return buf;
-}

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Seeded generator of (lower, upper) rootfs pairs and the OCI changeset
 # between them.  usage: changeset.py SEED OUTDIR [NPATHS] [--same-size]
-# (The generator of tests/cli/t1000-flatten.sh, extracted; the same seed
+# (Used by tests/cli/t1000-flatten.sh and t1010-diff.sh; the same seed
 # gives the same trees.  --same-size adds one more kind of change: the
 # content of a file replaced by other bytes of the same size, mtime kept,
 # which only a content comparison sees.)

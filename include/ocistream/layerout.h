@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The output side of a layer, shared by oci-layer and oci-diff: the
+ * uncompressed layer tar goes in, chunk entries and the closing
+ * ocipipe/layer.json go out into an image stream.
+ *
+ *   write/zeros -> 256 KiB staging of small writes -> compressor (diff_id,
+ *   compression, digest on its own threads) -> 1 MiB chunk assembler ->
+ *   ocis_stream_write_chunk ... ocis_stream_write_layer
+ *
+ * Memory: the staging buffer, one chunk and the compressor's bounded ring.
+ */
+#ifndef OCISTREAM_LAYEROUT_H
+#define OCISTREAM_LAYEROUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ocistream/compress.h>
+#include <ocistream/error.h>
+#include <ocistream/stream.h>
+
+struct ocis_layer_out;
+
+int ocis_layer_out_new(struct ocis_layer_out **out, struct ocis_stream_writer *w,
+		       enum ocis_compression compression, int level, int threads,
+		       ocis_error_t **err);
+/* Append uncompressed layer tar bytes. */
+int ocis_layer_out_write(struct ocis_layer_out *lo, const void *data, size_t len,
+			 ocis_error_t **err);
+/* Append n zero bytes (padding, sparse holes, the end-of-archive blocks). */
+int ocis_layer_out_zeros(struct ocis_layer_out *lo, uint64_t n, ocis_error_t **err);
+/* Compressed bytes handed to the stream so far (readable from any thread). */
+uint64_t ocis_layer_out_written(const struct ocis_layer_out *lo);
+/* End the layer tar (two zero blocks), flush everything and write the
+ * layer descriptor with the history given (strings copied; may be NULL).
+ * *desc (optional) gets a copy of the descriptor (release it). */
+int ocis_layer_out_finish(struct ocis_layer_out *lo, const char *created, const char *created_by,
+			  const char *comment, struct ocis_layer_desc *desc, ocis_error_t **err);
+/* Free; stops the compressor's threads after an error. */
+void ocis_layer_out_free(struct ocis_layer_out *lo);
+
+#endif

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/* The output side of a layer: see ocistream/layerout.h. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ocistream/layerout.h>
+
+#include "internal.h"
+
+#define STAGE_SIZE (256 * 1024)
+
+struct ocis_layer_out {
+	struct ocis_stream_writer *w;
+	enum ocis_compression compression;
+	struct ocis_compressor *comp;
+	unsigned char *stage;	/* small writes gathered before the compressor */
+	size_t stage_len;
+	unsigned char *chunk;	/* compressed bytes gathered into a chunk */
+	size_t chunk_len;
+	uint64_t written;	/* compressed bytes, updated by the writer thread */
+	unsigned char *zeros;
+};
+
+/* Compressor output (on the compressor's writer thread): cut into chunks. */
+static int
+on_compressed(void *ctx, const void *data, size_t len, ocis_error_t **err)
+{
+	struct ocis_layer_out *lo = ctx;
+	const unsigned char *p = data;
+
+	__atomic_fetch_add(&lo->written, len, __ATOMIC_RELAXED);
+	while (len > 0) {
+		size_t n = OCIS_CHUNK_MAX - lo->chunk_len;
+		if (n > len)
+			n = len;
+		memcpy(lo->chunk + lo->chunk_len, p, n);
+		lo->chunk_len += n;
+		p += n;
+		len -= n;
+		if (lo->chunk_len == OCIS_CHUNK_MAX) {
+			if (ocis_stream_write_chunk(lo->w, lo->chunk, lo->chunk_len, err) < 0)
+				return -1;
+			lo->chunk_len = 0;
+		}
+	}
+	return 0;
+}
+
+int
+ocis_layer_out_new(struct ocis_layer_out **out, struct ocis_stream_writer *w,
+		   enum ocis_compression compression, int level, int threads, ocis_error_t **err)
+{
+	struct ocis_layer_out *lo = calloc(1, sizeof(*lo));
+
+	if (lo == NULL)
+		return ocis_error_oom(err);
+	lo->w = w;
+	lo->compression = compression;
+	lo->stage = malloc(STAGE_SIZE);
+	lo->chunk = malloc(OCIS_CHUNK_MAX);
+	lo->zeros = calloc(1, STAGE_SIZE);
+	if (lo->stage == NULL || lo->chunk == NULL || lo->zeros == NULL) {
+		ocis_layer_out_free(lo);
+		return ocis_error_oom(err);
+	}
+	if (ocis_compressor_new(&lo->comp, compression, level, threads, on_compressed, lo,
+				err) < 0) {
+		ocis_layer_out_free(lo);
+		return -1;
+	}
+	*out = lo;
+	return 0;
+}
+
+static int
+stage_flush(struct ocis_layer_out *lo, ocis_error_t **err)
+{
+	if (lo->stage_len == 0)
+		return 0;
+	if (ocis_compressor_write(lo->comp, lo->stage, lo->stage_len, err) < 0)
+		return -1;
+	lo->stage_len = 0;
+	return 0;
+}
+
+int
+ocis_layer_out_write(struct ocis_layer_out *lo, const void *data, size_t len, ocis_error_t **err)
+{
+	if (len >= STAGE_SIZE / 2) {
+		if (stage_flush(lo, err) < 0)
+			return -1;
+		return ocis_compressor_write(lo->comp, data, len, err);
+	}
+	if (lo->stage_len + len > STAGE_SIZE && stage_flush(lo, err) < 0)
+		return -1;
+	memcpy(lo->stage + lo->stage_len, data, len);
+	lo->stage_len += len;
+	return 0;
+}
+
+int
+ocis_layer_out_zeros(struct ocis_layer_out *lo, uint64_t n, ocis_error_t **err)
+{
+	while (n > 0) {
+		size_t k = n > STAGE_SIZE ? STAGE_SIZE : (size_t)n;
+		if (ocis_layer_out_write(lo, lo->zeros, k, err) < 0)
+			return -1;
+		n -= k;
+	}
+	return 0;
+}
+
+uint64_t
+ocis_layer_out_written(const struct ocis_layer_out *lo)
+{
+	return __atomic_load_n(&lo->written, __ATOMIC_RELAXED);
+}
+
+int
+ocis_layer_out_finish(struct ocis_layer_out *lo, const char *created, const char *created_by,
+		      const char *comment, struct ocis_layer_desc *desc, ocis_error_t **err)
+{
+	struct ocis_compress_result res;
+	struct ocis_layer_desc d;
+	int r = -1;
+
+	memset(&d, 0, sizeof(d));
+	if (ocis_layer_out_zeros(lo, 2 * OCIS_BLOCK, err) < 0 || stage_flush(lo, err) < 0 ||
+	    ocis_compressor_finish(lo->comp, &res, err) < 0)
+		return -1;
+	if (lo->chunk_len > 0 && ocis_stream_write_chunk(lo->w, lo->chunk, lo->chunk_len, err) < 0)
+		return -1;
+	lo->chunk_len = 0;
+
+	snprintf(d.media_type, sizeof(d.media_type), "%s%s", OCIS_MT_LAYER,
+		 ocis_compression_suffix(lo->compression));
+	memcpy(d.digest, res.digest, sizeof(d.digest));
+	memcpy(d.diff_id, res.diff_id, sizeof(d.diff_id));
+	d.size = res.size;
+	d.uncompressed_size = res.uncompressed_size;
+	if (ocis__strdup_opt(&d.history.created, created, err) < 0 ||
+	    ocis__strdup_opt(&d.history.created_by, created_by, err) < 0 ||
+	    ocis__strdup_opt(&d.history.comment, comment, err) < 0 ||
+	    ocis_stream_write_layer(lo->w, &d, err) < 0)
+		goto out;
+	if (desc) {
+		*desc = d;
+		memset(&d, 0, sizeof(d));
+	}
+	r = 0;
+out:
+	ocis_layer_desc_release(&d);
+	return r;
+}
+
+void
+ocis_layer_out_free(struct ocis_layer_out *lo)
+{
+	if (lo == NULL)
+		return;
+	ocis_compressor_free(lo->comp);
+	free(lo->stage);
+	free(lo->chunk);
+	free(lo->zeros);
+	free(lo);
+}
