@@ -101,15 +101,6 @@ usage(void)
 	exit(tool_finish());
 }
 
-static void
-push(struct ocis_strv *s, const char *v)
-{
-	ocis_error_t *err = NULL;
-
-	if (ocis_strv_push(s, v, &err) < 0)
-		tool_die_error(err);
-}
-
 /* The environment form of a list or argv: split when the flag was not
  * given.  Returns 1 when the variable is set. */
 static int
@@ -200,12 +191,12 @@ parse_args(int argc, char **argv, struct config_args *a)
 
 	while ((c = getopt_long(argc, argv, "e:l:p:a:u:w:qvhV", longopts, NULL)) != -1) {
 		switch (c) {
-		case OPT_ENTRYPOINT: push(&a->entrypoint, optarg); break;
-		case OPT_CMD: push(&a->cmd, optarg); break;
-		case 'e': push(&a->env, optarg); break;
-		case 'l': push(&a->labels, optarg); break;
-		case 'p': push(&a->ports, optarg); break;
-		case OPT_VOLUME: push(&a->volumes, optarg); break;
+		case OPT_ENTRYPOINT: tool_strv_push(&a->entrypoint, optarg); break;
+		case OPT_CMD: tool_strv_push(&a->cmd, optarg); break;
+		case 'e': tool_strv_push(&a->env, optarg); break;
+		case 'l': tool_strv_push(&a->labels, optarg); break;
+		case 'p': tool_strv_push(&a->ports, optarg); break;
+		case OPT_VOLUME: tool_strv_push(&a->volumes, optarg); break;
 		case 'a': a->arch = optarg; break;
 		case OPT_VARIANT: a->variant = optarg; break;
 		case OPT_OS: a->os = optarg; break;

@@ -74,15 +74,6 @@ usage(void)
 }
 
 static void
-push(struct ocis_strv *s, const char *v)
-{
-	ocis_error_t *err = NULL;
-
-	if (ocis_strv_push(s, v, &err) < 0)
-		tool_die_error(err);
-}
-
-static void
 parse_args(int argc, char **argv, struct manifest_args *a)
 {
 	enum { OPT_ANNOTATION = 256, OPT_STD, OPT_EPOCH, OPT_BASE_REF, OPT_TYPES };
@@ -109,7 +100,7 @@ parse_args(int argc, char **argv, struct manifest_args *a)
 			if (eq == NULL || eq == optarg)
 				tool_usage_error("invalid annotation '%s': expected key=value",
 						 optarg);
-			push(&a->annotations, optarg);
+			tool_strv_push(&a->annotations, optarg);
 			break;
 		case OPT_STD:
 			len = strcspn(optarg, "=");
@@ -124,7 +115,7 @@ parse_args(int argc, char **argv, struct manifest_args *a)
 			    strcmp(optarg, "authors") != 0)
 				tool_usage_error("--oci-annotation %s needs a value (%s=VALUE)",
 						 optarg, optarg);
-			push(&a->std, optarg);
+			tool_strv_push(&a->std, optarg);
 			break;
 		case OPT_BASE_REF: a->base_ref = optarg; break;
 		case OPT_TYPES: a->types = tool_media_types_arg(optarg); break;
@@ -161,7 +152,7 @@ build_annotations(const struct manifest_args *a, const struct ocis_config *c,
 			s = NULL;
 			if (asprintf(&s, STD_PREFIX "%s", name) < 0)
 				tool_die("out of memory");
-			push(out, s);
+			tool_strv_push(out, s);
 			free(s);
 			continue;
 		}
@@ -173,11 +164,11 @@ build_annotations(const struct manifest_args *a, const struct ocis_config *c,
 		}
 		if (asprintf(&s, STD_PREFIX "%s=%s", name, value) < 0)
 			tool_die("out of memory");
-		push(out, s);
+		tool_strv_push(out, s);
 		free(s);
 	}
 	for (i = 0; i < a->annotations.n; i++)
-		push(out, a->annotations.v[i]);
+		tool_strv_push(out, a->annotations.v[i]);
 }
 
 /* 1 when the config's diff_ids are exactly the layers' diffIDs. */

@@ -426,3 +426,12 @@ tool_on_entry(void *ctx, const char *name)
 		fprintf(stderr, "%s\n", name);
 	}
 }
+
+void
+tool_strv_push(struct ocis_strv *s, const char *v)
+{
+	ocis_error_t *err = NULL;
+
+	if (ocis_strv_push(s, v, &err) < 0)
+		tool_die_error(err);
+}

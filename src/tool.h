@@ -129,6 +129,10 @@ void tool_layer_print_descriptor(const struct tool_layer_args *a, const struct o
 void tool_on_warn(void *ctx, const char *msg);
 void tool_on_entry(void *ctx, const char *name);
 
+/* Append a copy of v to s; dies when out of memory. */
+struct ocis_strv;
+void tool_strv_push(struct ocis_strv *s, const char *v);
+
 /* Flush and close stdout; on error print it and return 1, else 0. */
 int tool_finish(void);
 

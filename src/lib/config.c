@@ -746,33 +746,13 @@ fail:
 
 /* --- JSON out ----------------------------------------------------------- */
 
-struct sort_item {
-	const char *s;
-	size_t klen;
-	size_t idx;
-};
-
-static int
-sort_item_cmp(const void *a, const void *b)
-{
-	const struct sort_item *x = a, *y = b;
-	size_t n = x->klen < y->klen ? x->klen : y->klen;
-	int r = memcmp(x->s, y->s, n);
-
-	if (r != 0)
-		return r;
-	if (x->klen != y->klen)
-		return x->klen < y->klen ? -1 : 1;
-	return x->idx < y->idx ? -1 : (x->idx > y->idx);
-}
-
 /* Write a map from "k" or "k=v" strings sorted by key; the last of equal
  * keys wins.  With `kv`, values are strings; else each value is {}. */
 static int
 gen_sorted_map(yajl_gen g, const char *key, const struct ocis_strv *s, int kv, int *status,
 	       ocis_error_t **err)
 {
-	struct sort_item *it;
+	struct ocis__kv_item *it;
 	size_t i;
 	int st = 0;
 
@@ -785,7 +765,7 @@ gen_sorted_map(yajl_gen g, const char *key, const struct ocis_strv *s, int kv, i
 		it[i].idx = i;
 	}
 	if (s->n > 1)
-		qsort(it, s->n, sizeof(*it), sort_item_cmp);
+		qsort(it, s->n, sizeof(*it), ocis__kv_cmp);
 	st |= ocis_json_key(g, key);
 	st |= ocis_json_open_map(g);
 	for (i = 0; i < s->n; i++) {

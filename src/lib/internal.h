@@ -49,6 +49,15 @@ const char *ocis__shown(const char *name, char *buf, size_t size);
 int ocis__strdup_opt(char **dst, const char *src, struct ocis_error **err);
 /* Make room for need elements of size bytes in *v (capacity *cap). */
 int ocis__grow(void **v, size_t *cap, size_t need, size_t size, struct ocis_error **err);
+/* Sorting "key=value" (or "key") strings by key, stable: fill s, klen
+ * (key length) and idx (original position), qsort with ocis__kv_cmp; equal
+ * keys stay in input order, so "the last one wins" is the last of a run. */
+struct ocis__kv_item {
+	const char *s;
+	size_t klen;
+	size_t idx;
+};
+int ocis__kv_cmp(const void *a, const void *b);
 /* Format a warning and pass it to warn(ctx, msg) when warn is set. */
 void ocis__warnf(void (*warn)(void *ctx, const char *msg), void *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -21,28 +21,10 @@
 #include <ocistream/json.h>
 #include <ocistream/manifest.h>
 
+#include "internal.h"
+
 #define WHAT "image manifest"
 #define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
-
-struct ann {
-	const char *s;
-	size_t klen;
-	size_t idx;
-};
-
-static int
-ann_cmp(const void *a, const void *b)
-{
-	const struct ann *x = a, *y = b;
-	size_t n = x->klen < y->klen ? x->klen : y->klen;
-	int r = memcmp(x->s, y->s, n);
-
-	if (r != 0)
-		return r;
-	if (x->klen != y->klen)
-		return x->klen < y->klen ? -1 : 1;
-	return x->idx < y->idx ? -1 : (x->idx > y->idx);
-}
 
 static int
 gen_descriptor(yajl_gen g, const char *mt, const char *digest, uint64_t size)
@@ -78,7 +60,7 @@ ocis_manifest_build_typed(enum ocis_media_types types, const void *config, size_
 			  struct ocis_buf *out, ocis_error_t **err)
 {
 	char digest[OCIS_DIGEST_STR_SIZE];
-	struct ann *a = NULL;
+	struct ocis__kv_item *a = NULL;
 	yajl_gen g;
 	size_t i;
 	int s = 0;
@@ -110,7 +92,7 @@ ocis_manifest_build_typed(enum ocis_media_types types, const void *config, size_
 			a[i].klen = (size_t)(eq - annotations[i]);
 			a[i].idx = i;
 		}
-		qsort(a, n_annotations, sizeof(*a), ann_cmp);
+		qsort(a, n_annotations, sizeof(*a), ocis__kv_cmp);
 	}
 	if (ocis_hash_buffer(config, config_len, digest, err) < 0) {
 		free(a);

@@ -67,3 +67,17 @@ ocis__warnf(void (*warn)(void *ctx, const char *msg), void *ctx, const char *fmt
 	va_end(ap);
 	warn(ctx, msg);
 }
+
+int
+ocis__kv_cmp(const void *a, const void *b)
+{
+	const struct ocis__kv_item *x = a, *y = b;
+	size_t n = x->klen < y->klen ? x->klen : y->klen;
+	int r = memcmp(x->s, y->s, n);
+
+	if (r != 0)
+		return r;
+	if (x->klen != y->klen)
+		return x->klen < y->klen ? -1 : 1;
+	return x->idx < y->idx ? -1 : (x->idx > y->idx);
+}
