@@ -39,9 +39,6 @@
 
 #include <stdint.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-
 #include <ocistream/error.h>
 #include <ocistream/io.h>
 #include <ocistream/pax.h>
@@ -70,20 +67,11 @@ struct ocis_flatten_stats {
 int ocis_flatten(int in_fd, int out_fd, const struct ocis_flatten_opts *o,
 		 struct ocis_flatten_stats *stats, ocis_error_t **err);
 
-/*
- * Helpers shared with oci-diff (src/lib/diff.c).
- */
+/* Shared with oci-diff (src/lib/diff.c). */
 
 /* Normalise a tar entry name the way layers name entries, without the
  * trailing "/" of directories: leading "/" and "./", "." and empty
  * components dropped; the root is "".  -1 on a ".." component. */
 int ocis__flat_normalise(const char *in, struct ocis_buf *out, ocis_error_t **err);
-
-/* Metadata of a libarchive entry as a pax entry (path, hardlink target and data
- * size are the caller's; xattrs sorted, identical duplicates dropped; the
- * pax "-1.75" mtime correction of layer.c applied).  xbuf and xcap are the
- * caller's reusable xattr array; type is 0 for a socket. */
-int ocis__flat_pax_from_archive(struct archive_entry *ae, struct ocis_pax_entry *pe,
-				struct ocis_xattr **xbuf, size_t *xcap, ocis_error_t **err);
 
 #endif

@@ -30,6 +30,7 @@
 #include <ocistream/flatten.h>
 #include <ocistream/hash.h>
 #include <ocistream/pax.h>
+#include <ocistream/tarin.h>
 
 #include "internal.h"
 
@@ -322,81 +323,28 @@ fingerprint(struct diff *d, const struct ocis_pax_entry *pe, uint64_t *out, ocis
 /* --- reading tars ----------------------------------------------------------- */
 
 struct tar_in {
-	struct archive *a;
-	const char *what;
-	uint64_t entries, data_end;
-	char last[256];
+	struct ocis_tarin *in;
+	uint64_t entries;
 };
 
 static int
 tar_open(struct tar_in *t, int fd, const char *what, ocis_error_t **err)
 {
-	memset(t, 0, sizeof(*t));
-	t->what = what;
-	t->a = archive_read_new();
-	if (t->a == NULL)
-		return ocis_error_oom(err);
-	archive_read_support_filter_all(t->a);
-	archive_read_support_format_tar(t->a);
-	archive_read_support_format_gnutar(t->a);
-	if (archive_read_set_format_option(t->a, "tar", "read_concatenated_archives", "1") !=
-	    ARCHIVE_OK || archive_read_open_fd(t->a, fd, 64 * 1024) != ARCHIVE_OK)
-		return ocis_error_set(err, 0, "%s: %s", what, archive_error_string(t->a) ?
-				      archive_error_string(t->a) : "cannot read it");
-	return 0;
+	struct ocis_tarin_opts o = { .what = what };
+
+	t->entries = 0;
+	return ocis_tarin_open_fd(&t->in, fd, &o, err);
 }
 
 /* 1 with *ae, 0 at the (checked) end, -1 on error. */
 static int
 tar_next(struct tar_in *t, struct archive_entry **ae, ocis_error_t **err)
 {
-	int r;
-	const char *m;
-	uint64_t consumed;
-	char s1[256];
+	int r = ocis_tarin_next(t->in, ae, err);
 
-	if (t->entries > 0) {
-		consumed = (uint64_t)archive_filter_bytes(t->a, 0);
-		t->data_end = consumed + ocis__pad512(consumed);
-	}
-	r = archive_read_next_header(t->a, ae);
-	m = archive_error_string(t->a);
-	if (r == ARCHIVE_EOF) {
-		if (archive_filter_bytes(t->a, -1) == 0)
-			return ocis_error_set(err, 0, "%s: empty input (expected a rootfs tar)",
-					      t->what);
-		/* as layer.c: a tar cut between two entries has no end marker */
-		if ((uint64_t)archive_filter_bytes(t->a, 0) < t->data_end + OCIS_BLOCK)
-			return ocis_error_set(err, 0, "%s: archive ends after %" PRIu64 " entries "
-					      "without an end-of-archive marker (truncated input?)",
-					      t->what, t->entries);
-		return 0;
-	}
-	if (r == ARCHIVE_WARN && m != NULL && (strstr(m, "can't be converted") ||
-					       strstr(m, "Can't translate")))
-		r = ARCHIVE_OK;
-	if (r == ARCHIVE_WARN)
-		return ocis_error_set(err, 0, "%s: entry '%s': %s", t->what,
-				      ocis__shown(archive_entry_pathname(*ae) ?
-						  archive_entry_pathname(*ae) : "", s1, sizeof(s1)),
-				      m ? m : "damaged header");
-	if (r != ARCHIVE_OK) {
-		if (archive_filter_bytes(t->a, -1) == 0)
-			return ocis_error_set(err, 0, "%s: empty input (expected a rootfs tar)",
-					      t->what);
-		if (t->entries)
-			return ocis_error_set(err, 0, "%s: %s (after entry '%s')", t->what,
-					      m ? m : "read error", t->last);
-		return ocis_error_set(err, 0, "%s: %s (is it a tar archive?)", t->what,
-				      m ? m : "read error");
-	}
-	if (t->entries == 0 && archive_entry_pathname(*ae) != NULL &&
-	    strncmp(archive_entry_pathname(*ae), OCIS_STREAM_DIR, strlen(OCIS_STREAM_DIR)) == 0)
-		return ocis_error_set(err, 0, "%s is an image stream, not a rootfs tar", t->what);
-	ocis__shown(archive_entry_pathname(*ae) ? archive_entry_pathname(*ae) : "", t->last,
-		    sizeof(t->last));
-	t->entries++;
-	return 1;
+	if (r > 0)
+		t->entries++;
+	return r;
 }
 
 /* Read the data of the current entry: into d->data (holes as zeros) when
@@ -447,27 +395,19 @@ static int
 read_data(struct diff *d, struct tar_in *t, uint64_t size, int keep, int hash, int emit,
 	  ocis_error_t **err)
 {
-	uint64_t written = 0;
+	uint64_t written = 0, off;
 	const void *buf;
 	size_t len;
-	la_int64_t off;
+	int r;
 
 	if (keep)
 		ocis_buf_reset(&d->data);
 	if (hash && ocis_hash_reset(&d->ch, err) < 0)
 		return -1;
-	for (;;) {
-		int r = archive_read_data_block(t->a, &buf, &len, &off);
+	while ((r = ocis_tarin_data(t->in, &buf, &len, &off, err)) != 0) {
 		uint64_t hole;
-		if (r == ARCHIVE_EOF)
-			break;
-		if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-			return ocis_error_set(err, 0, "%s: entry '%s': %s", t->what, t->last,
-					      archive_error_string(t->a) ?
-					      archive_error_string(t->a) : "read error");
-		if (off < 0 || (uint64_t)off < written || (uint64_t)off + len > size)
-			return ocis_error_set(err, 0, "%s: entry '%s': data outside the file's "
-					      "size", t->what, t->last);
+		if (r < 0)
+			return -1;
 		/* sparse hole before this block: zeros */
 		for (hole = (uint64_t)off - written; hole > 0;) {
 			size_t k = hole > ZEROS_SIZE ? ZEROS_SIZE : (size_t)hole;
@@ -519,7 +459,7 @@ content_hash(struct diff *d, uint64_t *out, ocis_error_t **err)
 static int
 index_lower(struct diff *d, int fd, const char *what, ocis_error_t **err)
 {
-	struct tar_in t;
+	struct tar_in t = { NULL, 0 };
 	struct archive_entry *ae;
 	uint32_t root;
 	int r, ret = -1;
@@ -539,7 +479,7 @@ index_lower(struct diff *d, int fd, const char *what, ocis_error_t **err)
 			goto out;
 		}
 		if (ocis__flat_normalise(raw, &d->path, err) < 0 ||
-		    ocis__flat_pax_from_archive(ae, &pe, &d->xattrs, &d->xcap, err) < 0)
+		    ocis_tarin_pax_entry(ae, &pe, &d->xattrs, &d->xcap, err) < 0)
 			goto fail_entry;
 		if (pe.type == 0)
 			continue;	/* socket: not in the lower layer either */
@@ -585,8 +525,7 @@ fail_entry:
 	ocis_error_wrap(err, "%s: entry '%s'", what,
 			ocis__shown(archive_entry_pathname(ae), s1, sizeof(s1)));
 out:
-	if (t.a)
-		archive_read_free(t.a);
+	ocis_tarin_free(t.in);
 	return ret;
 }
 
@@ -746,7 +685,7 @@ upper_entry(struct diff *d, struct tar_in *t, struct archive_entry *ae, ocis_err
 	if (raw == NULL)
 		return ocis_error_set(err, 0, "upper: entry without a name");
 	if (ocis__flat_normalise(raw, &d->path, err) < 0 ||
-	    ocis__flat_pax_from_archive(ae, &pe, &d->xattrs, &d->xcap, err) < 0)
+	    ocis_tarin_pax_entry(ae, &pe, &d->xattrs, &d->xcap, err) < 0)
 		return -1;
 	p = (const char *)d->path.data;
 	len = d->path.len;
@@ -856,7 +795,7 @@ upper_entry(struct diff *d, struct tar_in *t, struct archive_entry *ae, ocis_err
 static int
 diff_upper(struct diff *d, int fd, ocis_error_t **err)
 {
-	struct tar_in t;
+	struct tar_in t = { NULL, 0 };
 	struct archive_entry *ae;
 	int r, ret = -1;
 	char s1[256];
@@ -885,8 +824,7 @@ diff_upper(struct diff *d, int fd, ocis_error_t **err)
 	}
 	ret = 0;
 out:
-	if (t.a)
-		archive_read_free(t.a);
+	ocis_tarin_free(t.in);
 	return ret;
 }
 
@@ -895,7 +833,7 @@ out:
 static int
 emit_needed(struct diff *d, int fd, const char *what, ocis_error_t **err)
 {
-	struct tar_in t;
+	struct tar_in t = { NULL, 0 };
 	struct archive_entry *ae;
 	struct stat sb;
 	size_t i;
@@ -920,7 +858,7 @@ emit_needed(struct diff *d, int fd, const char *what, ocis_error_t **err)
 		x = lfind(d, (char *)d->path.data, d->path.len);
 		if (x == NONE || !(d->recs[x].flags & F_NEEDED) || d->recs[x].seq != t.entries)
 			continue;
-		if (ocis__flat_pax_from_archive(ae, &pe, &d->xattrs, &d->xcap, err) < 0 ||
+		if (ocis_tarin_pax_entry(ae, &pe, &d->xattrs, &d->xcap, err) < 0 ||
 		    fingerprint(d, &pe, &fp, err) < 0)
 			goto out;
 		if (fp != d->recs[x].meta || pe.type != '0') {
@@ -946,8 +884,7 @@ emit_needed(struct diff *d, int fd, const char *what, ocis_error_t **err)
 		goto out;
 	ret = 0;
 out:
-	if (t.a)
-		archive_read_free(t.a);
+	ocis_tarin_free(t.in);
 	return ret;
 }
 

@@ -35,11 +35,11 @@
 #include <ocistream/config.h>
 #include <ocistream/flatten.h>
 #include <ocistream/pax.h>
+#include <ocistream/tarin.h>
 #include <ocistream/stream.h>
 
 #include "internal.h"
 
-#define READ_BUF (1024 * 1024)
 #define OUT_BUF (256 * 1024)
 #define MAX_LAYERS 65535
 
@@ -217,11 +217,10 @@ struct flat {
 	struct target_state *tstate;	/* parallel to by_target */
 
 	/* reading a layer */
-	unsigned char *rbuf;
 	const struct blob *cur_blob;
 	size_t cur_ext;
 	uint64_t cur_done;
-	const char *cur_what;
+	char cur_what[128];	/* "layer N (digest)" */
 
 	/* output */
 	unsigned char *obuf;
@@ -420,8 +419,8 @@ choose_image(struct flat *f, ocis_error_t **err)
 
 /* --- reading one layer ---------------------------------------------------- */
 
-static la_ssize_t
-blob_read(struct archive *a, void *ctx, const void **buf)
+static ssize_t
+blob_read(void *ctx, void *buf, size_t len)
 {
 	struct flat *f = ctx;
 	const struct extent *x;
@@ -436,81 +435,41 @@ blob_read(struct archive *a, void *ctx, const void **buf)
 			continue;
 		}
 		want = x->len - f->cur_done;
-		if (want > READ_BUF)
-			want = READ_BUF;
-		n = pread(f->in_fd, f->rbuf, (size_t)want, (off_t)(x->off + f->cur_done));
+		if (want > len)
+			want = len;
+		n = pread(f->in_fd, buf, (size_t)want, (off_t)(x->off + f->cur_done));
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			archive_set_error(a, errno, "read error: %s", strerror(errno));
-			return -1;
-		}
-		if (n == 0) {
-			archive_set_error(a, EIO, "the input file became shorter while "
-					  "being read");
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;	/* the file became shorter */
 			return -1;
 		}
 		f->cur_done += (uint64_t)n;
-		*buf = f->rbuf;
 		return n;
 	}
 	return 0;
 }
 
+/* A warning through the caller's callback. */
+#define fwarn(f, ...) ocis__warnf((f)->o->warn, (f)->o->cb_ctx, __VA_ARGS__)
+
+/* Layers come from other tools too: read them with the leniency of
+ * ocis_tarin's layer_blob (empty is fine, warnings are warnings). */
 static int
-open_layer(struct flat *f, size_t li, struct archive **out, ocis_error_t **err)
+open_layer(struct flat *f, size_t li, struct ocis_tarin **out, ocis_error_t **err)
 {
 	const struct layer_ref *l = &f->layers[f->im->first + li];
-	struct archive *a;
+	struct ocis_tarin_opts o = {
+		.what = f->cur_what, .layer_blob = 1,
+		.warn = f->o->warn, .cb_ctx = f->o->cb_ctx,
+	};
 
 	f->cur_blob = find_blob(f, l->digest);
 	f->cur_ext = 0;
 	f->cur_done = 0;
-	f->cur_what = l->digest;
-	a = archive_read_new();
-	if (a == NULL)
-		return ocis_error_oom(err);
-	archive_read_support_filter_gzip(a);
-	archive_read_support_filter_zstd(a);
-	archive_read_support_format_tar(a);
-	archive_read_support_format_gnutar(a);
-	if (archive_read_open(a, f, NULL, blob_read, NULL) != ARCHIVE_OK) {
-		ocis_error_set(err, 0, "layer %zu (%s): %s", li + 1, l->digest,
-			       archive_error_string(a) ? archive_error_string(a) :
-			       "not a tar archive");
-		archive_read_free(a);
-		return -1;
-	}
-	*out = a;
-	return 0;
-}
-
-/* Next header: 1, 0 at the end, -1 on error. */
-/* A warning through the caller's callback. */
-#define fwarn(f, ...) ocis__warnf((f)->o->warn, (f)->o->cb_ctx, __VA_ARGS__)
-
-static int
-next_header(struct flat *f, struct archive *a, size_t li, struct archive_entry **ae,
-	    ocis_error_t **err)
-{
-	int r = archive_read_next_header(a, ae);
-	const char *m;
-	char s1[256];
-
-	if (r == ARCHIVE_EOF)
-		return 0;
-	if (r == ARCHIVE_OK)
-		return 1;
-	m = archive_error_string(a);
-	if (r == ARCHIVE_WARN) {
-		if (m == NULL || strstr(m, "can't be converted") || strstr(m, "Can't translate"))
-			return 1;
-		fwarn(f, "layer %zu, entry '%s': %s", li + 1,
-		      ocis__shown(archive_entry_pathname(*ae), s1, sizeof(s1)), m);
-		return 1;
-	}
-	return ocis_error_set(err, 0, "reading layer %zu (%s): %s", li + 1, f->cur_what,
-			      m ? m : "read error");
+	snprintf(f->cur_what, sizeof(f->cur_what), "layer %zu (%s)", li + 1, l->digest);
+	return ocis_tarin_open(out, blob_read, f, &o, err);
 }
 
 /* --- entries ---------------------------------------------------------------- */
@@ -539,105 +498,6 @@ ocis__flat_normalise(const char *in, struct ocis_buf *out, ocis_error_t **err)
 	}
 	if (out->data == NULL && ocis_buf_add(out, "", 0, err) < 0)
 		return -1;
-	return 0;
-}
-
-static int
-xattr_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct ocis_xattr *)a)->name, ((const struct ocis_xattr *)b)->name);
-}
-
-int
-ocis__flat_pax_from_archive(struct archive_entry *ae, struct ocis_pax_entry *pe,
-			    struct ocis_xattr **xbuf, size_t *xcap, ocis_error_t **err)
-{
-	size_t nx = 0;
-
-	memset(pe, 0, sizeof(*pe));
-	if (archive_entry_hardlink(ae) != NULL) {
-		pe->type = '1';
-	} else {
-		switch (archive_entry_filetype(ae)) {
-		case AE_IFREG: pe->type = '0'; break;
-		case AE_IFDIR: pe->type = '5'; break;
-		case AE_IFLNK: pe->type = '2'; break;
-		case AE_IFCHR: pe->type = '3'; break;
-		case AE_IFBLK: pe->type = '4'; break;
-		case AE_IFIFO: pe->type = '6'; break;
-		case AE_IFSOCK: pe->type = 0; break;
-		default:
-			return ocis_error_set(err, 0, "unsupported file type 0%o",
-					      (unsigned)archive_entry_filetype(ae));
-		}
-	}
-	if (pe->type == '2') {
-		pe->linkname = archive_entry_symlink(ae);
-		if (pe->linkname == NULL)
-			return ocis_error_set(err, 0, "symlink without target");
-	}
-	pe->mode = archive_entry_perm(ae) & 07777;
-	pe->uid = (uint64_t)archive_entry_uid(ae);
-	pe->gid = (uint64_t)archive_entry_gid(ae);
-	pe->uname = archive_entry_uname(ae);
-	pe->gname = archive_entry_gname(ae);
-	if (archive_entry_mtime_is_set(ae)) {
-		pe->mtime = archive_entry_mtime(ae);
-		pe->mtime_nsec = archive_entry_mtime_nsec(ae);
-		if (pe->mtime_nsec < 0 || pe->mtime_nsec > 999999999)
-			pe->mtime_nsec = 0;
-		/* libarchive reads pax "-1.75" as -1 s + 0.75 s (see layer.c) */
-		if (pe->mtime < 0 && pe->mtime_nsec > 0) {
-			pe->mtime -= 1;
-			pe->mtime_nsec = 1000000000L - pe->mtime_nsec;
-		}
-	}
-	if (pe->type == '0') {
-		la_int64_t sz = archive_entry_size(ae);
-		pe->size = sz > 0 ? (uint64_t)sz : 0;
-	}
-	if (pe->type == '3' || pe->type == '4') {
-		pe->devmajor = archive_entry_rdevmajor(ae);
-		pe->devminor = archive_entry_rdevminor(ae);
-	}
-	if (archive_entry_xattr_reset(ae) > 0) {
-		const char *xn;
-		const void *xv;
-		size_t xs;
-		while (archive_entry_xattr_next(ae, &xn, &xv, &xs) == ARCHIVE_OK) {
-			if (nx == *xcap) {
-				size_t ncap = *xcap ? *xcap * 2 : 8;
-				struct ocis_xattr *nxp = realloc(*xbuf, ncap * sizeof(*nxp));
-				if (nxp == NULL)
-					return ocis_error_oom(err);
-				*xbuf = nxp;
-				*xcap = ncap;
-			}
-			(*xbuf)[nx].name = xn;
-			(*xbuf)[nx].value = xv;
-			(*xbuf)[nx].size = xs;
-			nx++;
-		}
-	}
-	if (nx > 1) {
-		struct ocis_xattr *x = *xbuf;
-		size_t i, j = 1;
-
-		qsort(x, nx, sizeof(*x), xattr_cmp);
-		for (i = 1; i < nx; i++) {
-			if (strcmp(x[j - 1].name, x[i].name) != 0) {
-				x[j++] = x[i];
-				continue;
-			}
-			if (x[j - 1].size != x[i].size ||
-			    (x[i].size && memcmp(x[j - 1].value, x[i].value, x[i].size)))
-				return ocis_error_set(err, 0, "xattr '%s' given twice with "
-						      "different values", x[i].name);
-		}
-		nx = j;
-	}
-	pe->xattrs = *xbuf;
-	pe->n_xattrs = nx;
 	return 0;
 }
 
@@ -704,7 +564,7 @@ raise16(uint16_t *v, unsigned layer)
 static int
 index_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 {
-	struct archive *a;
+	struct ocis_tarin *a;
 	struct archive_entry *ae;
 	unsigned layer = (unsigned)li + 1;
 	int r, ret = -1;
@@ -712,7 +572,7 @@ index_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 
 	if (open_layer(f, li, &a, err) < 0)
 		return -1;
-	while ((r = next_header(f, a, li, &ae, err)) > 0) {
+	while ((r = ocis_tarin_next(a, &ae, err)) > 0) {
 		const char *raw = archive_entry_pathname(ae), *hl;
 		struct node *n;
 		enum ekind k;
@@ -798,7 +658,7 @@ fail_entry:
 	ocis_error_wrap(err, "layer %zu, entry '%s'", li + 1,
 			ocis__shown(archive_entry_pathname(ae), s1, sizeof(s1)));
 out:
-	archive_read_free(a);
+	ocis_tarin_free(a);
 	return ret;
 }
 
@@ -905,26 +765,20 @@ out_zeros(struct flat *f, uint64_t n, ocis_error_t **err)
 }
 
 static int
-copy_data(struct flat *f, struct archive *a, uint64_t size, ocis_error_t **err)
+copy_data(struct flat *f, struct ocis_tarin *a, uint64_t size, ocis_error_t **err)
 {
-	uint64_t written = 0;
+	uint64_t written = 0, off;
 	const void *buf;
 	size_t len;
-	la_int64_t off;
+	int r;
 
-	for (;;) {
-		int r = archive_read_data_block(a, &buf, &len, &off);
-		if (r == ARCHIVE_EOF)
-			break;
-		if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-			return ocis_error_set(err, 0, "%s", archive_error_string(a) ?
-					      archive_error_string(a) : "read error");
-		if (off < 0 || (uint64_t)off < written || (uint64_t)off + len > size)
-			return ocis_error_set(err, 0, "data outside the file's size");
-		if (out_zeros(f, (uint64_t)off - written, err) < 0 || out_add(f, buf, len, err) < 0)
+	while ((r = ocis_tarin_data(a, &buf, &len, &off, err)) > 0) {
+		if (out_zeros(f, off - written, err) < 0 || out_add(f, buf, len, err) < 0)
 			return -1;
-		written = (uint64_t)off + len;
+		written = off + len;
 	}
+	if (r < 0)
+		return -1;
 	return out_zeros(f, size - written + ocis__pad512(size), err);
 }
 
@@ -941,7 +795,7 @@ out_name(struct flat *f, const char *p, int is_dir, ocis_error_t **err)
 }
 
 static int
-emit(struct flat *f, struct archive *a, struct ocis_pax_entry *pe, const char *name,
+emit(struct flat *f, struct ocis_tarin *a, struct ocis_pax_entry *pe, const char *name,
      ocis_error_t **err)
 {
 	if (out_name(f, name, pe->type == '5', err) < 0)
@@ -963,7 +817,7 @@ emit(struct flat *f, struct archive *a, struct ocis_pax_entry *pe, const char *n
 static int
 emit_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 {
-	struct archive *a;
+	struct ocis_tarin *a;
 	struct archive_entry *ae;
 	unsigned layer = (unsigned)li + 1;
 	int r, ret = -1;
@@ -971,7 +825,7 @@ emit_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 
 	if (open_layer(f, li, &a, err) < 0)
 		return -1;
-	while ((r = next_header(f, a, li, &ae, err)) > 0) {
+	while ((r = ocis_tarin_next(a, &ae, err)) > 0) {
 		const char *raw = archive_entry_pathname(ae);
 		struct ocis_pax_entry pe;
 		struct link_rec *lr = NULL;
@@ -983,7 +837,7 @@ emit_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 		if (classify(f) != E_NORMAL)
 			continue;
 		++*seq;
-		if (ocis__flat_pax_from_archive(ae, &pe, &f->xattrs, &f->xcap, err) < 0)
+		if (ocis_tarin_pax_entry(ae, &pe, &f->xattrs, &f->xcap, err) < 0)
 			goto fail_entry;
 		live = survives(f, (char *)f->path.data, f->path.len, *seq, layer);
 		if (pe.type == '1') {
@@ -1052,14 +906,14 @@ emit_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 	goto out;
 changed:
 	if (!(err && *err))
-		ocis_error_set(err, 0, "layer %zu (%s) reads differently the second time (did "
-			       "the input file change?)", li + 1, f->cur_what);
+		ocis_error_set(err, 0, "%s reads differently the second time (did "
+			       "the input file change?)", f->cur_what);
 	goto out;
 fail_entry:
 	ocis_error_wrap(err, "layer %zu, entry '%s'", li + 1,
 			ocis__shown(archive_entry_pathname(ae), s1, sizeof(s1)));
 out:
-	archive_read_free(a);
+	ocis_tarin_free(a);
 	return ret;
 }
 
@@ -1086,7 +940,6 @@ flat_release(struct flat *f)
 	free(f->links);
 	free(f->by_target);
 	free(f->tstate);
-	free(f->rbuf);
 	free(f->obuf);
 	free(f->zeros);
 	free(f->xattrs);
@@ -1124,10 +977,9 @@ ocis_flatten(int in_fd, int out_fd, const struct ocis_flatten_opts *o,
 				      "is read more than once): save the stream or image "
 				      "tarball to a file first");
 	f.base_off = (uint64_t)pos;
-	f.rbuf = malloc(READ_BUF);
 	f.obuf = malloc(OUT_BUF);
 	f.zeros = calloc(1, OUT_BUF);
-	if (f.rbuf == NULL || f.obuf == NULL || f.zeros == NULL) {
+	if (f.obuf == NULL || f.zeros == NULL) {
 		ocis_error_oom(err);
 		goto out;
 	}

@@ -3,17 +3,16 @@
  * Layer builder: see ocistream/layer.h.
  *
  * Data path, one pass:
- *   libarchive (decompress + parse input) -> normalise entry -> pax encoder
- *   -> layer output (src/lib/layerout.c: compressor hashing diff_id and
- *   digest on its own threads, chunk assembler, image stream writer)
+ *   tar reader (src/lib/tarin.c: decompression, libarchive, checks)
+ *   -> normalise entry -> pax encoder -> layer output (src/lib/layerout.c:
+ *   compressor hashing diff_id and digest on its own threads, chunk
+ *   assembler, image stream writer)
  * Only bounded buffers hold data, so memory does not depend on the layer
  * size.
  *
- * Fidelity (docs/fidelity.md): every field libarchive gives is written
- * back as given, with three corrections for how libarchive reads:
- * - a pax mtime "-1.75" comes back as -1 s + 0.75 s (libarchive negates
- *   only the whole seconds); POSIX, GNU tar and Go read the decimal -1.75,
- *   so it is turned back into that and the layer says "-1.75" again;
+ * Fidelity (docs/fidelity.md): every field of an entry is written back as
+ * the tar reader gives it (it corrects libarchive's reading of negative
+ * pax times), with two changes forced by what a layer can hold:
  * - a pax hardlink that carries data (pax -o linkdata) comes back as a
  *   regular file with a hardlink; it is written as a plain hardlink (the
  *   data is that of the link target), its data skipped;
@@ -33,13 +32,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-#include <zlib.h>
-
 #include <ocistream/layer.h>
 #include <ocistream/layerout.h>
 #include <ocistream/pax.h>
+#include <ocistream/tarin.h>
 
 #include "internal.h"
 
@@ -68,161 +64,8 @@ struct builder {
 	struct name_set symlinks;
 	struct ocis_xattr *xattrs;
 	size_t xattrs_cap;
-	/* input side: our read callback for libarchive */
-	int in_fd;
-	unsigned char *inbuf;
-	uint64_t in_bytes;
-	unsigned char *rawbuf;	/* compressed input, when we inflate it */
-	z_stream gz;
-	int detected, gzip, raw_eof, gz_done;
-	char last[256];		/* printable name of the last entry, for messages */
+	struct ocis_tarin *in;
 };
-
-#define INBUF_SIZE (1024 * 1024)
-
-/*
- * gzip input is inflated here rather than by libarchive: libarchive's gzip
- * reader does not check the CRC-32 and length in each member's trailer, and
- * a damaged rootfs must not become a good-looking layer.  zlib checks both.
- * Several members follow each other (pigz, concatenated files); zero bytes
- * after the last member (tape padding) are ignored, anything else is an
- * error.  Other compressions are left to libarchive (zstd, xz and bzip2
- * check their own checksums there).
- */
-static ssize_t
-raw_read(struct builder *b, unsigned char *buf, size_t len)
-{
-	for (;;) {
-		ssize_t n = read(b->in_fd, buf, len);
-		if (n >= 0) {
-			b->in_bytes += (uint64_t)n;
-			return n;
-		}
-		if (errno != EINTR)
-			return -1;
-	}
-}
-
-static int
-gz_refill(struct archive *a, struct builder *b)
-{
-	ssize_t n;
-
-	if (b->gz.avail_in > 0 || b->raw_eof)
-		return 0;
-	n = raw_read(b, b->rawbuf, INBUF_SIZE);
-	if (n < 0) {
-		archive_set_error(a, errno, "read error: %s", strerror(errno));
-		return -1;
-	}
-	if (n == 0)
-		b->raw_eof = 1;
-	b->gz.next_in = b->rawbuf;
-	b->gz.avail_in = (uInt)n;
-	return 0;
-}
-
-/* After a member: another member, zero padding to the end, or an error. */
-static int
-gz_next_member(struct archive *a, struct builder *b)
-{
-	for (;;) {
-		if (gz_refill(a, b) < 0)
-			return -1;
-		if (b->gz.avail_in == 0)
-			return 0;	/* end of input: done */
-		if (b->gz.next_in[0] == 0x1f) {
-			if (inflateReset(&b->gz) != Z_OK) {
-				archive_set_error(a, EINVAL, "gzip input: cannot start a member");
-				return -1;
-			}
-			return 1;
-		}
-		while (b->gz.avail_in > 0 && b->gz.next_in[0] == 0) {
-			b->gz.next_in++;
-			b->gz.avail_in--;
-		}
-		if (b->gz.avail_in > 0) {
-			archive_set_error(a, EINVAL, "gzip input: garbage after the compressed "
-					  "data");
-			return -1;
-		}
-	}
-}
-
-static la_ssize_t
-input_read(struct archive *a, void *ctx, const void **buf)
-{
-	struct builder *b = ctx;
-	ssize_t n;
-	int zr;
-
-	if (!b->detected) {
-		/* Look at the first two bytes (a pipe may hand over fewer). */
-		size_t got = 0;
-		b->detected = 1;
-		while (got < 2) {
-			n = raw_read(b, b->rawbuf + got, INBUF_SIZE - got);
-			if (n < 0) {
-				archive_set_error(a, errno, "read error: %s", strerror(errno));
-				return -1;
-			}
-			if (n == 0)
-				break;
-			got += (size_t)n;
-		}
-		if (got >= 2 && b->rawbuf[0] == 0x1f && b->rawbuf[1] == 0x8b) {
-			if (inflateInit2(&b->gz, 15 + 16) != Z_OK) {
-				archive_set_error(a, ENOMEM, "gzip input: cannot initialise zlib");
-				return -1;
-			}
-			b->gzip = 1;
-			b->gz.next_in = b->rawbuf;
-			b->gz.avail_in = (uInt)got;
-		} else {
-			*buf = b->rawbuf;
-			return (la_ssize_t)got;
-		}
-	}
-	if (!b->gzip) {
-		n = raw_read(b, b->inbuf, INBUF_SIZE);
-		if (n < 0) {
-			archive_set_error(a, errno, "read error: %s", strerror(errno));
-			return -1;
-		}
-		*buf = b->inbuf;
-		return n;
-	}
-	if (b->gz_done)
-		return 0;
-	b->gz.next_out = b->inbuf;
-	b->gz.avail_out = INBUF_SIZE;
-	while (b->gz.avail_out > 0) {
-		if (gz_refill(a, b) < 0)
-			return -1;
-		zr = inflate(&b->gz, Z_NO_FLUSH);
-		if (zr == Z_BUF_ERROR && b->gz.avail_in == 0 && b->raw_eof) {
-			/* no progress possible: the member never ended */
-			archive_set_error(a, EINVAL, "gzip input is truncated");
-			return -1;
-		}
-		if (zr == Z_STREAM_END) {
-			int more = gz_next_member(a, b);
-			if (more < 0)
-				return -1;
-			if (more == 0) {
-				b->gz_done = 1;
-				break;
-			}
-		} else if (zr != Z_OK && zr != Z_BUF_ERROR) {
-			archive_set_error(a, EINVAL, "gzip input is damaged: %s",
-					  b->gz.msg ? b->gz.msg : "inflate error");
-			return -1;
-		}
-	}
-	*buf = b->inbuf;
-	return (la_ssize_t)(INBUF_SIZE - b->gz.avail_out);
-}
 
 static uint64_t
 name_hash(const char *s, size_t len)
@@ -318,7 +161,7 @@ report_progress(struct builder *b)
 	if (b->o->progress == NULL)
 		return;
 	b->progress_mark = b->tar_bytes;
-	p.input_bytes = b->in_bytes;
+	p.input_bytes = ocis_tarin_input_bytes(b->in);
 	p.tar_bytes = b->tar_bytes;
 	p.output_bytes = ocis_layer_out_written(b->lo);
 	p.entries = b->entries;
@@ -425,86 +268,38 @@ excluded(const struct ocis_layer_opts *o, const char *name)
 	return 0;
 }
 
-/* The first entry of an image stream is one of our reserved files. */
 static int
-is_image_stream(struct archive_entry *ae)
+copy_data(struct builder *b, uint64_t size, ocis_error_t **err)
 {
-	const char *n = archive_entry_pathname(ae);
-
-	return n != NULL && archive_entry_filetype(ae) == AE_IFREG &&
-	       strncmp(n, OCIS_STREAM_DIR, strlen(OCIS_STREAM_DIR)) == 0 &&
-	       strchr(n + strlen(OCIS_STREAM_DIR), '/') == NULL;
-}
-
-static int
-is_charset_warning(struct archive *a)
-{
-	const char *m = archive_error_string(a);
-
-	return m != NULL && (strstr(m, "can't be converted") != NULL ||
-			     strstr(m, "Can't translate") != NULL);
-}
-
-static int
-archive_failed(struct archive *a, const char *ctx, ocis_error_t **err)
-{
-	const char *m = archive_error_string(a);
-
-	return ocis_error_set(err, 0, "%s: %s", ctx, m ? m : "unknown libarchive error");
-}
-
-static int
-copy_data(struct builder *b, struct archive *a, struct archive_entry *ae, uint64_t size,
-	  const char *name, ocis_error_t **err)
-{
-	uint64_t written = 0;
+	uint64_t written = 0, off;
 	const void *buf;
 	size_t len;
-	la_int64_t off;
-	char s1[256];
+	int r;
 
-	for (;;) {
-		int r = archive_read_data_block(a, &buf, &len, &off);
-		if (r == ARCHIVE_EOF)
-			break;
-		if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-			return ocis_error_set(err, 0, "reading input tar: entry '%s': %s",
-					      ocis__shown(name, s1, sizeof(s1)),
-					      archive_error_string(a) ? archive_error_string(a)
-								      : "read error");
-		if (off < 0 || (uint64_t)off < written || (uint64_t)off + len > size)
-			return ocis_error_set(err, 0, "reading input tar: entry '%s': data "
-					      "outside the file's size", ocis__shown(name, s1, sizeof(s1)));
+	while ((r = ocis_tarin_data(b->in, &buf, &len, &off, err)) > 0) {
 		/* sparse hole before this block */
-		if (tar_zeros(b, (uint64_t)off - written, err) < 0 ||
-		    tar_out(b, buf, len, err) < 0)
+		if (tar_zeros(b, off - written, err) < 0 || tar_out(b, buf, len, err) < 0)
 			return -1;
-		written = (uint64_t)off + len;
+		written = off + len;
 	}
-	(void)ae;
+	if (r < 0)
+		return -1;
 	/* trailing hole, then padding */
 	if (tar_zeros(b, size - written, err) < 0 || tar_zeros(b, ocis__pad512(size), err) < 0)
 		return -1;
 	return 0;
 }
 
-static int
-xattr_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct ocis_xattr *)a)->name, ((const struct ocis_xattr *)b)->name);
-}
-
 /* A warning through the caller's callback. */
 #define warn(b, ...) ocis__warnf((b)->o->warn, (b)->o->cb_ctx, __VA_ARGS__)
 
 static int
-add_entry(struct builder *b, struct archive *a, struct archive_entry *ae, ocis_error_t **err)
+add_entry(struct builder *b, struct archive_entry *ae, ocis_error_t **err)
 {
 	struct ocis_pax_entry pe;
 	const char *raw = archive_entry_pathname(ae), *hl = archive_entry_hardlink(ae);
-	mode_t ft = archive_entry_filetype(ae);
-	int is_root = 0, link_root = 0, has_data = 0;
-	size_t nx = 0, k;
+	int is_root = 0, link_root = 0;
+	size_t k;
 	char s1[256];
 
 	if (raw == NULL)
@@ -513,10 +308,16 @@ add_entry(struct builder *b, struct archive *a, struct archive_entry *ae, ocis_e
 		return -1;
 	if (b->o->n_exclude && excluded(b->o, (const char *)b->path.data))
 		return 0;	/* libarchive skips its data */
-
-	memset(&pe, 0, sizeof(pe));
+	if (ocis_tarin_pax_entry(ae, &pe, &b->xattrs, &b->xattrs_cap, err) < 0)
+		return ocis_error_wrap(err, "entry '%s'", ocis__shown(raw, s1, sizeof(s1)));
+	if (pe.type == 0) {
+		warn(b, "entry '%s': sockets cannot be stored in a layer; dropped",
+		     ocis__shown(raw, s1, sizeof(s1)));
+		return 0;
+	}
 	if (hl != NULL) {
-		pe.type = '1';
+		/* A pax hardlink with data (pax -o linkdata) comes back as a
+		 * hardlink with a size: its data is the target's, skipped. */
 		if (normalise(b, hl, "hardlink target", raw, &b->link, &link_root, err) < 0)
 			return -1;
 		if (b->o->n_exclude && excluded(b->o, (const char *)b->link.data))
@@ -534,28 +335,6 @@ add_entry(struct builder *b, struct archive *a, struct archive_entry *ae, ocis_e
 					      ocis__shown(raw, s1, sizeof(s1)), (char *)b->link.data,
 					      (int)k, (char *)b->link.data);
 		pe.linkname = (const char *)b->link.data;
-	} else {
-		switch (ft) {
-		case AE_IFREG: pe.type = '0'; has_data = 1; break;
-		case AE_IFDIR: pe.type = '5'; break;
-		case AE_IFLNK: pe.type = '2'; break;
-		case AE_IFCHR: pe.type = '3'; break;
-		case AE_IFBLK: pe.type = '4'; break;
-		case AE_IFIFO: pe.type = '6'; break;
-		case AE_IFSOCK:
-			warn(b, "entry '%s': sockets cannot be stored in a layer; dropped",
-			     ocis__shown(raw, s1, sizeof(s1)));
-			return 0;
-		default:
-			return ocis_error_set(err, 0, "entry '%s': unsupported file type 0%o",
-					      ocis__shown(raw, s1, sizeof(s1)), (unsigned)ft);
-		}
-		if (pe.type == '2') {
-			pe.linkname = archive_entry_symlink(ae);
-			if (pe.linkname == NULL)
-				return ocis_error_set(err, 0, "entry '%s': symlink without target",
-						      ocis__shown(raw, s1, sizeof(s1)));
-		}
 	}
 	if (is_root) {
 		if (pe.type != '5')
@@ -585,11 +364,6 @@ add_entry(struct builder *b, struct archive *a, struct archive_entry *ae, ocis_e
 			return -1;
 	}
 	pe.path = (const char *)b->path.data;
-	pe.mode = archive_entry_perm(ae) & 07777;
-	pe.uid = (uint64_t)archive_entry_uid(ae);
-	pe.gid = (uint64_t)archive_entry_gid(ae);
-	pe.uname = archive_entry_uname(ae);
-	pe.gname = archive_entry_gname(ae);
 	if (b->o->set_uid) {
 		pe.uid = b->o->uid;
 		pe.uname = b->o->uname;
@@ -598,80 +372,17 @@ add_entry(struct builder *b, struct archive *a, struct archive_entry *ae, ocis_e
 		pe.gid = b->o->gid;
 		pe.gname = b->o->gname;
 	}
-	if (archive_entry_mtime_is_set(ae)) {
-		pe.mtime = archive_entry_mtime(ae);
-		pe.mtime_nsec = archive_entry_mtime_nsec(ae);
-		if (pe.mtime_nsec < 0 || pe.mtime_nsec > 999999999)
-			pe.mtime_nsec = 0;
-		/* Only a pax record gives libarchive a negative time with a
-		 * fraction, read as -whole + fraction: make it the decimal
-		 * -whole.fraction that the record says (see the top). */
-		if (pe.mtime < 0 && pe.mtime_nsec > 0) {
-			pe.mtime -= 1;
-			pe.mtime_nsec = 1000000000L - pe.mtime_nsec;
-		}
-	}
 	if (b->o->clamp_mtime && pe.mtime > b->o->clamp_epoch) {
 		pe.mtime = b->o->clamp_epoch;
 		pe.mtime_nsec = 0;
 	}
-	if (has_data) {
-		la_int64_t sz = archive_entry_size(ae);
-		pe.size = sz > 0 ? (uint64_t)sz : 0;
-	}
-	if (pe.type == '3' || pe.type == '4') {
-		pe.devmajor = archive_entry_rdevmajor(ae);
-		pe.devminor = archive_entry_rdevminor(ae);
-	}
-	if (archive_entry_xattr_reset(ae) > 0) {
-		const char *xn;
-		const void *xv;
-		size_t xs;
-		while (archive_entry_xattr_next(ae, &xn, &xv, &xs) == ARCHIVE_OK) {
-			if (nx == b->xattrs_cap) {
-				size_t ncap = b->xattrs_cap ? b->xattrs_cap * 2 : 8;
-				struct ocis_xattr *nxp = realloc(b->xattrs, ncap * sizeof(*nxp));
-				if (nxp == NULL)
-					return ocis_error_oom(err);
-				b->xattrs = nxp;
-				b->xattrs_cap = ncap;
-			}
-			b->xattrs[nx].name = xn;
-			b->xattrs[nx].value = xv;
-			b->xattrs[nx].size = xs;
-			nx++;
-		}
-	}
-	/* Sorted by name: libarchive's order is its own (it reverses pax
-	 * order), and a fixed order keeps the layer bytes stable.  bsdtar
-	 * stores each xattr twice (SCHILY.xattr and LIBARCHIVE.xattr), so an
-	 * identical repeat is dropped; a conflicting one is an error. */
-	if (nx > 1) {
-		size_t i, j = 1;
-
-		qsort(b->xattrs, nx, sizeof(*b->xattrs), xattr_cmp);
-		for (i = 1; i < nx; i++) {
-			struct ocis_xattr *p = &b->xattrs[j - 1], *q = &b->xattrs[i];
-			if (strcmp(p->name, q->name) != 0) {
-				b->xattrs[j++] = *q;
-				continue;
-			}
-			if (p->size != q->size || (p->size && memcmp(p->value, q->value, p->size)))
-				return ocis_error_set(err, 0, "entry '%s': xattr '%s' given twice "
-						      "with different values",
-						      ocis__shown(raw, s1, sizeof(s1)), q->name);
-		}
-		nx = j;
-	}
-	pe.xattrs = b->xattrs;
-	pe.n_xattrs = nx;
 
 	ocis_buf_reset(&b->hdr);
 	if (ocis_pax_encode_header(&pe, &b->hdr, err) < 0)
 		return ocis_error_wrap(err, "entry '%s'", ocis__shown(raw, s1, sizeof(s1)));
 	if (tar_out(b, b->hdr.data, b->hdr.len, err) < 0)
 		return -1;
-	if (has_data && copy_data(b, a, ae, pe.size, raw, err) < 0)
+	if (pe.type == '0' && copy_data(b, pe.size, err) < 0)
 		return -1;
 	if (b->o->on_entry)
 		b->o->on_entry(b->o->cb_ctx, pe.path);
@@ -684,10 +395,7 @@ static void
 builder_release(struct builder *b)
 {
 	ocis_layer_out_free(b->lo);
-	free(b->inbuf);
-	free(b->rawbuf);
-	if (b->gzip)
-		inflateEnd(&b->gz);
+	ocis_tarin_free(b->in);
 	free(b->names.slots);
 	free(b->symlinks.slots);
 	free(b->xattrs);
@@ -701,118 +409,32 @@ ocis_layer_build(int in_fd, struct ocis_stream_writer *w, const struct ocis_laye
 		 struct ocis_layer_desc *desc, struct ocis_layer_stats *stats,
 		 ocis_error_t **err)
 {
+	struct ocis_tarin_opts io = { .what = "reading input tar" };
 	struct builder b;
-	struct archive *a = NULL;
 	struct archive_entry *ae;
-	uint64_t entries = 0, data_end = 0, consumed;
+	uint64_t entries = 0;
 	int r, ret = -1;
-	char s1[256];
 
 	memset(&b, 0, sizeof(b));
 	b.o = o;
-	b.inbuf = malloc(INBUF_SIZE);
-	b.rawbuf = malloc(INBUF_SIZE);
-	if (b.inbuf == NULL || b.rawbuf == NULL) {
-		ocis_error_oom(err);
+	if (ocis_layer_out_new(&b.lo, w, o->compression, o->level, o->threads, err) < 0 ||
+	    ocis_tarin_open_fd(&b.in, in_fd, &io, err) < 0)
 		goto out;
-	}
-	if (ocis_layer_out_new(&b.lo, w, o->compression, o->level, o->threads, err) < 0)
-		goto out;
-
-	a = archive_read_new();
-	if (a == NULL) {
-		ocis_error_oom(err);
-		goto out;
-	}
-	archive_read_support_filter_all(a);
-	archive_read_support_format_tar(a);
-	archive_read_support_format_gnutar(a);
-	if (archive_read_set_format_option(a, "tar", "read_concatenated_archives", "1") != ARCHIVE_OK) {
-		archive_failed(a, "configuring tar reader", err);
-		goto out;
-	}
-	b.in_fd = in_fd;
-	if (archive_read_open(a, &b, NULL, input_read, NULL) != ARCHIVE_OK) {
-		if (b.in_bytes == 0)
-			ocis_error_set(err, 0, "reading input tar: empty input "
-				       "(expected a rootfs tar stream)");
-		else
-			archive_failed(a, "reading input tar (is it a tar stream?)", err);
-		goto out;
-	}
-	for (;;) {
-		r = archive_read_next_header(a, &ae);
-		if (r == ARCHIVE_EOF)
-			break;
-		if (r == ARCHIVE_WARN && is_charset_warning(a)) {
-			/* libarchive keeps the name bytes as they are when it
-			 * cannot convert them; bytes in, same bytes out is what
-			 * we want, so this is not worth a warning. */
-		} else if (r == ARCHIVE_WARN) {
-			/* Any other warning means libarchive dropped or guessed
-			 * something (a malformed pax record, a damaged header):
-			 * the layer would not be the rootfs, so it is an error. */
-			ocis_error_set(err, 0, "reading input tar: entry '%s': %s",
-				       ocis__shown(archive_entry_pathname(ae) ?
-					     archive_entry_pathname(ae) : "", s1, sizeof(s1)),
-				       archive_error_string(a) ? archive_error_string(a) :
-				       "damaged header");
+	while ((r = ocis_tarin_next(b.in, &ae, err)) > 0) {
+		if (add_entry(&b, ae, err) < 0)
 			goto out;
-		} else if (r != ARCHIVE_OK) {
-			if (b.in_bytes == 0) {
-				ocis_error_set(err, 0, "reading input tar: empty input "
-					       "(expected a rootfs tar stream)");
-				goto out;
-			}
-			if (entries)
-				ocis_error_set(err, 0, "reading input tar: %s (after entry '%s', "
-					       "input byte %" PRIu64 ")",
-					       archive_error_string(a) ? archive_error_string(a)
-								       : "read error",
-					       b.last, (uint64_t)archive_filter_bytes(a, -1));
-			else
-				archive_failed(a, "reading input tar (is it a tar stream?)", err);
-			goto out;
-		}
-		if (entries == 0 && is_image_stream(ae)) {
-			ocis_error_set(err, 0, "the input is an image stream, not a rootfs tar "
-				       "(oci-layer already ran on it)");
-			goto out;
-		}
-		if (add_entry(&b, a, ae, err) < 0)
-			goto out;
-		ocis__shown(archive_entry_pathname(ae), b.last, sizeof(b.last));
 		entries++;
-		/* Position after this entry's data, rounded to the block. */
-		consumed = (uint64_t)archive_filter_bytes(a, 0);
-		data_end = consumed + ocis__pad512(consumed);
 	}
-	consumed = (uint64_t)archive_filter_bytes(a, 0);
-	if (b.in_bytes == 0) {
-		ocis_error_set(err, 0, "reading input tar: empty input (expected a rootfs tar stream)");
+	if (r < 0)
 		goto out;
-	}
-	/*
-	 * libarchive reports a tar cut exactly between two entries as a
-	 * normal end; a real archive ends with zero blocks after its last
-	 * entry, so insist on seeing at least one.
-	 */
-	if (consumed < data_end + OCIS_BLOCK) {
-		ocis_error_set(err, 0, "reading input tar: archive ends after %" PRIu64
-			       " entries without an end-of-archive marker (truncated input?)",
-			       entries);
-		goto out;
-	}
 	if (ocis_layer_out_finish(b.lo, o->created, o->created_by, o->comment, desc, err) < 0)
 		goto out;
 	if (stats) {
 		stats->entries = entries;
-		stats->input_bytes = b.in_bytes;
+		stats->input_bytes = ocis_tarin_input_bytes(b.in);
 	}
 	ret = 0;
 out:
-	if (a != NULL)
-		archive_read_free(a);
 	builder_release(&b);
 	return ret;
 }

@@ -216,6 +216,33 @@ test_expect_success ZSTD 'oci-layer: zstd input with damaged data' '
 	pipeline_fails zst-data.in zst-data.img
 '
 
+# zstd input is decompressed by oci-layer itself (src/lib/tarin.c), like
+# gzip: frames may follow each other and zero padding may end the input;
+# anything else after the data, a damaged frame checksum and a frame cut
+# short are errors.
+test_expect_success ZSTD 'oci-layer: zstd frames, padding, garbage, checksum' '
+	oci-layer --compress=none <good.tar >ref.stream &&
+	head -c 1024 good.tar >head.part &&
+	tail -c +1025 good.tar >tail.part &&
+	zstd -q -c head.part >two.tzst && zstd -q -c tail.part >>two.tzst &&
+	oci-layer --compress=none <two.tzst >two.stream &&
+	cmp ref.stream two.stream &&
+	cp good.tzst padded.tzst && head -c 4096 /dev/zero >>padded.tzst &&
+	oci-layer --compress=none <padded.tzst >padded.stream &&
+	cmp ref.stream padded.stream &&
+	cp good.tzst garbage.tzst && printf "trailing junk" >>garbage.tzst &&
+	stage_fails oci-layer garbage.tzst &&
+	grep "garbage after the compressed data" out.err &&
+	zstd -q --check -c <good.tar >sum.tzst &&
+	damage sum.tzst -2 >zst-sum.in &&
+	test_must_fail zstd -t -q zst-sum.in &&
+	stage_fails oci-layer zst-sum.in &&
+	size=$(size_of good.tzst) &&
+	head -c $((size - 3)) good.tzst >zst-cut.in &&
+	stage_fails oci-layer zst-cut.in &&
+	grep "zstd input is truncated" out.err
+'
+
 test_expect_success XZ 'oci-layer: xz input truncated' '
 	xz -c <good.tar >good.txz &&
 	size=$(size_of good.txz) &&

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reading a tar archive of a rootfs (oci-layer's input, oci-diff's lower
+ * and upper trees, the layers that oci-flatten merges), the same way
+ * everywhere:
+ *
+ * - libarchive parses the tar formats; gzip is inflated here (the CRC-32
+ *   and length of each member are checked, which libarchive does not do),
+ *   other compressions are left to libarchive;
+ * - concatenated archives are read whole;
+ * - libarchive's warnings mean it dropped or guessed something: they are
+ *   errors (but for a name it cannot convert to the locale, kept as bytes);
+ * - a tar that ends without an end-of-archive marker, an empty input, or
+ *   an image stream where a rootfs tar was expected are errors;
+ * - the mtime libarchive gives is corrected where libarchive misreads a
+ *   pax record (a negative time with a fraction, see tarin.c), so
+ *   archive_entry_mtime() and archive_entry_mtime_nsec() of an entry are
+ *   the time floor()ed to the second plus the nanoseconds after it.
+ *
+ * A layer blob of an image (opts.layer_blob) is read with the leniency
+ * layers need: empty is an empty layer, the end marker is optional and
+ * libarchive's warnings are warnings.
+ */
+#ifndef OCISTREAM_TARIN_H
+#define OCISTREAM_TARIN_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <ocistream/error.h>
+#include <ocistream/pax.h>
+
+struct ocis_tarin;
+
+struct ocis_tarin_opts {
+	const char *what;	/* the input in messages: "reading input tar" */
+	int layer_blob;		/* a layer of an image: see above */
+	void (*warn)(void *ctx, const char *msg);	/* layer_blob warnings */
+	void *cb_ctx;
+};
+
+/* A source of raw bytes: like read(2), -1 with errno set on error. */
+typedef ssize_t (*ocis_tarin_read_fn)(void *ctx, void *buf, size_t len);
+
+int ocis_tarin_open(struct ocis_tarin **out, ocis_tarin_read_fn read_fn, void *read_ctx,
+		    const struct ocis_tarin_opts *o, ocis_error_t **err);
+/* The same, reading a descriptor from its current offset. */
+int ocis_tarin_open_fd(struct ocis_tarin **out, int fd, const struct ocis_tarin_opts *o,
+		       ocis_error_t **err);
+void ocis_tarin_free(struct ocis_tarin *t);
+
+/* The next entry: 1 with *ae (valid until the next call), 0 at the
+ * (checked) end, -1 on error. */
+int ocis_tarin_next(struct ocis_tarin *t, struct archive_entry **ae, ocis_error_t **err);
+
+/* The next data block of the current entry: 1 with the block at file
+ * offset *off (sparse files leave holes between blocks), 0 at the end of
+ * the data, -1 on error.  Blocks never reach beyond the entry's size. */
+int ocis_tarin_data(struct ocis_tarin *t, const void **buf, size_t *len, uint64_t *off,
+		    ocis_error_t **err);
+
+/* The current entry's name, printable (for messages). */
+const char *ocis_tarin_name(const struct ocis_tarin *t);
+/* Raw (compressed) bytes read so far. */
+uint64_t ocis_tarin_input_bytes(const struct ocis_tarin *t);
+
+/*
+ * The metadata of an entry as a pax entry: type ('1' for a hardlink, 0
+ * for a socket, which no layer holds), mode, owner, mtime, symlink
+ * target, device numbers, data size and xattrs (sorted by name, an
+ * identical repeat dropped, as bsdtar stores each twice; a conflicting
+ * repeat is an error).  The path and the hardlink target are left to the
+ * caller (they need normalising).  xbuf and xcap are the caller's reusable
+ * array for the xattrs.
+ */
+int ocis_tarin_pax_entry(struct archive_entry *ae, struct ocis_pax_entry *pe,
+			 struct ocis_xattr **xbuf, size_t *xcap, ocis_error_t **err);
+
+#endif

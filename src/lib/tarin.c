@@ -1,0 +1,719 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reading rootfs tars: see ocistream/tarin.h.
+ *
+ * Input side: our read callback hands libarchive the uncompressed tar in
+ * 1 MiB buffers.  gzip and zstd are decompressed here: libarchive's gzip
+ * reader does not check the CRC-32 and length of each member, and a
+ * damaged rootfs must not become a good-looking layer (zlib checks both;
+ * libzstd checks a frame's checksum when it has one).  Several members or
+ * frames follow each other (pigz, concatenated files); zero bytes after
+ * the last one (tape padding) are ignored, anything else is an error.
+ * xz, bzip2 and the rest are left to libarchive, which checks them.
+ *
+ * The last NWIN buffers handed over are kept (the callback rotates
+ * through them, nothing is copied), so that the header blocks of the
+ * current entry can be read again: libarchive reads the pax mtime record
+ * "-0.25" as +0.25 (it negates only the whole seconds, and -0 is 0).  When
+ * an entry's time is between 0 and 1 s with a fraction, the record is
+ * looked up in the raw header; if that is impossible (the header is no
+ * longer in the window, or libarchive decompressed the input), the entry
+ * is refused rather than given a time of the wrong sign.  The other case,
+ * "-1.75" read as -1 s + 0.75 s, needs no lookup: POSIX, GNU tar and Go
+ * read the decimal -1.75, and it is turned back into that.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zlib.h>
+#include <zstd.h>
+
+#include <ocistream/stream.h>
+#include <ocistream/tarin.h>
+
+#include "internal.h"
+
+#define BUF_SIZE (1024 * 1024)
+#define NWIN 3
+
+enum codec { C_UNKNOWN, C_NONE, C_GZIP, C_ZSTD };
+
+struct ocis_tarin {
+	struct ocis_tarin_opts o;
+	struct archive *a;
+	ocis_tarin_read_fn read_fn;
+	void *read_ctx;
+	int fd;				/* ocis_tarin_open_fd */
+	/* what libarchive was handed: the last NWIN buffers */
+	unsigned char *win[NWIN];
+	uint64_t win_off[NWIN];
+	size_t win_len[NWIN];
+	unsigned cur;			/* the buffer handed over last */
+	uint64_t handed;		/* bytes handed over so far */
+	int ended;			/* the callback said end of input */
+	/* raw input and its decompression */
+	enum codec codec;
+	unsigned char *raw;
+	size_t raw_pos, raw_len;
+	int raw_eof, dec_done;
+	uint64_t in_bytes;
+	z_stream gz;
+	int gz_live;
+	ZSTD_DStream *zs;
+	size_t zs_left;			/* ZSTD_decompressStream hint: 0 = frame ended */
+	int zs_started;
+	/* entries */
+	struct archive_entry *ae;
+	uint64_t entries, size, data_at;
+	char name[256];
+};
+
+/* --- raw input -------------------------------------------------------------- */
+
+static int
+raw_fill(struct ocis_tarin *t)
+{
+	ssize_t n;
+
+	if (t->raw_pos < t->raw_len || t->raw_eof)
+		return 0;
+	for (;;) {
+		n = t->read_fn(t->read_ctx, t->raw, BUF_SIZE);
+		if (n >= 0)
+			break;
+		if (errno != EINTR) {
+			archive_set_error(t->a, errno, "read error: %s", strerror(errno));
+			return -1;
+		}
+	}
+	t->in_bytes += (uint64_t)n;
+	t->raw_pos = 0;
+	t->raw_len = (size_t)n;
+	if (n == 0)
+		t->raw_eof = 1;
+	return 0;
+}
+
+static ssize_t
+fd_read(void *ctx, void *buf, size_t len)
+{
+	return read(*(int *)ctx, buf, len);
+}
+
+/*
+ * Between two members or frames: 1 when another one starts, 0 at the end
+ * of the input (zero padding skipped), -1 on anything else.
+ */
+static int
+next_member(struct ocis_tarin *t)
+{
+	static const unsigned char zstd_magic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
+
+	for (;;) {
+		if (raw_fill(t) < 0)
+			return -1;
+		if (t->raw_pos == t->raw_len)
+			return 0;
+		if (t->raw[t->raw_pos] != 0)
+			break;
+		t->raw_pos++;
+	}
+	/* A member starts with its magic (its first byte suffices here:
+	 * a false start fails in the decoder). */
+	if (t->codec == C_GZIP && t->raw[t->raw_pos] == 0x1f) {
+		if (inflateReset(&t->gz) != Z_OK) {
+			archive_set_error(t->a, EINVAL, "gzip input: cannot start a member");
+			return -1;
+		}
+		return 1;
+	}
+	if (t->codec == C_ZSTD && (t->raw[t->raw_pos] == zstd_magic[0] ||
+				   (t->raw[t->raw_pos] & 0xf0) == 0x50)) {
+		/* ZSTD_decompressStream starts the next frame by itself;
+		 * 0x5? is a skippable frame */
+		return 1;
+	}
+	archive_set_error(t->a, EINVAL, "%s input: garbage after the compressed data",
+			  t->codec == C_GZIP ? "gzip" : "zstd");
+	return -1;
+}
+
+/* Decompress into out, up to BUF_SIZE bytes: the count, -1 on error. */
+static ssize_t
+inflate_gzip(struct ocis_tarin *t, unsigned char *out)
+{
+	int zr;
+
+	t->gz.next_out = out;
+	t->gz.avail_out = BUF_SIZE;
+	while (t->gz.avail_out > 0 && !t->dec_done) {
+		if (raw_fill(t) < 0)
+			return -1;
+		t->gz.next_in = t->raw + t->raw_pos;
+		t->gz.avail_in = (uInt)(t->raw_len - t->raw_pos);
+		zr = inflate(&t->gz, Z_NO_FLUSH);
+		t->raw_pos = t->raw_len - t->gz.avail_in;
+		if (zr == Z_BUF_ERROR && t->raw_pos == t->raw_len && t->raw_eof) {
+			/* no progress possible: the member never ended */
+			archive_set_error(t->a, EINVAL, "gzip input is truncated");
+			return -1;
+		}
+		if (zr == Z_STREAM_END) {
+			int more = next_member(t);
+			if (more < 0)
+				return -1;
+			t->dec_done = more == 0;
+		} else if (zr != Z_OK && zr != Z_BUF_ERROR) {
+			archive_set_error(t->a, EINVAL, "gzip input is damaged: %s",
+					  t->gz.msg ? t->gz.msg : "inflate error");
+			return -1;
+		}
+	}
+	return (ssize_t)(BUF_SIZE - t->gz.avail_out);
+}
+
+static ssize_t
+inflate_zstd(struct ocis_tarin *t, unsigned char *out)
+{
+	ZSTD_outBuffer ob = { out, BUF_SIZE, 0 };
+
+	while (ob.pos < ob.size && !t->dec_done) {
+		ZSTD_inBuffer ib;
+		size_t before = ob.pos;
+
+		if (raw_fill(t) < 0)
+			return -1;
+		if (t->zs_left == 0 && t->zs_started) {
+			/* a frame ended: another one, or padding to the end */
+			int more = next_member(t);
+			if (more < 0)
+				return -1;
+			if (more == 0) {
+				t->dec_done = 1;
+				break;
+			}
+		}
+		ib.src = t->raw + t->raw_pos;
+		ib.size = t->raw_len - t->raw_pos;
+		ib.pos = 0;
+		t->zs_left = ZSTD_decompressStream(t->zs, &ob, &ib);
+		t->zs_started = 1;
+		if (ZSTD_isError(t->zs_left)) {
+			archive_set_error(t->a, EINVAL, "zstd input is damaged: %s",
+					  ZSTD_getErrorName(t->zs_left));
+			return -1;
+		}
+		t->raw_pos += ib.pos;
+		if (t->zs_left != 0 && ib.pos == 0 && ob.pos == before && t->raw_eof) {
+			/* no progress possible: the frame never ended */
+			archive_set_error(t->a, EINVAL, "zstd input is truncated");
+			return -1;
+		}
+	}
+	return (ssize_t)ob.pos;
+}
+
+/* Look at the first bytes of the input: which codec? */
+static int
+detect(struct ocis_tarin *t)
+{
+	/* Fill at least 4 bytes (a pipe may hand over fewer at a time). */
+	while (t->raw_len < 4 && !t->raw_eof) {
+		ssize_t n = t->read_fn(t->read_ctx, t->raw + t->raw_len, BUF_SIZE - t->raw_len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			archive_set_error(t->a, errno, "read error: %s", strerror(errno));
+			return -1;
+		}
+		t->in_bytes += (uint64_t)n;
+		t->raw_len += (size_t)n;
+		if (n == 0)
+			t->raw_eof = 1;
+	}
+	t->codec = C_NONE;
+	if (t->raw_len >= 2 && t->raw[0] == 0x1f && t->raw[1] == 0x8b) {
+		memset(&t->gz, 0, sizeof(t->gz));
+		if (inflateInit2(&t->gz, 15 + 16) != Z_OK) {
+			archive_set_error(t->a, ENOMEM, "gzip input: cannot initialise zlib");
+			return -1;
+		}
+		t->gz_live = 1;
+		t->codec = C_GZIP;
+	} else if (t->raw_len >= 4 && t->raw[0] == 0x28 && t->raw[1] == 0xb5 &&
+		   t->raw[2] == 0x2f && t->raw[3] == 0xfd) {
+		t->zs = ZSTD_createDStream();
+		if (t->zs == NULL || ZSTD_isError(ZSTD_initDStream(t->zs))) {
+			archive_set_error(t->a, ENOMEM, "zstd input: cannot initialise libzstd");
+			return -1;
+		}
+		t->codec = C_ZSTD;
+	}
+	return 0;
+}
+
+static la_ssize_t
+input_read(struct archive *a, void *ctx, const void **buf)
+{
+	struct ocis_tarin *t = ctx;
+	unsigned next = (t->cur + 1) % NWIN;
+	unsigned char *out = t->win[next];
+	ssize_t n;
+
+	(void)a;
+	if (t->codec == C_UNKNOWN && detect(t) < 0)
+		return -1;
+	switch (t->codec) {
+	case C_GZIP:
+		n = inflate_gzip(t, out);
+		break;
+	case C_ZSTD:
+		n = inflate_zstd(t, out);
+		break;
+	default:
+		if (raw_fill(t) < 0)
+			return -1;
+		n = (ssize_t)(t->raw_len - t->raw_pos);
+		memcpy(out, t->raw + t->raw_pos, (size_t)n);
+		t->raw_pos = t->raw_len;
+		break;
+	}
+	if (n < 0)
+		return -1;
+	t->ended = n == 0;
+	t->cur = next;
+	t->win_off[next] = t->handed;
+	t->win_len[next] = (size_t)n;
+	t->handed += (uint64_t)n;
+	*buf = out;
+	return n;
+}
+
+/* --- the pax mtime record, read again -------------------------------------- */
+
+/* Copy len bytes at offset off of the tar from the window: 0, or -1 when
+ * they are not all there. */
+static int
+window_get(const struct ocis_tarin *t, uint64_t off, unsigned char *dst, size_t len)
+{
+	while (len > 0) {
+		unsigned i;
+		for (i = 0; i < NWIN; i++)
+			if (t->win_len[i] && off >= t->win_off[i] &&
+			    off < t->win_off[i] + t->win_len[i])
+				break;
+		if (i == NWIN)
+			return -1;
+		size_t at = (size_t)(off - t->win_off[i]);
+		size_t k = t->win_len[i] - at < len ? t->win_len[i] - at : len;
+		memcpy(dst, t->win[i] + at, k);
+		dst += k;
+		off += k;
+		len -= k;
+	}
+	return 0;
+}
+
+/* In the records of a pax header, does the last "mtime" start with '-'?
+ * 1 yes, 0 no, -1 no mtime record. */
+static int
+pax_mtime_negative(const unsigned char *p, size_t len)
+{
+	int found = -1;
+	size_t i = 0;
+
+	while (i < len) {
+		size_t rl = 0, j = i;
+		while (j < len && p[j] >= '0' && p[j] <= '9' && rl < len)
+			rl = rl * 10 + (size_t)(p[j++] - '0');
+		if (j >= len || p[j] != ' ' || rl > len - i || rl <= j + 1 - i)
+			break;
+		j++;
+		/* the record is p[i .. i+rl), its "key=value\n" starts at j */
+		if (i + rl - j > 6 && memcmp(p + j, "mtime=", 6) == 0)
+			found = p[j + 6] == '-';
+		i += rl;
+	}
+	return found;
+}
+
+/*
+ * Is the current entry's pax mtime record negative?  Its header blocks
+ * start at archive_read_header_position(): zero blocks (between
+ * concatenated archives), extension headers (pax 'x', 'g', GNU 'L', 'K',
+ * ...), then the entry's own header.  1 yes, 0 no, -1 cannot tell.
+ */
+static int
+header_mtime_negative(struct ocis_tarin *t)
+{
+	unsigned char h[OCIS_BLOCK], *body = NULL;
+	uint64_t off = (uint64_t)archive_read_header_position(t->a), size;
+	int neg = -1, guard;
+
+	if (archive_filter_code(t->a, 0) != ARCHIVE_FILTER_NONE)
+		return -1;	/* libarchive decompressed it: not our bytes */
+	for (guard = 0; guard < 64; guard++) {
+		if (window_get(t, off, h, OCIS_BLOCK) < 0)
+			break;
+		off += OCIS_BLOCK;
+		if (ocis__block_is_zero(h))
+			continue;
+		if (!ocis__tar_checksum_ok(h) ||
+		    ocis__tar_parse_num(h + TH_SIZE, 12, &size) < 0 || size > NWIN * BUF_SIZE)
+			break;
+		if (h[TH_TYPE] == 'x' || h[TH_TYPE] == 'X') {
+			int r;
+			free(body);
+			body = malloc(size ? size : 1);
+			if (body == NULL || window_get(t, off, body, size) < 0)
+				break;
+			r = pax_mtime_negative(body, size);
+			if (r >= 0)
+				neg = r;
+		} else if (strchr("gLKVA", h[TH_TYPE]) == NULL || h[TH_TYPE] == 0) {
+			/* the entry's own header: the records seen are its own */
+			free(body);
+			return neg;
+		}
+		off += size + ocis__pad512(size);
+	}
+	free(body);
+	return -1;
+}
+
+static int
+fix_mtime(struct ocis_tarin *t, struct archive_entry *ae, ocis_error_t **err)
+{
+	time_t s;
+	long ns;
+
+	if (!archive_entry_mtime_is_set(ae))
+		return 0;
+	s = archive_entry_mtime(ae);
+	ns = archive_entry_mtime_nsec(ae);
+	if (ns < 0 || ns > 999999999)
+		ns = 0;
+	if (s < 0 && ns > 0) {
+		/* "-1.75" read as -1 + 0.75 */
+		archive_entry_set_mtime(ae, s - 1, 1000000000L - ns);
+	} else if (s == 0 && ns > 0) {
+		int neg = header_mtime_negative(t);
+		if (neg < 0)
+			return ocis_error_set(err, 0, "%s: entry '%s': its pax mtime (between -1 "
+					      "and 1 s) cannot be read back to tell its sign; "
+					      "give the tar uncompressed or gzip-compressed",
+					      t->o.what, t->name);
+		if (neg)
+			archive_entry_set_mtime(ae, -1, 1000000000L - ns);
+	} else {
+		archive_entry_set_mtime(ae, s, ns);
+	}
+	return 0;
+}
+
+/* --- entries ---------------------------------------------------------------- */
+
+static int
+is_charset_warning(const char *m)
+{
+	return m != NULL && (strstr(m, "can't be converted") != NULL ||
+			     strstr(m, "Can't translate") != NULL);
+}
+
+static int
+empty_input(const struct ocis_tarin *t, ocis_error_t **err)
+{
+	return ocis_error_set(err, 0, "%s: empty input (expected a rootfs tar)", t->o.what);
+}
+
+static int
+tarin_open(struct ocis_tarin **out, ocis_tarin_read_fn read_fn, void *read_ctx, int fd,
+	   const struct ocis_tarin_opts *o, ocis_error_t **err)
+{
+	struct ocis_tarin *t = calloc(1, sizeof(*t));
+	unsigned i;
+
+	*out = NULL;
+	if (t == NULL)
+		return ocis_error_oom(err);
+	*out = t;
+	t->o = *o;
+	t->fd = fd;
+	t->read_fn = read_fn ? read_fn : fd_read;
+	t->read_ctx = read_fn ? read_ctx : &t->fd;
+	t->cur = NWIN - 1;
+	t->raw = malloc(BUF_SIZE);
+	if (t->raw == NULL)
+		return ocis_error_oom(err);
+	for (i = 0; i < NWIN; i++)
+		if ((t->win[i] = malloc(BUF_SIZE)) == NULL)
+			return ocis_error_oom(err);
+	t->a = archive_read_new();
+	if (t->a == NULL)
+		return ocis_error_oom(err);
+	archive_read_support_filter_all(t->a);
+	archive_read_support_format_tar(t->a);
+	archive_read_support_format_gnutar(t->a);
+	if (archive_read_set_format_option(t->a, "tar", "read_concatenated_archives", "1") !=
+	    ARCHIVE_OK)
+		return ocis_error_set(err, 0, "%s: cannot configure libarchive: %s", o->what,
+				      archive_error_string(t->a));
+	/* libarchive reads the first bytes here, to tell the compression */
+	if (archive_read_open(t->a, t, NULL, input_read, NULL) != ARCHIVE_OK) {
+		if (t->handed == 0 && t->ended)
+			return t->o.layer_blob ? 0 : empty_input(t, err);
+		return ocis_error_set(err, 0, "%s: %s (is it a tar archive?)", o->what,
+				      archive_error_string(t->a) ?
+				      archive_error_string(t->a) : "cannot read it");
+	}
+	return 0;
+}
+
+static int
+opened(struct ocis_tarin **out, int r)
+{
+	if (r < 0) {
+		ocis_tarin_free(*out);
+		*out = NULL;
+	}
+	return r;
+}
+
+int
+ocis_tarin_open(struct ocis_tarin **out, ocis_tarin_read_fn read_fn, void *read_ctx,
+		const struct ocis_tarin_opts *o, ocis_error_t **err)
+{
+	return opened(out, tarin_open(out, read_fn, read_ctx, -1, o, err));
+}
+
+int
+ocis_tarin_open_fd(struct ocis_tarin **out, int fd, const struct ocis_tarin_opts *o,
+		   ocis_error_t **err)
+{
+	return opened(out, tarin_open(out, NULL, NULL, fd, o, err));
+}
+
+/* The first entry of an image stream is one of our reserved files. */
+static int
+is_image_stream(struct archive_entry *ae)
+{
+	const char *n = archive_entry_pathname(ae);
+
+	return n != NULL && archive_entry_filetype(ae) == AE_IFREG &&
+	       strncmp(n, OCIS_STREAM_DIR, strlen(OCIS_STREAM_DIR)) == 0 &&
+	       strchr(n + strlen(OCIS_STREAM_DIR), '/') == NULL;
+}
+
+int
+ocis_tarin_next(struct ocis_tarin *t, struct archive_entry **ae, ocis_error_t **err)
+{
+	const char *m;
+	int r;
+
+	if (t->o.layer_blob && t->handed == 0 && t->ended)
+		return 0;	/* an empty blob: an empty layer */
+	r = archive_read_next_header(t->a, &t->ae);
+	m = archive_error_string(t->a);
+	if (r == ARCHIVE_EOF) {
+		if (t->handed == 0)
+			return t->o.layer_blob ? 0 : empty_input(t, err);
+		/* libarchive takes a tar cut exactly between two entries for
+		 * a normal end; a real archive ends with zero blocks after its
+		 * last entry, so insist on seeing at least one. */
+		if (!t->o.layer_blob && (uint64_t)archive_filter_bytes(t->a, 0) <
+		    (uint64_t)archive_read_header_position(t->a) + OCIS_BLOCK)
+			return ocis_error_set(err, 0, "%s: archive ends after %" PRIu64 " entries "
+					      "without an end-of-archive marker (truncated input?)",
+					      t->o.what, t->entries);
+		return 0;
+	}
+	if (r == ARCHIVE_WARN && is_charset_warning(m)) {
+		/* libarchive keeps the name bytes as they are when it cannot
+		 * convert them: bytes in, same bytes out is what we want */
+		r = ARCHIVE_OK;
+	}
+	if (r == ARCHIVE_WARN) {
+		char s1[256];
+		const char *n = ocis__shown(archive_entry_pathname(t->ae) ?
+					    archive_entry_pathname(t->ae) : "", s1, sizeof(s1));
+		/* libarchive dropped or guessed something (a malformed pax
+		 * record, a damaged header): the tree would not be the input */
+		if (!t->o.layer_blob)
+			return ocis_error_set(err, 0, "%s: entry '%s': %s", t->o.what, n,
+					      m ? m : "damaged header");
+		ocis__warnf(t->o.warn, t->o.cb_ctx, "%s: entry '%s': %s", t->o.what, n,
+			    m ? m : "damaged header");
+		r = ARCHIVE_OK;
+	}
+	if (r != ARCHIVE_OK) {
+		if (t->handed == 0 && t->ended && !t->o.layer_blob)
+			return empty_input(t, err);
+		if (t->entries)
+			return ocis_error_set(err, 0, "%s: %s (after entry '%s', tar byte %" PRIu64
+					      ")", t->o.what, m ? m : "read error", t->name,
+					      (uint64_t)archive_read_header_position(t->a));
+		return ocis_error_set(err, 0, "%s: %s (is it a tar archive?)", t->o.what,
+				      m ? m : "read error");
+	}
+	if (t->entries == 0 && !t->o.layer_blob && is_image_stream(t->ae))
+		return ocis_error_set(err, 0, "%s: the input is an image stream, not a rootfs "
+				      "tar (oci-layer already ran on it)", t->o.what);
+	ocis__shown(archive_entry_pathname(t->ae) ? archive_entry_pathname(t->ae) : "",
+		    t->name, sizeof(t->name));
+	if (fix_mtime(t, t->ae, err) < 0)
+		return -1;
+	t->entries++;
+	t->size = archive_entry_size(t->ae) > 0 ? (uint64_t)archive_entry_size(t->ae) : 0;
+	t->data_at = 0;
+	*ae = t->ae;
+	return 1;
+}
+
+int
+ocis_tarin_data(struct ocis_tarin *t, const void **buf, size_t *len, uint64_t *off,
+		ocis_error_t **err)
+{
+	la_int64_t o;
+	int r = archive_read_data_block(t->a, buf, len, &o);
+
+	if (r == ARCHIVE_EOF)
+		return 0;
+	if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
+		return ocis_error_set(err, 0, "%s: entry '%s': %s", t->o.what, t->name,
+				      archive_error_string(t->a) ? archive_error_string(t->a)
+								 : "read error");
+	if (o < 0 || (uint64_t)o < t->data_at || (uint64_t)o + *len > t->size)
+		return ocis_error_set(err, 0, "%s: entry '%s': data outside the file's size",
+				      t->o.what, t->name);
+	t->data_at = (uint64_t)o + *len;
+	*off = (uint64_t)o;
+	return 1;
+}
+
+const char *
+ocis_tarin_name(const struct ocis_tarin *t)
+{
+	return t->name;
+}
+
+uint64_t
+ocis_tarin_input_bytes(const struct ocis_tarin *t)
+{
+	return t->in_bytes;
+}
+
+void
+ocis_tarin_free(struct ocis_tarin *t)
+{
+	unsigned i;
+
+	if (t == NULL)
+		return;
+	if (t->a)
+		archive_read_free(t->a);
+	if (t->gz_live)
+		inflateEnd(&t->gz);
+	ZSTD_freeDStream(t->zs);
+	for (i = 0; i < NWIN; i++)
+		free(t->win[i]);
+	free(t->raw);
+	free(t);
+}
+
+/* --- entries as pax entries ------------------------------------------------- */
+
+static int
+xattr_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct ocis_xattr *)a)->name, ((const struct ocis_xattr *)b)->name);
+}
+
+int
+ocis_tarin_pax_entry(struct archive_entry *ae, struct ocis_pax_entry *pe,
+		     struct ocis_xattr **xbuf, size_t *xcap, ocis_error_t **err)
+{
+	size_t nx = 0;
+
+	memset(pe, 0, sizeof(*pe));
+	if (archive_entry_hardlink(ae) != NULL) {
+		pe->type = '1';
+	} else {
+		switch (archive_entry_filetype(ae)) {
+		case AE_IFREG: pe->type = '0'; break;
+		case AE_IFDIR: pe->type = '5'; break;
+		case AE_IFLNK: pe->type = '2'; break;
+		case AE_IFCHR: pe->type = '3'; break;
+		case AE_IFBLK: pe->type = '4'; break;
+		case AE_IFIFO: pe->type = '6'; break;
+		case AE_IFSOCK: pe->type = 0; break;
+		default:
+			return ocis_error_set(err, 0, "unsupported file type 0%o",
+					      (unsigned)archive_entry_filetype(ae));
+		}
+	}
+	if (pe->type == '2') {
+		pe->linkname = archive_entry_symlink(ae);
+		if (pe->linkname == NULL)
+			return ocis_error_set(err, 0, "symlink without target");
+	}
+	pe->mode = archive_entry_perm(ae) & 07777;
+	pe->uid = (uint64_t)archive_entry_uid(ae);
+	pe->gid = (uint64_t)archive_entry_gid(ae);
+	pe->uname = archive_entry_uname(ae);
+	pe->gname = archive_entry_gname(ae);
+	if (archive_entry_mtime_is_set(ae)) {
+		/* as ocis_tarin_next() left it: floor seconds + nanoseconds */
+		pe->mtime = archive_entry_mtime(ae);
+		pe->mtime_nsec = archive_entry_mtime_nsec(ae);
+	}
+	if (pe->type == '0') {
+		la_int64_t sz = archive_entry_size(ae);
+		pe->size = sz > 0 ? (uint64_t)sz : 0;
+	}
+	if (pe->type == '3' || pe->type == '4') {
+		pe->devmajor = archive_entry_rdevmajor(ae);
+		pe->devminor = archive_entry_rdevminor(ae);
+	}
+	if (archive_entry_xattr_reset(ae) > 0) {
+		const char *xn;
+		const void *xv;
+		size_t xs;
+		while (archive_entry_xattr_next(ae, &xn, &xv, &xs) == ARCHIVE_OK) {
+			if (nx == *xcap && ocis__grow((void **)xbuf, xcap, nx + 1,
+						      sizeof(**xbuf), err) < 0)
+				return -1;
+			(*xbuf)[nx].name = xn;
+			(*xbuf)[nx].value = xv;
+			(*xbuf)[nx].size = xs;
+			nx++;
+		}
+	}
+	/* Sorted by name: libarchive's order is its own (it reverses pax
+	 * order), and a fixed order keeps the layer bytes stable. */
+	if (nx > 1) {
+		struct ocis_xattr *x = *xbuf;
+		size_t i, j = 1;
+
+		qsort(x, nx, sizeof(*x), xattr_cmp);
+		for (i = 1; i < nx; i++) {
+			if (strcmp(x[j - 1].name, x[i].name) != 0) {
+				x[j++] = x[i];
+				continue;
+			}
+			if (x[j - 1].size != x[i].size ||
+			    (x[i].size && memcmp(x[j - 1].value, x[i].value, x[i].size)))
+				return ocis_error_set(err, 0, "xattr '%s' given twice with "
+						      "different values", x[i].name);
+		}
+		nx = j;
+	}
+	pe->xattrs = *xbuf;
+	pe->n_xattrs = nx;
+	return 0;
+}
