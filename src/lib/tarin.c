@@ -277,11 +277,30 @@ input_read(struct archive *a, void *ctx, const void **buf)
 		n = inflate_zstd(t, out);
 		break;
 	default:
-		if (raw_fill(t) < 0)
-			return -1;
-		n = (ssize_t)(t->raw_len - t->raw_pos);
-		memcpy(out, t->raw + t->raw_pos, (size_t)n);
-		t->raw_pos = t->raw_len;
+		if (t->raw_pos < t->raw_len) {
+			/* what detect() read */
+			n = (ssize_t)(t->raw_len - t->raw_pos);
+			memcpy(out, t->raw + t->raw_pos, (size_t)n);
+			t->raw_pos = t->raw_len;
+			break;
+		}
+		/* Straight into the window, no copy of the tar; filled whole
+		 * (a pipe hands over 64 KiB or less at a time) so that the
+		 * window holds NWIN MiB of headers whatever the source. */
+		n = 0;
+		while (!t->raw_eof && n < BUF_SIZE) {
+			ssize_t k = t->read_fn(t->read_ctx, out + n, BUF_SIZE - (size_t)n);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0) {
+				archive_set_error(t->a, errno, "read error: %s", strerror(errno));
+				return -1;
+			}
+			t->in_bytes += (uint64_t)k;
+			if (k == 0)
+				t->raw_eof = 1;
+			n += k;
+		}
 		break;
 	}
 	if (n < 0)

@@ -191,7 +191,11 @@ a.end()" "$TEST_HELPERS" >minus-zero.tar &&
 	grep "	0.500000000	-	u\$" minus-zero.out
 '
 
-test_expect_success 'a pax mtime between -1 and 0 keeps its sign in gzip and zstd input' '
+test_expect_success 'a pax mtime between -1 and 0 keeps its sign in a pipe, gzip and zstd input' '
+	{ sleep 1; cat minus-zero.tar; } | oci-layer --compress=none >mz-pipe.stream &&
+	stream_split mz-pipe.stream mz-pipe >/dev/null &&
+	tar_listing --mtime-ns --names mz-pipe/blob-1 >mz-pipe.out &&
+	test_cmp minus-zero.out mz-pipe.out &&
 	gzip -n -c minus-zero.tar >mz.tgz &&
 	layer_of mz.tgz mz-gz &&
 	tar_listing --mtime-ns --names mz-gz/blob-1 >mz-gz.out &&
