@@ -76,6 +76,29 @@ struct ocis_tarin {
 
 /* --- raw input -------------------------------------------------------------- */
 
+/* Read into buf until it holds at least `want` of its `len` bytes, or the
+ * input ends: the count, or -1. */
+static ssize_t
+read_input(struct ocis_tarin *t, unsigned char *buf, size_t len, size_t want)
+{
+	size_t got = 0;
+
+	while (got < want && !t->raw_eof) {
+		ssize_t n = t->read_fn(t->read_ctx, buf + got, len - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			archive_set_error(t->a, errno, "read error: %s", strerror(errno));
+			return -1;
+		}
+		t->in_bytes += (uint64_t)n;
+		got += (size_t)n;
+		if (n == 0)
+			t->raw_eof = 1;
+	}
+	return (ssize_t)got;
+}
+
 static int
 raw_fill(struct ocis_tarin *t)
 {
@@ -83,20 +106,10 @@ raw_fill(struct ocis_tarin *t)
 
 	if (t->raw_pos < t->raw_len || t->raw_eof)
 		return 0;
-	for (;;) {
-		n = t->read_fn(t->read_ctx, t->raw, BUF_SIZE);
-		if (n >= 0)
-			break;
-		if (errno != EINTR) {
-			archive_set_error(t->a, errno, "read error: %s", strerror(errno));
-			return -1;
-		}
-	}
-	t->in_bytes += (uint64_t)n;
+	if ((n = read_input(t, t->raw, BUF_SIZE, 1)) < 0)
+		return -1;
 	t->raw_pos = 0;
 	t->raw_len = (size_t)n;
-	if (n == 0)
-		t->raw_eof = 1;
 	return 0;
 }
 
@@ -223,20 +236,13 @@ inflate_zstd(struct ocis_tarin *t, unsigned char *out)
 static int
 detect(struct ocis_tarin *t)
 {
-	/* Fill at least 4 bytes (a pipe may hand over fewer at a time). */
-	while (t->raw_len < 4 && !t->raw_eof) {
-		ssize_t n = t->read_fn(t->read_ctx, t->raw + t->raw_len, BUF_SIZE - t->raw_len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			archive_set_error(t->a, errno, "read error: %s", strerror(errno));
-			return -1;
-		}
-		t->in_bytes += (uint64_t)n;
-		t->raw_len += (size_t)n;
-		if (n == 0)
-			t->raw_eof = 1;
-	}
+	/* at least 4 bytes (a pipe may hand over fewer at a time) */
+	ssize_t n = read_input(t, t->raw, BUF_SIZE, 4);
+
+	if (n < 0)
+		return -1;
+	t->raw_pos = 0;
+	t->raw_len = (size_t)n;
 	t->codec = C_NONE;
 	if (t->raw_len >= 2 && t->raw[0] == 0x1f && t->raw[1] == 0x8b) {
 		memset(&t->gz, 0, sizeof(t->gz));
@@ -287,20 +293,7 @@ input_read(struct archive *a, void *ctx, const void **buf)
 		/* Straight into the window, no copy of the tar; filled whole
 		 * (a pipe hands over 64 KiB or less at a time) so that the
 		 * window holds NWIN MiB of headers whatever the source. */
-		n = 0;
-		while (!t->raw_eof && n < BUF_SIZE) {
-			ssize_t k = t->read_fn(t->read_ctx, out + n, BUF_SIZE - (size_t)n);
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k < 0) {
-				archive_set_error(t->a, errno, "read error: %s", strerror(errno));
-				return -1;
-			}
-			t->in_bytes += (uint64_t)k;
-			if (k == 0)
-				t->raw_eof = 1;
-			n += k;
-		}
+		n = read_input(t, out, BUF_SIZE, BUF_SIZE);
 		break;
 	}
 	if (n < 0)
