@@ -50,7 +50,7 @@ _ocipipe()
 		local words=
 		case $prog:$opt in
 		oci-layer:-c|oci-layer:--compress|oci-diff:-c|oci-diff:--compress) words="gzip zstd none" ;;
-		oci-config:-a|*:--arch)
+		oci-config:-a|oci-diff:-a|*:--arch)
 			words="amd64 arm64 arm 386 riscv64 ppc64le ppc64 s390x mips mipsle mips64 mips64le loong64 x86_64 aarch64 armv7 armv6 armv5 armhf armel i686" ;;
 		*:--variant) words="v5 v6 v7 v8" ;;
 		*:--os) words="linux" ;;

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * oci-diff: the lower rootfs (a tar file) and the upper rootfs (a tar
- * stream on stdin) -> one layer with what changed, in the image stream on
- * stdout.  Thin front end over ocis_diff_build (src/lib/diff.c).
+ * oci-diff: the lower rootfs (a tar file, or an image: its merged rootfs)
+ * and the upper rootfs (a tar stream on stdin) -> one layer with what
+ * changed, in the image stream on stdout (after the lower image, when the
+ * lower is one).  Thin front end over ocis_diff_build (src/lib/diff.c) and,
+ * for an image lower, ocis_flatten_src (src/lib/flatten.c).
  */
 #include "config.h"
 
@@ -17,6 +19,7 @@
 
 #include <ocistream/config.h>
 #include <ocistream/diff.h>
+#include <ocistream/flatten.h>
 #include <ocistream/stream.h>
 
 #include "tool.h"
@@ -25,6 +28,8 @@
 
 struct diff_args {
 	const char *lower;			/* --lower FILE */
+	struct tool_image_args im;		/* the image of an image lower */
+	int no_lower_image;			/* --no-lower-image */
 	struct tool_layer_args l;		/* compression, history, output */
 	int checksum;				/* --checksum */
 	uint64_t checksum_max;			/* --checksum-max */
@@ -33,16 +38,31 @@ struct diff_args {
 static void
 usage(void)
 {
-	printf("usage: %s --lower=LOWER.tar [options] < upper.tar > image-stream\n"
+	printf("usage: %s --lower=LOWER [options] < upper.tar > image-stream\n"
 	       "\n"
 	       "Compare the upper rootfs tar stream on standard input with the lower\n"
-	       "rootfs tar LOWER.tar and write one OCI layer into the image stream that\n"
-	       "holds only what changed: new and modified entries, whiteouts for what was\n"
+	       "rootfs LOWER and write one OCI layer into the image stream that holds\n"
+	       "only what changed: new and modified entries, whiteouts for what was\n"
 	       "removed.  The lower layer plus this layer is the upper tree.\n"
+	       "\n"
+	       "LOWER is a rootfs tar, or an image: an image stream saved to a file\n"
+	       "(its first entry is ocipipe/...) or an OCI image tarball (oci-layout,\n"
+	       "index.json, blobs/...), told apart by their content.  The lower tree of\n"
+	       "an image is its merged rootfs (what oci-flatten writes), and the output\n"
+	       "starts with that image, its layers unchanged and its config, so the\n"
+	       "diff layer goes on top of it and oci-config builds on its config.\n"
 	       "\n"
 	       "  -L, --lower=FILE          the lower rootfs tar (any tar libarchive reads,\n"
 	       "                            compressed or not; a named pipe works unless a\n"
-	       "                            new hardlink to an unchanged file needs it twice)\n"
+	       "                            new hardlink to an unchanged file needs it\n"
+	       "                            twice) or image (a file, not a pipe)\n"
+	       "  -t, --ref=TAG             image of a lower tarball with several tags\n"
+	       "  -a, --arch=ARCH           image of this architecture in a lower with\n"
+	       "                            several images (x86_64, aarch64, amd64, ...)\n"
+	       "      --variant=VARIANT     image of this architecture variant (v7, v8)\n"
+	       "      --os=OS               image of this operating system (linux)\n"
+	       "      --no-lower-image      write only the diff layer, not the lower image\n"
+	       "                            before it\n"
 	       "      --checksum            also compare the content of files whose\n"
 	       "                            metadata match (default: size and mtime decide)\n"
 	       "      --checksum-max=BYTES  largest file --checksum holds in memory\n"
@@ -69,9 +89,11 @@ usage(void)
 static void
 parse_args(int argc, char **argv, struct diff_args *a)
 {
-	enum { OPT_CHECKSUM = 256, OPT_CHECKSUM_MAX };
+	enum { OPT_CHECKSUM = 256, OPT_CHECKSUM_MAX, OPT_NO_LOWER_IMAGE };
 	static const struct option longopts[] = {
 		{ "lower", required_argument, NULL, 'L' },
+		TOOL_IMAGE_LONGOPTS,
+		{ "no-lower-image", no_argument, NULL, OPT_NO_LOWER_IMAGE },
 		{ "checksum", no_argument, NULL, OPT_CHECKSUM },
 		{ "checksum-max", required_argument, NULL, OPT_CHECKSUM_MAX },
 		TOOL_LAYER_LONGOPTS,
@@ -84,9 +106,9 @@ parse_args(int argc, char **argv, struct diff_args *a)
 	long long v;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "L:" TOOL_LAYER_SHORTOPTS "qvhV", longopts,
-				NULL)) != -1) {
-		if (tool_layer_option(&a->l, c, optarg))
+	while ((c = getopt_long(argc, argv, "L:" TOOL_IMAGE_SHORTOPTS TOOL_LAYER_SHORTOPTS "qvhV",
+				longopts, NULL)) != -1) {
+		if (tool_layer_option(&a->l, c, optarg) || tool_image_option(&a->im, c, optarg))
 			continue;
 		switch (c) {
 		case 'L':
@@ -94,6 +116,7 @@ parse_args(int argc, char **argv, struct diff_args *a)
 				tool_usage_error("empty --lower");
 			a->lower = optarg;
 			break;
+		case OPT_NO_LOWER_IMAGE: a->no_lower_image = 1; break;
 		case OPT_CHECKSUM: a->checksum = 1; break;
 		case OPT_CHECKSUM_MAX:
 			if (tool_parse_int(optarg, 0, 1LL << 40, &v) < 0)
@@ -111,8 +134,51 @@ parse_args(int argc, char **argv, struct diff_args *a)
 		tool_usage_error("unexpected argument '%s' (the upper tar is read from stdin, "
 				 "the lower given with --lower)", argv[optind]);
 	if (a->lower == NULL)
-		tool_usage_error("--lower FILE is required (the lower rootfs tar)");
+		tool_usage_error("--lower FILE is required (the lower rootfs tar or image)");
 	tool_layer_args_done(&a->l);
+}
+
+/* Pass 3 with an image lower: flatten it again (o.reopen_lower). */
+static int
+reopen_lower(void *ctx, int *fd, ocis_error_t **err)
+{
+	return ocis_flatten_src_start(ctx, fd, err);
+}
+
+/* The lower an image: check it and choose its image (before any output),
+ * or NULL for a rootfs tar. */
+static struct ocis_flatten_src *
+open_lower_image(const struct diff_args *a, int lfd, struct ocis_flatten_opts *fo)
+{
+	struct ocis_flatten_src *src = NULL;
+	enum ocis_input_kind kind;
+	ocis_error_t *err = NULL;
+
+	if (ocis_flatten_sniff(lfd, &kind, &err) < 0) {
+		ocis_error_wrap(&err, "--lower '%s'", a->lower);
+		tool_die_error(err);
+	}
+	if (kind == OCIS_INPUT_ROOTFS) {
+		if (a->im.ref || a->im.arch || a->im.os || a->im.variant)
+			tool_usage_error("--ref, --arch, --os and --variant choose the image of "
+					 "an image lower, and '%s' is a rootfs tar", a->lower);
+		return NULL;
+	}
+	memset(fo, 0, sizeof(*fo));
+	fo->ref = a->im.ref;
+	fo->arch = a->im.arch;
+	fo->os = a->im.os;
+	fo->variant = a->im.variant;
+	fo->warn = tool_on_warn;
+	if (ocis_flatten_src_new(&src, lfd, fo, &err) < 0) {
+		ocis_error_wrap(&err, "--lower '%s' (an image %s)", a->lower,
+				kind == OCIS_INPUT_IMAGE_STREAM ? "stream" : "tarball");
+		tool_die_error(err);
+	}
+	tool_msg(2, "lower: an image %s, %zu layers",
+		 kind == OCIS_INPUT_IMAGE_STREAM ? "stream" : "tarball",
+		 ocis_flatten_src_layers(src));
+	return src;
 }
 
 int
@@ -123,8 +189,10 @@ main(int argc, char **argv)
 	struct ocis_stream_writer *w = NULL;
 	struct ocis_layer_desc desc;
 	struct ocis_diff_stats st;
+	struct ocis_flatten_opts fo;
+	struct ocis_flatten_src *src;
 	ocis_error_t *err = NULL;
-	int lfd;
+	int lfd, dfd;
 
 	/* Names are bytes (see oci-layer). */
 	if (setlocale(LC_CTYPE, "C.UTF-8") == NULL)
@@ -143,6 +211,8 @@ main(int argc, char **argv)
 	lfd = open(args.lower, O_RDONLY | O_CLOEXEC);
 	if (lfd < 0)
 		tool_die("cannot open '%s': %s", args.lower, strerror(errno));
+	src = open_lower_image(&args, lfd, &fo);
+	dfd = lfd;
 
 	memset(&o, 0, sizeof(o));
 	o.compression = args.l.compression;
@@ -160,8 +230,32 @@ main(int argc, char **argv)
 	if (ocis_stream_writer_new(&w, STDOUT_FILENO, &err) < 0)
 		tool_die_error(err);
 	tool_set_error_stream(w);
-	if (ocis_diff_build(lfd, args.lower, STDIN_FILENO, w, &o, &desc, &st, &err) < 0)
+	if (src != NULL) {
+		/* The lower image first: the diff layer goes on top of it. */
+		if (!args.no_lower_image && ocis_flatten_src_copy_image(src, w, &err) < 0) {
+			ocis_error_wrap(&err, "--lower '%s'", args.lower);
+			tool_die_error(err);
+		}
+		if (ocis_flatten_src_start(src, &dfd, &err) < 0)
+			tool_die_error(err);
+		o.reopen_lower = reopen_lower;
+		o.reopen_ctx = src;
+	}
+	if (ocis_diff_build(dfd, args.lower, STDIN_FILENO, w, &o, &desc, &st, &err) < 0) {
+		/* A flattening that failed cut the lower tar short: its error
+		 * says why, the diff's only that the tar ended. */
+		ocis_error_t *ferr = NULL;
+		if (ocis_flatten_src_free(src, &ferr) < 0) {
+			ocis_error_free(&err);
+			err = ferr;
+			ocis_error_wrap(&err, "--lower '%s'", args.lower);
+		}
 		tool_die_error(err);
+	}
+	if (ocis_flatten_src_free(src, &err) < 0) {
+		ocis_error_wrap(&err, "--lower '%s'", args.lower);
+		tool_die_error(err);
+	}
 	if (ocis_stream_finish(w, &err) < 0)
 		tool_die_error(err);
 	close(lfd);

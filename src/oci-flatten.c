@@ -15,17 +15,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <ocistream/config.h>
 #include <ocistream/flatten.h>
 
 #include "tool.h"
 
 struct flatten_args {
 	const char *input;	/* FILE or -i FILE; NULL = stdin */
-	const char *ref;	/* --ref */
-	const char *arch;	/* --arch (mapped to the OCI name) */
-	const char *variant;	/* --variant */
-	const char *os;		/* --os */
+	struct tool_image_args im;	/* --ref, --arch, --variant, --os */
 	int summary;		/* --summary */
 };
 
@@ -59,13 +55,10 @@ usage(void)
 static void
 parse_args(int argc, char **argv, struct flatten_args *a)
 {
-	enum { OPT_VARIANT = 256, OPT_OS, OPT_SUMMARY };
+	enum { OPT_SUMMARY = 256 };
 	static const struct option longopts[] = {
 		{ "input", required_argument, NULL, 'i' },
-		{ "ref", required_argument, NULL, 't' },
-		{ "arch", required_argument, NULL, 'a' },
-		{ "variant", required_argument, NULL, OPT_VARIANT },
-		{ "os", required_argument, NULL, OPT_OS },
+		TOOL_IMAGE_LONGOPTS,
 		{ "summary", no_argument, NULL, OPT_SUMMARY },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -75,34 +68,12 @@ parse_args(int argc, char **argv, struct flatten_args *a)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "i:t:a:qvhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:" TOOL_IMAGE_SHORTOPTS "qvhV", longopts,
+				NULL)) != -1) {
+		if (tool_image_option(&a->im, c, optarg))
+			continue;
 		switch (c) {
 		case 'i': a->input = optarg; break;
-		case 't':
-			if (*optarg == 0)
-				tool_usage_error("empty --ref");
-			a->ref = optarg;
-			break;
-		case 'a': {
-			const char *arch = NULL, *variant = NULL;
-			if (*optarg == 0)
-				tool_usage_error("empty --arch");
-			ocis_arch_normalize(optarg, &arch, &variant);
-			a->arch = arch;
-			if (a->variant == NULL)
-				a->variant = variant;
-			break;
-		}
-		case OPT_VARIANT:
-			if (*optarg == 0)
-				tool_usage_error("empty --variant");
-			a->variant = optarg;
-			break;
-		case OPT_OS:
-			if (*optarg == 0)
-				tool_usage_error("empty --os");
-			a->os = optarg;
-			break;
 		case OPT_SUMMARY: a->summary = 1; break;
 		case 'q': tool_verbosity = 0; break;
 		case 'v': tool_verbosity++; break;
@@ -149,10 +120,10 @@ main(int argc, char **argv)
 		tool_die("refusing to write a tar to a terminal (redirect it or pipe it to tar)");
 
 	memset(&o, 0, sizeof(o));
-	o.ref = args.ref;
-	o.arch = args.arch;
-	o.os = args.os;
-	o.variant = args.variant;
+	o.ref = args.im.ref;
+	o.arch = args.im.arch;
+	o.os = args.im.os;
+	o.variant = args.im.variant;
 	o.warn = tool_on_warn;
 	o.on_entry = tool_on_entry;
 	if (ocis_flatten(fd, STDOUT_FILENO, &o, &st, &err) < 0)

@@ -348,6 +348,39 @@ tool_layer_args_init(struct tool_layer_args *a)
 }
 
 int
+tool_image_option(struct tool_image_args *a, int c, const char *arg)
+{
+	const char *arch = NULL, *variant = NULL;
+
+	switch (c) {
+	case 't':
+		if (*arg == 0)
+			tool_usage_error("empty --ref");
+		a->ref = arg;
+		return 1;
+	case 'a':
+		if (*arg == 0)
+			tool_usage_error("empty --arch");
+		ocis_arch_normalize(arg, &arch, &variant);
+		a->arch = arch;
+		if (a->variant == NULL)
+			a->variant = variant;
+		return 1;
+	case TOOL_OPT_VARIANT:
+		if (*arg == 0)
+			tool_usage_error("empty --variant");
+		a->variant = arg;
+		return 1;
+	case TOOL_OPT_OS:
+		if (*arg == 0)
+			tool_usage_error("empty --os");
+		a->os = arg;
+		return 1;
+	}
+	return 0;
+}
+
+int
 tool_layer_option(struct tool_layer_args *a, int c, const char *arg)
 {
 	long long v;

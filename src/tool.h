@@ -125,6 +125,26 @@ int tool_layer_option(struct tool_layer_args *a, int c, const char *arg);
 void tool_layer_args_done(struct tool_layer_args *a);
 /* --print-descriptor: the layer descriptor as JSON. */
 void tool_layer_print_descriptor(const struct tool_layer_args *a, const struct ocis_layer_desc *d);
+/*
+ * Options that choose one image of an input holding several (oci-flatten's
+ * input, oci-diff's image lower): -t/--ref, -a/--arch (mapped to the OCI
+ * name, which may set the variant too), --variant, --os.  Put
+ * TOOL_IMAGE_LONGOPTS and TOOL_IMAGE_SHORTOPTS in the tables and hand
+ * every option to tool_image_option.
+ */
+struct tool_image_args {
+	const char *ref, *arch, *variant, *os;	/* NULL = any */
+};
+enum { TOOL_OPT_VARIANT = 0x1100, TOOL_OPT_OS };
+#define TOOL_IMAGE_SHORTOPTS "t:a:"
+#define TOOL_IMAGE_LONGOPTS \
+	{ "ref", required_argument, NULL, 't' }, \
+	{ "arch", required_argument, NULL, 'a' }, \
+	{ "variant", required_argument, NULL, TOOL_OPT_VARIANT }, \
+	{ "os", required_argument, NULL, TOOL_OPT_OS }
+/* 1 when c was one of those options (handled), else 0. */
+int tool_image_option(struct tool_image_args *a, int c, const char *arg);
+
 /* Library callbacks: warnings through tool_warn, entry names with -v. */
 void tool_on_warn(void *ctx, const char *msg);
 void tool_on_entry(void *ctx, const char *name);

@@ -37,6 +37,7 @@
 #ifndef OCISTREAM_FLATTEN_H
 #define OCISTREAM_FLATTEN_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <ocistream/error.h>
@@ -66,6 +67,58 @@ struct ocis_flatten_stats {
  * a tar archive written to out_fd (end-of-archive marker included). */
 int ocis_flatten(int in_fd, int out_fd, const struct ocis_flatten_opts *o,
 		 struct ocis_flatten_stats *stats, ocis_error_t **err);
+
+/*
+ * An image as a rootfs tar that can be read more than once: oci-diff's
+ * lower when it is an image.  Nothing is written to disk: each run
+ * flattens on a thread of its own into a pipe.
+ *
+ *   ocis_flatten_src_new        pass 1 and the choice of the image (the
+ *                               errors of a damaged input or of an
+ *                               ambiguous choice come here, before any
+ *                               output);
+ *   ocis_flatten_src_copy_image the chosen image into an image stream:
+ *                               each layer's blob as it is in the input
+ *                               (not recompressed, so its digest stays),
+ *                               a chunk run closed by its layer.json (a
+ *                               blob used twice is carried once), then
+ *                               its config.json, exact bytes, when it has
+ *                               one; no manifest: the image stays open
+ *                               and what follows goes on top of it;
+ *   ocis_flatten_src_start      a run: *fd reads the merged rootfs tar
+ *                               (the bytes ocis_flatten writes) from its
+ *                               start.  The fd belongs to src: the next
+ *                               start or free closes it, which ends a run
+ *                               still writing (its EPIPE is no failure);
+ *   ocis_flatten_src_free       ends the last run; -1 with the error of a
+ *                               run that failed on its own (a damaged
+ *                               layer: the reader then saw the tar cut, and
+ *                               this says why).
+ */
+struct ocis_stream_writer;
+struct ocis_flatten_src;
+
+int ocis_flatten_src_new(struct ocis_flatten_src **out, int in_fd,
+			 const struct ocis_flatten_opts *o, ocis_error_t **err);
+int ocis_flatten_src_copy_image(struct ocis_flatten_src *s, struct ocis_stream_writer *w,
+				ocis_error_t **err);
+int ocis_flatten_src_start(struct ocis_flatten_src *s, int *fd, ocis_error_t **err);
+int ocis_flatten_src_free(struct ocis_flatten_src *s, ocis_error_t **err);
+/* Layers of the chosen image. */
+size_t ocis_flatten_src_layers(const struct ocis_flatten_src *s);
+
+/* What a tar input is, by its first entries, read without consuming them
+ * (pread on a file; on a pipe, tee(2) shows the first block only): an
+ * image stream (its first entry is "ocipipe/..."), an OCI image-layout
+ * tarball (only layout members: oci-layout, index.json, blobs/...), or
+ * anything else (a rootfs tar, compressed or not, or no tar at all: the
+ * tar reader says). */
+enum ocis_input_kind {
+	OCIS_INPUT_ROOTFS,
+	OCIS_INPUT_IMAGE_STREAM,
+	OCIS_INPUT_IMAGE_TARBALL,
+};
+int ocis_flatten_sniff(int fd, enum ocis_input_kind *kind, ocis_error_t **err);
 
 /* Shared with oci-diff (src/lib/diff.c). */
 

@@ -21,7 +21,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,14 +186,10 @@ struct blob {
 	size_t first, n;	/* extents */
 };
 
-struct layer_ref {
-	char digest[OCIS_DIGEST_STR_SIZE];
-	char media_type[96];
-};
-
 struct image {
-	size_t first, n;	/* layer_refs */
+	size_t first, n;	/* in layers */
 	char *arch, *os, *variant;	/* from its config, or NULL */
+	struct ocis_buf config;		/* exact bytes, or empty (no config) */
 };
 
 struct flat {
@@ -203,8 +202,7 @@ struct flat {
 	size_t n_ext, cap_ext;
 	struct blob *blobs;
 	size_t n_blobs, cap_blobs;
-	struct layer_ref *layers;
-	size_t n_layers, cap_layers;
+	struct ocis_layer_list layers;	/* descriptors as the stream has them */
 	struct image *images;
 	size_t n_images, cap_images;
 
@@ -307,13 +305,8 @@ scan_stream(struct flat *f, ocis_error_t **err)
 				in_run = 0;
 			}
 			if (e.kind == OCIS_ENTRY_LAYER) {
-				struct layer_ref *l;
-				if (ocis__grow((void **)&f->layers, &f->cap_layers, f->n_layers + 1,
-					 sizeof(*f->layers), err) < 0)
+				if (ocis_layer_list_push(&f->layers, e.layer, err) < 0)
 					goto out;
-				l = &f->layers[f->n_layers++];
-				memcpy(l->digest, e.layer->digest, sizeof(l->digest));
-				memcpy(l->media_type, e.layer->media_type, sizeof(l->media_type));
 				cur.n++;
 			}
 			break;
@@ -326,9 +319,11 @@ scan_stream(struct flat *f, ocis_error_t **err)
 				ocis_error_wrap(err, "image config");
 				goto out;
 			}
+			ocis_buf_reset(&cur.config);
 			if (dup_str(&cur.arch, c.architecture, err) < 0 ||
 			    dup_str(&cur.os, c.os, err) < 0 ||
-			    dup_str(&cur.variant, c.variant, err) < 0) {
+			    dup_str(&cur.variant, c.variant, err) < 0 ||
+			    ocis_buf_add(&cur.config, e.data, (size_t)e.size, err) < 0) {
 				ocis_config_release(&c);
 				goto out;
 			}
@@ -341,7 +336,7 @@ scan_stream(struct flat *f, ocis_error_t **err)
 				goto out;
 			f->images[f->n_images++] = cur;
 			memset(&cur, 0, sizeof(cur));
-			cur.first = f->n_layers;
+			cur.first = f->layers.n;
 			break;
 		case OCIS_ENTRY_ERROR:
 			ocis_error_set(err, 0, "upstream stage failed: %.*s", (int)e.size,
@@ -363,6 +358,7 @@ out:
 	free(cur.arch);
 	free(cur.os);
 	free(cur.variant);
+	ocis_buf_release(&cur.config);
 	ocis_stream_reader_free(r);
 	return ret;
 }
@@ -400,9 +396,9 @@ choose_image(struct flat *f, ocis_error_t **err)
 	if (n == 1) {
 		ocis_buf_release(&list);
 		for (i = 0; i < f->im->n; i++)
-			if (find_blob(f, f->layers[f->im->first + i].digest) == NULL) {
+			if (find_blob(f, f->layers.v[f->im->first + i].digest) == NULL) {
 				return ocis_error_set(err, 0, "layer %s is not in the input",
-						      f->layers[f->im->first + i].digest);
+						      f->layers.v[f->im->first + i].digest);
 			}
 		if (f->im->n > MAX_LAYERS)
 			return ocis_error_set(err, 0, "more than %d layers", MAX_LAYERS);
@@ -459,7 +455,7 @@ blob_read(void *ctx, void *buf, size_t len)
 static int
 open_layer(struct flat *f, size_t li, struct ocis_tarin **out, ocis_error_t **err)
 {
-	const struct layer_ref *l = &f->layers[f->im->first + li];
+	const struct ocis_layer_desc *l = &f->layers.v[f->im->first + li];
 	struct ocis_tarin_opts o = {
 		.what = f->cur_what, .layer_blob = 1,
 		.warn = f->o->warn, .cb_ctx = f->o->cb_ctx,
@@ -917,21 +913,14 @@ out:
 	return ret;
 }
 
+/* Drop the index of passes 2 and 3 (a run starts from a clean one). */
 static void
-flat_release(struct flat *f)
+flat_clear_index(struct flat *f)
 {
 	size_t i;
 
-	free(f->ext);
-	free(f->blobs);
-	free(f->layers);
-	for (i = 0; i < f->n_images; i++) {
-		free(f->images[i].arch);
-		free(f->images[i].os);
-		free(f->images[i].variant);
-	}
-	free(f->images);
 	free(f->map.v);
+	memset(&f->map, 0, sizeof(f->map));
 	for (i = 0; i < f->n_links; i++) {
 		free(f->links[i].path);
 		if (f->tstate)
@@ -940,6 +929,28 @@ flat_release(struct flat *f)
 	free(f->links);
 	free(f->by_target);
 	free(f->tstate);
+	f->links = NULL;
+	f->n_links = f->cap_links = 0;
+	f->by_target = NULL;
+	f->tstate = NULL;
+}
+
+static void
+flat_release(struct flat *f)
+{
+	size_t i;
+
+	free(f->ext);
+	free(f->blobs);
+	ocis_layer_list_clear(&f->layers);
+	for (i = 0; i < f->n_images; i++) {
+		free(f->images[i].arch);
+		free(f->images[i].os);
+		free(f->images[i].variant);
+		ocis_buf_release(&f->images[i].config);
+	}
+	free(f->images);
+	flat_clear_index(f);
 	free(f->obuf);
 	free(f->zeros);
 	free(f->xattrs);
@@ -949,26 +960,20 @@ flat_release(struct flat *f)
 	ocis_buf_release(&f->out_name);
 }
 
-int
-ocis_flatten(int in_fd, int out_fd, const struct ocis_flatten_opts *o,
-	     struct ocis_flatten_stats *stats, ocis_error_t **err)
+/* Check the input, pass 1, choose the image: what every use needs once. */
+static int
+flat_open(struct flat *f, int in_fd, const struct ocis_flatten_opts *o,
+	  struct ocis_flatten_stats *stats, ocis_error_t **err)
 {
-	struct ocis_flatten_stats st_local;
-	struct flat f;
 	struct stat sb;
 	off_t pos;
-	uint32_t seq1 = 0, seq2 = 0;
-	size_t i;
-	int ret = -1;
 
-	memset(&f, 0, sizeof(f));
-	if (stats == NULL)
-		stats = &st_local;
+	memset(f, 0, sizeof(*f));
 	memset(stats, 0, sizeof(*stats));
-	f.o = o;
-	f.st = stats;
-	f.in_fd = in_fd;
-	f.out_fd = out_fd;
+	f->o = o;
+	f->st = stats;
+	f->in_fd = in_fd;
+	f->out_fd = -1;
 	if (fstat(in_fd, &sb) < 0)
 		return ocis_error_set(err, errno, "input");
 	pos = lseek(in_fd, 0, SEEK_CUR);
@@ -976,35 +981,347 @@ ocis_flatten(int in_fd, int out_fd, const struct ocis_flatten_opts *o,
 		return ocis_error_set(err, 0, "the input must be a file, not a pipe (the image "
 				      "is read more than once): save the stream or image "
 				      "tarball to a file first");
-	f.base_off = (uint64_t)pos;
-	f.obuf = malloc(OUT_BUF);
-	f.zeros = calloc(1, OUT_BUF);
-	if (f.obuf == NULL || f.zeros == NULL) {
-		ocis_error_oom(err);
-		goto out;
-	}
+	f->base_off = (uint64_t)pos;
+	f->obuf = malloc(OUT_BUF);
+	f->zeros = calloc(1, OUT_BUF);
+	if (f->obuf == NULL || f->zeros == NULL)
+		return ocis_error_oom(err);
+	if (scan_stream(f, err) < 0 || choose_image(f, err) < 0)
+		return -1;
+	stats->layers = f->im->n;
+	return 0;
+}
 
-	if (scan_stream(&f, err) < 0 || choose_image(&f, err) < 0)
-		goto out;
-	stats->layers = f.im->n;
-	for (i = 0; i < f.im->n; i++)
-		if (index_layer(&f, i, &seq1, err) < 0)
-			goto out;
-	stats->paths = f.map.n;
-	if (index_links(&f, err) < 0)
-		goto out;
-	for (i = 0; i < f.im->n; i++)
-		if (emit_layer(&f, i, &seq2, err) < 0)
-			goto out;
-	if (seq1 != seq2) {
-		ocis_error_set(err, 0, "the layers read differently the second time (did the "
-			       "input file change?)");
-		goto out;
-	}
-	if (out_zeros(&f, 2 * OCIS_BLOCK, err) < 0 || out_flush(&f, err) < 0)
-		goto out;
-	ret = 0;
-out:
+/* Passes 2 and 3 into out_fd.  They only pread the input, and start from a
+ * clean index, so they can run again on the same struct flat. */
+static int
+flat_run(struct flat *f, int out_fd, ocis_error_t **err)
+{
+	uint32_t seq1 = 0, seq2 = 0;
+	size_t i;
+
+	f->out_fd = out_fd;
+	f->olen = 0;
+	flat_clear_index(f);
+	f->st->entries_in = f->st->entries_out = f->st->paths = f->st->bytes_out = 0;
+
+	for (i = 0; i < f->im->n; i++)
+		if (index_layer(f, i, &seq1, err) < 0)
+			return -1;
+	f->st->paths = f->map.n;
+	if (index_links(f, err) < 0)
+		return -1;
+	for (i = 0; i < f->im->n; i++)
+		if (emit_layer(f, i, &seq2, err) < 0)
+			return -1;
+	if (seq1 != seq2)
+		return ocis_error_set(err, 0, "the layers read differently the second time (did "
+				      "the input file change?)");
+	if (out_zeros(f, 2 * OCIS_BLOCK, err) < 0 || out_flush(f, err) < 0)
+		return -1;
+	return 0;
+}
+
+int
+ocis_flatten(int in_fd, int out_fd, const struct ocis_flatten_opts *o,
+	     struct ocis_flatten_stats *stats, ocis_error_t **err)
+{
+	struct ocis_flatten_stats st_local;
+	struct flat f;
+	int ret = -1;
+
+	if (flat_open(&f, in_fd, o, stats ? stats : &st_local, err) == 0 &&
+	    flat_run(&f, out_fd, err) == 0)
+		ret = 0;
 	flat_release(&f);
 	return ret;
+}
+
+/* --- an image as a lower rootfs (oci-diff) ----------------------------------- */
+
+struct ocis_flatten_src {
+	struct flat f;
+	struct ocis_flatten_stats st;
+	pthread_t tid;
+	int running;		/* tid is to be joined */
+	int rfd;		/* read end handed out, or -1 */
+	int wfd;		/* write end, the thread's */
+	int rc;			/* result of the last run */
+	ocis_error_t *err;	/* a failure of a run (not the reader going away) */
+	ocis_error_t *run_err;
+};
+
+int
+ocis_flatten_src_new(struct ocis_flatten_src **out, int in_fd, const struct ocis_flatten_opts *o,
+		     ocis_error_t **err)
+{
+	struct ocis_flatten_src *s = calloc(1, sizeof(*s));
+
+	*out = NULL;
+	if (s == NULL)
+		return ocis_error_oom(err);
+	s->rfd = s->wfd = -1;
+	if (flat_open(&s->f, in_fd, o, &s->st, err) < 0) {
+		flat_release(&s->f);
+		free(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+size_t
+ocis_flatten_src_layers(const struct ocis_flatten_src *s)
+{
+	return s->f.im->n;
+}
+
+/* One blob of the input into a chunk run of w. */
+static int
+copy_blob(struct flat *f, const struct blob *b, struct ocis_stream_writer *w, ocis_error_t **err)
+{
+	size_t i;
+
+	/* one chunk at least: a run of none would read as a reference */
+	if (b->n == 0)
+		return ocis_stream_write_chunk(w, "", 0, err);
+	for (i = 0; i < b->n; i++) {
+		const struct extent *x = &f->ext[b->first + i];
+		uint64_t done = 0;
+
+		while (done < x->len) {
+			uint64_t want = x->len - done;
+			size_t got = 0;
+			ssize_t n;
+
+			if (want > OUT_BUF)
+				want = OUT_BUF;
+			while (got < want) {
+				n = pread(f->in_fd, f->obuf + got, (size_t)want - got,
+					  (off_t)(x->off + done + got));
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n <= 0)
+					return ocis_error_set(err, n < 0 ? errno : EIO, "blob %s",
+							      b->digest);
+				got += (size_t)n;
+			}
+			if (ocis_stream_write_chunk(w, f->obuf, got, err) < 0)
+				return -1;
+			done += got;
+		}
+	}
+	return 0;
+}
+
+int
+ocis_flatten_src_copy_image(struct ocis_flatten_src *s, struct ocis_stream_writer *w,
+			    ocis_error_t **err)
+{
+	struct flat *f = &s->f;
+	size_t i, j;
+
+	for (i = 0; i < f->im->n; i++) {
+		const struct ocis_layer_desc *l = &f->layers.v[f->im->first + i];
+
+		/* a blob the image uses twice is carried once, then referred to */
+		for (j = 0; j < i; j++)
+			if (strcmp(f->layers.v[f->im->first + j].digest, l->digest) == 0)
+				break;
+		if (j == i && copy_blob(f, find_blob(f, l->digest), w, err) < 0)
+			return ocis_error_wrap(err, "copying layer %zu", i + 1);
+		if (ocis_stream_write_layer(w, l, err) < 0)
+			return -1;
+	}
+	if (f->im->config.len > 0 &&
+	    ocis_stream_write_entry(w, "config.json", f->im->config.data, f->im->config.len,
+				    err) < 0)
+		return -1;
+	return 0;
+}
+
+static void *
+src_thread(void *arg)
+{
+	struct ocis_flatten_src *s = arg;
+
+	s->rc = flat_run(&s->f, s->wfd, &s->run_err);
+	/* the end of the tar, or of a failed one (the reader sees it cut) */
+	close(s->wfd);
+	s->wfd = -1;
+	return NULL;
+}
+
+/* Close the read end handed out last, wait for its run, keep its error
+ * unless the run only failed because the reader went away. */
+static void
+src_end_run(struct ocis_flatten_src *s)
+{
+	if (s->rfd >= 0)
+		close(s->rfd);
+	s->rfd = -1;
+	if (!s->running)
+		return;
+	pthread_join(s->tid, NULL);
+	s->running = 0;
+	if (s->rc < 0 && s->err == NULL && !(s->run_err && s->run_err->code == EPIPE)) {
+		s->err = s->run_err;
+		s->run_err = NULL;
+	}
+	ocis_error_free(&s->run_err);
+}
+
+int
+ocis_flatten_src_start(struct ocis_flatten_src *s, int *fd, ocis_error_t **err)
+{
+	sigset_t all, old;
+	int p[2], r;
+
+	src_end_run(s);
+	if (s->err != NULL)
+		return ocis_error_set(err, s->err->code, "%s", s->err->msg);
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return ocis_error_set(err, errno, "pipe");
+	s->rfd = p[0];
+	s->wfd = p[1];
+	/* Library threads block all signals: a write to a closed pipe fails
+	 * with EPIPE instead of killing the process. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&s->tid, NULL, src_thread, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0) {
+		close(p[0]);
+		close(p[1]);
+		s->rfd = s->wfd = -1;
+		return ocis_error_set(err, r, "cannot start the flattening thread");
+	}
+	s->running = 1;
+	*fd = s->rfd;
+	return 0;
+}
+
+int
+ocis_flatten_src_free(struct ocis_flatten_src *s, ocis_error_t **err)
+{
+	int ret = 0;
+
+	if (s == NULL)
+		return 0;
+	src_end_run(s);
+	if (s->err != NULL) {
+		ret = ocis_error_set(err, s->err->code, "%s", s->err->msg);
+		ocis_error_free(&s->err);
+	}
+	flat_release(&s->f);
+	free(s);
+	return ret;
+}
+
+/* --- telling an image from a rootfs tar ------------------------------------- */
+
+/* The first block of fd without consuming it: pread on a file; tee(2) on
+ * a pipe (up to a block, waiting a little for a slow writer).  Returns the
+ * bytes seen, 0 when nothing can be seen. */
+static ssize_t
+peek_block(int fd, const struct stat *sb, off_t pos, unsigned char *b)
+{
+	ssize_t n = 0;
+	int p[2], tries;
+
+	if (S_ISREG(sb->st_mode) || S_ISBLK(sb->st_mode)) {
+		do
+			n = pread(fd, b, OCIS_BLOCK, pos);
+		while (n < 0 && errno == EINTR);
+		return n < 0 ? 0 : n;
+	}
+	if (!S_ISFIFO(sb->st_mode) || pipe2(p, O_CLOEXEC) < 0)
+		return 0;
+	for (tries = 0; tries < 100; tries++) {
+		ssize_t t = tee(fd, p[1], OCIS_BLOCK, 0), k;
+		if (t < 0 && errno == EINTR)
+			continue;
+		if (t <= 0)
+			break;	/* end of input, or not a pipe after all */
+		for (n = 0; n < t && (k = read(p[0], b + n, (size_t)(t - n))) > 0; n += k)
+			;
+		if (n == OCIS_BLOCK)
+			break;
+		/* the writer has not written a block yet: look again */
+		usleep(2000);
+	}
+	close(p[0]);
+	close(p[1]);
+	return n;
+}
+
+/* A member of an OCI image layout that only a layout has (not the root
+ * directory, which every rootfs tar starts with). */
+static int
+layout_only_name(const char *n)
+{
+	n = ocis__layout_member_name(n);
+	return n != NULL && *n && strcmp(n, ".") && strcmp(n, "./") &&
+	       strcmp(n, "manifest.json") && strcmp(n, "repositories");
+}
+
+int
+ocis_flatten_sniff(int fd, enum ocis_input_kind *kind, ocis_error_t **err)
+{
+	unsigned char h[OCIS_BLOCK];
+	char name[101];
+	struct stat sb;
+	off_t pos;
+	uint64_t off;
+	int layout = 0, pipe_only;
+
+	*kind = OCIS_INPUT_ROOTFS;
+	if (fstat(fd, &sb) < 0)
+		return ocis_error_set(err, errno, "input");
+	pipe_only = !S_ISREG(sb.st_mode) && !S_ISBLK(sb.st_mode);
+	pos = pipe_only ? 0 : lseek(fd, 0, SEEK_CUR);
+	if (pos < 0)
+		pipe_only = 1, pos = 0;
+	/* Headers only, from member to member: an image stream starts with
+	 * "ocipipe/"; an image tarball holds only layout members (after
+	 * optional pax headers and a root directory) and has an index.json or
+	 * oci-layout.  A rootfs tar shows another name within a few entries;
+	 * a compressed one has no tar header at all.  On a pipe only the
+	 * first block can be seen. */
+	for (off = (uint64_t)pos;; ) {
+		uint64_t size;
+
+		if (pipe_only ? peek_block(fd, &sb, 0, h) != OCIS_BLOCK :
+		    peek_block(fd, &sb, (off_t)off, h) != OCIS_BLOCK)
+			break;
+		if (ocis__block_is_zero(h) || !ocis__tar_checksum_ok(h) ||
+		    memcmp(h + TH_MAGIC, "ustar", 5) != 0 ||
+		    ocis__tar_parse_num(h + TH_SIZE, 12, &size) < 0)
+			break;
+		memcpy(name, h + TH_NAME, 100);
+		name[100] = 0;
+		if (h[TH_TYPE] != 'x' && h[TH_TYPE] != 'g') {
+			if (h[TH_PREFIX] != 0)
+				return 0;
+			if (strncmp(name, OCIS_STREAM_DIR, strlen(OCIS_STREAM_DIR)) == 0) {
+				*kind = OCIS_INPUT_IMAGE_STREAM;
+				return 0;
+			}
+			if (pipe_only) {
+				if (layout_only_name(name))
+					*kind = OCIS_INPUT_IMAGE_TARBALL;
+				return 0;
+			}
+			if (ocis__layout_member_name(name) == NULL)
+				return 0;
+			if (layout_only_name(name))
+				layout = 1;
+		} else if (pipe_only) {
+			return 0;
+		}
+		off += OCIS_BLOCK + size + ocis__pad512(size);
+	}
+	if (layout)
+		*kind = OCIS_INPUT_IMAGE_TARBALL;
+	return 0;
 }

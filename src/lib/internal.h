@@ -40,6 +40,12 @@ int ocis__tar_checksum_ok(const unsigned char h[OCIS_BLOCK]);
 /* 1 when the block is all zeros. */
 int ocis__block_is_zero(const unsigned char *b);
 
+/* --- stream.c --- */
+/* The name of an OCI image-layout tarball member (oci-layout, index.json,
+ * blobs/sha256/<hex>, their directories, the root, docker-archive files)
+ * without leading "./"; NULL for any other name. */
+const char *ocis__layout_member_name(const char *name);
+
 /* --- util.c --- */
 struct ocis_error;
 /* A name as it may be shown in a one-line message: control characters

@@ -592,9 +592,10 @@ queue_push(struct ocis_stream_reader *r, enum ocis_entry_kind kind, const void *
 	return 0;
 }
 
-/* Layout member name without leading "./"; NULL when not a member. */
-static const char *
-layout_member_name(const char *name)
+/* Layout member name without leading "./"; NULL when not a member.  Also
+ * used by flatten.c to tell an image tarball from a rootfs tar. */
+const char *
+ocis__layout_member_name(const char *name)
 {
 	const char *n = name;
 	size_t i;
@@ -858,7 +859,7 @@ layout_member(struct ocis_stream_reader *r, struct ocis_stream_entry *e, const c
 	      uint64_t size, uint64_t hdr_offset, ocis_error_t **err)
 {
 	unsigned char type = r->header[TH_TYPE];
-	const char *n = layout_member_name(name);
+	const char *n = ocis__layout_member_name(name);
 	char shown[101];
 
 	printable(shown, sizeof(shown), (const unsigned char *)name, strlen(name));
@@ -1016,7 +1017,7 @@ next:
 				      PRIu64, shown, hdr_offset);
 
 	if (r->archive_start && !r->in_layout && h[TH_PREFIX] == 0 &&
-	    (layout_member_name(name) != NULL || h[TH_TYPE] == 'x' || h[TH_TYPE] == 'g') &&
+	    (ocis__layout_member_name(name) != NULL || h[TH_TYPE] == 'x' || h[TH_TYPE] == 'g') &&
 	    strncmp(name, OCIS_STREAM_DIR, strlen(OCIS_STREAM_DIR)) != 0) {
 		if (r->in_run)
 			return ocis_error_set(err, 0, "image stream has layer data without its "
