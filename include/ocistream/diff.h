@@ -13,7 +13,8 @@
  *      index and written (header and data, streamed) when it is new or
  *      differs; whiteouts are written when a directory of both trees ends;
  *   3. only when needed (a new hardlink to a file that did not change, see
- *      below): the lower tar again, which then must be a regular file.
+ *      below): the lower tar again, which then must be a regular file, or
+ *      what the reopen_lower hook gives (an image lower flattened again).
  *
  * An upper entry is unchanged when its path is in the lower tree with the
  * same type, mode, uid/gid, user/group names, mtime (with nanoseconds),
@@ -28,13 +29,19 @@
  * Whiteouts: for a directory that is a directory in both trees, the lower
  * children that the upper tree does not have are written as ".wh.NAME", or
  * as one "DIR/.wh..wh..opq" when none of the lower children is left and
- * there were some.  They are written when the directory ends in the upper
- * stream (the first entry not below it, in tar's depth-first order): that is
- * the first moment it is known what was removed.  A whiteout only acts on
- * the layers below (OCI image spec), so its place in the layer does not
- * change the merged tree; an upper entry that shows up below a directory
- * that already ended is always written.  No whiteout is written inside a
- * directory that became a file or symlink (the type change replaces it).
+ * there were some.  What was removed is known when the directory ends in
+ * the upper stream (the first entry not below it, in tar's depth-first
+ * order), after its other entries; the whiteouts are nevertheless placed
+ * right after the directory's own entry, before their siblings, as the
+ * image spec advises: the layer bytes written since the directory's
+ * children began are held in memory (at most 8 MiB) and the whiteouts
+ * inserted there.  When that much does not fit, the whiteouts go where the
+ * directory ends, one per name (an opaque whiteout there would remove the
+ * directory's new entries in appliers that go entry by entry); a whiteout
+ * only acts on the layers below (OCI image spec), so the merged tree is
+ * the same.  An upper entry that shows up below a directory that already
+ * ended is always written.  No whiteout is written inside a directory that
+ * became a file or symlink (the type change replaces it).
  *
  * Hardlinks: a file that did not change is not written; a hardlink to it
  * that is unchanged too (same lower group) is not written either.  A new
@@ -44,7 +51,8 @@
  *
  * Memory: the index, about 64 bytes plus the name per lower entry, plus
  * 16 bytes per upper regular file and the names of upper hardlinks to
- * unchanged files; never the size of files (but for `checksum`).
+ * unchanged files, plus the held-back layer bytes (at most 8 MiB); never
+ * the size of files (but for `checksum`).
  */
 #ifndef OCISTREAM_DIFF_H
 #define OCISTREAM_DIFF_H
@@ -67,6 +75,13 @@ struct ocis_diff_opts {
 	void (*warn)(void *ctx, const char *msg);
 	void (*on_entry)(void *ctx, const char *name);	/* each written entry */
 	void *cb_ctx;
+	/* Pass 3 reads the lower again.  NULL: lower_fd must then be a
+	 * regular file (read again from offset 0; a pipe is an error).  Set:
+	 * called once, to get a descriptor that reads the same lower tar
+	 * again from its start (oci-diff: an image lower, flattened anew into
+	 * a pipe); it stays the caller's (the diff does not close it). */
+	int (*reopen_lower)(void *ctx, int *fd, ocis_error_t **err);
+	void *reopen_ctx;
 };
 
 struct ocis_diff_stats {
@@ -79,8 +94,8 @@ struct ocis_diff_stats {
 };
 
 /* lower_fd: the lower tar (read from its start; a pipe is fine unless pass
- * 3 is needed); lower_what names it in messages.  upper_fd: the upper tar
- * stream.  On success the chunks and the descriptor are written to w and
+ * 3 is needed and no reopen_lower hook is set); lower_what names it in
+ * messages.  upper_fd: the upper tar stream.  On success the chunks and the descriptor are written to w and
  * *desc (optional) holds a copy of the descriptor. */
 int ocis_diff_build(int lower_fd, const char *lower_what, int upper_fd,
 		    struct ocis_stream_writer *w, const struct ocis_diff_opts *o,

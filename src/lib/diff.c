@@ -72,7 +72,9 @@ struct pending {
 struct open_dir {
 	size_t len;		/* name length (the name is a prefix of the path) */
 	uint32_t rec;		/* lower record, or NONE */
+	size_t at;		/* where its children start in the spool, or NO_SPOOL */
 };
+#define NO_SPOOL SIZE_MAX
 
 struct diff {
 	const struct ocis_diff_opts *o;
@@ -93,6 +95,12 @@ struct diff {
 	struct ocis_buf cur;
 	struct open_dir *stack;
 	size_t n_stack, cap_stack;
+
+	/* layer bytes held back so that whiteouts can go before their
+	 * siblings (see "the layer output" below) */
+	struct ocis_buf spool, ins;
+	size_t n_spooled;	/* open directories whose `at` is in the spool */
+	int capture;		/* tar_out appends to `ins` */
 
 	struct ocis_buf path, link, hdr, ser, wh, data;
 	struct ocis_xattr *xattrs;
@@ -355,15 +363,61 @@ read_data(struct diff *d, struct tar_in *t, uint64_t size, int keep, int hash, i
 
 /* --- the layer output ------------------------------------------------------- */
 
+/*
+ * Whiteouts before their siblings.  What an upper directory lost is known
+ * only when it ends, after its other entries were written; the image spec
+ * applies whiteouts regardless of their place, but asks that they come
+ * before sibling entries, which is also what appliers that work entry by
+ * entry need for an opaque whiteout.  So the layer bytes written since an
+ * open directory's children began are held in memory (the spool), and
+ * the directory's whiteouts are inserted where its children begin when it
+ * ends.  The spool is bounded (SPOOL_MAX): when an entry would overflow it,
+ * it is written out and the directories open at that moment get their
+ * whiteouts where they end, as before; directories opened later are held
+ * again.  The layer bytes therefore depend only on the two trees.
+ */
+#define SPOOL_MAX (8u * 1024 * 1024)
+
+static int
+spool_flush(struct diff *d, ocis_error_t **err)
+{
+	size_t i;
+
+	for (i = 0; i < d->n_stack; i++)
+		d->stack[i].at = NO_SPOOL;
+	d->n_spooled = 0;
+	if (d->spool.len > 0 && ocis_layer_out_write(d->lo, d->spool.data, d->spool.len, err) < 0)
+		return -1;
+	ocis_buf_reset(&d->spool);
+	return 0;
+}
+
 static int
 tar_out(struct diff *d, const void *data, size_t len, ocis_error_t **err)
 {
+	if (d->capture)
+		return ocis_buf_add(&d->ins, data, len, err);
+	if (d->n_spooled > 0 && d->spool.len + len <= SPOOL_MAX)
+		return ocis_buf_add(&d->spool, data, len, err);
+	if (d->n_spooled > 0 && spool_flush(d, err) < 0)
+		return -1;
 	return ocis_layer_out_write(d->lo, data, len, err);
 }
 
 static int
 tar_zeros(struct diff *d, uint64_t n, ocis_error_t **err)
 {
+	if (d->n_spooled > 0 && d->spool.len + n <= SPOOL_MAX) {
+		while (n > 0) {
+			size_t k = n > ZEROS_SIZE ? ZEROS_SIZE : (size_t)n;
+			if (ocis_buf_add(&d->spool, d->zeros, k, err) < 0)
+				return -1;
+			n -= k;
+		}
+		return 0;
+	}
+	if (d->n_spooled > 0 && spool_flush(d, err) < 0)
+		return -1;
 	return ocis_layer_out_zeros(d->lo, n, err);
 }
 
@@ -554,9 +608,12 @@ whiteout(struct diff *d, const char *dir, const char *base, ocis_error_t **err)
 	return put_header(d, &pe, (const char *)n->data, err);
 }
 
-/* The upper directory of lower record r ended: whiteouts for what is gone. */
+/* The upper directory of lower record r ended: whiteouts for what is gone.
+ * An opaque whiteout stands for them only when it goes before the
+ * directory's other entries (opaque): an applier that goes entry by entry
+ * would remove this layer's entries too when it came after them. */
 static int
-close_dir(struct diff *d, uint32_t r, ocis_error_t **err)
+close_dir(struct diff *d, uint32_t r, int opaque, ocis_error_t **err)
 {
 	uint32_t c;
 	size_t gone = 0, kept = 0;
@@ -577,7 +634,7 @@ close_dir(struct diff *d, uint32_t r, ocis_error_t **err)
 	dir = strdup(rname(d, r));	/* the arena does not move here, but be safe */
 	if (dir == NULL)
 		return ocis_error_oom(err);
-	if (kept == 0) {
+	if (kept == 0 && opaque) {
 		if (whiteout(d, dir, ".wh..opq", err) < 0)
 			goto out;
 	} else {
@@ -597,6 +654,7 @@ out:
 	return ret;
 }
 
+/* Its children start here (after its own entry, if any). */
 static int
 push_dir(struct diff *d, size_t len, uint32_t rec, ocis_error_t **err)
 {
@@ -604,8 +662,52 @@ push_dir(struct diff *d, size_t len, uint32_t rec, ocis_error_t **err)
 		return -1;
 	d->stack[d->n_stack].len = len;
 	d->stack[d->n_stack].rec = rec;
+	d->stack[d->n_stack].at = d->spool.len;
+	d->n_spooled++;
 	d->n_stack++;
 	return 0;
+}
+
+/* The top open directory ended: its whiteouts, into the spool where its
+ * children start when that place is still held, else here. */
+static int
+pop_dir(struct diff *d, ocis_error_t **err)
+{
+	struct open_dir *s = &d->stack[d->n_stack - 1];
+	size_t at = s->at, tail;
+	uint32_t rec = s->rec;
+	struct ocis_diff_stats before = *d->st;
+	int r;
+
+	if (at == NO_SPOOL) {
+		r = close_dir(d, rec, 0, err);
+		d->n_stack--;
+		return r;
+	}
+	ocis_buf_reset(&d->ins);
+	d->capture = 1;
+	r = close_dir(d, rec, 1, err);
+	d->capture = 0;
+	d->n_stack--;
+	d->n_spooled--;
+	if (r < 0)
+		return -1;
+	if (d->ins.len > 0) {
+		if (d->spool.len + d->ins.len > SPOOL_MAX) {
+			/* too many to hold: where the directory ends, then, and
+			 * without an opaque whiteout */
+			*d->st = before;
+			d->recs[rec].flags &= ~F_CLOSED;
+			return spool_flush(d, err) < 0 ? -1 : close_dir(d, rec, 0, err);
+		}
+		tail = d->spool.len - at;
+		if (ocis_buf_add(&d->spool, d->ins.data, d->ins.len, err) < 0)
+			return -1;
+		memmove(d->spool.data + at + d->ins.len, d->spool.data + at, tail);
+		memcpy(d->spool.data + at, d->ins.data, d->ins.len);
+	}
+	/* nothing is waiting for a place in the spool any more */
+	return d->n_spooled == 0 ? spool_flush(d, err) : 0;
 }
 
 /* Is the open directory s an ancestor of (or) path p? */
@@ -635,9 +737,8 @@ walk_to(struct diff *d, const char *p, size_t len, ocis_error_t **err)
 		if (dir_holds(s, p, len) && s->len < len &&
 		    memcmp(d->cur.data, p, s->len) == 0)
 			break;
-		if (close_dir(d, s->rec, err) < 0)
+		if (pop_dir(d, err) < 0)
 			return -1;
-		d->n_stack--;
 	}
 	/* parents of p below the top of the stack */
 	k = d->stack[d->n_stack - 1].len;
@@ -756,6 +857,9 @@ upper_entry(struct diff *d, struct tar_in *t, struct archive_entry *ae, ocis_err
 			if (push_dir(d, len, lr, err) < 0)
 				return -1;
 			d->cur.len = len;
+		} else if (d->n_stack == 1 && d->stack[0].at != NO_SPOOL) {
+			/* the root was opened before its entry came */
+			d->stack[0].at = d->spool.len;
 		}
 		return 0;
 	}
@@ -817,11 +921,9 @@ diff_upper(struct diff *d, int fd, ocis_error_t **err)
 	}
 	if (r < 0)
 		goto out;
-	while (d->n_stack > 0) {
-		if (close_dir(d, d->stack[d->n_stack - 1].rec, err) < 0)
+	while (d->n_stack > 0)
+		if (pop_dir(d, err) < 0)
 			goto out;
-		d->n_stack--;
-	}
 	ret = 0;
 out:
 	ocis_tarin_free(t.in);
@@ -839,11 +941,15 @@ emit_needed(struct diff *d, int fd, const char *what, ocis_error_t **err)
 	size_t i;
 	int r, ret = -1;
 
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || lseek(fd, 0, SEEK_SET) != 0)
+	if (d->o->reopen_lower != NULL) {
+		if (d->o->reopen_lower(d->o->reopen_ctx, &fd, err) < 0)
+			return ocis_error_wrap(err, "%s, read again", what);
+	} else if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || lseek(fd, 0, SEEK_SET) != 0) {
 		return ocis_error_set(err, 0, "the upper tree has a new hardlink to a file that "
 				      "did not change, which must then be written from the "
 				      "lower tar, read a second time: give --lower as a file, "
 				      "not a pipe");
+	}
 	d->st->lower_reread = 1;
 	if (tar_open(&t, fd, what, err) < 0)
 		goto out;
@@ -911,6 +1017,8 @@ diff_release(struct diff *d)
 	ocis_buf_release(&d->ser);
 	ocis_buf_release(&d->wh);
 	ocis_buf_release(&d->data);
+	ocis_buf_release(&d->spool);
+	ocis_buf_release(&d->ins);
 	ocis_hash_release(&d->ch);
 }
 
