@@ -57,6 +57,7 @@ struct ocis_tarin {
 	unsigned cur;			/* the buffer handed over last */
 	uint64_t handed;		/* bytes handed over so far */
 	int ended;			/* the callback said end of input */
+	int input_failed;		/* the callback failed: the message is ours */
 	/* raw input and its decompression */
 	enum codec codec;
 	unsigned char *raw;
@@ -273,8 +274,10 @@ input_read(struct archive *a, void *ctx, const void **buf)
 	ssize_t n;
 
 	(void)a;
-	if (t->codec == C_UNKNOWN && detect(t) < 0)
+	if (t->codec == C_UNKNOWN && detect(t) < 0) {
+		t->input_failed = 1;
 		return -1;
+	}
 	switch (t->codec) {
 	case C_GZIP:
 		n = inflate_gzip(t, out);
@@ -296,8 +299,10 @@ input_read(struct archive *a, void *ctx, const void **buf)
 		n = read_input(t, out, BUF_SIZE, BUF_SIZE);
 		break;
 	}
-	if (n < 0)
+	if (n < 0) {
+		t->input_failed = 1;
 		return -1;
+	}
 	t->ended = n == 0;
 	t->cur = next;
 	t->win_off[next] = t->handed;
@@ -480,9 +485,10 @@ tarin_open(struct ocis_tarin **out, ocis_tarin_read_fn read_fn, void *read_ctx, 
 	if (archive_read_open(t->a, t, NULL, input_read, NULL) != ARCHIVE_OK) {
 		if (t->handed == 0 && t->ended)
 			return t->o.layer_blob ? 0 : empty_input(t, err);
-		return ocis_error_set(err, 0, "%s: %s (is it a tar archive?)", o->what,
+		return ocis_error_set(err, 0, "%s: %s%s", o->what,
 				      archive_error_string(t->a) ?
-				      archive_error_string(t->a) : "cannot read it");
+				      archive_error_string(t->a) : "cannot read it",
+				      t->input_failed ? "" : " (is it a tar archive?)");
 	}
 	return 0;
 }
@@ -538,8 +544,8 @@ ocis_tarin_next(struct ocis_tarin *t, struct archive_entry **ae, ocis_error_t **
 		/* libarchive takes a tar cut exactly between two entries for
 		 * a normal end; a real archive ends with zero blocks after its
 		 * last entry, so insist on seeing at least one. */
-		if (!t->o.layer_blob && (uint64_t)archive_filter_bytes(t->a, 0) <
-		    (uint64_t)archive_read_header_position(t->a) + OCIS_BLOCK)
+		if (!t->o.layer_blob && archive_filter_bytes(t->a, 0) <
+		    archive_read_header_position(t->a) + OCIS_BLOCK)
 			return ocis_error_set(err, 0, "%s: archive ends after %" PRIu64 " entries "
 					      "without an end-of-archive marker (truncated input?)",
 					      t->o.what, t->entries);
@@ -567,11 +573,11 @@ ocis_tarin_next(struct ocis_tarin *t, struct archive_entry **ae, ocis_error_t **
 		if (t->handed == 0 && t->ended && !t->o.layer_blob)
 			return empty_input(t, err);
 		if (t->entries)
-			return ocis_error_set(err, 0, "%s: %s (after entry '%s', tar byte %" PRIu64
+			return ocis_error_set(err, 0, "%s: %s (after entry '%s', tar byte %" PRId64
 					      ")", t->o.what, m ? m : "read error", t->name,
-					      (uint64_t)archive_read_header_position(t->a));
-		return ocis_error_set(err, 0, "%s: %s (is it a tar archive?)", t->o.what,
-				      m ? m : "read error");
+					      (int64_t)archive_filter_bytes(t->a, 0));
+		return ocis_error_set(err, 0, "%s: %s%s", t->o.what, m ? m : "read error",
+				      t->input_failed ? "" : " (is it a tar archive?)");
 	}
 	if (t->entries == 0 && !t->o.layer_blob && is_image_stream(t->ae))
 		return ocis_error_set(err, 0, "%s: the input is an image stream, not a rootfs "
