@@ -658,13 +658,12 @@ out:
 	return ret;
 }
 
-static const struct link_rec *sort_links;
-
+/* qsort_r (glibc, musl): no global, as oci-diff flattens on a thread */
 static int
-by_target_cmp(const void *a, const void *b)
+by_target_cmp(const void *a, const void *b, void *links)
 {
-	const struct link_rec *x = &sort_links[*(const size_t *)a];
-	const struct link_rec *y = &sort_links[*(const size_t *)b];
+	const struct link_rec *x = (const struct link_rec *)links + *(const size_t *)a;
+	const struct link_rec *y = (const struct link_rec *)links + *(const size_t *)b;
 
 	if (x->target_seq != y->target_seq)
 		return x->target_seq < y->target_seq ? -1 : 1;
@@ -684,9 +683,7 @@ index_links(struct flat *f, ocis_error_t **err)
 		return ocis_error_oom(err);
 	for (i = 0; i < f->n_links; i++)
 		f->by_target[i] = i;
-	sort_links = f->links;
-	qsort(f->by_target, f->n_links, sizeof(*f->by_target), by_target_cmp);
-	sort_links = NULL;
+	qsort_r(f->by_target, f->n_links, sizeof(*f->by_target), by_target_cmp, f->links);
 	return 0;
 }
 

@@ -757,7 +757,7 @@ resolve_layout(struct ocis_stream_reader *r, ocis_error_t **err)
 				       r->base_arch || r->base_os ? " the platform" : "");
 		else
 			ocis_error_set(err, 0, "base image: the archive holds several images, "
-				       "choose one with --base-ref or the platform: %s",
+				       "choose one by tag or platform (see --help): %s",
 				       (char *)list.data);
 		goto out;
 	}
