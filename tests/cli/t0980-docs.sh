@@ -194,6 +194,50 @@ test_expect_success 'examples/base-image.sh: the base layers as they were, the a
 	test_cmp expect env
 '
 
+# manifest_layers IMAGE.tar DIR: unpack the layout, print its layer digests
+manifest_layers() {
+	mkdir "$2" && tar -C "$2" -xf "$1" &&
+	_m=$(blob_path "$2" "$(json_get "$2/index.json" "j[\"manifests\"][0][\"digest\"]")") &&
+	json_get "$_m" "[l[\"digest\"] for l in j[\"layers\"]]"
+}
+
+test_expect_success 'examples/diff-image.sh: base + app from two whole trees, and on an image' '
+	cp -a demo full1 && cp -a app/app full1/app &&
+	rm full1/hello.txt &&
+	cp -a full1 full2 && echo v2 >full2/app/version &&
+	bash "$EX/diff-image.sh" demo full1 diff1.tar 1.0 >out &&
+	bash "$EX/diff-image.sh" demo full2 diff2.tar 2.0 >out &&
+	manifest_layers diff1.tar d1 >d1.layers &&
+	manifest_layers diff2.tar d2 >d2.layers &&
+	verify_blobs d1 && verify_blobs d2 &&
+	test "$(json_get d1.layers "len(j)")" = 2 &&
+	json_get d1.layers "j[0]" >base1 && json_get d2.layers "j[0]" >base2 &&
+	test_cmp base1 base2 &&
+	! test_cmp d1.layers d2.layers >/dev/null &&
+	oci-flatten diff1.tar >flat1.tar &&
+	tar_listing --no-root flat1.tar >actual &&
+	(cd full1 && tar --sort=name --numeric-owner --owner=0 --group=0 -cf - .) >full1.tar &&
+	tar_listing --no-root full1.tar >expect &&
+	test_cmp expect actual &&
+	oci-flatten --ref 1.0 diff1.tar | tar -tf - >/dev/null &&
+	stream_split_layer() { tar -xOf "$1" "blobs/sha256/${2#sha256:}"; } &&
+	stream_split_layer diff1.tar "$(json_get d1.layers "j[1]")" | tar -tzf - >app.names &&
+	grep -x "app/run" app.names &&
+	grep -x ".wh.hello.txt" app.names &&
+	! grep -x "bin/sh" app.names &&
+	bash "$EX/diff-image.sh" diff1.tar full2 ondiff.tar 3.0 >out &&
+	manifest_layers ondiff.tar d3 >d3.layers &&
+	json_get d3.layers "j[:2]" >d3.first &&
+	json_get d1.layers "j" >d1.all &&
+	test_cmp d1.all d3.first &&
+	test "$(json_get d3.layers "len(j)")" = 3 &&
+	oci-flatten ondiff.tar >flat3.tar &&
+	tar_listing --no-root flat3.tar >actual3 &&
+	(cd full2 && tar --sort=name --numeric-owner --owner=0 --group=0 -cf - .) >full2.tar &&
+	tar_listing --no-root full2.tar >expect3 &&
+	test_cmp expect3 actual3
+'
+
 test_expect_success 'examples/multi-platform.sh: an index of amd64 and arm64' '
 	cp -a demo demo-arm64 &&
 	bash "$EX/multi-platform.sh" demo demo-arm64 multi.tar 3.0 >out &&
