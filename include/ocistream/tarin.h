@@ -79,4 +79,13 @@ uint64_t ocis_tarin_input_bytes(const struct ocis_tarin *t);
 int ocis_tarin_pax_entry(struct archive_entry *ae, struct ocis_pax_entry *pe,
 			 struct ocis_xattr **xbuf, size_t *xcap, ocis_error_t **err);
 
+/*
+ * What an entry holds that no layer can carry (the pax records of layers,
+ * as containerd, docker and podman read them, have no ACLs and no file
+ * flags): a short description ("ACL", "default ACL", "NFSv4 ACL", "file
+ * flags (chattr)"), or NULL.  The callers warn: the layer is the tree
+ * without them.
+ */
+const char *ocis_tarin_unkept(struct archive_entry *ae);
+
 #endif

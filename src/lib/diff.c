@@ -795,6 +795,9 @@ upper_entry(struct diff *d, struct tar_in *t, struct archive_entry *ae, ocis_err
 		      ocis__shown(raw, s1, sizeof(s1)));
 		return 0;
 	}
+	if (ocis_tarin_unkept(ae) != NULL)
+		dwarn(d, "upper: entry '%s': its %s cannot be stored in a layer; dropped",
+		      ocis__shown(raw, s1, sizeof(s1)), ocis_tarin_unkept(ae));
 	if (len == 0 && pe.type != '5')
 		return ocis_error_set(err, 0, "upper: entry '%s': only a directory can be the "
 				      "root", ocis__shown(raw, s1, sizeof(s1)));

@@ -297,7 +297,7 @@ static int
 add_entry(struct builder *b, struct archive_entry *ae, ocis_error_t **err)
 {
 	struct ocis_pax_entry pe;
-	const char *raw = archive_entry_pathname(ae), *hl = archive_entry_hardlink(ae);
+	const char *raw = archive_entry_pathname(ae), *hl = archive_entry_hardlink(ae), *what;
 	int is_root = 0, link_root = 0;
 	size_t k;
 	char s1[256];
@@ -315,6 +315,9 @@ add_entry(struct builder *b, struct archive_entry *ae, ocis_error_t **err)
 		     ocis__shown(raw, s1, sizeof(s1)));
 		return 0;
 	}
+	if ((what = ocis_tarin_unkept(ae)) != NULL)
+		warn(b, "entry '%s': its %s cannot be stored in a layer; dropped",
+		     ocis__shown(raw, s1, sizeof(s1)), what);
 	if (hl != NULL) {
 		/* A pax hardlink with data (pax -o linkdata) comes back as a
 		 * hardlink with a size: its data is the target's, skipped. */

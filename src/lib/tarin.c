@@ -735,3 +735,27 @@ ocis_tarin_pax_entry(struct archive_entry *ae, struct ocis_pax_entry *pe,
 	pe->n_xattrs = nx;
 	return 0;
 }
+
+const char *
+ocis_tarin_unkept(struct archive_entry *ae)
+{
+	unsigned long set = 0, clear = 0;
+	int type, perm, tag, qual;
+	const char *name;
+
+	if (archive_entry_acl_count(ae, ARCHIVE_ENTRY_ACL_TYPE_NFS4) > 0)
+		return "NFSv4 ACL";
+	if (archive_entry_acl_count(ae, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT) > 0)
+		return "default ACL";
+	/* user::, group:: and other:: only repeat the mode */
+	if (archive_entry_acl_reset(ae, ARCHIVE_ENTRY_ACL_TYPE_ACCESS) > 0)
+		while (archive_entry_acl_next(ae, ARCHIVE_ENTRY_ACL_TYPE_ACCESS, &type, &perm,
+					      &tag, &qual, &name) == ARCHIVE_OK)
+			if (tag == ARCHIVE_ENTRY_ACL_USER || tag == ARCHIVE_ENTRY_ACL_GROUP ||
+			    tag == ARCHIVE_ENTRY_ACL_MASK)
+				return "ACL";
+	archive_entry_fflags(ae, &set, &clear);
+	if (set != 0)
+		return "file flags (chattr)";
+	return NULL;
+}

@@ -208,6 +208,30 @@ test_expect_success 'a pax mtime between -1 and 0 keeps its sign in a pipe, gzip
 	fi
 '
 
+# Layers have no pax records for ACLs or file flags (docs/fidelity.md):
+# what cannot be carried is named in a warning, never dropped silently; a
+# trivial ACL (user::, group::, other:: only: the mode) is no loss.
+test_expect_success 'ACLs and file flags: a warning per entry, the rest kept' '
+	"$PYTHON" -c "import sys
+sys.path.insert(0, sys.argv[1])
+import fidelity as f
+a = f.Ar(sys.stdout.buffer)
+a.entry(b\"acl\", b\"x\", [(b\"SCHILY.acl.access\", b\"user::rw-,user:1000:r--,group::r--,mask::r--,other::r--\")])
+a.entry(b\"trivial\", b\"y\", [(b\"SCHILY.acl.access\", b\"user::rw-,group::r--,other::r--\")])
+a.entry(b\"dflt\", b\"z\", [(b\"SCHILY.acl.default\", b\"user::rwx,group::r-x,other::r-x\")])
+a.entry(b\"flags\", b\"w\", [(b\"SCHILY.fflags\", b\"nodump\")])
+a.entry(b\"plain\", b\"v\", [])
+a.end()" "$TEST_HELPERS" >acl.tar &&
+	layer_of acl.tar acl &&
+	grep -c "warning: " acl.err >n && echo 3 >expect && test_cmp expect n &&
+	grep "entry .acl.: its ACL cannot be stored in a layer; dropped" acl.err &&
+	grep "entry .dflt.: its default ACL cannot be stored" acl.err &&
+	grep "entry .flags.: its file flags (chattr) cannot be stored" acl.err &&
+	tar_listing --mtime-ns --names acl.tar >acl.in &&
+	tar_listing --mtime-ns --names acl/blob-1 >acl.out &&
+	test_cmp acl.in acl.out
+'
+
 # xz is decompressed by libarchive: the raw header cannot be read again,
 # and a time of the wrong sign is worse than an error.
 test_expect_success XZ 'a pax mtime between -1 and 1 in xz input is refused, not guessed' '
