@@ -4,11 +4,11 @@
  * uncompressed layer tar goes in, chunk entries and the closing
  * ocipipe/layer.json go out into an image stream.
  *
- *   write/zeros -> 256 KiB staging of small writes -> compressor (diff_id,
- *   compression, digest on its own threads) -> 1 MiB chunk assembler ->
+ *   write/zeros -> compressor (1 MiB blocks; diff_id, compression, digest
+ *   on its own threads) -> 1 MiB chunk assembler ->
  *   ocis_stream_write_chunk ... ocis_stream_write_layer
  *
- * Memory: the staging buffer, one chunk and the compressor's bounded ring.
+ * Memory: one chunk and the compressor's bounded ring.
  */
 #ifndef OCISTREAM_LAYEROUT_H
 #define OCISTREAM_LAYEROUT_H

@@ -10,18 +10,16 @@
 
 #include "internal.h"
 
-#define STAGE_SIZE (256 * 1024)
+#define ZEROS_SIZE (256 * 1024)
 
 struct ocis_layer_out {
 	struct ocis_stream_writer *w;
 	enum ocis_compression compression;
 	struct ocis_compressor *comp;
-	unsigned char *stage;	/* small writes gathered before the compressor */
-	size_t stage_len;
 	unsigned char *chunk;	/* compressed bytes gathered into a chunk */
 	size_t chunk_len;
 	uint64_t written;	/* compressed bytes, updated by the writer thread */
-	unsigned char *zeros;
+	unsigned char *zeros;	/* ZEROS_SIZE zero bytes for ocis_layer_out_zeros */
 };
 
 /* Compressor output (on the compressor's writer thread): cut into chunks. */
@@ -59,10 +57,9 @@ ocis_layer_out_new(struct ocis_layer_out **out, struct ocis_stream_writer *w,
 		return ocis_error_oom(err);
 	lo->w = w;
 	lo->compression = compression;
-	lo->stage = malloc(STAGE_SIZE);
 	lo->chunk = malloc(OCIS_CHUNK_MAX);
-	lo->zeros = calloc(1, STAGE_SIZE);
-	if (lo->stage == NULL || lo->chunk == NULL || lo->zeros == NULL) {
+	lo->zeros = calloc(1, ZEROS_SIZE);
+	if (lo->chunk == NULL || lo->zeros == NULL) {
 		ocis_layer_out_free(lo);
 		return ocis_error_oom(err);
 	}
@@ -75,37 +72,20 @@ ocis_layer_out_new(struct ocis_layer_out **out, struct ocis_stream_writer *w,
 	return 0;
 }
 
-static int
-stage_flush(struct ocis_layer_out *lo, ocis_error_t **err)
-{
-	if (lo->stage_len == 0)
-		return 0;
-	if (ocis_compressor_write(lo->comp, lo->stage, lo->stage_len, err) < 0)
-		return -1;
-	lo->stage_len = 0;
-	return 0;
-}
-
+/* Straight into the compressor, which copies into its 1 MiB blocks anyway:
+ * gathering small writes here first would copy every header and small file
+ * twice on the thread that also parses the input tar. */
 int
 ocis_layer_out_write(struct ocis_layer_out *lo, const void *data, size_t len, ocis_error_t **err)
 {
-	if (len >= STAGE_SIZE / 2) {
-		if (stage_flush(lo, err) < 0)
-			return -1;
-		return ocis_compressor_write(lo->comp, data, len, err);
-	}
-	if (lo->stage_len + len > STAGE_SIZE && stage_flush(lo, err) < 0)
-		return -1;
-	memcpy(lo->stage + lo->stage_len, data, len);
-	lo->stage_len += len;
-	return 0;
+	return ocis_compressor_write(lo->comp, data, len, err);
 }
 
 int
 ocis_layer_out_zeros(struct ocis_layer_out *lo, uint64_t n, ocis_error_t **err)
 {
 	while (n > 0) {
-		size_t k = n > STAGE_SIZE ? STAGE_SIZE : (size_t)n;
+		size_t k = n > ZEROS_SIZE ? ZEROS_SIZE : (size_t)n;
 		if (ocis_layer_out_write(lo, lo->zeros, k, err) < 0)
 			return -1;
 		n -= k;
@@ -128,7 +108,7 @@ ocis_layer_out_finish(struct ocis_layer_out *lo, const char *created, const char
 	int r = -1;
 
 	memset(&d, 0, sizeof(d));
-	if (ocis_layer_out_zeros(lo, 2 * OCIS_BLOCK, err) < 0 || stage_flush(lo, err) < 0 ||
+	if (ocis_layer_out_zeros(lo, 2 * OCIS_BLOCK, err) < 0 ||
 	    ocis_compressor_finish(lo->comp, &res, err) < 0)
 		return -1;
 	if (lo->chunk_len > 0 && ocis_stream_write_chunk(lo->w, lo->chunk, lo->chunk_len, err) < 0)
@@ -162,7 +142,6 @@ ocis_layer_out_free(struct ocis_layer_out *lo)
 	if (lo == NULL)
 		return;
 	ocis_compressor_free(lo->comp);
-	free(lo->stage);
 	free(lo->chunk);
 	free(lo->zeros);
 	free(lo);
