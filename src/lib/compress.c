@@ -7,7 +7,8 @@
  * never dependent on the thread count or on how the caller slices its
  * writes) held in a ring of `nslots` slots.  Block number `seq` lives in
  * slot seq % nslots, so the ring is also the bounded queue: the caller
- * waits when nslots blocks are in flight.  Around the ring run
+ * waits when nslots blocks are in flight, until half of them are written.
+ * Around the ring run
  *
  *	caller   --copy-->  slot  --submit-->
  *	hasher   (1 thread)  sha256 of the input, blocks in order -> diff_id
@@ -92,7 +93,7 @@ struct ocis_compressor {
 	void *ctx;
 
 	pthread_mutex_t lock;
-	pthread_cond_t cond_caller;	/* slot freed, or everything written */
+	pthread_cond_t cond_caller;	/* half the ring free, or everything written */
 	pthread_cond_t cond_work;	/* block submitted (workers) */
 	pthread_cond_t cond_hash;	/* block submitted (hasher) */
 	pthread_cond_t cond_writer;	/* block compressed or hashed */
@@ -486,7 +487,13 @@ writer_main(void *arg)
 		s->compressed = 0;
 		s->hashed = 0;
 		c->n_released++;
-		pthread_cond_signal(&c->cond_caller);
+		/* A caller waiting for a free slot is woken only once half the
+		 * ring is free: it then fills several blocks per wakeup instead
+		 * of sleeping again after each one, while the other half keeps
+		 * the workers busy.  finish() waits for an empty ring, so the
+		 * last releases wake it too. */
+		if (c->n_submitted - c->n_released <= c->nslots / 2)
+			pthread_cond_signal(&c->cond_caller);
 		pthread_mutex_unlock(&c->lock);
 	}
 out_unlock:

@@ -405,6 +405,28 @@ test_threads_zstd(void)
 	return thread_independence(OCIS_COMPRESS_ZSTD, 3);
 }
 
+/* Many times the ring: the caller, faster than the compression, keeps
+ * finding it full and is woken only when half of it is free.  Nothing may
+ * be lost or reordered, and finish must not hang on the last half. */
+static int
+test_full_ring(void)
+{
+	static const enum ocis_compression algs[] = {
+		OCIS_COMPRESS_GZIP, OCIS_COMPRESS_ZSTD, OCIS_COMPRESS_NONE,
+	};
+	size_t i;
+	int t;
+
+	for (i = 0; i < 3; i++)
+		for (t = 1; t <= 3; t++) {
+			int level = algs[i] == OCIS_COMPRESS_NONE ? 0 : 1;
+
+			TAP_CHECK(check_roundtrip(algs[i], level, t, 24 * BLOCK + 3, 4096) == 0);
+			TAP_CHECK(check_roundtrip(algs[i], level, t, 24 * BLOCK, 0) == 0);
+		}
+	return 0;
+}
+
 /* `out` failing makes write or finish fail with its error; free joins. */
 static int
 out_failure(enum ocis_compression alg, int fail_at)
@@ -498,7 +520,7 @@ test_free_unfinished(void)
 int
 main(void)
 {
-	TAP_PLAN(10);
+	TAP_PLAN(11);
 	TAP_RUN(test_names);
 	TAP_RUN(test_bad_level);
 	TAP_RUN(test_none_known_digests);
@@ -507,6 +529,7 @@ main(void)
 	TAP_RUN(test_roundtrip_zstd);
 	TAP_RUN(test_threads_gzip);
 	TAP_RUN(test_threads_zstd);
+	TAP_RUN(test_full_ring);
 	TAP_RUN(test_out_failure);
 	TAP_RUN(test_free_unfinished);
 	return tap_done();
