@@ -63,6 +63,14 @@ if command -v bsdtar >/dev/null 2>&1; then
 fi
 # Concatenated archives, and compressed ones.
 cat "$out/layer/gnutar-ustar.tar" "$out/layer/mkbad-good.tar" >"$out/layer/concat.tar"
+# pax mtimes in (-1, 1): the tar reader reads their headers a second time
+"$PYTHON" -c 'import sys
+sys.path.insert(0, sys.argv[1])
+import fidelity as f
+a = f.Ar(sys.stdout.buffer)
+a.entry(b"m", b"x", [(b"mtime", b"-0.25"), (b"path", b"long/" * 30 + b"m")])
+a.entry(b"n", b"y", [(b"mtime", b"0.5")])
+a.end()' "$helpers" >"$out/layer/pax-mtime-sign.tar"
 gzip -n -c "$out/layer/gnutar-pax.tar" >"$out/layer/pax.tar.gz"
 command -v zstd >/dev/null 2>&1 && zstd -q -c "$out/layer/gnutar-pax.tar" >"$out/layer/pax.tar.zst"
 command -v xz >/dev/null 2>&1 && xz -c "$out/layer/gnutar-ustar.tar" >"$out/layer/ustar.tar.xz"
