@@ -72,20 +72,27 @@ uint64_t ocis_tarin_input_bytes(const struct ocis_tarin *t);
  * for a socket, which no layer holds), mode, owner, mtime, symlink
  * target, device numbers, data size and xattrs (sorted by name, an
  * identical repeat dropped, as bsdtar stores each twice; a conflicting
- * repeat is an error).  The path and the hardlink target are left to the
- * caller (they need normalising).  xbuf and xcap are the caller's reusable
- * array for the xattrs.
+ * repeat is an error), the ACLs among them (see ocis_tarin_unkept()).
+ * The path and the hardlink target are left to the caller (they need
+ * normalising).  xbuf and xcap are the caller's reusable array for the
+ * xattrs.
  */
 int ocis_tarin_pax_entry(struct archive_entry *ae, struct ocis_pax_entry *pe,
 			 struct ocis_xattr **xbuf, size_t *xcap, ocis_error_t **err);
 
 /*
- * What an entry holds that no layer can carry (the pax records of layers,
- * as containerd, docker and podman read them, have no ACLs and no file
- * flags): a short description ("ACL", "default ACL", "NFSv4 ACL", "file
- * flags (chattr)"), or NULL.  The callers warn: the layer is the tree
- * without them.
+ * What an entry holds that no layer can carry, to follow "its " in a
+ * warning: "NFSv4 ACL cannot be stored in a layer", "file flags (chattr)
+ * cannot be stored in a layer", or why a POSIX.1e ACL cannot be written
+ * as its xattr ("ACL names user 'jo' without a uid"); NULL when nothing is
+ * lost.  The result may be written into buf (size bytes; 256 suffice).
+ * The callers warn: the layer is the tree without it.
+ *
+ * POSIX.1e ACLs are kept: ocis_tarin_pax_entry() gives them as the
+ * kernel's xattrs system.posix_acl_access and system.posix_acl_default,
+ * as containerd's layers carry them, and the mode's group bits as the
+ * ACL's mask (libarchive gives them from its group:: entry).
  */
-const char *ocis_tarin_unkept(struct archive_entry *ae);
+const char *ocis_tarin_unkept(struct archive_entry *ae, char *buf, size_t size);
 
 #endif

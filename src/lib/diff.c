@@ -776,12 +776,12 @@ static int
 upper_entry(struct diff *d, struct tar_in *t, struct archive_entry *ae, ocis_error_t **err)
 {
 	struct ocis_pax_entry pe;
-	const char *raw = archive_entry_pathname(ae), *p;
+	const char *raw = archive_entry_pathname(ae), *p, *what;
 	uint32_t lr;
 	uint64_t fp;
 	size_t len;
 	int force, changed;
-	char s1[256];
+	char s1[256], s2[256];
 
 	if (raw == NULL)
 		return ocis_error_set(err, 0, "upper: entry without a name");
@@ -795,9 +795,9 @@ upper_entry(struct diff *d, struct tar_in *t, struct archive_entry *ae, ocis_err
 		      ocis__shown(raw, s1, sizeof(s1)));
 		return 0;
 	}
-	if (ocis_tarin_unkept(ae) != NULL)
-		dwarn(d, "upper: entry '%s': its %s cannot be stored in a layer; dropped",
-		      ocis__shown(raw, s1, sizeof(s1)), ocis_tarin_unkept(ae));
+	if ((what = ocis_tarin_unkept(ae, s2, sizeof(s2))) != NULL)
+		dwarn(d, "upper: entry '%s': its %s; dropped", ocis__shown(raw, s1, sizeof(s1)),
+		      what);
 	if (len == 0 && pe.type != '5')
 		return ocis_error_set(err, 0, "upper: entry '%s': only a directory can be the "
 				      "root", ocis__shown(raw, s1, sizeof(s1)));

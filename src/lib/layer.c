@@ -300,7 +300,7 @@ add_entry(struct builder *b, struct archive_entry *ae, ocis_error_t **err)
 	const char *raw = archive_entry_pathname(ae), *hl = archive_entry_hardlink(ae), *what;
 	int is_root = 0, link_root = 0;
 	size_t k;
-	char s1[256];
+	char s1[256], s2[256];
 
 	if (raw == NULL)
 		return ocis_error_set(err, 0, "reading input tar: entry without a name");
@@ -315,9 +315,8 @@ add_entry(struct builder *b, struct archive_entry *ae, ocis_error_t **err)
 		     ocis__shown(raw, s1, sizeof(s1)));
 		return 0;
 	}
-	if ((what = ocis_tarin_unkept(ae)) != NULL)
-		warn(b, "entry '%s': its %s cannot be stored in a layer; dropped",
-		     ocis__shown(raw, s1, sizeof(s1)), what);
+	if ((what = ocis_tarin_unkept(ae, s2, sizeof(s2))) != NULL)
+		warn(b, "entry '%s': its %s; dropped", ocis__shown(raw, s1, sizeof(s1)), what);
 	if (hl != NULL) {
 		/* A pax hardlink with data (pax -o linkdata) comes back as a
 		 * hardlink with a size: its data is the target's, skipped. */

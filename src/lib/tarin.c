@@ -644,6 +644,200 @@ ocis_tarin_free(struct ocis_tarin *t)
 	free(t);
 }
 
+/* --- POSIX.1e ACLs as the kernel's xattrs ----------------------------------- */
+
+/*
+ * Layers have no pax records for ACLs: containerd's own layers carry them
+ * as the xattrs the kernel stores them in, and unpackers set them back
+ * with setxattr.  The value is the kernel's binary format
+ * (include/uapi/linux/posix_acl_xattr.h): a little-endian u32 version 2,
+ * then { u16 tag, u16 perm, u32 id } per entry, sorted by tag then id.
+ */
+#define ACL_XATTR_ACCESS "system.posix_acl_access"
+#define ACL_XATTR_DEFAULT "system.posix_acl_default"
+#define KACL_VERSION 2
+#define KACL_UNDEFINED_ID 0xffffffffu
+
+enum { K_USER_OBJ = 0x01, K_USER = 0x02, K_GROUP_OBJ = 0x04, K_GROUP = 0x08,
+       K_MASK = 0x10, K_OTHER = 0x20 };
+
+struct kacl {
+	unsigned tag, perm;
+	uint32_t id;
+};
+
+static int
+kacl_cmp(const void *a, const void *b)
+{
+	const struct kacl *x = a, *y = b;
+
+	if (x->tag != y->tag)
+		return x->tag < y->tag ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* libarchive's permission bits are its own constants: map them. */
+static unsigned
+kacl_perm(int perm)
+{
+	return ((perm & ARCHIVE_ENTRY_ACL_READ) ? 4u : 0u) |
+	       ((perm & ARCHIVE_ENTRY_ACL_WRITE) ? 2u : 0u) |
+	       ((perm & ARCHIVE_ENTRY_ACL_EXECUTE) ? 1u : 0u);
+}
+
+static void
+put_le(unsigned char *p, uint32_t v, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/*
+ * The ACL of one type (access or default) of an entry as the kernel's
+ * xattr value: 1 with *val (malloc'ed) and *len; 0 when there is nothing
+ * to write (no ACL; an access ACL of user::, group:: and other:: only is
+ * the mode), or when it cannot be written, with why (after "its ") set;
+ * -1 out of memory.  libarchive gives the three base entries of an access
+ * ACL from the mode (which its ACL text overwrote).  The kernel refuses an
+ * ACL without these three, named entries without a mask, or a default ACL
+ * on anything but a directory: such an ACL is not written either.
+ */
+static int
+acl_encode(struct archive_entry *ae, int type, unsigned char **val, size_t *len,
+	   char *why, size_t whylen)
+{
+	const char *what = type == ARCHIVE_ENTRY_ACL_TYPE_ACCESS ? "ACL" : "default ACL";
+	int n = archive_entry_acl_reset(ae, type), t, perm, tag, qual, i = 0;
+	unsigned seen = 0;
+	const char *name;
+	struct kacl *k;
+	char s1[128];
+
+	*val = NULL;
+	why[0] = 0;
+	if (n <= 0 || (type == ARCHIVE_ENTRY_ACL_TYPE_ACCESS && n <= 3))
+		return 0;
+	if ((k = calloc((size_t)n, sizeof(*k))) == NULL)
+		return -1;
+	while (i < n && archive_entry_acl_next(ae, type, &t, &perm, &tag, &qual, &name) ==
+	       ARCHIVE_OK) {
+		switch (tag) {
+		case ARCHIVE_ENTRY_ACL_USER_OBJ: k[i].tag = K_USER_OBJ; break;
+		case ARCHIVE_ENTRY_ACL_USER: k[i].tag = K_USER; break;
+		case ARCHIVE_ENTRY_ACL_GROUP_OBJ: k[i].tag = K_GROUP_OBJ; break;
+		case ARCHIVE_ENTRY_ACL_GROUP: k[i].tag = K_GROUP; break;
+		case ARCHIVE_ENTRY_ACL_MASK: k[i].tag = K_MASK; break;
+		case ARCHIVE_ENTRY_ACL_OTHER: k[i].tag = K_OTHER; break;
+		default:
+			snprintf(why, whylen, "%s has an entry of unknown tag %d", what, tag);
+			goto out;
+		}
+		k[i].perm = kacl_perm(perm);
+		k[i].id = KACL_UNDEFINED_ID;
+		if (k[i].tag == K_USER || k[i].tag == K_GROUP) {
+			/* the id is what the kernel stores; a name alone
+			 * would have to be looked up on some host */
+			if (qual < 0) {
+				snprintf(why, whylen, "%s names %s '%s' without a %s", what,
+					 k[i].tag == K_USER ? "user" : "group",
+					 ocis__shown(name ? name : "", s1, sizeof(s1)),
+					 k[i].tag == K_USER ? "uid" : "gid");
+				goto out;
+			}
+			k[i].id = (uint32_t)qual;
+		}
+		seen |= k[i].tag;
+		i++;
+	}
+	if ((seen & (K_USER_OBJ | K_GROUP_OBJ | K_OTHER)) != (K_USER_OBJ | K_GROUP_OBJ | K_OTHER))
+		snprintf(why, whylen, "%s lacks one of user::, group::, other::", what);
+	else if ((seen & (K_USER | K_GROUP)) && !(seen & K_MASK))
+		snprintf(why, whylen, "%s has named entries but no mask::", what);
+	else if (type == ARCHIVE_ENTRY_ACL_TYPE_DEFAULT && archive_entry_filetype(ae) != AE_IFDIR)
+		snprintf(why, whylen, "%s is on a non-directory", what);
+	if (why[0])
+		goto out;
+	qsort(k, (size_t)i, sizeof(*k), kacl_cmp);
+	*len = 4 + 8 * (size_t)i;
+	if ((*val = malloc(*len)) == NULL) {
+		free(k);
+		return -1;
+	}
+	put_le(*val, KACL_VERSION, 4);
+	for (n = 0; n < i; n++) {
+		put_le(*val + 4 + 8 * n, k[n].tag, 2);
+		put_le(*val + 4 + 8 * n + 2, k[n].perm, 2);
+		put_le(*val + 4 + 8 * n + 4, k[n].id, 4);
+	}
+	free(k);
+	return 1;
+out:
+	free(k);
+	return 0;
+}
+
+/*
+ * Add the entry's ACLs to its xattrs (so they live as long as the entry
+ * and pass the same sorting as the others).  A tar may carry the same ACL
+ * twice, as text and as the xattr (GNU tar with --xattrs-include='*'): the
+ * xattr is kept when equal, and differing ones are an error.  Calling this
+ * again on the same entry finds its own xattrs there and adds nothing.
+ */
+static int
+acl_to_xattrs(struct archive_entry *ae, ocis_error_t **err)
+{
+	static const int types[2] = { ARCHIVE_ENTRY_ACL_TYPE_ACCESS,
+				      ARCHIVE_ENTRY_ACL_TYPE_DEFAULT };
+	static const char *const names[2] = { ACL_XATTR_ACCESS, ACL_XATTR_DEFAULT };
+	unsigned i;
+	char why[256];
+
+	for (i = 0; i < 2; i++) {
+		unsigned char *v;
+		const char *xn;
+		const void *xv;
+		size_t len, xs;
+		int r = acl_encode(ae, types[i], &v, &len, why, sizeof(why)), have = 0;
+
+		if (r < 0)
+			return ocis_error_oom(err);
+		if (r == 0)
+			continue;	/* nothing, or ocis_tarin_unkept() says why */
+		if (archive_entry_xattr_reset(ae) > 0)
+			while (archive_entry_xattr_next(ae, &xn, &xv, &xs) == ARCHIVE_OK) {
+				if (strcmp(xn, names[i]) != 0)
+					continue;
+				if (xs != len || memcmp(xv, v, len) != 0) {
+					free(v);
+					return ocis_error_set(err, 0, "its %s and its xattr %s differ",
+							      i ? "default ACL" : "ACL", names[i]);
+				}
+				have = 1;
+			}
+		if (!have)
+			archive_entry_xattr_add_entry(ae, names[i], v, len);
+		free(v);
+	}
+	return 0;
+}
+
+/* The mask of the entry's access ACL (kernel permission bits), or -1. */
+static int
+acl_mask(struct archive_entry *ae)
+{
+	int t, perm, tag, qual;
+	const char *name;
+
+	if (archive_entry_acl_reset(ae, ARCHIVE_ENTRY_ACL_TYPE_ACCESS) > 0)
+		while (archive_entry_acl_next(ae, ARCHIVE_ENTRY_ACL_TYPE_ACCESS, &t, &perm, &tag,
+					      &qual, &name) == ARCHIVE_OK)
+			if (tag == ARCHIVE_ENTRY_ACL_MASK)
+				return (int)kacl_perm(perm);
+	return -1;
+}
+
 /* --- entries as pax entries ------------------------------------------------- */
 
 static int
@@ -657,6 +851,7 @@ ocis_tarin_pax_entry(struct archive_entry *ae, struct ocis_pax_entry *pe,
 		     struct ocis_xattr **xbuf, size_t *xcap, ocis_error_t **err)
 {
 	size_t nx = 0;
+	int k;
 
 	memset(pe, 0, sizeof(*pe));
 	if (archive_entry_hardlink(ae) != NULL) {
@@ -681,6 +876,12 @@ ocis_tarin_pax_entry(struct archive_entry *ae, struct ocis_pax_entry *pe,
 			return ocis_error_set(err, 0, "symlink without target");
 	}
 	pe->mode = archive_entry_perm(ae) & 07777;
+	if ((k = acl_mask(ae)) >= 0) {
+		/* libarchive set the group bits from the ACL's group:: entry;
+		 * the file's mode (the ustar field, what stat shows and what
+		 * the kernel derives from the ACL) has the mask there */
+		pe->mode = (pe->mode & ~070u) | ((uint32_t)k << 3);
+	}
 	pe->uid = (uint64_t)archive_entry_uid(ae);
 	pe->gid = (uint64_t)archive_entry_gid(ae);
 	pe->uname = archive_entry_uname(ae);
@@ -698,6 +899,8 @@ ocis_tarin_pax_entry(struct archive_entry *ae, struct ocis_pax_entry *pe,
 		pe->devmajor = archive_entry_rdevmajor(ae);
 		pe->devminor = archive_entry_rdevminor(ae);
 	}
+	if (acl_to_xattrs(ae, err) < 0)
+		return -1;
 	if (archive_entry_xattr_reset(ae) > 0) {
 		const char *xn;
 		const void *xv;
@@ -737,25 +940,26 @@ ocis_tarin_pax_entry(struct archive_entry *ae, struct ocis_pax_entry *pe,
 }
 
 const char *
-ocis_tarin_unkept(struct archive_entry *ae)
+ocis_tarin_unkept(struct archive_entry *ae, char *buf, size_t size)
 {
+	static const int types[2] = { ARCHIVE_ENTRY_ACL_TYPE_ACCESS,
+				      ARCHIVE_ENTRY_ACL_TYPE_DEFAULT };
 	unsigned long set = 0, clear = 0;
-	int type, perm, tag, qual;
-	const char *name;
+	unsigned i;
 
 	if (archive_entry_acl_count(ae, ARCHIVE_ENTRY_ACL_TYPE_NFS4) > 0)
-		return "NFSv4 ACL";
-	if (archive_entry_acl_count(ae, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT) > 0)
-		return "default ACL";
-	/* user::, group:: and other:: only repeat the mode */
-	if (archive_entry_acl_reset(ae, ARCHIVE_ENTRY_ACL_TYPE_ACCESS) > 0)
-		while (archive_entry_acl_next(ae, ARCHIVE_ENTRY_ACL_TYPE_ACCESS, &type, &perm,
-					      &tag, &qual, &name) == ARCHIVE_OK)
-			if (tag == ARCHIVE_ENTRY_ACL_USER || tag == ARCHIVE_ENTRY_ACL_GROUP ||
-			    tag == ARCHIVE_ENTRY_ACL_MASK)
-				return "ACL";
+		return "NFSv4 ACL cannot be stored in a layer";
+	for (i = 0; i < 2; i++) {
+		unsigned char *v;
+		size_t len;
+		/* out of memory here is reported by ocis_tarin_pax_entry() */
+		if (acl_encode(ae, types[i], &v, &len, buf, size) > 0)
+			free(v);
+		else if (buf[0])
+			return buf;
+	}
 	archive_entry_fflags(ae, &set, &clear);
 	if (set != 0)
-		return "file flags (chattr)";
+		return "file flags (chattr) cannot be stored in a layer";
 	return NULL;
 }
