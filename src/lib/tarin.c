@@ -70,6 +70,8 @@ struct ocis_tarin {
 	size_t zs_left;			/* ZSTD_decompressStream hint: 0 = frame ended */
 	int zs_started;
 	/* entries */
+	int not_layout;			/* a name no OCI image layout has */
+	int layout_files;		/* oci-layout or index.json seen */
 	struct archive_entry *ae;
 	uint64_t entries, size, data_at;
 	char name[256];
@@ -549,6 +551,13 @@ ocis_tarin_next(struct ocis_tarin *t, struct archive_entry **ae, ocis_error_t **
 			return ocis_error_set(err, 0, "%s: archive ends after %" PRIu64 " entries "
 					      "without an end-of-archive marker (truncated input?)",
 					      t->o.what, t->entries);
+		/* Nothing but the members of an OCI image layout: the layer
+		 * would be an image in a layer.  Known only at the end, so the
+		 * output already written fails with this error. */
+		if (!t->o.layer_blob && !t->not_layout && t->layout_files)
+			return ocis_error_set(err, 0, "%s: the input is an OCI image tarball, not "
+					      "a rootfs tar (oci-flatten writes its rootfs)",
+					      t->o.what);
 		return 0;
 	}
 	if (r == ARCHIVE_WARN && is_charset_warning(m)) {
@@ -584,6 +593,14 @@ ocis_tarin_next(struct ocis_tarin *t, struct archive_entry **ae, ocis_error_t **
 				      "tar (oci-layer already ran on it)", t->o.what);
 	ocis__shown(archive_entry_pathname(t->ae) ? archive_entry_pathname(t->ae) : "",
 		    t->name, sizeof(t->name));
+	if (!t->not_layout) {
+		const char *n = archive_entry_pathname(t->ae) ?
+			ocis__layout_member_name(archive_entry_pathname(t->ae)) : NULL;
+		if (n == NULL)
+			t->not_layout = 1;
+		else if (!strcmp(n, "oci-layout") || !strcmp(n, "index.json"))
+			t->layout_files = 1;
+	}
 	if (fix_mtime(t, t->ae, err) < 0)
 		return -1;
 	t->entries++;

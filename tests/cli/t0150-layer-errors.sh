@@ -148,6 +148,20 @@ test_expect_success 'symlinks with absolute and .. targets are kept' '
 	test_cmp expect actual
 '
 
+# An OCI image tarball is a tar too; as a rootfs it would put an image
+# inside a layer.  Only the end of the tar tells (nothing but layout
+# members), so the error comes after the layer bytes: the stream fails.
+test_expect_success 'an OCI image tarball (plain or gzip) is not a rootfs' '
+	oci-layer <good.tar | oci-pack >image-tarball.in &&
+	layer_fails image-tarball &&
+	grep "OCI image tarball, not a rootfs tar" image-tarball.err &&
+	gzip -c image-tarball.in >image-tarball-gz.in &&
+	layer_fails image-tarball-gz &&
+	oci-layer <good.tar | oci-pack -o layout-dir &&
+	tar -C layout-dir -cf layout-dir.in . &&
+	layer_fails layout-dir
+'
+
 test_expect_success 'oci-pack: non-tar input is an error' '
 	echo "hello, world" >hello &&
 	test_expect_code 1 oci-pack <hello >img 2>err &&

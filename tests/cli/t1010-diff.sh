@@ -284,6 +284,16 @@ test_expect_success 'a lower with several images: the platform chooses, one line
 	test_one_error_line oci-diff err
 '
 
+# Images are recognised uncompressed; a compressed image tarball is read
+# as a tar and refused at its end, never diffed as a rootfs of blobs.
+test_expect_success 'a gzip-compressed image tarball as the lower: one line, exit 1' '
+	gzip -c img.tar >img.tar.gz &&
+	test_expect_code 1 oci-diff --lower img.tar.gz <app2.tar >out 2>err &&
+	test_one_error_line oci-diff err &&
+	grep "OCI image tarball, not a rootfs tar" err &&
+	test_must_fail oci-pack <out >/dev/null 2>&1
+'
+
 test_expect_success 'a damaged image lower: one line, exit 1, no image downstream' '
 	size=$(wc -c <img.stream) &&
 	head -c $((size - 700)) img.stream >img-cut.stream &&
