@@ -377,12 +377,15 @@ header_mtime_negative(struct ocis_tarin *t)
 
 	if (archive_filter_code(t->a, 0) != ARCHIVE_FILTER_NONE)
 		return -1;	/* libarchive decompressed it: not our bytes */
-	for (guard = 0; guard < 64; guard++) {
+	/* zero blocks (tape padding between archives) are bounded by the
+	 * window, extension headers by the guard */
+	for (guard = 0; guard < 64;) {
 		if (window_get(t, off, h, OCIS_BLOCK) < 0)
 			break;
 		off += OCIS_BLOCK;
 		if (ocis__block_is_zero(h))
 			continue;
+		guard++;
 		if (!ocis__tar_checksum_ok(h) ||
 		    ocis__tar_parse_num(h + TH_SIZE, 12, &size) < 0 || size > NWIN * BUF_SIZE)
 			break;

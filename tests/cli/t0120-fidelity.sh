@@ -196,6 +196,13 @@ test_expect_success 'a pax mtime between -1 and 0 keeps its sign in a pipe, gzip
 	stream_split mz-pipe.stream mz-pipe >/dev/null &&
 	tar_listing --mtime-ns --names mz-pipe/blob-1 >mz-pipe.out &&
 	test_cmp minus-zero.out mz-pipe.out &&
+	# after another archive and 100 KiB of tape padding (tar -i)
+	{ tar -cf - -C full etc; head -c 102400 /dev/zero; cat minus-zero.tar; } >mz-cat.tar &&
+	layer_of mz-cat.tar mz-cat &&
+	"$PYTHON" -c "import re, sys
+d = open(sys.argv[1], \"rb\").read()
+sys.exit(re.findall(rb\"mtime=[^\\n]*\", d) != [b\"mtime=-0.25\", b\"mtime=0.5\", b\"mtime=-0.000000001\"])
+" mz-cat/blob-1 &&
 	gzip -n -c minus-zero.tar >mz.tgz &&
 	layer_of mz.tgz mz-gz &&
 	tar_listing --mtime-ns --names mz-gz/blob-1 >mz-gz.out &&
