@@ -71,7 +71,7 @@ struct ocis_tarin {
 	int zs_started;
 	/* entries */
 	int not_layout;			/* a name no OCI image layout has */
-	int layout_files;		/* oci-layout or index.json seen */
+	int layout_files;		/* 1: oci-layout seen, 2: index.json */
 	struct archive_entry *ae;
 	uint64_t entries, size, data_at;
 	char name[256];
@@ -557,7 +557,7 @@ ocis_tarin_next(struct ocis_tarin *t, struct archive_entry **ae, ocis_error_t **
 		/* Nothing but the members of an OCI image layout: the layer
 		 * would be an image in a layer.  Known only at the end, so the
 		 * output already written fails with this error. */
-		if (!t->o.layer_blob && !t->not_layout && t->layout_files)
+		if (!t->o.layer_blob && !t->not_layout && t->layout_files == 3)
 			return ocis_error_set(err, 0, "%s: the input is an OCI image tarball, not "
 					      "a rootfs tar (oci-flatten writes its rootfs)",
 					      t->o.what);
@@ -601,8 +601,10 @@ ocis_tarin_next(struct ocis_tarin *t, struct archive_entry **ae, ocis_error_t **
 			ocis__layout_member_name(archive_entry_pathname(t->ae)) : NULL;
 		if (n == NULL)
 			t->not_layout = 1;
-		else if (!strcmp(n, "oci-layout") || !strcmp(n, "index.json"))
-			t->layout_files = 1;
+		else if (!strcmp(n, "oci-layout"))
+			t->layout_files |= 1;	/* both are required in a layout: */
+		else if (!strcmp(n, "index.json"))
+			t->layout_files |= 2;	/* a site may be just index.json */
 	}
 	if (fix_mtime(t, t->ae, err) < 0)
 		return -1;

@@ -159,7 +159,13 @@ test_expect_success 'an OCI image tarball (plain or gzip) is not a rootfs' '
 	layer_fails image-tarball-gz &&
 	oci-layer <good.tar | oci-pack -o layout-dir &&
 	tar -C layout-dir -cf layout-dir.in . &&
-	layer_fails layout-dir
+	layer_fails layout-dir &&
+	# a rootfs of only an index.json (a site) is a rootfs: a layout
+	# needs oci-layout too
+	mkdir site && echo "{}" >site/index.json &&
+	tar -C site -cf site.tar . &&
+	oci-layer <site.tar >site.stream &&
+	oci-pack <site.stream >site.img
 '
 
 test_expect_success 'oci-pack: non-tar input is an error' '
