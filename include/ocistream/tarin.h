@@ -4,14 +4,16 @@
  * and upper trees, the layers that oci-flatten merges), the same way
  * everywhere:
  *
- * - libarchive parses the tar formats; gzip is inflated here (the CRC-32
- *   and length of each member are checked, which libarchive does not do),
- *   other compressions are left to libarchive;
+ * - libarchive parses the tar formats; gzip and zstd are decompressed
+ *   here (gzip's CRC-32 and length of each member are checked, which
+ *   libarchive does not do; zstd's frame checksums), other compressions
+ *   are left to libarchive;
  * - concatenated archives are read whole;
  * - libarchive's warnings mean it dropped or guessed something: they are
  *   errors (but for a name it cannot convert to the locale, kept as bytes);
  * - a tar that ends without an end-of-archive marker, an empty input, or
- *   an image stream where a rootfs tar was expected are errors;
+ *   an image (an image stream, an OCI image tarball: told at its end)
+ *   where a rootfs tar was expected are errors;
  * - the mtime libarchive gives is corrected where libarchive misreads a
  *   pax record (a negative time with a fraction, see tarin.c), so
  *   archive_entry_mtime() and archive_entry_mtime_nsec() of an entry are
