@@ -120,11 +120,4 @@ enum ocis_input_kind {
 };
 int ocis_flatten_sniff(int fd, enum ocis_input_kind *kind, ocis_error_t **err);
 
-/* Shared with oci-diff (src/lib/diff.c). */
-
-/* Normalise a tar entry name the way layers name entries, without the
- * trailing "/" of directories: leading "/" and "./", "." and empty
- * components dropped; the root is "".  -1 on a ".." component. */
-int ocis__flat_normalise(const char *in, struct ocis_buf *out, ocis_error_t **err);
-
 #endif

@@ -33,6 +33,7 @@
 #include <archive_entry.h>
 
 #include <ocistream/error.h>
+#include <ocistream/io.h>
 #include <ocistream/pax.h>
 
 struct ocis_tarin;
@@ -81,6 +82,13 @@ uint64_t ocis_tarin_input_bytes(const struct ocis_tarin *t);
  */
 int ocis_tarin_pax_entry(struct archive_entry *ae, struct ocis_pax_entry *pe,
 			 struct ocis_xattr **xbuf, size_t *xcap, ocis_error_t **err);
+
+/*
+ * A tar entry name the way layers name entries, without the trailing "/"
+ * of directories: leading "/" and "./", "." and empty components dropped;
+ * the root is "".  -1 on a ".." component (the message names it).
+ */
+int ocis_tarin_name_normalise(const char *in, struct ocis_buf *out, ocis_error_t **err);
 
 /*
  * What an entry holds that no layer can carry, to follow "its " in a

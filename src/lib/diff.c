@@ -532,7 +532,7 @@ index_lower(struct diff *d, int fd, const char *what, ocis_error_t **err)
 			ocis_error_set(err, 0, "%s: entry without a name", what);
 			goto out;
 		}
-		if (ocis__flat_normalise(raw, &d->path, err) < 0 ||
+		if (ocis_tarin_name_normalise(raw, &d->path, err) < 0 ||
 		    ocis_tarin_pax_entry(ae, &pe, &d->xattrs, &d->xcap, err) < 0)
 			goto fail_entry;
 		if (pe.type == 0)
@@ -546,7 +546,7 @@ index_lower(struct diff *d, int fd, const char *what, ocis_error_t **err)
 			goto out;
 		if (pe.type == '1') {
 			uint32_t tg;
-			if (ocis__flat_normalise(archive_entry_hardlink(ae), &d->link, err) < 0)
+			if (ocis_tarin_name_normalise(archive_entry_hardlink(ae), &d->link, err) < 0)
 				goto fail_entry;
 			tg = lfind(d, (char *)d->link.data, d->link.len);
 			if (tg == NONE || (d->recs[tg].type != '0' && d->recs[tg].type != '1')) {
@@ -785,7 +785,7 @@ upper_entry(struct diff *d, struct tar_in *t, struct archive_entry *ae, ocis_err
 
 	if (raw == NULL)
 		return ocis_error_set(err, 0, "upper: entry without a name");
-	if (ocis__flat_normalise(raw, &d->path, err) < 0 ||
+	if (ocis_tarin_name_normalise(raw, &d->path, err) < 0 ||
 	    ocis_tarin_pax_entry(ae, &pe, &d->xattrs, &d->xcap, err) < 0)
 		return -1;
 	p = (const char *)d->path.data;
@@ -815,7 +815,7 @@ upper_entry(struct diff *d, struct tar_in *t, struct archive_entry *ae, ocis_err
 		struct slot *s;
 		uint32_t c;
 
-		if (ocis__flat_normalise(archive_entry_hardlink(ae), &d->link, err) < 0)
+		if (ocis_tarin_name_normalise(archive_entry_hardlink(ae), &d->link, err) < 0)
 			return -1;
 		s = ufind(d, name_hash((char *)d->link.data, d->link.len));
 		if (s == NULL)
@@ -961,7 +961,7 @@ emit_needed(struct diff *d, int fd, const char *what, ocis_error_t **err)
 		uint32_t x;
 		uint64_t fp;
 
-		if (ocis__flat_normalise(archive_entry_pathname(ae) ?
+		if (ocis_tarin_name_normalise(archive_entry_pathname(ae) ?
 					 archive_entry_pathname(ae) : "", &d->path, err) < 0)
 			goto out;
 		x = lfind(d, (char *)d->path.data, d->path.len);

@@ -470,33 +470,6 @@ open_layer(struct flat *f, size_t li, struct ocis_tarin **out, ocis_error_t **er
 
 /* --- entries ---------------------------------------------------------------- */
 
-int
-ocis__flat_normalise(const char *in, struct ocis_buf *out, ocis_error_t **err)
-{
-	const char *p = in, *q;
-
-	ocis_buf_reset(out);
-	while (*p == '/')
-		p++;
-	while (*p) {
-		q = strchr(p, '/');
-		if (q == NULL)
-			q = p + strlen(p);
-		if (q - p == 2 && p[0] == '.' && p[1] == '.')
-			return ocis_error_set(err, 0, "name '%.200s' has a '..' component", in);
-		if (!(q - p == 0 || (q - p == 1 && p[0] == '.'))) {
-			if (out->len && ocis_buf_add(out, "/", 1, err) < 0)
-				return -1;
-			if (ocis_buf_add(out, p, (size_t)(q - p), err) < 0)
-				return -1;
-		}
-		p = *q ? q + 1 : q;
-	}
-	if (out->data == NULL && ocis_buf_add(out, "", 0, err) < 0)
-		return -1;
-	return 0;
-}
-
 enum ekind { E_NORMAL, E_WHITEOUT, E_OPAQUE, E_IGNORE };
 
 /* Classify the entry whose normalised name is in f->path; for whiteouts
@@ -579,7 +552,7 @@ index_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 			ocis_error_set(err, 0, "layer %zu: entry without a name", li + 1);
 			goto out;
 		}
-		if (ocis__flat_normalise(raw, &f->path, err) < 0)
+		if (ocis_tarin_name_normalise(raw, &f->path, err) < 0)
 			goto fail_entry;
 		k = classify(f);
 		if (k == E_IGNORE)
@@ -607,7 +580,7 @@ index_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 			struct link_rec *lr;
 			uint32_t tseq;
 
-			if (ocis__flat_normalise(hl, &f->link, err) < 0)
+			if (ocis_tarin_name_normalise(hl, &f->link, err) < 0)
 				goto fail_entry;
 			t = map_find(&f->map, path_hash((char *)f->link.data, f->link.len));
 			if (!is_live(f, t, (char *)f->link.data, f->link.len)) {
@@ -825,7 +798,7 @@ emit_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 		int live;
 		size_t g;
 
-		if (raw == NULL || ocis__flat_normalise(raw, &f->path, err) < 0)
+		if (raw == NULL || ocis_tarin_name_normalise(raw, &f->path, err) < 0)
 			goto changed;
 		if (classify(f) != E_NORMAL)
 			continue;

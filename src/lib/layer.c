@@ -188,50 +188,24 @@ tar_zeros(struct builder *b, uint64_t n, ocis_error_t **err)
 }
 
 /*
- * Normalise an input name into out: drop leading "/" (only with
- * strip_absolute), "." and empty components; refuse "..".  `what` is
- * "entry" or "hardlink target" for messages.  *is_root is set when nothing
- * is left.
+ * Normalise an input name into out (ocis_tarin_name_normalise), refusing
+ * a leading "/" unless strip_absolute.  `what` is "entry" or "hardlink
+ * target" for messages.  *is_root is set when nothing is left.
  */
 static int
 normalise(struct builder *b, const char *in, const char *what, const char *entry,
 	  struct ocis_buf *out, int *is_root, ocis_error_t **err)
 {
-	const char *p = in, *q;
-	char s1[256], s2[256];
+	char s1[256];
 
-	ocis_buf_reset(out);
-	if (*p == '/') {
-		if (!b->o->strip_absolute)
-			return ocis_error_set(err, 0, "%s '%s' has an absolute path "
-					      "(use --strip-absolute to store it relative)",
-					      what, ocis__shown(in, s1, sizeof(s1)));
-		while (*p == '/')
-			p++;
-	}
-	while (*p) {
-		q = strchr(p, '/');
-		if (q == NULL)
-			q = p + strlen(p);
-		if (q - p == 2 && p[0] == '.' && p[1] == '.') {
-			if (entry)
-				return ocis_error_set(err, 0, "entry '%s': %s '%s' has a '..' "
-						      "component", ocis__shown(entry, s2, sizeof(s2)), what,
-						      ocis__shown(in, s1, sizeof(s1)));
-			return ocis_error_set(err, 0, "%s '%s' has a '..' component", what,
-					      ocis__shown(in, s1, sizeof(s1)));
-		}
-		if (!(q - p == 0 || (q - p == 1 && p[0] == '.'))) {
-			if (out->len && ocis_buf_add(out, "/", 1, err) < 0)
-				return -1;
-			if (ocis_buf_add(out, p, (size_t)(q - p), err) < 0)
-				return -1;
-		}
-		p = *q ? q + 1 : q;
-	}
+	if (*in == '/' && !b->o->strip_absolute)
+		return ocis_error_set(err, 0, "%s '%s' has an absolute path "
+				      "(use --strip-absolute to store it relative)",
+				      what, ocis__shown(in, s1, sizeof(s1)));
+	if (ocis_tarin_name_normalise(in, out, err) < 0)
+		return entry ? ocis_error_wrap(err, "entry '%s': %s",
+					       ocis__shown(entry, s1, sizeof(s1)), what) : -1;
 	*is_root = out->len == 0;
-	if (out->data == NULL && ocis_buf_add(out, "", 0, err) < 0)
-		return -1;
 	return 0;
 }
 

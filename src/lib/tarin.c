@@ -862,6 +862,35 @@ acl_mask(struct archive_entry *ae)
 
 /* --- entries as pax entries ------------------------------------------------- */
 
+int
+ocis_tarin_name_normalise(const char *in, struct ocis_buf *out, ocis_error_t **err)
+{
+	const char *p = in, *q;
+	char s1[256];
+
+	ocis_buf_reset(out);
+	while (*p == '/')
+		p++;
+	while (*p) {
+		q = strchr(p, '/');
+		if (q == NULL)
+			q = p + strlen(p);
+		if (q - p == 2 && p[0] == '.' && p[1] == '.')
+			return ocis_error_set(err, 0, "name '%s' has a '..' component",
+					      ocis__shown(in, s1, sizeof(s1)));
+		if (!(q - p == 0 || (q - p == 1 && p[0] == '.'))) {
+			if (out->len && ocis_buf_add(out, "/", 1, err) < 0)
+				return -1;
+			if (ocis_buf_add(out, p, (size_t)(q - p), err) < 0)
+				return -1;
+		}
+		p = *q ? q + 1 : q;
+	}
+	if (out->data == NULL && ocis_buf_add(out, "", 0, err) < 0)
+		return -1;
+	return 0;
+}
+
 static int
 xattr_cmp(const void *a, const void *b)
 {
