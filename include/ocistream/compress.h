@@ -8,7 +8,9 @@
  * input, compression (gzip: fixed-size blocks compressed in parallel by
  * libdeflate, each a gzip member; zstd: libzstd workers) and hashing of
  * output run on other threads; compressed bytes reach `out` in order, from
- * one thread at a time (not necessarily the caller's).
+ * one thread at a time (not necessarily the caller's).  With threads == 1
+ * no thread is started (zstd keeps libzstd's one worker): all of it runs in
+ * the caller's write and finish calls, and `out` is called from there.
  *
  * Bytes: the output depends only on the input, the algorithm, the level and
  * the library version, never on the thread count.  gzip members carry no
@@ -52,7 +54,7 @@ const char *ocis_compression_suffix(enum ocis_compression c);
 int ocis_compression_default_level(enum ocis_compression c);
 int ocis_compression_level_valid(enum ocis_compression c, int level);
 
-/* threads <= 0 means all online CPUs. */
+/* threads <= 0 means all online CPUs; 1 means no threads (see above). */
 int ocis_compressor_new(struct ocis_compressor **out, enum ocis_compression alg, int level,
 			int threads, ocis_compress_out_fn fn, void *ctx, ocis_error_t **err);
 /* Feed uncompressed bytes (any length). */

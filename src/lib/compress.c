@@ -22,6 +22,13 @@
  * none has no workers and no hasher: the writer hashes and passes the
  * input through, and diff_id = digest.
  *
+ * threads == 1 starts none of these threads: the ring is one slot, and the
+ * caller hashes, compresses, hashes and writes each block itself when it is
+ * full (zstd still hands the compression to libzstd's one worker, which
+ * keeps the bytes the same as with more threads).  `--threads 1` then uses
+ * one core, which is what running many builds side by side asks for, and
+ * a small layer pays no thread start.
+ *
  * One mutex guards the counters and the slot flags; a slot's bytes are
  * touched without the lock by whoever the counters say owns it.  Any
  * failure sets `failed` and the first error, wakes everybody, and every
@@ -89,6 +96,7 @@ struct ocis_compressor {
 	enum ocis_compression alg;
 	int level;
 	int threads;
+	int serial;		/* threads == 1: no threads of our own */
 	ocis_compress_out_fn fn;
 	void *ctx;
 
@@ -603,7 +611,8 @@ ocis_compressor_new(struct ocis_compressor **out, enum ocis_compression alg, int
 	 * workers); none: the writer alone. */
 	c->nworkers = alg == OCIS_COMPRESS_GZIP ? (size_t)threads :
 		      alg == OCIS_COMPRESS_ZSTD ? 1 : 0;
-	c->nslots = 2 * (c->nworkers ? c->nworkers : 1) + 2;
+	c->serial = threads == 1;
+	c->nslots = c->serial ? 1 : 2 * (c->nworkers ? c->nworkers : 1) + 2;
 
 	if (ocis_hash_init(&c->hout, err) < 0)
 		goto fail;
@@ -645,6 +654,10 @@ ocis_compressor_new(struct ocis_compressor **out, enum ocis_compression alg, int
 		}
 	}
 
+	if (c->serial) {
+		*out = c;
+		return 0;
+	}
 	if (start_thread(&c->writer, writer_main, c, err) < 0)
 		goto fail;
 	c->writer_started = 1;
@@ -672,6 +685,11 @@ fail:
 static int
 acquire(struct ocis_compressor *c, ocis_error_t **err)
 {
+	if (c->serial) {
+		c->cur = &c->slots[0];
+		c->cur->in_len = 0;
+		return 0;
+	}
 	pthread_mutex_lock(&c->lock);
 	while (!c->failed && c->n_submitted - c->n_released >= c->nslots)
 		pthread_cond_wait(&c->cond_caller, &c->lock);
@@ -685,12 +703,53 @@ acquire(struct ocis_compressor *c, ocis_error_t **err)
 	return 0;
 }
 
-static void
-submit(struct ocis_compressor *c, int last)
+/* threads == 1: the block's whole way, on the caller's thread, in the
+ * order the threads would take it. */
+static int
+run_block(struct ocis_compressor *c, struct slot *s, ocis_error_t **err)
+{
+	ocis_error_t *e = NULL;
+	uint64_t seq = c->n_submitted++;
+	int r = 0;
+
+	if (c->alg == OCIS_COMPRESS_GZIP) {
+		ocis_hash_update(&c->hin, s->in, s->in_len);
+		r = gzip_block(&c->workers[0], s, seq, &e);
+	} else if (c->alg == OCIS_COMPRESS_ZSTD) {
+		ocis_hash_update(&c->hin, s->in, s->in_len);
+		r = zstd_block(c, s, &e);
+	} else {
+		s->out = s->in;
+		s->out_len = s->in_len;
+	}
+	if (r == 0 && s->out_len > 0) {
+		ocis_hash_update(&c->hout, s->out, s->out_len);
+		c->out_total += s->out_len;
+		r = c->fn(c->ctx, s->out, s->out_len, &e);
+		if (r < 0 && e == NULL)
+			ocis_error_set(&e, 0, "writing compressed data failed");
+	}
+	c->n_released = c->n_submitted;
+	if (r < 0) {
+		fail(c, &e);
+		return report(c, err);
+	}
+	return 0;
+}
+
+/* Hand the filled slot on: to the threads, or through run_block. */
+static int
+submit(struct ocis_compressor *c, int last, ocis_error_t **err)
 {
 	struct slot *s = c->cur;
 
 	c->cur = NULL;
+	if (c->serial) {
+		s->last = last;
+		if (last)
+			c->eof = 1;
+		return run_block(c, s, err);
+	}
 	pthread_mutex_lock(&c->lock);
 	s->last = last;
 	s->compressed = 0;
@@ -714,6 +773,7 @@ submit(struct ocis_compressor *c, int last)
 		pthread_cond_signal(&c->cond_hash);
 	}
 	pthread_mutex_unlock(&c->lock);
+	return 0;
 }
 
 int
@@ -739,8 +799,8 @@ ocis_compressor_write(struct ocis_compressor *c, const void *data, size_t len,
 		c->in_total += n;
 		p += n;
 		len -= n;
-		if (c->cur->in_len == BLOCK_SIZE)
-			submit(c, 0);
+		if (c->cur->in_len == BLOCK_SIZE && submit(c, 0, err) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -757,7 +817,8 @@ ocis_compressor_finish(struct ocis_compressor *c, struct ocis_compress_result *r
 		return report(c, err);
 	if (c->cur == NULL && acquire(c, err) < 0)
 		return -1;
-	submit(c, 1);
+	if (submit(c, 1, err) < 0)
+		return -1;
 
 	pthread_mutex_lock(&c->lock);
 	while (!c->failed && c->n_released < c->n_submitted)

@@ -6,7 +6,9 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,7 +69,10 @@ struct sink {
 	struct ocis_buf buf;
 	int calls;
 	int fail_at;	/* fail on this call (1-based), 0 = never */
+	int foreign;	/* calls made from another thread than the test's */
 };
+
+static pthread_t test_thread;
 
 static int
 sink_out(void *ctx, const void *data, size_t len, ocis_error_t **err)
@@ -75,6 +80,8 @@ sink_out(void *ctx, const void *data, size_t len, ocis_error_t **err)
 	struct sink *s = ctx;
 
 	s->calls++;
+	if (!pthread_equal(pthread_self(), test_thread))
+		s->foreign++;
 	if (s->fail_at && s->calls >= s->fail_at)
 		return ocis_error_set(err, EPIPE, "write error");
 	return ocis_buf_add(&s->buf, data, len, err);
@@ -429,7 +436,7 @@ test_full_ring(void)
 
 /* `out` failing makes write or finish fail with its error; free joins. */
 static int
-out_failure(enum ocis_compression alg, int fail_at)
+out_failure(enum ocis_compression alg, int threads, int fail_at)
 {
 	size_t n = 8 * BLOCK, off = 0;
 	unsigned char *in = make_input(n);
@@ -442,7 +449,7 @@ out_failure(enum ocis_compression alg, int fail_at)
 	TAP_CHECK(in != NULL);
 	memset(&sink, 0, sizeof(sink));
 	sink.fail_at = fail_at;
-	TAP_CHECK(ocis_compressor_new(&c, alg, ocis_compression_default_level(alg), 2,
+	TAP_CHECK(ocis_compressor_new(&c, alg, ocis_compression_default_level(alg), threads,
 				      sink_out, &sink, &err) == 0);
 	while (off < n && r == 0) {
 		r = ocis_compressor_write(c, in + off, 100000 < n - off ? 100000 : n - off, &err);
@@ -474,13 +481,83 @@ test_out_failure(void)
 		OCIS_COMPRESS_GZIP, OCIS_COMPRESS_ZSTD, OCIS_COMPRESS_NONE,
 	};
 	size_t i;
+	int t;
 
+	for (i = 0; i < 3; i++)
+		for (t = 1; t <= 2; t++) {
+			TAP_CHECK(out_failure(algs[i], t, 1) == 0);
+			/* when libzstd flushes its jobs is up to its timing */
+			if (algs[i] != OCIS_COMPRESS_ZSTD)
+				TAP_CHECK(out_failure(algs[i], t, 2) == 0);
+		}
+	return 0;
+}
+
+/* Threads of this process, from /proc/self/task. */
+static int
+count_threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* threads == 1 starts no thread: every block is compressed and written on
+ * the caller's thread, as it fills (zstd's one libzstd worker aside).  With
+ * 2 threads the output comes from the writer thread. */
+static int
+test_one_thread_is_serial(void)
+{
+	static const enum ocis_compression algs[] = {
+		OCIS_COMPRESS_GZIP, OCIS_COMPRESS_ZSTD, OCIS_COMPRESS_NONE,
+	};
+	size_t n = 4 * BLOCK + 7, i;
+	unsigned char *in = make_input(n);
+	ocis_error_t *err = NULL;
+	int before = count_threads();
+
+	TAP_CHECK(in != NULL && before >= 1);
 	for (i = 0; i < 3; i++) {
-		TAP_CHECK(out_failure(algs[i], 1) == 0);
-		/* when libzstd flushes its jobs is up to its timing */
-		if (algs[i] != OCIS_COMPRESS_ZSTD)
-			TAP_CHECK(out_failure(algs[i], 2) == 0);
+		struct ocis_compressor *c = NULL;
+		struct ocis_compress_result res;
+		struct sink sink;
+		int calls_before_finish;
+
+		memset(&sink, 0, sizeof(sink));
+		TAP_CHECK(ocis_compressor_new(&c, algs[i], ocis_compression_default_level(algs[i]),
+					      1, sink_out, &sink, &err) == 0);
+		TAP_CHECK(ocis_compressor_write(c, in, n, &err) == 0);
+		calls_before_finish = sink.calls;
+		if (algs[i] != OCIS_COMPRESS_ZSTD) {
+			TAP_CHECK(count_threads() == before);
+			/* the four full blocks went out during write */
+			TAP_CHECK(calls_before_finish == 4);
+		}
+		TAP_CHECK(ocis_compressor_finish(c, &res, &err) == 0);
+		TAP_CHECK(sink.foreign == 0 && sink.calls > calls_before_finish);
+		TAP_CHECK(res.uncompressed_size == n && res.size == sink.buf.len);
+		ocis_compressor_free(c);
+		ocis_buf_release(&sink.buf);
+
+		memset(&sink, 0, sizeof(sink));
+		TAP_CHECK(ocis_compressor_new(&c, algs[i], ocis_compression_default_level(algs[i]),
+					      2, sink_out, &sink, &err) == 0);
+		TAP_CHECK(count_threads() > before);
+		TAP_CHECK(ocis_compressor_write(c, in, n, &err) == 0);
+		TAP_CHECK(ocis_compressor_finish(c, &res, &err) == 0);
+		TAP_CHECK(sink.foreign == sink.calls && sink.calls > 0);
+		ocis_compressor_free(c);
+		ocis_buf_release(&sink.buf);
 	}
+	free(in);
 	return 0;
 }
 
@@ -496,19 +573,22 @@ test_free_unfinished(void)
 	ocis_error_t *err = NULL;
 
 	TAP_CHECK(in != NULL);
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 6; i++) {
 		struct ocis_compressor *c = NULL;
 		struct sink sink;
 
+		/* 4 threads, then 1 (no threads of its own) */
 		memset(&sink, 0, sizeof(sink));
-		TAP_CHECK(ocis_compressor_new(&c, algs[i], ocis_compression_default_level(algs[i]),
-					      4, sink_out, &sink, &err) == 0);
+		TAP_CHECK(ocis_compressor_new(&c, algs[i / 2], ocis_compression_default_level(algs[i / 2]),
+					      i % 2 ? 1 : 4, sink_out, &sink, &err) == 0);
 		TAP_CHECK(ocis_compressor_write(c, in, n, &err) == 0);
 		ocis_compressor_free(c);
 		ocis_buf_release(&sink.buf);
+		if (i % 2)
+			continue;
 
 		/* and right after new */
-		TAP_CHECK(ocis_compressor_new(&c, algs[i], ocis_compression_default_level(algs[i]),
+		TAP_CHECK(ocis_compressor_new(&c, algs[i / 2], ocis_compression_default_level(algs[i / 2]),
 					      0, sink_out, &sink, &err) == 0);
 		ocis_compressor_free(c);
 	}
@@ -520,7 +600,8 @@ test_free_unfinished(void)
 int
 main(void)
 {
-	TAP_PLAN(11);
+	test_thread = pthread_self();
+	TAP_PLAN(12);
 	TAP_RUN(test_names);
 	TAP_RUN(test_bad_level);
 	TAP_RUN(test_none_known_digests);
@@ -531,6 +612,7 @@ main(void)
 	TAP_RUN(test_threads_zstd);
 	TAP_RUN(test_full_ring);
 	TAP_RUN(test_out_failure);
+	TAP_RUN(test_one_thread_is_serial);
 	TAP_RUN(test_free_unfinished);
 	return tap_done();
 }
