@@ -11,7 +11,9 @@
  *      metadata, the parent and children, the hardlink group);
  *   2. the upper tar, once, in its order: each entry is compared with the
  *      index and written (header and data, streamed) when it is new or
- *      differs; whiteouts are written when a directory of both trees ends;
+ *      differs, after those of its parent directories that did not change
+ *      (held back until then); whiteouts are written when a directory of
+ *      both trees ends;
  *   3. only when needed (a new hardlink to a file that did not change, see
  *      below): the lower tar again, which then must be a regular file, or
  *      what the reopen_lower hook gives (an image lower flattened again).

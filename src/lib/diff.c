@@ -42,6 +42,9 @@
 #define F_SEEN 1	/* the upper tree has this path */
 #define F_CLOSED 2	/* the upper directory ended: whiteouts written */
 #define F_NEEDED 4	/* unchanged file that must be written (pass 3) */
+#define F_WRITTEN 8	/* directory whose entry is in the layer */
+#define F_HELD 16	/* upper directory that did not change (see write_parents) */
+#define F_PARENT 32	/* F_HELD, not written, parent of what pass 3 writes */
 
 struct rec {
 	uint64_t meta;		/* metadata fingerprint */
@@ -73,7 +76,10 @@ struct open_dir {
 	size_t len;		/* name length (the name is a prefix of the path) */
 	uint32_t rec;		/* lower record, or NONE */
 	size_t at;		/* where its children start in the spool, or NO_SPOOL */
+	size_t hdr;		/* its held-back entry's offset in `dirhdrs`, or NO_HDR */
+	size_t hdr_len;		/* the name, a NUL, the encoded header */
 };
+#define NO_HDR SIZE_MAX
 #define NO_SPOOL SIZE_MAX
 
 struct diff {
@@ -101,6 +107,10 @@ struct diff {
 	struct ocis_buf spool, ins;
 	size_t n_spooled;	/* open directories whose `at` is in the spool */
 	int capture;		/* tar_out appends to `ins` */
+
+	/* the encoded entries of open directories that did not change,
+	 * written before the first entry below them (see put_header) */
+	struct ocis_buf dirhdrs;
 
 	struct ocis_buf path, link, hdr, ser, wh, data;
 	struct ocis_xattr *xattrs;
@@ -421,10 +431,10 @@ tar_zeros(struct diff *d, uint64_t n, ocis_error_t **err)
 	return ocis_layer_out_zeros(d->lo, n, err);
 }
 
-/* Write the header of pe under the normalised name p (directories get
- * their "/", the root is "./"). */
+/* Encode the header of pe under the normalised name p (directories get
+ * their "/", the root is "./") into d->hdr. */
 static int
-put_header(struct diff *d, struct ocis_pax_entry *pe, const char *p, ocis_error_t **err)
+encode_header(struct diff *d, struct ocis_pax_entry *pe, const char *p, ocis_error_t **err)
 {
 	ocis_buf_reset(&d->wh);
 	if (*p == 0) {
@@ -436,12 +446,86 @@ put_header(struct diff *d, struct ocis_pax_entry *pe, const char *p, ocis_error_
 	}
 	pe->path = (const char *)d->wh.data;
 	ocis_buf_reset(&d->hdr);
-	if (ocis_pax_encode_header(pe, &d->hdr, err) < 0 ||
-	    tar_out(d, d->hdr.data, d->hdr.len, err) < 0)
-		return -1;
+	return ocis_pax_encode_header(pe, &d->hdr, err);
+}
+
+/* An entry is in the layer: count it, tell the caller. */
+static void
+written(struct diff *d, const char *path)
+{
 	d->st->written++;
 	if (d->o->on_entry)
-		d->o->on_entry(d->o->cb_ctx, pe->path);
+		d->o->on_entry(d->o->cb_ctx, path);
+}
+
+/*
+ * Parent directories.  An upper directory that did not change is not
+ * written when it comes, but held back; once an entry below it is written,
+ * it is written first (outermost first).  Every entry of the layer then
+ * has its parents in the layer, as in the diff layers containerd and
+ * docker write: an applier that creates or replaces an entry changes its
+ * parent's mtime, and restores it only for directories the layer holds
+ * (containerd 1.6 left such parents with the time of the unpack).  A
+ * directory's children, and so its whiteouts, begin after its own entry.
+ */
+static int
+write_parents(struct diff *d, ocis_error_t **err)
+{
+	size_t i;
+
+	for (i = 0; i < d->n_stack; i++) {
+		struct open_dir *s = &d->stack[i];
+		const char *name;
+		size_t nlen;
+
+		if (s->hdr == NO_HDR)
+			continue;
+		name = (const char *)d->dirhdrs.data + s->hdr;
+		nlen = strlen(name) + 1;
+		if (tar_out(d, name + nlen, s->hdr_len - nlen, err) < 0)
+			return -1;
+		if (s->at != NO_SPOOL)
+			s->at = d->spool.len;
+		d->recs[s->rec].flags |= F_WRITTEN;
+		written(d, name);
+	}
+	for (i = 0; i < d->n_stack; i++)
+		d->stack[i].hdr = NO_HDR;
+	ocis_buf_reset(&d->dirhdrs);
+	return 0;
+}
+
+/* The top open directory p did not change: hold its entry back. */
+static int
+hold_dir(struct diff *d, struct ocis_pax_entry *pe, const char *p, uint32_t rec,
+	 ocis_error_t **err)
+{
+	struct open_dir *s = &d->stack[d->n_stack - 1];
+
+	if (encode_header(d, pe, p, err) < 0)
+		return -1;
+	s->hdr = d->dirhdrs.len;
+	if (ocis_buf_add(&d->dirhdrs, d->wh.data, d->wh.len, err) < 0 ||
+	    ocis_buf_add(&d->dirhdrs, "", 1, err) < 0 ||
+	    ocis_buf_add(&d->dirhdrs, d->hdr.data, d->hdr.len, err) < 0)
+		return -1;
+	s->hdr_len = d->dirhdrs.len - s->hdr;
+	s->rec = rec;
+	d->recs[rec].flags |= F_HELD;
+	return 0;
+}
+
+/* Write the header of pe under the normalised name p, after the parents
+ * held back (but for whiteouts being collected: see pop_dir). */
+static int
+put_header(struct diff *d, struct ocis_pax_entry *pe, const char *p, ocis_error_t **err)
+{
+	if (!d->capture && write_parents(d, err) < 0)
+		return -1;
+	if (encode_header(d, pe, p, err) < 0 ||
+	    tar_out(d, d->hdr.data, d->hdr.len, err) < 0)
+		return -1;
+	written(d, pe->path);
 	return 0;
 }
 
@@ -663,49 +747,59 @@ push_dir(struct diff *d, size_t len, uint32_t rec, ocis_error_t **err)
 	d->stack[d->n_stack].len = len;
 	d->stack[d->n_stack].rec = rec;
 	d->stack[d->n_stack].at = d->spool.len;
+	d->stack[d->n_stack].hdr = NO_HDR;
 	d->n_spooled++;
 	d->n_stack++;
 	return 0;
 }
 
 /* The top open directory ended: its whiteouts, into the spool where its
- * children start when that place is still held, else here. */
+ * children start when that place is still held, else here; after its own
+ * entry in both cases. */
 static int
 pop_dir(struct diff *d, ocis_error_t **err)
 {
 	struct open_dir *s = &d->stack[d->n_stack - 1];
-	size_t at = s->at, tail;
 	uint32_t rec = s->rec;
-	struct ocis_diff_stats before = *d->st;
+	uint64_t whiteouts0 = d->st->whiteouts;
+	size_t tail;
 	int r;
 
-	if (at == NO_SPOOL) {
+	if (s->at == NO_SPOOL) {
 		r = close_dir(d, rec, 0, err);
-		d->n_stack--;
-		return r;
-	}
-	ocis_buf_reset(&d->ins);
-	d->capture = 1;
-	r = close_dir(d, rec, 1, err);
-	d->capture = 0;
-	d->n_stack--;
-	d->n_spooled--;
-	if (r < 0)
-		return -1;
-	if (d->ins.len > 0) {
-		if (d->spool.len + d->ins.len > SPOOL_MAX) {
+	} else {
+		ocis_buf_reset(&d->ins);
+		d->capture = 1;
+		r = close_dir(d, rec, 1, err);
+		d->capture = 0;
+		if (r == 0 && d->ins.len > 0)
+			r = write_parents(d, err);
+		if (r == 0 && d->ins.len > 0 &&
+		    (s->at == NO_SPOOL || d->spool.len + d->ins.len > SPOOL_MAX)) {
 			/* too many to hold: where the directory ends, then, and
 			 * without an opaque whiteout */
-			*d->st = before;
+			d->st->written -= d->st->whiteouts - whiteouts0;
+			d->st->whiteouts = whiteouts0;
 			d->recs[rec].flags &= ~F_CLOSED;
-			return spool_flush(d, err) < 0 ? -1 : close_dir(d, rec, 0, err);
+			r = spool_flush(d, err) < 0 ? -1 : close_dir(d, rec, 0, err);
+		} else if (r == 0 && d->ins.len > 0) {
+			tail = d->spool.len - s->at;
+			r = ocis_buf_add(&d->spool, d->ins.data, d->ins.len, err);
+			if (r == 0) {
+				memmove(d->spool.data + s->at + d->ins.len, d->spool.data + s->at,
+					tail);
+				memcpy(d->spool.data + s->at, d->ins.data, d->ins.len);
+			}
 		}
-		tail = d->spool.len - at;
-		if (ocis_buf_add(&d->spool, d->ins.data, d->ins.len, err) < 0)
-			return -1;
-		memmove(d->spool.data + at + d->ins.len, d->spool.data + at, tail);
-		memcpy(d->spool.data + at, d->ins.data, d->ins.len);
 	}
+	if (r < 0)
+		return -1;
+	/* an entry held back with nothing written below it stays out */
+	if (s->hdr != NO_HDR)
+		d->dirhdrs.len = s->hdr;
+	if (s->at != NO_SPOOL)
+		d->n_spooled--;
+	d->n_stack--;
 	/* nothing is waiting for a place in the spool any more */
 	return d->n_spooled == 0 ? spool_flush(d, err) : 0;
 }
@@ -839,6 +933,9 @@ upper_entry(struct diff *d, struct tar_in *t, struct archive_entry *ae, ocis_err
 			d->recs[c].flags |= F_NEEDED;
 			d->any_needed = 1;
 		}
+		/* its parents now: it is written in pass 3 */
+		if (changed && write_parents(d, err) < 0)
+			return -1;
 		if (ocis__grow((void **)&d->pend, &d->cap_pend, d->n_pend + 1, sizeof(*d->pend), err) < 0)
 			return -1;
 		if ((d->pend[d->n_pend].name = strdup(p)) == NULL)
@@ -852,8 +949,13 @@ upper_entry(struct diff *d, struct tar_in *t, struct archive_entry *ae, ocis_err
 		return -1;
 	changed = force || lr == NONE || d->recs[lr].type != pe.type || d->recs[lr].meta != fp;
 	if (pe.type == '5') {
-		if (changed && put_header(d, &pe, p, err) < 0)
+		/* the root held back only while nothing else was written */
+		int hold = !changed && (len > 0 || (d->n_stack == 1 && d->st->written == 0));
+
+		if (!hold && put_header(d, &pe, p, err) < 0)
 			return -1;
+		if (!hold && lr != NONE)
+			d->recs[lr].flags |= F_WRITTEN;
 		if (!changed)
 			d->st->unchanged++;
 		if (len > 0) {
@@ -864,7 +966,7 @@ upper_entry(struct diff *d, struct tar_in *t, struct archive_entry *ae, ocis_err
 			/* the root was opened before its entry came */
 			d->stack[0].at = d->spool.len;
 		}
-		return 0;
+		return hold ? hold_dir(d, &pe, p, lr, err) : 0;
 	}
 	if (pe.type != '0') {
 		if (changed)
@@ -935,6 +1037,39 @@ out:
 
 /* --- pass 3: unchanged files a new hardlink needs ---------------------------- */
 
+/* Mark the directories above r that pass 3 must write: those held back in
+ * pass 2 and not written since (see write_parents). */
+static void
+mark_parents(struct diff *d, uint32_t r)
+{
+	for (; r != NONE; r = d->recs[r].parent) {
+		uint8_t f = d->recs[r].flags;
+		if (f & (F_WRITTEN | F_PARENT))
+			return;	/* and so are its parents */
+		if (f & F_HELD)
+			d->recs[r].flags |= F_PARENT;
+	}
+}
+
+/* Every file pass 3 writes: the needed carriers and each upper hardlink of
+ * one; their parents, from the lower, before them. */
+static void
+mark_pass3_parents(struct diff *d)
+{
+	size_t i;
+	uint32_t r;
+
+	for (r = 0; r < d->n_recs; r++)
+		if (d->recs[r].flags & F_NEEDED)
+			mark_parents(d, d->recs[r].parent);
+	for (i = 0; i < d->n_pend; i++) {
+		const char *n = d->pend[i].name, *slash = strrchr(n, '/');
+
+		if (d->recs[d->pend[i].carrier].flags & F_NEEDED)
+			mark_parents(d, lfind(d, n, slash ? (size_t)(slash - n) : 0));
+	}
+}
+
 static int
 emit_needed(struct diff *d, int fd, const char *what, ocis_error_t **err)
 {
@@ -954,6 +1089,8 @@ emit_needed(struct diff *d, int fd, const char *what, ocis_error_t **err)
 				      "not a pipe");
 	}
 	d->st->lower_reread = 1;
+	mark_pass3_parents(d);
+	ocis_buf_reset(&d->ins);	/* the hardlinks, written last */
 	if (tar_open(&t, fd, what, err) < 0)
 		goto out;
 	while ((r = tar_next(&t, &ae, err)) > 0) {
@@ -965,31 +1102,42 @@ emit_needed(struct diff *d, int fd, const char *what, ocis_error_t **err)
 					 archive_entry_pathname(ae) : "", &d->path, err) < 0)
 			goto out;
 		x = lfind(d, (char *)d->path.data, d->path.len);
-		if (x == NONE || !(d->recs[x].flags & F_NEEDED) || d->recs[x].seq != t.entries)
+		if (x == NONE || !(d->recs[x].flags & (F_NEEDED | F_PARENT)) ||
+		    d->recs[x].seq != t.entries)
 			continue;
 		if (ocis_tarin_pax_entry(ae, &pe, &d->xattrs, &d->xcap, err) < 0 ||
 		    fingerprint(d, &pe, &fp, err) < 0)
 			goto out;
-		if (fp != d->recs[x].meta || pe.type != '0') {
+		if (fp != d->recs[x].meta ||
+		    pe.type != (d->recs[x].flags & F_PARENT ? '5' : '0')) {
 			ocis_error_set(err, 0, "%s changed between two reads", what);
 			goto out;
+		}
+		if (d->recs[x].flags & F_PARENT) {
+			d->recs[x].flags |= F_WRITTEN;
+			if (put_header(d, &pe, rname(d, x), err) < 0)
+				goto out;
+			continue;
 		}
 		if (put_header(d, &pe, rname(d, x), err) < 0 ||
 		    read_data(d, &t, pe.size, 0, 0, 1, err) < 0)
 			goto out;
 		/* then every upper hardlink of it, in upper order (the
-		 * carrier's metadata: a hardlink shares its inode) */
+		 * carrier's metadata: a hardlink shares its inode), kept
+		 * until the end, when the parents from the lower are in */
 		pe.type = '1';
 		pe.size = 0;
 		for (i = 0; i < d->n_pend; i++) {
 			if (d->pend[i].carrier != x)
 				continue;
 			pe.linkname = rname(d, x);
-			if (put_header(d, &pe, d->pend[i].name, err) < 0)
+			if (encode_header(d, &pe, d->pend[i].name, err) < 0 ||
+			    ocis_buf_add(&d->ins, d->hdr.data, d->hdr.len, err) < 0)
 				goto out;
+			written(d, pe.path);
 		}
 	}
-	if (r < 0)
+	if (r < 0 || tar_out(d, d->ins.data, d->ins.len, err) < 0)
 		goto out;
 	ret = 0;
 out:
@@ -1022,6 +1170,7 @@ diff_release(struct diff *d)
 	ocis_buf_release(&d->data);
 	ocis_buf_release(&d->spool);
 	ocis_buf_release(&d->ins);
+	ocis_buf_release(&d->dirhdrs);
 	ocis_hash_release(&d->ch);
 }
 

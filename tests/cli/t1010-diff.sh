@@ -74,10 +74,17 @@ test_expect_success 'only what changed, whiteouts where paths went' '
 	tar -xOf d.stream ocipipe/chunk.000000 >d.tar &&
 	tar -tf d.tar >names &&
 	cat >expect <<-\E &&
+	./
+	etc/
 	etc/conf
+	opt/
 	opt/.wh..wh..opq
+	usr/
+	usr/bin/
 	usr/bin/alias/
 	usr/bin/tool
+	var/
+	var/cache/
 	var/cache/.wh..wh..opq
 	var/cache/new
 	E
@@ -124,7 +131,8 @@ test_expect_success 'a new hardlink to an unchanged file: the file comes along' 
 	oci-diff -c none --lower base.tar <linked.tar >l.stream &&
 	tar -xOf l.stream ocipipe/chunk.000000 >l.tar &&
 	tar -tvf l.tar >l.list &&
-	test $(wc -l <l.list) = 3 &&
+	test $(wc -l <l.list) = 4 &&
+	grep -q "^d.* \./\$" l.list &&
 	grep -q "^d.* etc/\$" l.list &&
 	grep -q "^-.* etc/keep\$" l.list &&
 	grep -q "^h.* etc/keep.link link to etc/keep\$" l.list &&
@@ -195,7 +203,8 @@ test_expect_success 'an image lower: its layers and config, then only what chang
 		stream_split on.stream on >on.list &&
 		printf "layer 1 1\nlayer 2 1\nconfig 1\nlayer 3 1\n" >expect &&
 		test_cmp expect on.list &&
-		tar -tf on/blob-3 >names && echo etc/conf >expect && test_cmp expect names &&
+		tar -tf on/blob-3 >names && printf "./\netc/\netc/conf\n" >expect &&
+		test_cmp expect names &&
 		stream_split img.stream im >/dev/null &&
 		cmp on/blob-1 im/blob-1 && cmp on/blob-2 im/blob-2 &&
 		cmp on/config-1.json im/config-1.json &&
@@ -342,7 +351,7 @@ test_expect_success '--checksum: a same-size, same-mtime change is seen; --check
 	test_cmp /dev/null q.names &&
 	oci-diff -c none --checksum --lower base.tar <same.tar >c.stream &&
 	tar -xOf c.stream ocipipe/chunk.000000 | tar -tf - >c.names &&
-	echo etc/conf >expect &&
+	printf "./\netc/\netc/conf\n" >expect &&
 	test_cmp expect c.names &&
 	test_expect_code 1 oci-diff --checksum --checksum-max=2 --lower base.tar <same.tar >out 2>err &&
 	test_one_error_line oci-diff err &&
@@ -368,6 +377,7 @@ test_expect_success 'whiteouts before siblings, and after a directory too large 
 	stream_split wb.stream wb >/dev/null &&
 	tar -tf wb/blob-1 >wb.names &&
 	cat >expect <<-\E &&
+	./
 	big/
 	big/huge
 	big/.wh.gone
@@ -401,6 +411,28 @@ sys.exit(bad)
 '
 }
 
+# parents_first UPPER.TAR <NAMES: every entry of a layer comes after the
+# entries of its parent directories that the upper tar has (the parents of
+# what changed are written too, as containerd and docker write diffs)
+parents_first() {
+	"$PYTHON" -c '
+import sys, tarfile
+def norm(n):
+    n = n[2:] if n.startswith("./") else n
+    return n.rstrip("/") if n not in (".", "./") else ""
+dirs = {norm(m.name) for m in tarfile.open(sys.argv[1]) if m.isdir()}
+seen, bad = set(), 0
+for n in map(norm, sys.stdin.read().splitlines()):
+    parts = n.split("/")
+    for a in [""] + ["/".join(parts[:i]) for i in range(1, len(parts))]:
+        if n and a in dirs and a not in seen:
+            print("%s before its parent %r" % (n, a or "./"))
+            bad = 1
+    seen.add(n)
+sys.exit(bad)
+' "$1"
+}
+
 test_expect_success "property: $SEEDS generated pairs, --checksum: flatten(lower + diff) = upper" '
 	s=1 && fails=0 &&
 	while test $s -le $SEEDS; do
@@ -417,6 +449,9 @@ test_expect_success "property: $SEEDS generated pairs, --checksum: flatten(lower
 		tar -tf p/split/blob-2 >p/names &&
 		if ! whiteouts_first <p/names; then
 			echo "seed $s: a whiteout after a sibling" && fails=$((fails + 1))
+		fi &&
+		if ! parents_first p/upper.tar <p/names; then
+			echo "seed $s: an entry without its parents" && fails=$((fails + 1))
 		fi &&
 		s=$((s + 1)) || return 1
 	done &&
