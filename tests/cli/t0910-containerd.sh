@@ -1,0 +1,173 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# containerd reads what the pipeline writes: a private containerd (its own
+# root, state, socket and opt dirs, the CRI plugin off) imports our image
+# tarballs with `ctr images import`, which checks every digest, unpacks
+# them with the native snapshotter, and the unpacked rootfs (ctr images
+# mount) is compared entry by entry with the input: gzip, zstd and
+# uncompressed layers, Docker media types, a base image plus an oci-diff
+# layer with whiteouts, a multi-platform index, a --docker tarball, and
+# the image name ctr takes from the tag.  Needs root (containerd, mounts).
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/lib.sh"
+
+if ! command -v containerd >/dev/null 2>&1 || ! command -v ctr >/dev/null 2>&1; then
+	skip_all "containerd and ctr not installed (Debian: containerd)"
+fi
+if ! test_have_prereq ROOT; then
+	skip_all "containerd needs root"
+fi
+
+# A unix socket path must stay short: state and socket live under /tmp.
+CTRD_RUN=$(mktemp -d /tmp/ocipipe-ctrd.XXXXXX) || exit 99
+CTRD_SOCK=$CTRD_RUN/sock
+
+ctr_() {
+	ctr --address "$CTRD_SOCK" --namespace ocipipe-test "$@"
+}
+
+ctrd_stop() {
+	for _m in "$TEST_DIR"/*.mnt; do
+		test -d "$_m" || continue
+		mountpoint -q "$_m" && umount "$_m" 2>/dev/null
+	done
+	if test -f "$CTRD_RUN/pid"; then
+		kill "$(cat "$CTRD_RUN/pid")" 2>/dev/null
+		sleep 1
+	fi
+	rm -rf "$CTRD_RUN"
+}
+trap ctrd_stop EXIT
+
+test_expect_success 'setup: start a private containerd' '
+	cat >ctrd.toml <<-EOF &&
+	version = 2
+	root = "$TEST_DIR/ctrd-root"
+	state = "$CTRD_RUN/state"
+	disabled_plugins = ["io.containerd.grpc.v1.cri",
+	  "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper",
+	  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.aufs"]
+	[grpc]
+	  address = "$CTRD_SOCK"
+	[ttrpc]
+	  address = "$CTRD_SOCK.ttrpc"
+	[plugins."io.containerd.internal.v1.opt"]
+	  path = "$TEST_DIR/ctrd-opt"
+	EOF
+	{ containerd --config ctrd.toml >ctrd.log 2>&1 & echo $! >"$CTRD_RUN/pid"; } &&
+	i=0 &&
+	until ctr_ version >/dev/null 2>&1; do
+		i=$((i + 1)) &&
+		test $i -lt 100 || { cat ctrd.log >&2; false; } &&
+		sleep 0.1 || return 1
+	done &&
+	ctr_ plugins ls | grep "io.containerd.snapshotter.v1.*native.*ok"
+'
+
+test_expect_success 'setup: rootfs and its listing' '
+	make_rootfs r &&
+	mktar r --format=pax --xattrs --xattrs-include="*" >in.tar &&
+	tar_listing --no-root --mtime in.tar >in.list
+'
+
+# ctr_rootfs_check NAME IMAGE EXPECTED-LISTING: mount the unpacked image
+# read-only and compare it with the listing (the root directory is
+# containerd's own snapshot directory, so it is left out).
+ctr_rootfs_check() {
+	mkdir "$1.mnt" &&
+	ctr_ images mount --snapshotter native "$2" "$1.mnt" >"$1.mount.log" 2>&1 || {
+		cat "$1.mount.log" >&2
+		return 1
+	}
+	tree_listing --no-root --mtime "$1.mnt" >"$1.tree"
+	_r=$?
+	umount "$1.mnt" || return 1
+	test $_r = 0 && test_cmp "$3" "$1.tree"
+}
+
+# ctr_import NAME TARBALL [ctr import options]: import and unpack.
+ctr_import() {
+	_n=$1 _t=$2
+	shift 2
+	ctr_ images import --snapshotter native "$@" "$_t" >"$_n.import.log" 2>&1 || {
+		cat "$_n.import.log" >&2
+		return 1
+	}
+}
+
+for c in gzip zstd none; do
+	test_expect_success "ctr import and unpack ($c layer): the rootfs is the input" "
+		oci-layer -c $c <in.tar | oci-config --entrypoint /bin/sh |
+			oci-manifest | oci-pack --tag example.org/ocipipe/$c:1.0 >$c.tar &&
+		ctr_import $c $c.tar &&
+		grep 'unpacking example.org/ocipipe/$c:1.0' $c.import.log &&
+		ctr_ images check | grep 'example.org/ocipipe/$c:1.0.*complete' &&
+		ctr_rootfs_check $c example.org/ocipipe/$c:1.0 in.list
+	"
+done
+
+test_expect_success 'ctr lists the manifest oci-pack wrote, for this platform' '
+	mkdir gzx && tar -C gzx -xf gzip.tar &&
+	d=$(json_get gzx/index.json "j[\"manifests\"][0][\"digest\"]") &&
+	ctr_ images ls | grep "example.org/ocipipe/gzip:1.0" >ls.out &&
+	grep -F "$d" ls.out &&
+	grep "linux/$(host_arch)" ls.out
+'
+
+test_expect_success 'ctr import of --media-types docker: the rootfs is the input' '
+	oci-layer <in.tar | oci-config | oci-manifest --media-types docker |
+		oci-pack --media-types docker --tag example.org/ocipipe/docker-types:1 >dt.tar &&
+	ctr_import dt dt.tar &&
+	ctr_ images ls | grep "example.org/ocipipe/docker-types:1.*application/vnd.docker.distribution.manifest.v2+json" &&
+	ctr_rootfs_check dt example.org/ocipipe/docker-types:1 in.list
+'
+
+test_expect_success 'ctr import of a --docker tarball names it from RepoTags' '
+	oci-layer <in.tar | oci-pack --docker --name example.org/ocipipe/dock --tag 2.0 >dock.tar &&
+	ctr_import dock dock.tar &&
+	ctr_ images ls -q | grep -x "example.org/ocipipe/dock:2.0" &&
+	ctr_rootfs_check dock example.org/ocipipe/dock:2.0 in.list
+'
+
+test_expect_success 'ctr: base image plus an oci-diff layer (whiteouts) gives the upper tree' '
+	cp -a r upper &&
+	rm -rf upper/etc upper/usr/bin/su-like &&
+	echo changed >upper/tmp/new-file &&
+	chmod 0700 upper/tmp/new-file &&
+	mkdir -p upper/etc/fresh &&
+	echo fresh >upper/etc/fresh/f &&
+	mktar upper --format=pax --xattrs --xattrs-include="*" >upper.tar &&
+	tar_listing --no-root --mtime upper.tar >upper.list &&
+	oci-layer <in.tar | oci-config --entrypoint /bin/sh | oci-manifest |
+		oci-pack --tag example.org/ocipipe/base:1 >base.tar &&
+	oci-diff --lower base.tar <upper.tar | oci-config --cmd app |
+		oci-manifest | oci-pack --tag example.org/ocipipe/app:1 >app.tar &&
+	ctr_import app app.tar &&
+	ctr_rootfs_check app example.org/ocipipe/app:1 upper.list &&
+	! test -e app.mnt/etc/passwd
+'
+
+test_expect_success 'ctr import --all-platforms of a multi-platform index' '
+	{ oci-layer <in.tar | oci-config --arch amd64 | oci-manifest &&
+	  oci-layer --zstd <upper.tar | oci-config --arch arm64 | oci-manifest; } |
+		oci-pack --tag example.org/ocipipe/multi:1 >multi.tar &&
+	ctr_import multi multi.tar --all-platforms &&
+	ctr_ images ls | grep "example.org/ocipipe/multi:1" >multi.ls &&
+	grep "application/vnd.oci.image.index.v1+json" multi.ls &&
+	grep "linux/amd64,linux/arm64" multi.ls
+'
+
+# (an image of its own: containerd would not read again a blob it has)
+test_expect_success 'ctr import refuses our image with an altered layer' '
+	mkdir lone && echo "only here" >lone/file &&
+	tar -C lone -c . | oci-layer | oci-pack --tag bad >lone.tar &&
+	mkdir bad && tar -C bad -xf lone.tar &&
+	b=$(blob_path bad "$(json_get bad/index.json "j[\"manifests\"][0][\"digest\"]")") &&
+	l=$(blob_path bad "$(json_get "$b" "j[\"layers\"][0][\"digest\"]")") &&
+	chmod u+w "$l" &&
+	printf "X" | dd of="$l" bs=1 seek=100 conv=notrunc 2>/dev/null &&
+	(cd bad && tar -cf ../bad.tar oci-layout index.json blobs) &&
+	test_must_fail ctr_ images import --snapshotter native --index-name bad bad.tar 2>bad.err &&
+	test_diag "ctr: $(tail -n 1 bad.err)"
+'
+
+test_done
