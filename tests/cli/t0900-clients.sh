@@ -216,6 +216,22 @@ test_expect_success PODMAN,ROOT 'podman pull oci-archive: (zstd tarball, two tag
 	test_cmp expect players
 '
 
+# containers/storage's own applier (podman, buildah, CRI-O): the vfs
+# driver's image mount is the unpacked rootfs (its root directory is the
+# driver's, so it is left out)
+podman_rootfs_check() {
+	podman_ image mount "$1" >"$2.mnt" &&
+	tree_listing --no-root --mtime "$(cat "$2.mnt")" >"$2.tree" &&
+	podman_ image unmount "$1" >/dev/null &&
+	grep -v "	\.\$" in.list >in-noroot.list &&
+	test_cmp in-noroot.list "$2.tree"
+}
+
+test_expect_success PODMAN,ROOT 'podman image mount (gzip, zstd): the rootfs is the input' '
+	podman_rootfs_check "$(cat loaded)" pgz &&
+	podman_rootfs_check "$(tail -n 1 pull.out)" pzst
+'
+
 test_expect_success PODMAN,ROOT 'podman pull oci: (-o DIR)' '
 	mkdir -p podman/tmp &&
 	podman_ pull -q oci:gzdir:1.0 >pull.out 2>&1 &&
