@@ -38,6 +38,12 @@
 
 struct ocis_tarin;
 
+/* What an unpacked tree can hold (Linux): uids and gids ((uid_t)-1 is
+ * "unchanged" to chown), a symlink target, one name component. */
+#define OCIS_ID_MAX 4294967294u
+#define OCIS_LINK_MAX 4095u
+#define OCIS_NAME_MAX 255u
+
 struct ocis_tarin_opts {
 	const char *what;	/* the input in messages: "reading input tar" */
 	int layer_blob;		/* a layer of an image: see above */
@@ -72,10 +78,12 @@ uint64_t ocis_tarin_input_bytes(const struct ocis_tarin *t);
 
 /*
  * The metadata of an entry as a pax entry: type ('1' for a hardlink, 0
- * for a socket, which no layer holds), mode, owner, mtime, symlink
- * target, device numbers, data size and xattrs (sorted by name, an
- * identical repeat dropped, as bsdtar stores each twice; a conflicting
- * repeat is an error), the ACLs among them (see ocis_tarin_unkept()).
+ * for a socket, which no layer holds), mode, owner (an id above
+ * OCIS_ID_MAX or below 0 is an error), mtime, symlink target (empty or
+ * longer than OCIS_LINK_MAX: an error), device numbers, data size and
+ * xattrs (sorted by name, an identical repeat dropped, as bsdtar stores
+ * each twice; a conflicting repeat is an error), the ACLs among them (see
+ * ocis_tarin_unkept()).
  * The path and the hardlink target are left to the caller (they need
  * normalising).  xbuf and xcap are the caller's reusable array for the
  * xattrs.
@@ -86,7 +94,8 @@ int ocis_tarin_pax_entry(struct archive_entry *ae, struct ocis_pax_entry *pe,
 /*
  * A tar entry name the way layers name entries, without the trailing "/"
  * of directories: leading "/" and "./", "." and empty components dropped;
- * the root is "".  -1 on a ".." component (the message names it).
+ * the root is "".  -1 on a ".." component or one longer than
+ * OCIS_NAME_MAX bytes (the message names it).
  */
 int ocis_tarin_name_normalise(const char *in, struct ocis_buf *out, ocis_error_t **err);
 

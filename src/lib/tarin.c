@@ -878,6 +878,12 @@ ocis_tarin_name_normalise(const char *in, struct ocis_buf *out, ocis_error_t **e
 		if (q - p == 2 && p[0] == '.' && p[1] == '.')
 			return ocis_error_set(err, 0, "name '%s' has a '..' component",
 					      ocis__shown(in, s1, sizeof(s1)));
+		/* no Linux file system holds a longer one (NAME_MAX) */
+		if (q - p > OCIS_NAME_MAX)
+			return ocis_error_set(err, 0, "name '%s' has a component of %zu bytes, "
+					      "longer than the %u a file name can have",
+					      ocis__shown(in, s1, sizeof(s1)), (size_t)(q - p),
+					      OCIS_NAME_MAX);
 		if (!(q - p == 0 || (q - p == 1 && p[0] == '.'))) {
 			if (out->len && ocis_buf_add(out, "/", 1, err) < 0)
 				return -1;
@@ -923,8 +929,13 @@ ocis_tarin_pax_entry(struct archive_entry *ae, struct ocis_pax_entry *pe,
 	}
 	if (pe->type == '2') {
 		pe->linkname = archive_entry_symlink(ae);
-		if (pe->linkname == NULL)
+		if (pe->linkname == NULL || pe->linkname[0] == 0)
 			return ocis_error_set(err, 0, "symlink without target");
+		/* symlink(2) takes at most PATH_MAX - 1 bytes */
+		if (strlen(pe->linkname) > OCIS_LINK_MAX)
+			return ocis_error_set(err, 0, "symlink target of %zu bytes is longer than "
+					      "the %u a symlink can hold", strlen(pe->linkname),
+					      OCIS_LINK_MAX);
 	}
 	pe->mode = archive_entry_perm(ae) & 07777;
 	if ((k = acl_mask(ae)) >= 0) {
@@ -932,6 +943,17 @@ ocis_tarin_pax_entry(struct archive_entry *ae, struct ocis_pax_entry *pe,
 		 * the file's mode (the ustar field, what stat shows and what
 		 * the kernel derives from the ACL) has the mask there */
 		pe->mode = (pe->mode & ~070u) | ((uint32_t)k << 3);
+	}
+	/* uid_t is 32 bits and chown(2) takes (uid_t)-1 for "unchanged":
+	 * an unpacker would give a larger id to root (Go's chown passes the
+	 * low 32 bits), and GNU tar refuses it; a negative id is no id. */
+	if (archive_entry_uid(ae) < 0 || archive_entry_uid(ae) > OCIS_ID_MAX ||
+	    archive_entry_gid(ae) < 0 || archive_entry_gid(ae) > OCIS_ID_MAX) {
+		int u = archive_entry_uid(ae) < 0 || archive_entry_uid(ae) > OCIS_ID_MAX;
+		return ocis_error_set(err, 0, "%s %" PRId64 " is out of range (0 to %u)",
+				      u ? "uid" : "gid",
+				      (int64_t)(u ? archive_entry_uid(ae) : archive_entry_gid(ae)),
+				      OCIS_ID_MAX);
 	}
 	pe->uid = (uint64_t)archive_entry_uid(ae);
 	pe->gid = (uint64_t)archive_entry_gid(ae);
