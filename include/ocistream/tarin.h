@@ -17,7 +17,13 @@
  * - the mtime libarchive gives is corrected where libarchive misreads a
  *   pax record (a negative time with a fraction, see tarin.c), so
  *   archive_entry_mtime() and archive_entry_mtime_nsec() of an entry are
- *   the time floor()ed to the second plus the nanoseconds after it.
+ *   the time floor()ed to the second plus the nanoseconds after it;
+ * - a link target that libarchive drops (a pax linkpath record when the
+ *   header's linkname field is empty) is read from the raw header;
+ * - a pax global header that would change the entries after it (anything
+ *   but comment, atime, ctime, charset, hdrcharset) is an error:
+ *   libarchive ignores it, GNU tar and Python apply it.
+ * The last two need the raw headers: for plain, gzip and zstd input.
  *
  * A layer blob of an image (opts.layer_blob) is read with the leniency
  * layers need: empty is an empty layer, the end marker is optional and

@@ -20,7 +20,9 @@
  * longer in the window, or libarchive decompressed the input), the entry
  * is refused rather than given a time of the wrong sign.  The other case,
  * "-1.75" read as -1 s + 0.75 s, needs no lookup: POSIX, GNU tar and Go
- * read the decimal -1.75, and it is turned back into that.
+ * read the decimal -1.75, and it is turned back into that.  The same
+ * look at the raw headers finds a link target libarchive dropped and the
+ * pax global headers it ignores (fix_entry()).
  */
 #include "config.h"
 
@@ -339,44 +341,98 @@ window_get(const struct ocis_tarin *t, uint64_t off, unsigned char *dst, size_t 
 	return 0;
 }
 
-/* In the records of a pax header, does the last "mtime" start with '-'?
- * 1 yes, 0 no, -1 no mtime record. */
+/* The next "len key=value\n" record of a pax header body at *pos: 1 with
+ * the key and value, 0 at the end or at a malformed record (libarchive
+ * already refused those). */
 static int
-pax_mtime_negative(const unsigned char *p, size_t len)
+pax_record(const unsigned char *p, size_t len, size_t *pos, const unsigned char **key,
+	   size_t *klen, const unsigned char **val, size_t *vlen)
 {
-	int found = -1;
-	size_t i = 0;
+	size_t i = *pos, rl = 0, j = i, k;
 
-	while (i < len) {
-		size_t rl = 0, j = i;
-		while (j < len && p[j] >= '0' && p[j] <= '9' && rl < len)
-			rl = rl * 10 + (size_t)(p[j++] - '0');
-		if (j >= len || p[j] != ' ' || rl > len - i || rl <= j + 1 - i)
-			break;
-		j++;
-		/* the record is p[i .. i+rl), its "key=value\n" starts at j */
-		if (i + rl - j > 6 && memcmp(p + j, "mtime=", 6) == 0)
-			found = p[j + 6] == '-';
-		i += rl;
+	while (j < len && p[j] >= '0' && p[j] <= '9' && rl < len)
+		rl = rl * 10 + (size_t)(p[j++] - '0');
+	if (i >= len || j >= len || p[j] != ' ' || rl > len - i || rl <= j + 1 - i)
+		return 0;
+	j++;
+	/* the record is p[i .. i+rl), its "key=value\n" starts at j */
+	for (k = j; k < i + rl - 1 && p[k] != '='; k++)
+		;
+	if (k == i + rl - 1)
+		return 0;
+	*key = p + j;
+	*klen = k - j;
+	*val = p + k + 1;
+	*vlen = i + rl - 1 - (k + 1);
+	*pos = i + rl;
+	return 1;
+}
+
+static int
+key_is(const unsigned char *key, size_t klen, const char *s)
+{
+	return klen == strlen(s) && memcmp(key, s, klen) == 0;
+}
+
+/* What the raw headers of an entry say that libarchive does not pass on. */
+struct raw_info {
+	int mtime_neg;			/* the last "mtime" record is negative: 1, 0; -1 none */
+	unsigned char *linkpath;	/* the last "linkpath" record (malloc'ed), or NULL */
+	size_t linkpath_len;
+	char type;			/* the entry's own typeflag */
+	char global_key[64];		/* a pax global record that would change entries */
+};
+
+/* The records of one pax header body ('x' or 'g') into *ri: -1 out of memory. */
+static int
+raw_records(struct raw_info *ri, char type, const unsigned char *p, size_t len)
+{
+	const unsigned char *key, *val;
+	size_t klen, vlen, pos = 0;
+
+	while (pax_record(p, len, &pos, &key, &klen, &val, &vlen)) {
+		if (type == 'g') {
+			/* Records that change no entry are what git archive
+			 * (comment) and the tar programs put there. */
+			if (vlen > 0 && !key_is(key, klen, "comment") &&
+			    !key_is(key, klen, "atime") && !key_is(key, klen, "ctime") &&
+			    !key_is(key, klen, "charset") && !key_is(key, klen, "hdrcharset") &&
+			    ri->global_key[0] == 0)
+				snprintf(ri->global_key, sizeof(ri->global_key), "%.*s",
+					 (int)(klen < 48 ? klen : 48), (const char *)key);
+		} else if (key_is(key, klen, "mtime")) {
+			ri->mtime_neg = vlen > 0 && val[0] == '-';
+		} else if (key_is(key, klen, "linkpath")) {
+			free(ri->linkpath);
+			if ((ri->linkpath = malloc(vlen + 1)) == NULL)
+				return -1;
+			memcpy(ri->linkpath, val, vlen);
+			ri->linkpath[vlen] = 0;
+			ri->linkpath_len = vlen;
+		}
 	}
-	return found;
+	return 0;
 }
 
 /*
- * Is the current entry's pax mtime record negative?  Its header blocks
+ * Read the current entry's header blocks again from the window.  They
  * start at archive_read_header_position(): zero blocks (between
- * concatenated archives), extension headers (pax 'x', 'g', GNU 'L', 'K',
- * ...), then the entry's own header.  1 yes, 0 no, -1 cannot tell.
+ * concatenated archives), extension headers (pax 'x' and 'g', GNU 'L',
+ * 'K', ...), then the entry's own header.  1 with *ri filled in, 0 when
+ * they cannot be read (libarchive decompressed the input, or they are no
+ * longer in the window), -1 out of memory.
  */
 static int
-header_mtime_negative(struct ocis_tarin *t)
+raw_headers(struct ocis_tarin *t, struct raw_info *ri)
 {
 	unsigned char h[OCIS_BLOCK], *body = NULL;
 	uint64_t off = (uint64_t)archive_read_header_position(t->a), size;
-	int neg = -1, guard;
+	int guard, r = 0;
 
+	memset(ri, 0, sizeof(*ri));
+	ri->mtime_neg = -1;
 	if (archive_filter_code(t->a, 0) != ARCHIVE_FILTER_NONE)
-		return -1;	/* libarchive decompressed it: not our bytes */
+		return 0;	/* libarchive decompressed it: not our bytes */
 	/* zero blocks (tape padding between archives) are bounded by the
 	 * window, extension headers by the guard */
 	for (guard = 0; guard < 64;) {
@@ -389,54 +445,95 @@ header_mtime_negative(struct ocis_tarin *t)
 		if (!ocis__tar_checksum_ok(h) ||
 		    ocis__tar_parse_num(h + TH_SIZE, 12, &size) < 0 || size > NWIN * BUF_SIZE)
 			break;
-		if (h[TH_TYPE] == 'x' || h[TH_TYPE] == 'X') {
-			int r;
+		if (h[TH_TYPE] == 'x' || h[TH_TYPE] == 'X' || h[TH_TYPE] == 'g') {
 			free(body);
 			body = malloc(size ? size : 1);
-			if (body == NULL || window_get(t, off, body, size) < 0)
+			if (body == NULL) {
+				r = -1;
 				break;
-			r = pax_mtime_negative(body, size);
-			if (r >= 0)
-				neg = r;
-		} else if (strchr("gLKVA", h[TH_TYPE]) == NULL || h[TH_TYPE] == 0) {
+			}
+			if (window_get(t, off, body, size) < 0)
+				break;
+			if (raw_records(ri, h[TH_TYPE] == 'g' ? 'g' : 'x', body, size) < 0) {
+				r = -1;
+				break;
+			}
+		} else if (strchr("LKVA", h[TH_TYPE]) == NULL || h[TH_TYPE] == 0) {
 			/* the entry's own header: the records seen are its own */
-			free(body);
-			return neg;
+			ri->type = (char)h[TH_TYPE];
+			r = 1;
+			break;
 		}
 		off += size + ocis__pad512(size);
 	}
 	free(body);
-	return -1;
+	if (r != 1) {
+		free(ri->linkpath);
+		ri->linkpath = NULL;
+	}
+	return r;
 }
 
+/*
+ * libarchive's slips, corrected from the raw headers (ri, when have_ri):
+ * - the pax mtime record "-1.75" read as -1 s + 0.75 s, and "-0.25" as
+ *   +0.25 s (it negates the whole seconds only, and -0 is 0);
+ * - a pax linkpath record dropped when the header's own linkname field
+ *   is empty (as Go writes it for a target without ASCII characters),
+ *   for the first link of the archive (libarchive 3.6): the symlink has
+ *   no target, the hardlink is no hardlink.
+ * A pax global header that would change the entries after it (libarchive
+ * ignores them; GNU tar and Python apply them) is refused.
+ */
 static int
-fix_mtime(struct ocis_tarin *t, struct archive_entry *ae, ocis_error_t **err)
+fix_entry(struct ocis_tarin *t, struct archive_entry *ae, ocis_error_t **err)
 {
-	time_t s;
-	long ns;
+	struct raw_info ri;
+	time_t s = archive_entry_mtime(ae);
+	long ns = archive_entry_mtime_nsec(ae);
+	int have_ri = raw_headers(t, &ri), ret = -1;
 
-	if (!archive_entry_mtime_is_set(ae))
-		return 0;
-	s = archive_entry_mtime(ae);
-	ns = archive_entry_mtime_nsec(ae);
-	if (ns < 0 || ns > 999999999)
-		ns = 0;
-	if (s < 0 && ns > 0) {
-		/* "-1.75" read as -1 + 0.75 */
-		archive_entry_set_mtime(ae, s - 1, 1000000000L - ns);
-	} else if (s == 0 && ns > 0) {
-		int neg = header_mtime_negative(t);
-		if (neg < 0)
-			return ocis_error_set(err, 0, "%s: entry '%s': its pax mtime (between -1 "
-					      "and 1 s) cannot be read back to tell its sign; "
-					      "give the tar uncompressed or gzip-compressed",
-					      t->o.what, t->name);
-		if (neg)
-			archive_entry_set_mtime(ae, -1, 1000000000L - ns);
-	} else {
-		archive_entry_set_mtime(ae, s, ns);
+	if (have_ri < 0)
+		return ocis_error_oom(err);
+	if (have_ri && ri.global_key[0]) {
+		ocis_error_set(err, 0, "%s: entry '%s': a pax global header before it sets "
+			       "'%s' for all later entries, which is not supported (only "
+			       "'comment' is)", t->o.what, t->name, ri.global_key);
+		goto out;
 	}
-	return 0;
+	if (have_ri && ri.linkpath && ri.linkpath_len > 0) {
+		if (ri.type == '2' && archive_entry_filetype(ae) == AE_IFLNK &&
+		    archive_entry_symlink(ae) == NULL)
+			archive_entry_copy_symlink(ae, (const char *)ri.linkpath);
+		else if (ri.type == '1' && archive_entry_hardlink(ae) == NULL &&
+			 archive_entry_symlink(ae) == NULL)
+			archive_entry_copy_hardlink(ae, (const char *)ri.linkpath);
+	}
+	if (archive_entry_mtime_is_set(ae)) {
+		if (ns < 0 || ns > 999999999)
+			ns = 0;
+		if (s < 0 && ns > 0) {
+			/* "-1.75" read as -1 + 0.75 */
+			archive_entry_set_mtime(ae, s - 1, 1000000000L - ns);
+		} else if (s == 0 && ns > 0) {
+			if (!have_ri) {
+				ocis_error_set(err, 0, "%s: entry '%s': its pax mtime (between -1 "
+					       "and 1 s) cannot be read back to tell its sign; "
+					       "give the tar uncompressed or gzip-compressed",
+					       t->o.what, t->name);
+				goto out;
+			}
+			if (ri.mtime_neg == 1)
+				archive_entry_set_mtime(ae, -1, 1000000000L - ns);
+		} else {
+			archive_entry_set_mtime(ae, s, ns);
+		}
+	}
+	ret = 0;
+out:
+	if (have_ri > 0)
+		free(ri.linkpath);
+	return ret;
 }
 
 /* --- entries ---------------------------------------------------------------- */
@@ -606,7 +703,7 @@ ocis_tarin_next(struct ocis_tarin *t, struct archive_entry **ae, ocis_error_t **
 		else if (!strcmp(n, "index.json"))
 			t->layout_files |= 2;	/* a site may be just index.json */
 	}
-	if (fix_mtime(t, t->ae, err) < 0)
+	if (fix_entry(t, t->ae, err) < 0)
 		return -1;
 	t->entries++;
 	t->size = archive_entry_size(t->ae) > 0 ? (uint64_t)archive_entry_size(t->ae) : 0;
