@@ -31,6 +31,7 @@
 #include <ocistream/hash.h>
 #include <ocistream/pax.h>
 #include <ocistream/tarin.h>
+#include <ocistream/treecheck.h>
 
 #include "internal.h"
 
@@ -111,6 +112,8 @@ struct diff {
 	/* the encoded entries of open directories that did not change,
 	 * written before the first entry below them (see put_header) */
 	struct ocis_buf dirhdrs;
+
+	struct ocis_treecheck tree;	/* what an unpacker of the upper can apply */
 
 	struct ocis_buf path, link, hdr, ser, wh, data;
 	struct ocis_xattr *xattrs;
@@ -843,10 +846,9 @@ walk_to(struct diff *d, const char *p, size_t len, ocis_error_t **err)
 		r = lfind(d, p, i);
 		if (r != NONE) {
 			if (!is_dir_type(d->recs[r].type))
-				return ocis_error_set(err, 0, "upper: entry '%.*s' is below '%.*s', "
-						      "which has no directory entry in the upper "
-						      "tar and is no directory in the lower",
-						      (int)len, p, (int)i, p);
+				return ocis_error_set(err, 0, "below '%.*s', which has no "
+						      "directory entry in the upper tar and is no "
+						      "directory in the lower", (int)i, p);
 			d->recs[r].flags |= F_SEEN;
 		}
 		if (push_dir(d, i, r, err) < 0)
@@ -893,8 +895,20 @@ upper_entry(struct diff *d, struct tar_in *t, struct archive_entry *ae, ocis_err
 		dwarn(d, "upper: entry '%s': its %s; dropped", ocis__shown(raw, s1, sizeof(s1)),
 		      what);
 	if (len == 0 && pe.type != '5')
-		return ocis_error_set(err, 0, "upper: entry '%s': only a directory can be the "
-				      "root", ocis__shown(raw, s1, sizeof(s1)));
+		return ocis_error_set(err, 0, "only a directory can be the root");
+	/* what an unpacker of the upper tar could not apply, oci-layer's
+	 * rules (the messages are prefixed with the entry by diff_upper) */
+	if (len > 0 && pe.type == '1') {
+		int r;
+
+		if (ocis_tarin_name_normalise(archive_entry_hardlink(ae), &d->link, err) < 0)
+			return -1;
+		r = ocis_treecheck_link(&d->tree, p, len, (char *)d->link.data, d->link.len, err);
+		if (r <= 0)
+			return r;	/* refused, or a link to itself: left out */
+	}
+	if (len > 0 && ocis_treecheck_add(&d->tree, p, len, pe.type, err) < 0)
+		return -1;
 	force = len == 0 ? 0 : walk_to(d, p, len, err);
 	if (force < 0)
 		return -1;
@@ -909,13 +923,13 @@ upper_entry(struct diff *d, struct tar_in *t, struct archive_entry *ae, ocis_err
 		struct slot *s;
 		uint32_t c;
 
+		/* again: walk_to used d->link for whiteouts */
 		if (ocis_tarin_name_normalise(archive_entry_hardlink(ae), &d->link, err) < 0)
 			return -1;
 		s = ufind(d, name_hash((char *)d->link.data, d->link.len));
 		if (s == NULL)
-			return ocis_error_set(err, 0, "upper: hardlink '%s' to '%s', which is "
-					      "not an earlier file", ocis__shown(raw, s1, sizeof(s1)),
-					      (char *)d->link.data);
+			return ocis_error_set(err, 0, "hardlink to '%s', which is not an earlier "
+					      "regular file", (char *)d->link.data);
 		c = s->v;
 		if (fingerprint(d, &pe, &fp, err) < 0)
 			return -1;
@@ -978,9 +992,8 @@ upper_entry(struct diff *d, struct tar_in *t, struct archive_entry *ae, ocis_err
 	if (!changed && d->o->checksum) {
 		uint64_t h;
 		if (pe.size > d->o->checksum_max)
-			return ocis_error_set(err, 0, "upper: entry '%s': %" PRIu64 " bytes, more "
-					      "than --checksum-max (%" PRIu64 ") can compare",
-					      ocis__shown(raw, s1, sizeof(s1)), pe.size,
+			return ocis_error_set(err, 0, "%" PRIu64 " bytes, more than "
+					      "--checksum-max (%" PRIu64 ") can compare", pe.size,
 					      d->o->checksum_max);
 		if (read_data(d, t, pe.size, 1, 1, 0, err) < 0 || content_hash(d, &h, err) < 0)
 			return -1;
@@ -1171,6 +1184,7 @@ diff_release(struct diff *d)
 	ocis_buf_release(&d->spool);
 	ocis_buf_release(&d->ins);
 	ocis_buf_release(&d->dirhdrs);
+	ocis_treecheck_release(&d->tree);
 	ocis_hash_release(&d->ch);
 }
 

@@ -36,23 +36,10 @@
 #include <ocistream/layerout.h>
 #include <ocistream/pax.h>
 #include <ocistream/tarin.h>
+#include <ocistream/treecheck.h>
 
 #include "internal.h"
 
-
-/*
- * Set of 64-bit name hashes (open addressing): the names written so far
- * (hardlink targets must be among them), the symlinks and the directories
- * among them (no entry may be written through a symlink or any other
- * non-directory), and the directories that a later non-directory entry
- * replaced.  A hash collision can only make a check pass that should
- * fail, or one fail that should pass, with odds around n^2 / 2^64.
- */
-struct name_set {
-	uint64_t *slots;
-	size_t n, cap;		/* n counts used slots, tombstones included */
-};
-#define TOMBSTONE UINT64_MAX
 
 struct builder {
 	const struct ocis_layer_opts *o;
@@ -62,139 +49,11 @@ struct builder {
 	uint64_t progress_mark;	/* tar_bytes at the last progress call */
 	struct ocis_buf hdr;
 	struct ocis_buf path, link;
-	struct name_set names;
-	struct name_set symlinks;
-	struct name_set dirs;		/* names whose latest entry is a directory */
-	struct name_set replaced;	/* directories a non-directory replaced */
-	struct ocis_buf parent;		/* the last entry's parent, checked */
-	int have_parent;
+	struct ocis_treecheck tree;	/* what an unpacker can apply */
 	struct ocis_xattr *xattrs;
 	size_t xattrs_cap;
 	struct ocis_tarin *in;
 };
-
-/* FNV-1a, in steps so that the hashes of a name's prefixes come on the way. */
-#define FNV_OFFSET 0xcbf29ce484222325ULL
-#define FNV_PRIME 0x100000001b3ULL
-
-static uint64_t
-hash_final(uint64_t h)
-{
-	/* 0 marks an empty slot, TOMBSTONE a removed one */
-	return h == 0 ? 1 : (h == TOMBSTONE ? TOMBSTONE - 1 : h);
-}
-
-static uint64_t
-name_hash(const char *s, size_t len)
-{
-	uint64_t h = FNV_OFFSET;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * FNV_PRIME;
-	return hash_final(h);
-}
-
-static int
-name_set_add(struct name_set *s, uint64_t h, ocis_error_t **err)
-{
-	size_t i;
-
-	if ((s->n + 1) * 2 > s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 1024, j;
-		uint64_t *ns = calloc(ncap, sizeof(*ns));
-		if (ns == NULL)
-			return ocis_error_oom(err);
-		for (j = 0; j < s->cap; j++) {
-			if (s->slots[j] == 0 || s->slots[j] == TOMBSTONE)
-				continue;
-			for (i = s->slots[j] & (ncap - 1); ns[i]; i = (i + 1) & (ncap - 1))
-				;
-			ns[i] = s->slots[j];
-		}
-		free(s->slots);
-		s->slots = ns;
-		s->cap = ncap;
-	}
-	for (i = h & (s->cap - 1); s->slots[i]; i = (i + 1) & (s->cap - 1))
-		if (s->slots[i] == h)
-			return 0;
-	s->slots[i] = h;
-	s->n++;
-	return 0;
-}
-
-static uint64_t *
-name_set_find(const struct name_set *s, uint64_t h)
-{
-	size_t i;
-
-	if (s->cap == 0)
-		return NULL;
-	for (i = h & (s->cap - 1); s->slots[i]; i = (i + 1) & (s->cap - 1))
-		if (s->slots[i] == h)
-			return &s->slots[i];
-	return NULL;
-}
-
-static int
-name_set_has(const struct name_set *s, uint64_t h)
-{
-	return name_set_find(s, h) != NULL;
-}
-
-static void
-name_set_remove(struct name_set *s, uint64_t h)
-{
-	uint64_t *p = name_set_find(s, h);
-
-	if (p)
-		*p = TOMBSTONE;
-}
-
-/*
- * The first proper prefix of path (a/b of a/b/c) that an earlier entry
- * made something other than a directory (a symlink, a file, a device...),
- * as a length, or 0; *is_symlink tells a symlink.  Extracting an entry
- * below a symlink would write outside the tree, below anything else fails
- * (umoci, containerd and tar -x all stop there: "not a directory").
- * Prefixes that no entry named are directories made on the way.
- */
-static size_t
-nondir_prefix(const struct builder *b, const char *path, size_t len, int *is_symlink)
-{
-	uint64_t h = FNV_OFFSET;
-	size_t i;
-
-	*is_symlink = 0;
-	for (i = 0; i < len; i++) {
-		if (path[i] == '/' && i > 0) {
-			/* the hash of path[0..i), as name_hash() gives it */
-			uint64_t k = hash_final(h);
-			if (name_set_has(&b->names, k) && !name_set_has(&b->dirs, k)) {
-				*is_symlink = name_set_has(&b->symlinks, k);
-				return i;
-			}
-		}
-		h = (h ^ (unsigned char)path[i]) * FNV_PRIME;
-	}
-	return 0;
-}
-
-/* The first proper prefix of path that was a directory replaced by a
- * later non-directory entry (which removed what was in it), or 0. */
-static size_t
-replaced_prefix(const struct builder *b, const char *path, size_t len)
-{
-	size_t i;
-
-	if (b->replaced.n == 0)
-		return 0;
-	for (i = 1; i < len; i++)
-		if (path[i] == '/' && name_set_has(&b->replaced, name_hash(path, i)))
-			return i;
-	return 0;
-}
 
 static void
 report_progress(struct builder *b)
@@ -315,9 +174,7 @@ add_entry(struct builder *b, struct archive_entry *ae, ocis_error_t **err)
 {
 	struct ocis_pax_entry pe;
 	const char *raw = archive_entry_pathname(ae), *hl = archive_entry_hardlink(ae), *what;
-	int is_root = 0, link_root = 0, sym;
-	uint64_t lh;
-	size_t k;
+	int is_root = 0, link_root = 0, r;
 	char s1[256], s2[256];
 
 	if (raw == NULL)
@@ -344,35 +201,16 @@ add_entry(struct builder *b, struct archive_entry *ae, ocis_error_t **err)
 			return ocis_error_set(err, 0, "entry '%s': hardlink target '%s' is "
 					      "excluded (exclude the link too)",
 					      ocis__shown(raw, s1, sizeof(s1)), (char *)b->link.data);
-		lh = name_hash((char *)b->link.data, b->link.len);
-		if (link_root || !name_set_has(&b->names, lh))
+		if (link_root)
 			return ocis_error_set(err, 0, "entry '%s': hardlink target '%s' is not "
 					      "an earlier entry of the archive",
 					      ocis__shown(raw, s1, sizeof(s1)), (char *)b->link.data);
-		/* link(2) refuses directories: no client could unpack it */
-		if (name_set_has(&b->dirs, lh))
-			return ocis_error_set(err, 0, "entry '%s': hardlink target '%s' is a "
-					      "directory", ocis__shown(raw, s1, sizeof(s1)),
-					      (char *)b->link.data);
-		if ((k = nondir_prefix(b, (char *)b->link.data, b->link.len, &sym)) > 0)
-			return ocis_error_set(err, 0, "entry '%s': hardlink target '%s' goes "
-					      "through the %s '%.*s' of an earlier entry",
-					      ocis__shown(raw, s1, sizeof(s1)), (char *)b->link.data,
-					      sym ? "symlink" : "non-directory", (int)k,
-					      (char *)b->link.data);
-		/* Unpackers remove a directory that a later entry replaces,
-		 * with all that was in it (the target may have come back
-		 * since, which these hashes cannot tell: refused either way). */
-		if ((k = replaced_prefix(b, (char *)b->link.data, b->link.len)) > 0)
-			return ocis_error_set(err, 0, "entry '%s': hardlink target '%s' is in "
-					      "the directory '%.*s', which a later entry replaced",
-					      ocis__shown(raw, s1, sizeof(s1)), (char *)b->link.data,
-					      (int)k, (char *)b->link.data);
-		/* A hardlink to itself changes nothing (tar -x keeps the file),
-		 * but unpackers remove the name before linking it: left out. */
-		if (!is_root && b->link.len == b->path.len &&
-		    memcmp(b->link.data, b->path.data, b->link.len) == 0)
-			return 0;
+		r = ocis_treecheck_link(&b->tree, (char *)b->path.data, is_root ? 0 : b->path.len,
+					(char *)b->link.data, b->link.len, err);
+		if (r < 0)
+			return ocis_error_wrap(err, "entry '%s'", ocis__shown(raw, s1, sizeof(s1)));
+		if (r == 0)
+			return 0;	/* a link to itself: left out */
 		pe.linkname = (const char *)b->link.data;
 	}
 	if (is_root) {
@@ -382,44 +220,9 @@ add_entry(struct builder *b, struct archive_entry *ae, ocis_error_t **err)
 		if (ocis_buf_addstr(&b->path, "./", err) < 0)
 			return -1;
 	} else {
-		const char *path = (const char *)b->path.data;
-		const char *slash = memrchr(path, '/', b->path.len);
-		size_t plen = slash ? (size_t)(slash - path) : 0;
-		uint64_t h = name_hash(path, b->path.len);
-
-		/* x -> /etc, then x/passwd: extracting it would write outside;
-		 * below a file or a fifo it fails.  The entries of a directory
-		 * mostly follow each other: their parent is checked once (the
-		 * entry before, a sibling, cannot have changed it). */
-		if (!(b->have_parent && b->parent.len == plen &&
-		      memcmp(b->parent.data, path, plen) == 0)) {
-			if ((k = nondir_prefix(b, path, b->path.len, &sym)) > 0)
-				return ocis_error_set(err, 0, "entry '%s' would be written through "
-						      "the %s '%.*s' of an earlier entry",
-						      ocis__shown(raw, s1, sizeof(s1)),
-						      sym ? "symlink" : "non-directory", (int)k, path);
-			ocis_buf_reset(&b->parent);
-			if (ocis_buf_add(&b->parent, path, plen, err) < 0)
-				return -1;
-			b->have_parent = 1;
-		}
-		if (name_set_add(&b->names, h, err) < 0)
-			return -1;
-		/* The latest entry of a name decides what it is. */
-		if (pe.type == '2') {
-			if (name_set_add(&b->symlinks, h, err) < 0)
-				return -1;
-		} else {
-			name_set_remove(&b->symlinks, h);
-		}
-		if (pe.type == '5') {
-			if (name_set_add(&b->dirs, h, err) < 0)
-				return -1;
-		} else if (name_set_has(&b->dirs, h)) {
-			name_set_remove(&b->dirs, h);
-			if (name_set_add(&b->replaced, h, err) < 0)
-				return -1;
-		}
+		if (ocis_treecheck_add(&b->tree, (char *)b->path.data, b->path.len, pe.type,
+				       err) < 0)
+			return ocis_error_wrap(err, "entry '%s'", ocis__shown(raw, s1, sizeof(s1)));
 		if (pe.type == '5' && ocis_buf_add(&b->path, "/", 1, err) < 0)
 			return -1;
 	}
@@ -456,11 +259,7 @@ builder_release(struct builder *b)
 {
 	ocis_layer_out_free(b->lo);
 	ocis_tarin_free(b->in);
-	free(b->names.slots);
-	free(b->symlinks.slots);
-	free(b->dirs.slots);
-	free(b->replaced.slots);
-	ocis_buf_release(&b->parent);
+	ocis_treecheck_release(&b->tree);
 	free(b->xattrs);
 	ocis_buf_release(&b->hdr);
 	ocis_buf_release(&b->path);

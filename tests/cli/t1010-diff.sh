@@ -393,6 +393,45 @@ test_expect_success 'whiteouts before siblings, and after a directory too large 
 	test_cmp expect actual
 '
 
+# The upper tar obeys oci-layer's rules (src/lib/treecheck.c): what no
+# unpacker could apply is refused with the entry named once, and a
+# hardlink to itself is left out (umoci then unpacks the image).
+test_expect_success 'upper: entries no unpacker could apply are refused, a self-link dropped' '
+	cat >craft.py <<-\PY &&
+	import sys; sys.path.insert(0, sys.argv[2]); import fidelity as f
+	a = f.Ar(sys.stdout.buffer)
+	k = sys.argv[1]
+	a.entry(b"keep", b"k")
+	if k == "self": a.entry(b"f", b"x"); a.entry(b"f", typ=b"1", link=b"f")
+	if k == "below": a.entry(b"d", b"file"); a.entry(b"d/x", b"x")
+	if k == "hldir": a.entry(b"d/", typ=b"5"); a.entry(b"h", typ=b"1", link=b"d")
+	if k == "replaced":
+	    a.entry(b"d/", typ=b"5"); a.entry(b"d/in", b"i"); a.entry(b"d", b"now a file")
+	    a.entry(b"d/", typ=b"5"); a.entry(b"h", typ=b"1", link=b"d/in")
+	a.end()
+	PY
+	for k in lower self below hldir replaced; do
+		"$PYTHON" craft.py $k "$TEST_HELPERS" >tc-$k.tar || return 1
+	done &&
+	test_expect_code 1 oci-diff --lower tc-lower.tar <tc-below.tar >out 2>err &&
+	test_one_error_line oci-diff err &&
+	grep "upper: entry .d/x.: would be written through the non-directory .d." err &&
+	test_expect_code 1 oci-diff --lower tc-lower.tar <tc-hldir.tar >out 2>err &&
+	test_one_error_line oci-diff err &&
+	grep "upper: entry .h.: hardlink target .d. is a directory\$" err &&
+	test_expect_code 1 oci-diff --lower tc-lower.tar <tc-replaced.tar >out 2>err &&
+	test_one_error_line oci-diff err &&
+	grep "upper: entry .h.: hardlink target .d/in. is in the directory .d., which a later entry replaced" err &&
+	oci-diff -c none --lower tc-lower.tar <tc-self.tar >self.stream &&
+	tar -xOf self.stream ocipipe/chunk.000000 | tar -tf - >self.names &&
+	printf "f\n" >expect && test_cmp expect self.names &&
+	if test_have_prereq ROOT,UMOCI; then
+		{ oci-layer -q <tc-lower.tar && cat self.stream; } | oci-pack -o self-layout &&
+		umoci unpack --image self-layout:latest self-bundle >/dev/null &&
+		test "$(cat self-bundle/rootfs/f)" = x
+	fi
+'
+
 # whiteouts_first <NAMES: in a layer's entry names (tar -t order), each
 # whiteout comes before the other entries of its directory (the image
 # spec's advice, and what appliers that go entry by entry need)

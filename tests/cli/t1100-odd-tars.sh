@@ -180,8 +180,8 @@ test_expect_success 'uids and gids a file system cannot hold are refused' '
 
 test_expect_success 'a hardlink to a directory, entries below a file or fifo are refused' '
 	refused hardlink-dir.tar "entry .h.: hardlink target .d. is a directory" &&
-	refused below-file.tar "entry .d/x. would be written through the non-directory .d." &&
-	refused below-fifo.tar "entry .p/x/y. would be written through the non-directory .p." &&
+	refused below-file.tar "entry .d/x.: would be written through the non-directory .d." &&
+	refused below-fifo.tar "entry .p/x/y.: would be written through the non-directory .p." &&
 	refused hardlink-below-file.tar \
 		"hardlink target .d/in. goes through the non-directory .d. of an earlier entry" &&
 	refused hardlink-into-replaced.tar \
