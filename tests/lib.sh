@@ -34,6 +34,7 @@
 #   tar_listing [OPTS] TARFILE|- canonical listing (tests/helpers/listing.py)
 #   tree_listing [OPTS] DIR
 #   blob_path DIR DIGEST         path of a blob in an OCI layout
+#   not_an_image FILE            FILE is empty or no client takes it for an image
 
 # ---------------------------------------------------------------- setup
 if test -z "${top_srcdir:-}"; then
@@ -279,6 +280,20 @@ test_one_error_line() {
 }
 
 # ---------------------------------------------------------------- project
+
+# not_an_image FILE: FILE is empty, or no client takes it for an image
+not_an_image() {
+	if test -s "$1"; then
+		! tar -tf "$1" 2>/dev/null | grep -qx index.json || {
+			echo "$1 looks like an image" >&2
+			return 1
+		}
+		if test_have_prereq SKOPEO; then
+			test_must_fail skopeo inspect "oci-archive:$1" >/dev/null 2>&1
+		fi
+	fi
+	return 0
+}
 
 make_rootfs() {
 	if test "$(id -u)" = 0; then

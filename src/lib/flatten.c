@@ -1235,15 +1235,19 @@ layout_only_name(const char *n)
 	       strcmp(n, "manifest.json") && strcmp(n, "repositories");
 }
 
+/* Headers the sniffer reads at most on a file (a rootfs tar that starts
+ * like a layout is told by the names that follow). */
+#define SNIFF_MAX_HEADERS 4096
+
 int
 ocis_flatten_sniff(int fd, enum ocis_input_kind *kind, ocis_error_t **err)
 {
 	unsigned char h[OCIS_BLOCK];
-	char name[101];
+	char name[101], shown[128];
 	struct stat sb;
 	off_t pos;
 	uint64_t off;
-	int layout = 0, pipe_only;
+	int layout = 0, other = 0, marker = 0, index = 0, first = 1, pipe_only, n;
 
 	*kind = OCIS_INPUT_ROOTFS;
 	if (fstat(fd, &sb) < 0)
@@ -1253,12 +1257,16 @@ ocis_flatten_sniff(int fd, enum ocis_input_kind *kind, ocis_error_t **err)
 	if (pos < 0)
 		pipe_only = 1, pos = 0;
 	/* Headers only, from member to member: an image stream starts with
-	 * "ocipipe/"; an image tarball holds only layout members (after
+	 * "ocipipe/"; an image tarball starts with layout members (after
 	 * optional pax headers and a root directory) and has an index.json or
 	 * oci-layout.  A rootfs tar shows another name within a few entries;
-	 * a compressed one has no tar header at all.  On a pipe only the
-	 * first block can be seen. */
-	for (off = (uint64_t)pos;; ) {
+	 * a compressed one has no tar header at all.  A tar that starts like
+	 * a layout but holds other members too is an image when it has both
+	 * oci-layout and index.json (a hostile or broken one: the image
+	 * reader names the odd member), a rootfs otherwise.  On a pipe only
+	 * the first block can be seen.  A docker-archive is refused: read as
+	 * a rootfs, its files would be the lower tree. */
+	for (off = (uint64_t)pos, n = 0; n < SNIFF_MAX_HEADERS; n++) {
 		uint64_t size;
 
 		if (pipe_only ? peek_block(fd, &sb, 0, h) != OCIS_BLOCK :
@@ -1271,27 +1279,39 @@ ocis_flatten_sniff(int fd, enum ocis_input_kind *kind, ocis_error_t **err)
 		memcpy(name, h + TH_NAME, 100);
 		name[100] = 0;
 		if (h[TH_TYPE] != 'x' && h[TH_TYPE] != 'g') {
-			if (h[TH_PREFIX] != 0)
-				return 0;
-			if (strncmp(name, OCIS_STREAM_DIR, strlen(OCIS_STREAM_DIR)) == 0) {
+			if (first && h[TH_PREFIX] == 0 && ocis__docker_archive_name(name))
+				return ocis_error_set(err, 0, "a docker-archive (first entry '%s'), "
+						      "which ocipipe does not read: make it an OCI "
+						      "archive with skopeo copy docker-archive:IN "
+						      "oci-archive:OUT",
+						      ocis__shown(name, shown, sizeof(shown)));
+			first = 0;
+			if (h[TH_PREFIX] == 0 &&
+			    strncmp(name, OCIS_STREAM_DIR, strlen(OCIS_STREAM_DIR)) == 0) {
 				*kind = OCIS_INPUT_IMAGE_STREAM;
 				return 0;
 			}
 			if (pipe_only) {
-				if (layout_only_name(name))
+				if (h[TH_PREFIX] == 0 && layout_only_name(name))
 					*kind = OCIS_INPUT_IMAGE_TARBALL;
 				return 0;
 			}
-			if (ocis__layout_member_name(name) == NULL)
-				return 0;
-			if (layout_only_name(name))
+			if (h[TH_PREFIX] != 0 || ocis__layout_member_name(name) == NULL) {
+				if (!layout)
+					return 0;
+				other = 1;
+			} else if (layout_only_name(name)) {
+				const char *m = ocis__layout_member_name(name);
 				layout = 1;
+				marker |= !strcmp(m, "oci-layout");
+				index |= !strcmp(m, "index.json");
+			}
 		} else if (pipe_only) {
 			return 0;
 		}
 		off += OCIS_BLOCK + size + ocis__pad512(size);
 	}
-	if (layout)
+	if (layout && (!other || (marker && index)))
 		*kind = OCIS_INPUT_IMAGE_TARBALL;
 	return 0;
 }

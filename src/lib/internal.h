@@ -45,6 +45,26 @@ int ocis__block_is_zero(const unsigned char *b);
  * blobs/sha256/<hex>, their directories, the root, docker-archive files)
  * without leading "./"; NULL for any other name. */
 const char *ocis__layout_member_name(const char *name);
+/* 1 when name is one of a docker-archive (docker save, podman save): the
+ * first entries of one start with a 64-hex id. */
+int ocis__docker_archive_name(const char *name);
+
+/* --- layerdesc.c --- */
+/* Bytes of a blob's start that tell its compression. */
+#define OCIS_MAGIC_LEN 6
+/* Why a layer blob that starts with b[0..n) (n < OCIS_MAGIC_LEN only for
+ * a shorter blob) cannot be of media_type (gzip data for a zstd type, a
+ * compressed blob for the uncompressed type...), in buf; NULL when it
+ * can. */
+const char *ocis__layer_data_mismatch(const char *media_type, const unsigned char *b, size_t n,
+				      char *buf, size_t size);
+
+/* --- layout.c --- */
+struct ocis_error;
+/* 0 when data (an oci-layout file, of what) is a layout version this
+ * writer and reader know (1.x.y); -1 with a one-line message otherwise. */
+int ocis__layout_version_check(const void *data, size_t len, const char *what,
+			       struct ocis_error **err);
 
 /* --- util.c --- */
 struct ocis_error;

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +41,53 @@ ocis_media_type_is_layer(const char *mt)
 		if (strcmp(mt, known[i]) == 0)
 			return 1;
 	return 0;
+}
+
+/* The compression a blob's first bytes show: "gzip", "zstd", "xz", or
+ * NULL (none of these: a tar, or too short to tell). */
+static const char *
+data_compression(const unsigned char *b, size_t n)
+{
+	if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b)
+		return "gzip";
+	/* a zstd frame, or a skippable frame (0x184D2A5?, little-endian) */
+	if (n >= 4 && ((b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd) ||
+		       ((b[0] & 0xf0) == 0x50 && b[1] == 0x2a && b[2] == 0x4d && b[3] == 0x18)))
+		return "zstd";
+	if (n >= 6 && memcmp(b, "\xfd" "7zXZ\0", 6) == 0)
+		return "xz";
+	return NULL;
+}
+
+/* The compression a layer media type says: "gzip", "zstd", or NULL. */
+static const char *
+type_compression(const char *mt)
+{
+	size_t n = strlen(mt);
+
+	if (n > 5 && (!strcmp(mt + n - 5, "+gzip") || !strcmp(mt + n - 5, ".gzip")))
+		return "gzip";
+	if (n > 5 && !strcmp(mt + n - 5, "+zstd"))
+		return "zstd";
+	return NULL;
+}
+
+const char *
+ocis__layer_data_mismatch(const char *media_type, const unsigned char *b, size_t n, char *buf,
+			  size_t size)
+{
+	const char *want = type_compression(media_type), *got = data_compression(b, n);
+
+	if (want == NULL && got == NULL)
+		return NULL;
+	if (want != NULL && got != NULL && !strcmp(want, got))
+		return NULL;
+	if (n == 0)
+		snprintf(buf, size, "its blob is empty but its media type is %s", media_type);
+	else
+		snprintf(buf, size, "its data is %s but its media type is %s",
+			 got ? got : "not compressed", media_type);
+	return buf;
 }
 
 int

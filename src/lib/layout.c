@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <ocistream/json.h>
 #include <ocistream/layout.h>
 
 #include "internal.h"
@@ -67,6 +68,30 @@ seen(const struct ocis_layout *l, const char *digest)
 		if (strcmp(l->done[i], digest) == 0)
 			return 1;
 	return 0;
+}
+
+int
+ocis__layout_version_check(const void *data, size_t len, const char *what, ocis_error_t **err)
+{
+	yajl_val root = NULL;
+	const char *v;
+	char shown[64];
+	int r = 0;
+
+	if (ocis_json_parse(data ? data : "", len, what, &root, err) < 0)
+		return -1;
+	v = ocis_json_get_str(root, "imageLayoutVersion");
+	/* 1.0.0 is the only version there is; a later 1.x may add to the
+	 * layout but, by semantic versioning, not change what we read and
+	 * write.  Another major version is a layout we cannot know. */
+	if (v == NULL)
+		r = ocis_error_set(err, 0, "%s is not an OCI layout marker (no imageLayoutVersion)",
+				   what);
+	else if (strncmp(v, "1.", 2) != 0)
+		r = ocis_error_set(err, 0, "%s: imageLayoutVersion '%s' is not supported (1.x "
+				   "is)", what, ocis__shown(v, shown, sizeof(shown)));
+	yajl_tree_free(root);
+	return r;
 }
 
 /* --- tarball --------------------------------------------------------- */
@@ -266,10 +291,11 @@ ocis_layout_open_dir(struct ocis_layout **out, const char *path, ocis_error_t **
 	if (read_small_file(l->dirfd, "oci-layout", &layout, &exists, err) < 0)
 		goto fail;
 	if (exists) {
-		if (strstr((char *)layout.data ? (char *)layout.data : "", "imageLayoutVersion") == NULL) {
-			ocis_error_set(err, 0, "'%s/oci-layout' is not an OCI layout marker", path);
+		char what[4200];
+
+		snprintf(what, sizeof(what), "'%s/oci-layout'", path);
+		if (ocis__layout_version_check(layout.data, layout.len, what, err) < 0)
 			goto fail;
-		}
 	} else {
 		/* Refuse to scatter a layout into an unrelated non-empty directory. */
 		DIR *d;

@@ -46,6 +46,15 @@ struct pending {
 #define HELD_BLOB_MAX (4 * 1024 * 1024)		/* a JSON blob of a base image */
 #define HELD_TOTAL_MAX (64 * 1024 * 1024)	/* all of them */
 
+/* A blob that passed as a chunk run: what a layer reference to it must
+ * agree with (its size, and its first bytes with its media type). */
+struct run_rec {
+	char digest[OCIS_DIGEST_STR_SIZE];
+	uint64_t size;
+	unsigned char magic[OCIS_MAGIC_LEN];
+	size_t magic_len;
+};
+
 struct ocis_stream_reader {
 	int fd;
 	int verify;
@@ -71,7 +80,9 @@ struct ocis_stream_reader {
 	uint64_t run_bytes;
 	int run_hashing;	/* hashing the run (verify, or base blob) */
 	struct ocis_hash run_hash;
-	char (*runs)[OCIS_DIGEST_STR_SIZE];	/* digests of closed runs */
+	unsigned char run_magic[OCIS_MAGIC_LEN];	/* the run's first bytes */
+	size_t run_magic_len;
+	struct run_rec *runs;	/* closed runs */
 	size_t n_runs, cap_runs;
 
 	struct ocis_buf meta;	/* data of the current metadata entry */
@@ -263,6 +274,11 @@ take_data(struct ocis_stream_reader *r, void *dst, size_t len, ocis_error_t **er
 	if (dst)
 		memcpy(dst, r->buf + r->pos, n);
 	if (r->in_run && !r->is_meta) {
+		if (r->run_magic_len < OCIS_MAGIC_LEN) {
+			size_t k = OCIS_MAGIC_LEN - r->run_magic_len;
+			memcpy(r->run_magic + r->run_magic_len, r->buf + r->pos, k < n ? k : n);
+			r->run_magic_len += k < n ? k : n;
+		}
 		if (r->run_hashing)
 			ocis_hash_update(&r->run_hash, r->buf + r->pos, n);
 		r->run_bytes += n;
@@ -403,15 +419,15 @@ at_end(struct ocis_stream_reader *r, ocis_error_t **err)
 	return 0;
 }
 
-static int
-run_seen(const struct ocis_stream_reader *r, const char *digest)
+static const struct run_rec *
+find_run(const struct ocis_stream_reader *r, const char *digest)
 {
 	size_t i;
 
 	for (i = 0; i < r->n_runs; i++)
-		if (strcmp(r->runs[i], digest) == 0)
-			return 1;
-	return 0;
+		if (strcmp(r->runs[i].digest, digest) == 0)
+			return &r->runs[i];
+	return NULL;
 }
 
 static int
@@ -431,18 +447,33 @@ close_run(struct ocis_stream_reader *r, const char *digest, uint64_t size, ocis_
 					      "digest %s but its descriptor says %s", got, digest);
 	}
 	r->in_run = 0;
-	if (!run_seen(r, digest)) {
-		if (r->n_runs == r->cap_runs) {
-			size_t ncap = r->cap_runs ? r->cap_runs * 2 : 16;
-			void *p = realloc(r->runs, ncap * sizeof(*r->runs));
-			if (p == NULL)
-				return ocis_error_oom(err);
-			r->runs = p;
-			r->cap_runs = ncap;
-		}
-		memcpy(r->runs[r->n_runs++], digest, OCIS_DIGEST_STR_SIZE);
+	if (find_run(r, digest) == NULL) {
+		struct run_rec *rec;
+
+		if (ocis__grow((void **)&r->runs, &r->cap_runs, r->n_runs + 1, sizeof(*r->runs),
+			       err) < 0)
+			return -1;
+		rec = &r->runs[r->n_runs++];
+		memcpy(rec->digest, digest, OCIS_DIGEST_STR_SIZE);
+		rec->size = r->run_bytes;
+		memcpy(rec->magic, r->run_magic, sizeof(rec->magic));
+		rec->magic_len = r->run_magic_len;
 	}
 	return 0;
+}
+
+/* Why the blob of run rec cannot be the layer d says (its size, or its
+ * first bytes against its media type), in buf; NULL when it can. */
+static const char *
+layer_blob_mismatch(const struct run_rec *rec, const struct ocis_layer_desc *d, char *buf,
+		    size_t size)
+{
+	if (rec->size != d->size) {
+		snprintf(buf, size, "its descriptor says %" PRIu64 " bytes but the blob has %"
+			 PRIu64, d->size, rec->size);
+		return buf;
+	}
+	return ocis__layer_data_mismatch(d->media_type, rec->magic, rec->magic_len, buf, size);
 }
 
 static int
@@ -451,6 +482,7 @@ open_run(struct ocis_stream_reader *r, int hashing, ocis_error_t **err)
 	r->in_run = 1;
 	r->run_bytes = 0;
 	r->run_chunks = 0;
+	r->run_magic_len = 0;
 	r->run_hashing = hashing;
 	return hashing ? ocis_hash_reset(&r->run_hash, err) : 0;
 }
@@ -472,6 +504,9 @@ accept_meta(struct ocis_stream_reader *r, struct ocis_stream_entry *e, enum ocis
 				      "descriptor before '%s%s' (did an earlier stage fail?)",
 				      OCIS_STREAM_DIR, what);
 	if (kind == OCIS_ENTRY_LAYER || kind == OCIS_ENTRY_BLOB) {
+		const struct run_rec *rec;
+		char why[256];
+
 		ocis_layer_desc_release(&r->desc);
 		if (kind == OCIS_ENTRY_BLOB) {
 			if (ocis_blob_desc_from_json(&r->desc, (const char *)e->data,
@@ -489,13 +524,21 @@ accept_meta(struct ocis_stream_reader *r, struct ocis_stream_entry *e, enum ocis
 		} else if (kind == OCIS_ENTRY_BLOB) {
 			return ocis_error_set(err, 0, "corrupt image stream: blob descriptor at "
 					      "byte %" PRIu64 " without blob data", hdr_offset);
-		} else if (!run_seen(r, r->desc.digest)) {
+		} else if (find_run(r, r->desc.digest) == NULL) {
 			return ocis_error_set(err, 0, "corrupt image stream: layer %s at byte %"
 					      PRIu64 " has no data earlier in the stream",
 					      r->desc.digest, hdr_offset);
 		} else {
 			e->layer_ref = 1;
 		}
+		/* A layer whose media type lies about its bytes makes an image
+		 * that every client fails to unpack: refused here, where the
+		 * first bytes of every blob pass. */
+		rec = find_run(r, r->desc.digest);
+		if (kind == OCIS_ENTRY_LAYER &&
+		    layer_blob_mismatch(rec, &r->desc, why, sizeof(why)) != NULL)
+			return ocis_error_set(err, 0, "corrupt image stream: layer %s at byte %"
+					      PRIu64 ": %s", r->desc.digest, hdr_offset, why);
 		e->layer = &r->desc;
 	}
 	return 1;
@@ -615,6 +658,19 @@ ocis__layout_member_name(const char *name)
 	return n;
 }
 
+int
+ocis__docker_archive_name(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < 64; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+			return 0;
+	/* <id>/ and what is in it (docker save), <id>.json (the config),
+	 * <id>.tar (podman save, skopeo: the layers beside the <id>/ dirs) */
+	return name[64] == '/' || !strcmp(name + 64, ".json") || !strcmp(name + 64, ".tar");
+}
+
 static const struct held_blob *
 find_held(const struct ocis_stream_reader *r, const char *digest)
 {
@@ -627,8 +683,8 @@ find_held(const struct ocis_stream_reader *r, const char *digest)
 }
 
 struct candidate {
-	char digest[OCIS_DIGEST_STR_SIZE];
-	const char *ref, *arch, *os, *variant;
+	struct ocis_blob_ref ref;	/* the manifest */
+	const char *tag, *arch, *os, *variant;
 };
 
 static int
@@ -645,26 +701,6 @@ platform_matches(const struct ocis_stream_reader *r, const char *arch, const cha
 }
 
 static int
-add_candidate(struct candidate *c, size_t *n, size_t max, const char *digest, const char *ref,
-	      const char *arch, const char *os, const char *variant)
-{
-	size_t i;
-
-	for (i = 0; i < *n; i++)
-		if (strcmp(c[i].digest, digest) == 0)
-			return 0;
-	if (*n == max)
-		return -1;
-	memcpy(c[*n].digest, digest, OCIS_DIGEST_STR_SIZE);
-	c[*n].ref = ref;
-	c[*n].arch = arch;
-	c[*n].os = os;
-	c[*n].variant = variant;
-	(*n)++;
-	return 0;
-}
-
-static int
 is_manifest_type(const char *mt)
 {
 	return !strcmp(mt, OCIS_MT_MANIFEST) ||
@@ -678,25 +714,165 @@ is_index_type(const char *mt)
 	       !strcmp(mt, "application/vnd.docker.distribution.manifest.list.v2+json");
 }
 
+/* The media type a base layer has in the images built on it: Docker's gzip
+ * layer is the OCI gzip layer byte for byte, and an OCI manifest that names
+ * the Docker type is one skopeo and podman refuse to convert.  NULL for a
+ * type that is no layer ocipipe knows (Docker's foreign layers among them:
+ * their data is not in the archive). */
+static const char *
+base_layer_type(const char *mt)
+{
+	if (!strcmp(mt, OCIS_MT_DOCKER_LAYER))
+		return OCIS_MT_LAYER "+gzip";
+	return ocis_media_type_is_layer(mt) ? mt : NULL;
+}
+
 #define MAX_CANDIDATES 256
+#define MAX_INDEX_DEPTH 8	/* index.json -> index -> ... -> manifest */
+
+/* The images of a layout archive that match --base-ref and the platform. */
+struct resolve {
+	struct candidate cand[MAX_CANDIDATES];
+	size_t n;
+	struct ocis_index **subs;	/* nested indexes (cand points into them) */
+	size_t n_subs, cap_subs;
+	char (*seen)[OCIS_DIGEST_STR_SIZE];	/* indexes followed once already */
+	size_t n_seen, cap_seen;
+};
+
+static void
+resolve_release(struct resolve *rs)
+{
+	size_t i;
+
+	for (i = 0; i < rs->n_subs; i++) {
+		ocis_index_release(rs->subs[i]);
+		free(rs->subs[i]);
+	}
+	free(rs->subs);
+	free(rs->seen);
+}
+
+/* A JSON blob of the archive that ref names, its size checked. */
+static const struct held_blob *
+held_for(const struct ocis_stream_reader *r, const char *what, const struct ocis_blob_ref *ref,
+	 ocis_error_t **err)
+{
+	const struct held_blob *hb = find_held(r, ref->digest);
+
+	if (hb == NULL) {
+		ocis_error_set(err, 0, "base image: %s %s is %s", what, ref->digest,
+			       find_run(r, ref->digest) ?
+			       "not a JSON document of at most 4 MiB" : "missing from the archive");
+		return NULL;
+	}
+	if (hb->len != ref->size) {
+		ocis_error_set(err, 0, "base image: %s %s has %zu bytes but its descriptor says %"
+			       PRIu64, what, ref->digest, hb->len, ref->size);
+		return NULL;
+	}
+	return hb;
+}
+
+static int
+add_candidate(struct resolve *rs, const struct ocis_index_entry *e, const char *tag,
+	      ocis_error_t **err)
+{
+	size_t i;
+
+	for (i = 0; i < rs->n; i++)
+		if (strcmp(rs->cand[i].ref.digest, e->ref.digest) == 0)
+			return 0;
+	if (rs->n == MAX_CANDIDATES)
+		return ocis_error_set(err, 0, "base image: more than %d images in the archive",
+				      MAX_CANDIDATES);
+	rs->cand[rs->n].ref = e->ref;
+	rs->cand[rs->n].tag = tag;
+	rs->cand[rs->n].arch = e->arch;
+	rs->cand[rs->n].os = e->os;
+	rs->cand[rs->n].variant = e->variant;
+	rs->n++;
+	return 0;
+}
+
+/*
+ * The manifests x lists, and those of the indexes it lists, down to
+ * MAX_INDEX_DEPTH (the image-spec allows an index in an index; each one is
+ * followed once, so a hostile fan-out costs no more than its blobs).  The
+ * tag is the one of the index.json entry (depth 0) they are under.
+ */
+static int
+collect(const struct ocis_stream_reader *r, struct resolve *rs, const struct ocis_index *x,
+	const char *tag, unsigned depth, ocis_error_t **err)
+{
+	size_t i, j;
+
+	for (i = 0; i < x->n; i++) {
+		const struct ocis_index_entry *t = &x->v[i];
+		const struct held_blob *ib;
+		struct ocis_index *s;
+
+		if (depth == 0) {
+			tag = t->ref_name;
+			if (r->base_ref && (tag == NULL || strcmp(tag, r->base_ref) != 0))
+				continue;
+		}
+		if (!platform_matches(r, t->arch, t->os, t->variant))
+			continue;
+		if (is_manifest_type(t->ref.media_type)) {
+			if (add_candidate(rs, t, tag, err) < 0)
+				return -1;
+			continue;
+		}
+		if (!is_index_type(t->ref.media_type))
+			continue;
+		for (j = 0; j < rs->n_seen; j++)
+			if (strcmp(rs->seen[j], t->ref.digest) == 0)
+				break;
+		if (j < rs->n_seen)
+			continue;
+		if (depth + 1 >= MAX_INDEX_DEPTH)
+			return ocis_error_set(err, 0, "base image: image indexes nested more than "
+					      "%d deep", MAX_INDEX_DEPTH);
+		if ((ib = held_for(r, "index", &t->ref, err)) == NULL)
+			return -1;
+		if (ocis__grow((void **)&rs->seen, &rs->cap_seen, rs->n_seen + 1,
+			       sizeof(*rs->seen), err) < 0 ||
+		    ocis__grow((void **)&rs->subs, &rs->cap_subs, rs->n_subs + 1,
+			       sizeof(*rs->subs), err) < 0)
+			return -1;
+		memcpy(rs->seen[rs->n_seen++], t->ref.digest, OCIS_DIGEST_STR_SIZE);
+		if ((s = calloc(1, sizeof(*s))) == NULL)
+			return ocis_error_oom(err);
+		rs->subs[rs->n_subs++] = s;
+		if (ocis_index_from_json(s, (const char *)ib->data, ib->len, err) < 0)
+			return ocis_error_wrap(err, "base image index %s", t->ref.digest);
+		if (collect(r, rs, s, tag, depth + 1, err) < 0)
+			return -1;
+	}
+	return 0;
+}
 
 /*
  * The layout archive has ended: choose its image (by --base-ref and
  * platform), and queue what the rest of the pipeline needs: a layer
  * reference per manifest layer (its blob passed earlier as a chunk run)
  * and the config, exact bytes.  The image stays open, so the layers that
- * follow in the stream go on top of it.
+ * follow in the stream go on top of it.  Every descriptor on the way is
+ * checked against the blob it names (size; a layer's first bytes against
+ * its media type), as a client pulling the image would: an image built on
+ * a base that lies would carry the lie on.
  */
 static int
 resolve_layout(struct ocis_stream_reader *r, ocis_error_t **err)
 {
-	struct ocis_index top = { NULL, 0 }, *subs = NULL;
-	struct candidate cand[MAX_CANDIDATES];
+	struct ocis_index top = { NULL, 0 };
+	struct resolve *rs;
 	struct ocis_manifest_info m;
 	struct ocis_config c;
 	const struct held_blob *mb, *cb;
 	struct ocis_buf json = OCIS_BUF_INIT, list = OCIS_BUF_INIT;
-	size_t n = 0, i, j, n_subs = 0;
+	size_t i;
 	int ret = -1;
 
 	memset(&m, 0, sizeof(m));
@@ -704,53 +880,24 @@ resolve_layout(struct ocis_stream_reader *r, ocis_error_t **err)
 	if (!r->have_layout_index)
 		return ocis_error_set(err, 0, "the OCI image archive in the stream (at byte %"
 				      PRIu64 ") has no index.json", r->layout_offset);
+	if ((rs = calloc(1, sizeof(*rs))) == NULL)
+		return ocis_error_oom(err);
 	if (ocis_index_from_json(&top, (const char *)r->layout_index.data, r->layout_index.len,
 				 err) < 0) {
 		ocis_error_wrap(err, "base image");
 		goto out;
 	}
-	subs = calloc(top.n ? top.n : 1, sizeof(*subs));
-	if (subs == NULL) {
-		ocis_error_oom(err);
+	if (collect(r, rs, &top, NULL, 0, err) < 0)
 		goto out;
-	}
-	for (i = 0; i < top.n; i++) {
-		const struct ocis_index_entry *t = &top.v[i];
-		if (r->base_ref && (t->ref_name == NULL || strcmp(t->ref_name, r->base_ref) != 0))
-			continue;
-		if (is_manifest_type(t->ref.media_type)) {
-			if (platform_matches(r, t->arch, t->os, t->variant) &&
-			    add_candidate(cand, &n, MAX_CANDIDATES, t->ref.digest, t->ref_name,
-					  t->arch, t->os, t->variant) < 0)
-				goto too_many;
-		} else if (is_index_type(t->ref.media_type)) {
-			const struct held_blob *ib = find_held(r, t->ref.digest);
-			struct ocis_index *s = &subs[n_subs++];
-			if (ib == NULL) {
-				ocis_error_set(err, 0, "base image: index %s is missing from the "
-					       "archive", t->ref.digest);
-				goto out;
-			}
-			if (ocis_index_from_json(s, (const char *)ib->data, ib->len, err) < 0) {
-				ocis_error_wrap(err, "base image index %s", t->ref.digest);
-				goto out;
-			}
-			for (j = 0; j < s->n; j++)
-				if (is_manifest_type(s->v[j].ref.media_type) &&
-				    platform_matches(r, s->v[j].arch, s->v[j].os, s->v[j].variant) &&
-				    add_candidate(cand, &n, MAX_CANDIDATES, s->v[j].ref.digest,
-						  t->ref_name, s->v[j].arch, s->v[j].os,
-						  s->v[j].variant) < 0)
-					goto too_many;
-		}
-	}
-	if (n != 1) {
-		for (i = 0; i < n; i++)
+	if (rs->n != 1) {
+		for (i = 0; i < rs->n; i++) {
+			const struct candidate *k = &rs->cand[i];
 			ocis_buf_addf(&list, NULL, "%s%s (%s/%s%s%s)", i ? ", " : "",
-				      cand[i].ref ? cand[i].ref : "untagged",
-				      cand[i].os ? cand[i].os : "?", cand[i].arch ? cand[i].arch : "?",
-				      cand[i].variant ? "/" : "", cand[i].variant ? cand[i].variant : "");
-		if (n == 0)
+				      k->tag ? k->tag : "untagged", k->os ? k->os : "?",
+				      k->arch ? k->arch : "?", k->variant ? "/" : "",
+				      k->variant ? k->variant : "");
+		}
+		if (rs->n == 0)
 			ocis_error_set(err, 0, "base image: no image in the archive matches%s%s%s%s",
 				       r->base_ref ? " tag '" : "", r->base_ref ? r->base_ref : "",
 				       r->base_ref ? "'" : "",
@@ -761,22 +908,14 @@ resolve_layout(struct ocis_stream_reader *r, ocis_error_t **err)
 				       (char *)list.data);
 		goto out;
 	}
-	mb = find_held(r, cand[0].digest);
-	if (mb == NULL) {
-		ocis_error_set(err, 0, "base image: manifest %s is missing from the archive",
-			       cand[0].digest);
+	if ((mb = held_for(r, "manifest", &rs->cand[0].ref, err)) == NULL)
 		goto out;
-	}
 	if (ocis_manifest_parse(&m, (const char *)mb->data, mb->len, err) < 0) {
 		ocis_error_wrap(err, "base image manifest");
 		goto out;
 	}
-	cb = find_held(r, m.config.digest);
-	if (cb == NULL) {
-		ocis_error_set(err, 0, "base image: config %s is missing from the archive",
-			       m.config.digest);
+	if ((cb = held_for(r, "config", &m.config, err)) == NULL)
 		goto out;
-	}
 	if (ocis_config_from_json(&c, (const char *)cb->data, cb->len, err) < 0) {
 		ocis_error_wrap(err, "base image config");
 		goto out;
@@ -792,20 +931,34 @@ resolve_layout(struct ocis_stream_reader *r, ocis_error_t **err)
 		goto out;
 	}
 	for (i = 0; i < m.n_layers; i++) {
+		const struct run_rec *rec = find_run(r, m.layers[i].digest);
+		const char *mt = base_layer_type(m.layers[i].media_type);
 		struct ocis_layer_desc d;
+		char why[256], shown[128];
 		int rc;
 
-		if (!run_seen(r, m.layers[i].digest)) {
+		if (rec == NULL) {
 			ocis_error_set(err, 0, "base image: layer %s is %s", m.layers[i].digest,
 				       find_held(r, m.layers[i].digest) ?
 				       "too small to tell from metadata (unsupported)" :
 				       "missing from the archive");
 			goto out;
 		}
+		if (mt == NULL) {
+			ocis_error_set(err, 0, "base image: layer %zu (%s) has media type '%s', "
+				       "which ocipipe cannot build on", i + 1, m.layers[i].digest,
+				       ocis__shown(m.layers[i].media_type, shown, sizeof(shown)));
+			goto out;
+		}
 		memset(&d, 0, sizeof(d));
-		snprintf(d.media_type, sizeof(d.media_type), "%s", m.layers[i].media_type);
+		snprintf(d.media_type, sizeof(d.media_type), "%s", mt);
 		memcpy(d.digest, m.layers[i].digest, sizeof(d.digest));
 		d.size = m.layers[i].size;
+		if (layer_blob_mismatch(rec, &d, why, sizeof(why)) != NULL) {
+			ocis_error_set(err, 0, "base image: layer %zu (%s): %s", i + 1, d.digest,
+				       why);
+			goto out;
+		}
 		if (!ocis_digest_valid(c.diff_ids.v[i])) {
 			ocis_error_set(err, 0, "base image: malformed diff_id %zu", i + 1);
 			goto out;
@@ -818,13 +971,9 @@ resolve_layout(struct ocis_stream_reader *r, ocis_error_t **err)
 	if (queue_push(r, OCIS_ENTRY_CONFIG, cb->data, cb->len, err) < 0)
 		goto out;
 	ret = 0;
-	goto out;
-too_many:
-	ocis_error_set(err, 0, "base image: more than %d images in the archive", MAX_CANDIDATES);
 out:
-	for (i = 0; i < n_subs; i++)
-		ocis_index_release(&subs[i]);
-	free(subs);
+	resolve_release(rs);
+	free(rs);
 	ocis_index_release(&top);
 	ocis_manifest_info_release(&m);
 	ocis_config_release(&c);
@@ -884,9 +1033,9 @@ layout_member(struct ocis_stream_reader *r, struct ocis_stream_entry *e, const c
 	if (!strcmp(n, "oci-layout")) {
 		struct ocis_buf tmp = OCIS_BUF_INIT;
 		int rc = read_member(r, size, 4096, &tmp, err);
-		if (rc == 0 && (tmp.data == NULL || !memmem(tmp.data, tmp.len, "imageLayoutVersion", 18)))
-			rc = ocis_error_set(err, 0, "base image: oci-layout is not an OCI layout "
-					    "marker");
+		if (rc == 0)
+			rc = ocis__layout_version_check(tmp.data, tmp.len, "base image: oci-layout",
+							err);
 		ocis_buf_release(&tmp);
 		r->have_layout_index |= 2;	/* bit 2: marker seen */
 		return rc;
@@ -1027,8 +1176,17 @@ next:
 	}
 	r->archive_start = 0;
 	if (r->in_layout) {
+		/* A ustar name is prefix "/" name: "x/index.json" must not pass
+		 * for index.json (layout names are short, writers leave the
+		 * prefix empty; a split name is joined and judged whole). */
+		char full[257];
+
+		if (h[TH_PREFIX] != 0) {
+			snprintf(full, sizeof(full), "%.155s/%s", (const char *)h + TH_PREFIX, name);
+			printable(shown, sizeof(shown), (const unsigned char *)full, strlen(full));
+		}
 		r->entries++;
-		rc = layout_member(r, e, name, size, hdr_offset, err);
+		rc = layout_member(r, e, h[TH_PREFIX] != 0 ? full : name, size, hdr_offset, err);
 		if (rc != 0)
 			return rc;
 		goto next;
@@ -1036,6 +1194,11 @@ next:
 
 	if (classify(name, &kind) < 0 || h[TH_PREFIX] != 0 ||
 	    (h[TH_TYPE] != '0' && h[TH_TYPE] != 0)) {
+		if (r->entries == 0 && h[TH_PREFIX] == 0 && ocis__docker_archive_name(name))
+			return ocis_error_set(err, 0, "input is a docker-archive (first entry is "
+					      "'%s'), which ocipipe does not read: make it an OCI "
+					      "archive with skopeo copy docker-archive:IN "
+					      "oci-archive:OUT", shown);
 		if (r->entries == 0)
 			return ocis_error_set(err, 0, "input is not an image stream "
 					      "(first entry is '%s'): rootfs tars must go "
@@ -1102,7 +1265,10 @@ ocis_stream_copy(struct ocis_stream_reader *r, struct ocis_stream_writer *w, oci
 	}
 	while (r->remaining > 0) {
 		size_t avail;
-		if (r->pos == r->end && !r->run_hashing && !r->no_splice) {
+		if (r->pos == r->end && !r->run_hashing && !r->no_splice &&
+		    (!r->in_run || r->run_magic_len == OCIS_MAGIC_LEN)) {
+			/* (the first bytes of a run are read, not spliced:
+			 * accept_meta checks them against the media type) */
 			/* Nothing buffered: move the chunk's bytes from pipe to
 			 * pipe in the kernel, without copying them through us. */
 			ssize_t n = splice(r->fd, NULL, w->fd, NULL,

@@ -25,19 +25,6 @@ layer_fails() {
 	not_an_image "$1.img2"
 }
 
-# not_an_image FILE: FILE is empty, or no client takes it for an image
-not_an_image() {
-	if test -s "$1"; then
-		! tar -tf "$1" 2>/dev/null | grep -qx index.json || {
-			echo "$1 looks like an image" >&2
-			return 1
-		}
-		if test_have_prereq SKOPEO; then
-			test_must_fail skopeo inspect "oci-archive:$1" >/dev/null 2>&1
-		fi
-	fi
-}
-
 test_expect_success 'setup: a good tar' '
 	mkbad good >good.tar &&
 	tar -tf good.tar >list &&

@@ -14,20 +14,6 @@ mkbad() {
 	"$PYTHON" "$TEST_HELPERS/mkbad.py" "$@"
 }
 
-# not_an_image FILE: FILE is empty, or no client takes it for an image
-not_an_image() {
-	if test -s "$1"; then
-		! tar -tf "$1" 2>/dev/null | grep -qx index.json || {
-			echo "$1 looks like an image" >&2
-			return 1
-		}
-		if test_have_prereq SKOPEO; then
-			test_must_fail skopeo inspect "oci-archive:$1" >/dev/null 2>&1
-		fi
-	fi
-	return 0
-}
-
 # stage_fails PROG INPUT [ARGS...]: PROG <INPUT exits 1 with one line
 # "PROG: ..." on stderr (in out.err) and what it wrote (out.data) is no
 # image, and oci-pack refuses it.

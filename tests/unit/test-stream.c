@@ -21,11 +21,15 @@ tmpfd(void)
 	return dup(fileno(f));
 }
 
+/* The layer's media type: uncompressed, as "abc" is no gzip or zstd data
+ * (a reader refuses a media type that disagrees with the first bytes). */
+static const char *desc_type = OCIS_MT_LAYER;
+
 static void
 fill_desc(struct ocis_layer_desc *d, const char *digest, uint64_t size)
 {
 	memset(d, 0, sizeof(*d));
-	strcpy(d->media_type, OCIS_MT_LAYER "+gzip");
+	strcpy(d->media_type, desc_type);
 	strcpy(d->digest, digest);
 	strcpy(d->diff_id, EMPTY_SHA);
 	d->size = size;
@@ -118,6 +122,25 @@ test_size_mismatch(void)
 
 	TAP_CHECK(m && strstr(m, "says 4 bytes"));
 	close(fd);
+	return 0;
+}
+
+static int
+test_media_type_mismatch(void)
+{
+	int c, l, k, e, fd, verify;
+
+	desc_type = OCIS_MT_LAYER "+gzip";
+	for (verify = 0; verify < 2; verify++) {
+		const char *m;
+
+		fd = make_stream(ABC_SHA, 3, 1, 0);
+		m = read_all(fd, verify, &c, &l, &k, &e);
+		TAP_CHECK(m && strstr(m, "its data is not compressed but its media type is "
+					OCIS_MT_LAYER "+gzip"));
+		close(fd);
+	}
+	desc_type = OCIS_MT_LAYER;
 	return 0;
 }
 
@@ -239,10 +262,11 @@ test_copy_is_exact(void)
 int
 main(void)
 {
-	TAP_PLAN(9);
+	TAP_PLAN(10);
 	TAP_RUN(test_round_trip_verified);
 	TAP_RUN(test_digest_mismatch);
 	TAP_RUN(test_size_mismatch);
+	TAP_RUN(test_media_type_mismatch);
 	TAP_RUN(test_missing_end_marker);
 	TAP_RUN(test_truncated_mid_chunk);
 	TAP_RUN(test_concatenation);

@@ -1,0 +1,265 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Hostile and odd images and layouts given to ocipipe: image tarballs as a
+# base in the stream (oci-pack; oci-config, which splices chunks), to
+# oci-flatten and as oci-diff --lower; odd layers inside them; and
+# existing layout directories that oci-pack -o DIR updates.  The rule
+# (docs/reliability.md): bad input is exit 1 with one line naming what is
+# wrong, never an image that looks fine and is not, never a file touched
+# outside the output.  The images are made by tests/helpers/mkimage.py
+# from scratch, and by podman, skopeo and umoci where they are installed.
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/lib.sh"
+
+mkimage() {
+	"$PYTHON" "$TEST_HELPERS/mkimage.py" "$@"
+}
+
+# fails_with PROG PATTERN CMD...: CMD exits 1 with one line "PROG: ..."
+# on stderr (in err) that matches PATTERN (grep -E)
+fails_with() {
+	_p=$1 _pat=$2
+	shift 2
+	test_expect_code 1 "$@" >out 2>err &&
+	test_one_error_line "$_p" err &&
+	grep -Eq -- "$_pat" err || {
+		echo "wanted /$_pat/ in: $(cat err)" >&2
+		return 1
+	}
+}
+
+# consumers_fail CASE PATTERN: the image CASE.tar is refused with one line
+# matching PATTERN as a base image by oci-pack and oci-config, by
+# oci-flatten and by oci-diff --lower; no image is left behind.
+consumers_fail() {
+	_c=$1 _pat=$2
+	{ cat "$_c.tar" && cat app.s; } >"$_c.s" &&
+	fails_with oci-pack "$_pat" oci-pack <"$_c.s" && not_an_image out &&
+	fails_with oci-config "$_pat" oci-config --env X=1 <"$_c.s" &&
+	fails_with oci-flatten "$_pat" oci-flatten "$_c.tar" &&
+	fails_with oci-diff "$_pat" oci-diff --lower "$_c.tar" <app.tar
+}
+
+# consumers_ok CASE: CASE.tar is a base for an app image that skopeo
+# copies (every digest and size checked), flattens, and is a lower
+consumers_ok() {
+	_c=$1
+	{ cat "$_c.tar" && cat app.s; } | oci-config --env X=1 | oci-pack >"$_c.out" &&
+	if test_have_prereq SKOPEO; then
+		rm -rf "$_c.copy" &&
+		skopeo copy -q "oci-archive:$_c.out:latest" "dir:$_c.copy" >/dev/null
+	fi &&
+	oci-flatten "$_c.tar" >"$_c.flat" &&
+	tar -tf "$_c.flat" >"$_c.names" &&
+	oci-diff --lower "$_c.tar" <app.tar | oci-pack >"$_c.diff.out"
+}
+
+# image_fails CASE PATTERN, image_ok CASE: the same on the image CASE of
+# mkimage.py
+image_fails() {
+	mkimage "$1" >"$1.tar" && consumers_fail "$@"
+}
+
+image_ok() {
+	mkimage "$1" >"$1.tar" && consumers_ok "$1"
+}
+
+test_expect_success 'setup: an app rootfs, its layer, the good image' '
+	mkdir -p app/opt && echo app >app/opt/app &&
+	tar -C app -cf app.tar . &&
+	oci-layer -q <app.tar >app.s &&
+	mkimage good >good.tar
+'
+
+test_expect_success 'the good image is a base, flattens and is a lower' '
+	consumers_ok good &&
+	grep -qx etc/os-release good.names
+'
+
+# --- the members of an image tarball ---------------------------------------
+
+test_expect_success 'a blob that is a symlink, a hardlink or a directory is refused' '
+	for c in blob-symlink blob-hardlink blob-dir; do
+		image_fails $c "unexpected member .blobs/sha256/[0-9a-f]{64}/?. in the OCI image archive" ||
+		return 1
+	done
+'
+
+test_expect_success 'blobs/sha256/../../x and /blobs/... are refused, nothing written' '
+	image_fails blob-dotdot "unexpected member .blobs/sha256/\.\./\.\./evil." &&
+	image_fails blob-abs "unexpected member ./blobs/sha256/0{64}." &&
+	! test -e ../evil && ! test -e evil
+'
+
+test_expect_success 'a ustar prefix does not make x/index.json pass for index.json' '
+	mkimage blob-prefix >blob-prefix.tar &&
+	tar -tf blob-prefix.tar | grep -qx elsewhere/index.json &&
+	consumers_fail blob-prefix "unexpected member .elsewhere/index.json."
+'
+
+test_expect_success 'a blob twice, the second copy with other bytes, is refused' '
+	image_fails blob-twice "blob data has digest sha256:[0-9a-f]{64} but its descriptor says"
+'
+
+test_expect_success 'index.json twice: the last one counts, as for tar -x' '
+	image_ok index-twice &&
+	grep -qx other index-twice.names && ! grep -q os-release index-twice.names
+'
+
+test_expect_success 'index.json before the blobs is fine' '
+	image_ok index-first
+'
+
+test_expect_success 'oci-layout of another major version is refused' '
+	image_fails layout-version "imageLayoutVersion .9\.0\.0. is not supported"
+'
+
+# --- descriptors against the blobs they name ---------------------------------
+
+test_expect_success 'a layer whose manifest size disagrees with its blob is refused' '
+	image_fails layer-size "layer 1 \(sha256:[0-9a-f]{64}\): its descriptor says [0-9]+ bytes but the blob has [0-9]+"
+'
+
+test_expect_success 'a manifest or config whose size disagrees is refused' '
+	image_fails manifest-size "manifest sha256:[0-9a-f]{64} has [0-9]+ bytes but its descriptor says" &&
+	image_fails config-size "config sha256:[0-9a-f]{64} has [0-9]+ bytes but its descriptor says"
+'
+
+test_expect_success 'a missing layer, manifest, index is named' '
+	image_fails layer-missing "layer sha256:[0-9a-f]{64} is missing from the archive" &&
+	image_fails manifest-missing "manifest sha256:[0-9a-f]{64} is missing from the archive" &&
+	image_fails index-missing "index sha256:[0-9a-f]{64} is missing from the archive"
+'
+
+test_expect_success 'a config that is not JSON, or nested 10000 deep, is refused' '
+	image_fails config-not-json "config sha256:[0-9a-f]{64} is not a JSON document" &&
+	image_fails config-deep "base image config: .*nested deeper than 64 levels"
+'
+
+test_expect_success 'a manifest with no layers is an empty base' '
+	image_ok no-layers &&
+	! test -s no-layers.names &&
+	oci-flatten no-layers.out | tar -t >app-names &&
+	grep -qx opt/app app-names
+'
+
+test_expect_success SKOPEO 'a base of 1000 layers gives an image of 1001' '
+	image_ok many-layers &&
+	test $(grep -c "^f[0-9]" many-layers.names) = 1000 &&
+	skopeo inspect oci-archive:many-layers.out:latest >many.json &&
+	test "$(json_get many.json "len(j[\"Layers\"])")" = 1001
+'
+
+test_expect_failure 'oci-flatten refuses a layer whose diff_id is not the config one' '
+	mkimage diff-id-wrong >diff-id-wrong.tar &&
+	fails_with oci-flatten "diff_id" oci-flatten diff-id-wrong.tar
+'
+
+# --- layer media types -------------------------------------------------------
+
+test_expect_success 'a layer whose data is not what its media type says is refused' '
+	image_fails gzip-is-zstd "layer 1 \(sha256:[0-9a-f]{64}\): its data is zstd but its media type is application/vnd.oci.image.layer.v1.tar\+gzip" &&
+	image_fails zstd-is-gzip "its data is gzip but its media type is application/vnd.oci.image.layer.v1.tar\+zstd" &&
+	image_fails plain-is-gzip "its data is gzip but its media type is application/vnd.oci.image.layer.v1.tar$"
+'
+
+test_expect_success 'a stream layer.json whose media type lies is refused by every stage' '
+	oci-layer -q --zstd <app.tar >z.s &&
+	stream_split z.s zparts >/dev/null &&
+	sed "s/tar+zstd/tar+gzip/" zparts/layer-1.json >lie.json &&
+	"$PYTHON" - <<-\PY &&
+	import tarfile, io
+	out = open("lie.s", "wb")
+	for name, path in (("ocipipe/chunk.000000", "zparts/blob-1"),
+	                   ("ocipipe/layer.json", "lie.json")):
+	    data = open(path, "rb").read()
+	    ti = tarfile.TarInfo(name)
+	    ti.size = len(data)
+	    out.write(ti.tobuf(tarfile.USTAR_FORMAT) + data + b"\0" * (-len(data) % 512))
+	out.write(b"\0" * 1024)
+	PY
+	fails_with oci-pack "its data is zstd but its media type is .*tar\+gzip" oci-pack <lie.s &&
+	not_an_image out &&
+	fails_with oci-config "its data is zstd but its media type" oci-config <lie.s &&
+	fails_with oci-manifest "its data is zstd but its media type" oci-manifest <lie.s
+'
+
+test_expect_success 'a zstd base is fine' '
+	image_ok zstd
+'
+
+test_expect_success 'a foreign or unknown layer media type is refused, named' '
+	image_fails foreign-layer "has media type .application/vnd.docker.image.rootfs.foreign.diff.tar.gzip., which ocipipe cannot build on" &&
+	image_fails unknown-layer-type "media type .application/vnd.example.layer.v1.squashfs."
+'
+
+test_expect_success 'a non-distributable layer whose blob is in the archive is fine' '
+	image_ok nondistributable
+'
+
+test_expect_success 'Docker media types: the layers become OCI gzip layers' '
+	image_ok docker-types &&
+	mkdir dt && tar -C dt -xf docker-types.out &&
+	m=$(json_get dt/index.json "j[\"manifests\"][0][\"digest\"]") &&
+	json_get $(blob_path dt $m) "[l[\"mediaType\"] for l in j[\"layers\"]]" >types &&
+	echo "[\"application/vnd.oci.image.layer.v1.tar+gzip\", \"application/vnd.oci.image.layer.v1.tar+gzip\"]" >expect &&
+	test_cmp expect types
+'
+
+test_expect_success SKOPEO 'an image on a Docker base converts (skopeo to docker-archive)' '
+	skopeo copy -q oci-archive:docker-types.out:latest docker-archive:dt-docker.tar:x:y
+'
+
+# --- indexes ---------------------------------------------------------------------
+
+test_expect_success 'nested indexes are followed (index.json -> index -> index -> manifest)' '
+	image_ok nested2 &&
+	image_ok nested3 &&
+	grep -qx etc/os-release nested3.names
+'
+
+test_expect_success 'indexes nested deeper than 8 are refused' '
+	image_fails nested9 "image indexes nested more than 8 deep"
+'
+
+# --- docker-archives ---------------------------------------------------------------
+
+test_expect_success 'a docker-archive is refused, with the way to convert it' '
+	image_fails docker-archive "docker-archive .*skopeo copy docker-archive:"
+'
+
+# podman and skopeo from Debian; podman runs as root with the vfs driver
+if test_have_prereq ROOT && command -v podman >/dev/null 2>&1 &&
+	test_have_prereq SKOPEO; then
+	test_set_prereq PODMAN_VFS
+fi
+
+test_expect_success PODMAN_VFS 'images saved by podman and copied by skopeo' '
+	ps=$(mktemp -d /tmp/t1110.XXXXXX) &&
+	P="podman --storage-driver vfs --root $ps/root --runroot $ps/run" &&
+	mkdir -p rf/etc && echo hi >rf/etc/hello && tar -C rf -cf rf.tar . &&
+	$P import -q rf.tar localhost/t1110:1 >/dev/null &&
+	$P save -q --format oci-archive -o podman-oci.tar localhost/t1110:1 &&
+	$P save -q --format docker-archive -o podman-docker.tar localhost/t1110:1 &&
+	{ $P rmi -a -f >/dev/null 2>&1; rm -rf "$ps"; } &&
+	skopeo copy -q oci-archive:podman-oci.tar oci-archive:skopeo-oci.tar:t &&
+	skopeo copy -q --dest-compress-format zstd oci-archive:podman-oci.tar \
+		oci-archive:skopeo-zstd.tar:t &&
+	skopeo copy -q oci-archive:podman-oci.tar docker-archive:skopeo-docker.tar:t:1 &&
+	for c in podman-oci skopeo-oci skopeo-zstd; do
+		consumers_ok $c && grep -qx etc/hello $c.names || return 1
+	done &&
+	for c in podman-docker skopeo-docker; do
+		consumers_fail $c "docker-archive" || return 1
+	done
+'
+
+test_expect_success ROOT,UMOCI 'a layout repacked by umoci' '
+	umoci init --layout um && umoci new --image um:latest &&
+	umoci unpack --image um:latest ub >/dev/null &&
+	mkdir -p ub/rootfs/etc && echo um >ub/rootfs/etc/um &&
+	umoci repack --image um:latest ub &&
+	tar -C um -cf umoci.tar . &&
+	consumers_ok umoci && grep -qx etc/um umoci.names
+'
+
+test_done
