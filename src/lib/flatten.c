@@ -55,6 +55,7 @@ struct node {
 	uint16_t kill_self;	/* last layer with a whiteout of this path */
 	uint16_t kill_desc;	/* last layer that removed what is below it */
 	uint8_t is_link;	/* the last entry is a hardlink */
+	uint8_t is_dir;		/* the last entry is a directory */
 };
 
 struct node_map {
@@ -470,19 +471,26 @@ open_layer(struct flat *f, size_t li, struct ocis_tarin **out, ocis_error_t **er
 
 /* --- entries ---------------------------------------------------------------- */
 
-enum ekind { E_NORMAL, E_WHITEOUT, E_OPAQUE, E_IGNORE };
+enum ekind { E_NORMAL, E_WHITEOUT, E_OPAQUE, E_IGNORE, E_BAD };
 
 /* Classify the entry whose normalised name is in f->path; for whiteouts
  * f->path becomes the name they act on (the removed path, or the opaque
- * directory). */
+ * directory).  E_BAD, with *why, for a name no layer can mean: a
+ * whiteout of "", "." or "..", or an entry below a whiteout (".wh.x/y":
+ * the whiteout is no directory, and a tar reader would make one). */
 static enum ekind
-classify(struct flat *f)
+classify(struct flat *f, const char **why)
 {
 	char *p = (char *)f->path.data;
 	char *slash = strrchr(p, '/');
 	char *base = slash ? slash + 1 : p;
 	size_t dir_len = slash ? (size_t)(slash - p) : 0;
+	const char *c;
 
+	*why = "below a whiteout";
+	for (c = p; c < base; c = strchr(c, '/') + 1)
+		if (strncmp(c, ".wh.", 4) == 0)
+			return E_BAD;
 	if (strncmp(base, ".wh.", 4) != 0)
 		return E_NORMAL;
 	if (strcmp(base, ".wh..wh..opq") == 0) {
@@ -490,7 +498,10 @@ classify(struct flat *f)
 		p[dir_len] = 0;
 		return E_OPAQUE;
 	}
-	if (strncmp(base, ".wh..wh.", 8) == 0 || base[4] == 0)
+	*why = "a whiteout of nothing, '.' or '..'";
+	if (base[4] == 0 || !strcmp(base + 4, ".") || !strcmp(base + 4, ".."))
+		return E_BAD;
+	if (strncmp(base, ".wh..wh.", 8) == 0)
 		return E_IGNORE;
 	/* "d/.wh.x" -> "d/x" */
 	memmove(base, base + 4, strlen(base + 4) + 1);
@@ -538,6 +549,7 @@ index_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 	unsigned layer = (unsigned)li + 1;
 	int r, ret = -1;
 	char s1[256], s2[256];
+	const char *why;
 
 	if (open_layer(f, li, &a, err) < 0)
 		return -1;
@@ -554,9 +566,14 @@ index_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 		}
 		if (ocis_tarin_name_normalise(raw, &f->path, err) < 0)
 			goto fail_entry;
-		k = classify(f);
+		k = classify(f, &why);
 		if (k == E_IGNORE)
 			continue;
+		if (k == E_BAD) {
+			ocis_error_set(err, 0, "layer %zu: entry '%s' is %s", li + 1,
+				       ocis__shown(raw, s1, sizeof(s1)), why);
+			goto out;
+		}
 		h = path_hash((char *)f->path.data, f->path.len);
 		if ((n = map_get(&f->map, h, err)) == NULL)
 			goto out;
@@ -589,6 +606,12 @@ index_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 					       ocis__shown(hl, s2, sizeof(s2)));
 				goto out;
 			}
+			if (t->is_dir) {
+				ocis_error_set(err, 0, "layer %zu: hardlink '%s' to '%s', which is "
+					       "a directory", li + 1, ocis__shown(raw, s1, sizeof(s1)),
+					       ocis__shown(hl, s2, sizeof(s2)));
+				goto out;
+			}
 			tseq = t->last_seq;
 			if (t->is_link) {
 				const struct link_rec *tl = link_by_seq(f, tseq);
@@ -617,7 +640,8 @@ index_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 		n->last_seq = *seq;
 		n->last_layer = (uint16_t)layer;
 		n->is_link = hl != NULL;
-		if (hl != NULL || archive_entry_filetype(ae) != AE_IFDIR)
+		n->is_dir = hl == NULL && archive_entry_filetype(ae) == AE_IFDIR;
+		if (!n->is_dir)
 			raise16(&n->kill_desc, layer);
 	}
 	if (r == 0)
@@ -760,10 +784,43 @@ out_name(struct flat *f, const char *p, int is_dir, ocis_error_t **err)
 	return is_dir ? ocis_buf_add(&f->out_name, "/", 1, err) : 0;
 }
 
+/* The length of the longest proper prefix of p that the merged tree has
+ * as something else than a directory; 0 when there is none. */
+static size_t
+non_dir_ancestor(const struct flat *f, const char *p, size_t len)
+{
+	uint64_t h = FNV_BASIS;
+	const struct node *n;
+	size_t i, from = 0, found = 0;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] != '/')
+			continue;
+		h = fnv_add(h, p + from, i - from);
+		from = i;
+		n = map_find(&f->map, fix_hash(h));
+		if (n != NULL && !n->is_dir && is_live(f, n, p, i))
+			found = i;
+	}
+	return found;
+}
+
 static int
 emit(struct flat *f, struct ocis_tarin *a, struct ocis_pax_entry *pe, const char *name,
      ocis_error_t **err)
 {
+	size_t k = non_dir_ancestor(f, name, strlen(name));
+	char s1[256];
+
+	/* "a" a symlink (to /etc, say) or a file and "a/passwd" both in the
+	 * tree: a tar of them, unpacked, writes through the symlink or fails.
+	 * umoci and containerd resolve such a name inside the rootfs; the
+	 * layers are refused here, as oci-layer refuses a name below an
+	 * earlier symlink of its input. */
+	if (k > 0)
+		return ocis_error_set(err, 0, "it is below '%s', which the layers make "
+				      "a symlink or another non-directory",
+				      ocis__shown(name, s1, k + 1 < sizeof(s1) ? k + 1 : sizeof(s1)));
 	if (out_name(f, name, pe->type == '5', err) < 0)
 		return -1;
 	pe->path = (const char *)f->out_name.data;
@@ -788,6 +845,7 @@ emit_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 	unsigned layer = (unsigned)li + 1;
 	int r, ret = -1;
 	char s1[256];
+	const char *why;
 
 	if (open_layer(f, li, &a, err) < 0)
 		return -1;
@@ -800,7 +858,7 @@ emit_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 
 		if (raw == NULL || ocis_tarin_name_normalise(raw, &f->path, err) < 0)
 			goto changed;
-		if (classify(f) != E_NORMAL)
+		if (classify(f, &why) != E_NORMAL)
 			continue;
 		++*seq;
 		if (ocis_tarin_pax_entry(ae, &pe, &f->xattrs, &f->xcap, err) < 0)

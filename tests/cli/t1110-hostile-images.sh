@@ -221,6 +221,75 @@ test_expect_success 'indexes nested deeper than 8 are refused' '
 	image_fails nested9 "image indexes nested more than 8 deep"
 '
 
+# --- odd layers inside an image (oci-flatten, oci-diff --lower) ---------------
+
+# flatten_fails CASE PATTERN: oci-flatten and oci-diff --lower refuse the
+# image CASE with one line matching PATTERN (a base in the stream passes:
+# that path never reads a layer's entries, see docs/reliability.md)
+flatten_fails() {
+	mkimage "$1" >"$1.tar" &&
+	fails_with oci-flatten "$2" oci-flatten "$1.tar" &&
+	fails_with oci-diff "$2" oci-diff --lower "$1.tar" <app.tar
+}
+
+test_expect_success 'a symlink made by a layer is not a way out: a/passwd below a -> /etc' '
+	flatten_fails symlink-escape "layer 3, entry .a/passwd.: it is below .a., which the layers make a symlink" &&
+	flatten_fails symlink-escape-same "layer 2, entry .a/passwd.: it is below .a." &&
+	test "$(oci-flatten good.tar | tar -xO etc/os-release)" = base
+'
+
+test_expect_success 'an entry below a regular file of a lower layer is refused' '
+	flatten_fails file-parent "entry .bin/tool/x.: it is below .bin/tool."
+'
+
+test_expect_success 'a hardlink to a directory is refused' '
+	flatten_fails link-to-dir "hardlink .etc/link. to .bin., which is a directory"
+'
+
+test_expect_success 'a hardlink to a lower file is fine; to a whiteout-deleted one refused' '
+	image_ok link-to-lower &&
+	oci-flatten link-to-lower.tar >l.tar && mkdir l && tar -C l -xf l.tar &&
+	test "$(stat -c %i l/etc/link)" = "$(stat -c %i l/etc/os-release)" &&
+	flatten_fails link-to-whiteout "hardlink .etc/link. to .etc/os-release., which is not in the tree"
+'
+
+test_expect_success 'whiteouts of ., .. and of nothing are refused' '
+	flatten_fails wh-dot "entry .etc/\.wh\.\.. is a whiteout of nothing, .\.. or .\.\.." &&
+	flatten_fails wh-dotdot "entry .etc/\.wh\.\.\.. is a whiteout of nothing" &&
+	flatten_fails wh-empty "entry .etc/\.wh\.. is a whiteout of nothing"
+'
+
+test_expect_success 'an entry below a whiteout or an opaque marker is refused' '
+	flatten_fails opq-dir "entry .etc/\.wh\.\.wh\.\.opq/x. is below a whiteout" &&
+	flatten_fails wh-dir "entry .etc/\.wh\.os-release/x. is below a whiteout"
+'
+
+test_expect_success 'an opaque whiteout of the root removes every lower entry' '
+	image_ok wh-root-opq &&
+	echo new >expect && test_cmp expect wh-root-opq.names
+'
+
+test_expect_success '.. in a layer is refused, an absolute name made relative' '
+	flatten_fails dotdot-entry "entry .\.\./\.\./evil.: name .\.\./\.\./evil. has a .\.\.. component" &&
+	image_ok abs-entry &&
+	grep -qx etc/abs abs-entry.names
+'
+
+test_expect_success 'a gzip layer with garbage after its data is refused' '
+	flatten_fails gzip-garbage "gzip input: garbage after the compressed data"
+'
+
+test_expect_success ROOT,UMOCI 'umoci unpack agrees where both accept (hardlink, root opaque)' '
+	for c in link-to-lower wh-root-opq; do
+		rm -rf u b && mkdir u && tar -C u -xf $c.tar &&
+		umoci unpack --image u:latest b >/dev/null &&
+		tree_listing --no-root b/rootfs >umoci.list &&
+		mkdir -p f.$c && tar -C f.$c -xf $c.flat &&
+		tree_listing --no-root f.$c >ocipipe.list &&
+		test_cmp umoci.list ocipipe.list || return 1
+	done
+'
+
 # --- docker-archives ---------------------------------------------------------------
 
 test_expect_success 'a docker-archive is refused, with the way to convert it' '
