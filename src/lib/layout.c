@@ -20,6 +20,9 @@
 #include "internal.h"
 
 #define OCI_LAYOUT_JSON "{\"imageLayoutVersion\":\"1.0.0\"}"
+/* index.json of a layout directory is read whole: a cap keeps a hostile
+ * one from taking all memory (64 MiB is some 200 000 tags). */
+#define INDEX_MAX (64 * 1024 * 1024)
 
 enum mode { MODE_SEEKABLE, MODE_PIPE, MODE_DIR };
 
@@ -217,19 +220,30 @@ mkdirat_open(int parent, const char *name, const char *shown, ocis_error_t **err
 	return fd;
 }
 
+/* A regular file of the layout, whole into out (up to its cap_limit).
+ * Never through a symlink, and never blocking: a FIFO planted as
+ * index.json would hang the writer that holds the lock. */
 static int
 read_small_file(int dirfd, const char *name, struct ocis_buf *out, int *exists,
 		ocis_error_t **err)
 {
 	char buf[65536];
+	struct stat st;
 	ssize_t n;
-	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
 	*exists = 0;
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
+		if (errno == ELOOP)
+			return ocis_error_set(err, 0, "'%s' is a symlink (refused: nothing of the "
+					      "layout is read or written through one)", name);
 		return ocis_error_set(err, errno, "cannot open '%s'", name);
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return ocis_error_set(err, 0, "'%s' is not a regular file", name);
 	}
 	*exists = 1;
 	while ((n = ocis_read_full(fd, buf, sizeof(buf), err)) > 0)
@@ -288,6 +302,7 @@ ocis_layout_open_dir(struct ocis_layout **out, const char *path, ocis_error_t **
 		ocis_error_set(err, errno, "cannot open directory '%s'", path);
 		goto fail;
 	}
+	layout.cap_limit = 4096;
 	if (read_small_file(l->dirfd, "oci-layout", &layout, &exists, err) < 0)
 		goto fail;
 	if (exists) {
@@ -353,6 +368,7 @@ ocis_layout_lock_read_index(struct ocis_layout *l, struct ocis_buf *out, ocis_er
 				return ocis_error_set(err, errno, "cannot lock the layout directory");
 		l->locked = 1;
 	}
+	out->cap_limit = INDEX_MAX;
 	return read_small_file(l->dirfd, "index.json", out, &exists, err);
 }
 
@@ -454,6 +470,7 @@ ocis_layout_blob_commit(struct ocis_layout *l, const char *digest, uint64_t size
 	unsigned char h[OCIS_BLOCK];
 	char name[100];
 	struct stat st;
+	int exists;
 
 	if (!l->blob_open)
 		return ocis_error_set(err, EINVAL, "internal: no open blob");
@@ -494,19 +511,28 @@ ocis_layout_blob_commit(struct ocis_layout *l, const char *digest, uint64_t size
 		}
 		close(l->tmpfd);
 		l->tmpfd = -1;
-		if (fstatat(l->blobsfd, digest + 7, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		/*
+		 * A blob of that name may be there already.  Its name says
+		 * nothing about its bytes (a disk error, a hand edit, an
+		 * interrupted copy by another tool): keeping it would make the
+		 * new index name a blob that fails every digest check.  The
+		 * new bytes, checked, replace it (rename is atomic: a reader
+		 * sees the old file or the new one, both complete).  It is not
+		 * remembered, so a failure later does not remove a blob the
+		 * old index.json may name.
+		 */
+		exists = fstatat(l->blobsfd, digest + 7, &st, AT_SYMLINK_NOFOLLOW) == 0;
+		if (exists && S_ISDIR(st.st_mode)) {
 			unlinkat(l->blobsfd, l->tmpname, 0);
-			if (!S_ISREG(st.st_mode))
-				return ocis_error_set(err, 0, "'blobs/sha256/%s' exists and is not "
-						      "a regular file", digest + 7);
-			return 0;
+			return ocis_error_set(err, 0, "'blobs/sha256/%s' exists and is a directory",
+					      digest + 7);
 		}
 		if (renameat(l->blobsfd, l->tmpname, l->blobsfd, digest + 7) < 0) {
 			int e = errno;
 			unlinkat(l->blobsfd, l->tmpname, 0);
 			return ocis_error_set(err, e, "cannot store blob %s", digest);
 		}
-		return remember(l, digest, err);
+		return exists ? 0 : remember(l, digest, err);
 	}
 	return 0;
 }

@@ -331,4 +331,122 @@ test_expect_success ROOT,UMOCI 'a layout repacked by umoci' '
 	consumers_ok umoci && grep -qx etc/um umoci.names
 '
 
+# --- oci-pack -o DIR on an existing, hostile layout -----------------------------
+
+# snapshot DIR: every path, type, link target and content digest under DIR
+snapshot() {
+	(cd "$1" && find . -printf '%y %p %l\n' | sort &&
+		find . -type f -print0 | sort -z | xargs -0 -r sha256sum)
+}
+
+# layout_fails DIR PATTERN: oci-pack -o DIR refuses with one line matching
+# PATTERN and leaves DIR as it was
+layout_fails() {
+	snapshot "$1" >before &&
+	fails_with oci-pack "$2" oci-pack -o "$1" --tag new <app.s &&
+	snapshot "$1" >after &&
+	test_cmp before after
+}
+
+test_expect_success 'setup: a layout; the digest of its layer (the config has a time)' '
+	oci-pack -o base-layout --tag old <app.s &&
+	stream_split app.s app-parts >/dev/null &&
+	json_get app-parts/layer-1.json "j[\"digest\"][7:]" >layer-hex &&
+	test -f base-layout/blobs/sha256/$(cat layer-hex)
+'
+
+test_expect_success 'an existing blob with the right name and other bytes is replaced' '
+	cp -a base-layout l1 &&
+	blob=$(cat layer-hex) &&
+	echo damaged >l1/blobs/sha256/$blob &&
+	oci-pack -o l1 --tag new <app.s &&
+	test "$(sha256_of l1/blobs/sha256/$blob)" = $blob &&
+	verify_blobs l1 >/dev/null &&
+	if test_have_prereq SKOPEO; then
+		skopeo copy -q oci:l1:new dir:l1-new.d >/dev/null &&
+		skopeo copy -q oci:l1:old dir:l1-old.d >/dev/null
+	fi
+'
+
+test_expect_success 'a failed run does not remove a blob it replaced' '
+	cp -a base-layout l2 &&
+	blob=$(cat layer-hex) &&
+	echo damaged >l2/blobs/sha256/$blob &&
+	{ cat app.s | head -c $(($(size_of app.s) - 1024)); } >cut.s &&
+	test_expect_code 1 oci-pack -o l2 --tag new <cut.s 2>err &&
+	test -f l2/blobs/sha256/$blob
+'
+
+test_expect_success 'oci-layout of another version, or without one, is refused' '
+	cp -a base-layout l3 &&
+	echo "{\"imageLayoutVersion\":\"2.0.0\"}" >l3/oci-layout &&
+	layout_fails l3 "imageLayoutVersion .2\.0\.0. is not supported" &&
+	echo "{}" >l3/oci-layout &&
+	layout_fails l3 "oci-layout. is not an OCI layout marker" &&
+	echo "{\"imageLayoutVersion\":\"1.1.0\"}" >l3/oci-layout &&
+	oci-pack -o l3 --tag new <app.s
+'
+
+test_expect_success 'a FIFO as index.json or oci-layout is refused, not waited on' '
+	cp -a base-layout l4 && rm l4/index.json && mkfifo l4/index.json &&
+	timeout 60 sh -c "oci-pack -o l4 --tag new <app.s" 2>err; test $? = 1 &&
+	test_one_error_line oci-pack err && grep -q "index.json. is not a regular file" err &&
+	mkdir l5 && mkfifo l5/oci-layout &&
+	timeout 60 sh -c "oci-pack -o l5 <app.s" 2>err; test $? = 1 &&
+	grep -q "oci-layout. is not a regular file" err
+'
+
+test_expect_success 'index.json as a symlink out of the layout is refused, the target untouched' '
+	cp -a base-layout l6 && mv l6/index.json outside.json &&
+	cp outside.json outside.orig && ln -s "$PWD/outside.json" l6/index.json &&
+	layout_fails l6 "index.json. is a symlink" &&
+	cmp outside.json outside.orig
+'
+
+test_expect_success 'blobs or blobs/sha256 as a symlink out of the layout is refused' '
+	mkdir -p l7/blobs outside-blobs && cp base-layout/oci-layout l7/ &&
+	ln -s "$PWD/outside-blobs" l7/blobs/sha256 &&
+	layout_fails l7 "blobs/sha256. \(must be a real directory\)" &&
+	rm -r l7/blobs && ln -s "$PWD/outside-blobs" l7/blobs &&
+	layout_fails l7 "blobs. \(must be a real directory\)" &&
+	test -z "$(ls outside-blobs)"
+'
+
+test_expect_success 'index.json over 64 MiB, malformed, or a directory is refused' '
+	cp -a base-layout l8 && truncate -s 65M l8/index.json &&
+	layout_fails l8 "index.json.: data larger than 67108864 bytes" &&
+	echo "{\"schemaVersion\":2,\"manifests\":[" >l8/index.json &&
+	layout_fails l8 "index.json" &&
+	rm l8/index.json && mkdir l8/index.json &&
+	layout_fails l8 "index.json. is not a regular file"
+'
+
+test_expect_success 'a blob name that is a directory is refused' '
+	cp -a base-layout l9 &&
+	blob=$(cat layer-hex) &&
+	rm l9/blobs/sha256/$blob && mkdir l9/blobs/sha256/$blob &&
+	layout_fails l9 "blobs/sha256/$blob. exists and is a directory"
+'
+
+test_expect_success 'a tag with path tricks is a usage error' '
+	for t in ../../etc/passwd /abs a/../b "a b" ""; do
+		test_expect_code 2 oci-pack -o l10 --tag "$t" <app.s 2>err &&
+		grep -q "invalid tag" err || return 1
+	done &&
+	! test -e l10
+'
+
+# a read-only bind mount (root can write a directory of mode 0555)
+bound=
+if test_have_prereq ROOT && mkdir -p ro && cp -a base-layout ro/layout &&
+	mount --bind ro/layout ro/layout 2>/dev/null; then
+	bound=yes
+	mount -o remount,bind,ro ro/layout 2>/dev/null && test_set_prereq ROMOUNT
+fi
+
+test_expect_success ROMOUNT 'a read-only layout: one line, nothing written' '
+	layout_fails ro/layout "Read-only file system"
+'
+test -n "$bound" && umount ro/layout
+
 test_done
