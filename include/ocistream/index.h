@@ -5,9 +5,13 @@
  *
  * Bytes: keys in the order schemaVersion, mediaType, manifests[{mediaType,
  * digest, size, platform{architecture, os, variant}, annotations{
- * annotations sorted by key, ref.name among them}}]; entries in the order
- * given.  Parsing keeps these fields (all annotations) of existing entries;
- * other fields (urls, artifactType, ...) are dropped on rewrite.
+ * annotations sorted by key, ref.name among them}, other members}], other
+ * members; entries in the order given.  Parsing keeps every member of an
+ * existing index, also those this model does not know (urls, artifactType,
+ * data, platform os.version and os.features, the index's own annotations
+ * and subject), as they were and in their order after the known ones: oci-pack
+ * -o DIR rewrites index.json, and must not lose what another tool put
+ * there.  An annotation whose key holds '=' is the one thing dropped.
  */
 #ifndef OCISTREAM_INDEX_H
 #define OCISTREAM_INDEX_H
@@ -26,11 +30,14 @@ struct ocis_index_entry {
 	char *arch, *os, *variant;	/* platform, or NULL */
 	char **annotations;	/* other annotations, "key=value"; written sorted */
 	size_t n_annotations;
+	char *extra;		/* other members, a JSON object, or NULL */
+	char *platform_extra;	/* other members of platform, a JSON object, or NULL */
 };
 
 struct ocis_index {
 	struct ocis_index_entry *v;
 	size_t n;
+	char *extra;		/* other top-level members, a JSON object, or NULL */
 };
 
 void ocis_index_release(struct ocis_index *x);

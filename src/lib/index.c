@@ -22,6 +22,8 @@ entry_release(struct ocis_index_entry *e)
 	free(e->arch);
 	free(e->os);
 	free(e->variant);
+	free(e->extra);
+	free(e->platform_extra);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -33,8 +35,10 @@ ocis_index_release(struct ocis_index *x)
 	for (i = 0; i < x->n; i++)
 		entry_release(&x->v[i]);
 	free(x->v);
+	free(x->extra);
 	x->v = NULL;
 	x->n = 0;
+	x->extra = NULL;
 }
 
 static int
@@ -55,7 +59,8 @@ ocis_index_add(struct ocis_index *x, const struct ocis_index_entry *e, ocis_erro
 	memset(&n, 0, sizeof(n));
 	n.ref = e->ref;
 	if (dup_opt(&n.ref_name, e->ref_name) < 0 || dup_opt(&n.arch, e->arch) < 0 ||
-	    dup_opt(&n.os, e->os) < 0 || dup_opt(&n.variant, e->variant) < 0) {
+	    dup_opt(&n.os, e->os) < 0 || dup_opt(&n.variant, e->variant) < 0 ||
+	    dup_opt(&n.extra, e->extra) < 0 || dup_opt(&n.platform_extra, e->platform_extra) < 0) {
 		entry_release(&n);
 		return ocis_error_oom(err);
 	}
@@ -161,6 +166,90 @@ gen_annotations(yajl_gen g, const struct ocis_index_entry *e)
 	return s;
 }
 
+/* A parsed JSON value, written again (numbers as their text). */
+static int
+gen_value(yajl_gen g, yajl_val v)
+{
+	size_t i;
+	int s = 0;
+
+	if (YAJL_IS_STRING(v))
+		return ocis_json_str(g, YAJL_GET_STRING(v));
+	if (YAJL_IS_NUMBER(v))
+		return yajl_gen_number(g, YAJL_GET_NUMBER(v), strlen(YAJL_GET_NUMBER(v)));
+	if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v))
+		return ocis_json_bool(g, YAJL_IS_TRUE(v));
+	if (YAJL_IS_OBJECT(v)) {
+		s |= ocis_json_open_map(g);
+		for (i = 0; i < v->u.object.len; i++)
+			s |= ocis_json_key(g, v->u.object.keys[i]) |
+			     gen_value(g, v->u.object.values[i]);
+		return s | ocis_json_close_map(g);
+	}
+	if (YAJL_IS_ARRAY(v)) {
+		s |= ocis_json_open_array(g);
+		for (i = 0; i < v->u.array.len; i++)
+			s |= gen_value(g, v->u.array.values[i]);
+		return s | ocis_json_close_array(g);
+	}
+	return yajl_gen_null(g);
+}
+
+/* The members of the JSON object text `extra` (kept by keep_others), into
+ * the open map of g. */
+static int
+gen_others(yajl_gen g, const char *extra)
+{
+	yajl_val v;
+	size_t i;
+	int s = 0;
+
+	if (extra == NULL)
+		return 0;
+	v = yajl_tree_parse(extra, NULL, 0);
+	if (v == NULL || !YAJL_IS_OBJECT(v)) {
+		yajl_tree_free(v);
+		return yajl_gen_in_error_state;
+	}
+	for (i = 0; i < v->u.object.len; i++)
+		s |= ocis_json_key(g, v->u.object.keys[i]) | gen_value(g, v->u.object.values[i]);
+	yajl_tree_free(v);
+	return s;
+}
+
+/* The members of object obj whose keys are not in known (NULL-ended), as
+ * the text of a JSON object in *out; *out NULL when there are none. */
+static int
+keep_others(yajl_val obj, const char *const *known, char **out, ocis_error_t **err)
+{
+	struct ocis_buf b = OCIS_BUF_INIT;
+	yajl_gen g;
+	size_t i, j;
+	int s = 0, any = 0;
+
+	*out = NULL;
+	if (obj == NULL || !YAJL_IS_OBJECT(obj))
+		return 0;
+	if ((g = ocis_json_gen_new()) == NULL)
+		return ocis_error_oom(err);
+	s |= ocis_json_open_map(g);
+	for (i = 0; i < obj->u.object.len; i++) {
+		for (j = 0; known[j] && strcmp(known[j], obj->u.object.keys[i]); j++)
+			;
+		if (known[j])
+			continue;
+		s |= ocis_json_key(g, obj->u.object.keys[i]) | gen_value(g, obj->u.object.values[i]);
+		any = 1;
+	}
+	s |= ocis_json_close_map(g);
+	if (ocis_json_gen_finish(g, s, "index.json", &b, err) < 0)
+		return -1;
+	if (any)
+		*out = ocis_buf_detach(&b, NULL);
+	ocis_buf_release(&b);
+	return 0;
+}
+
 int
 ocis_index_to_json(const struct ocis_index *x, struct ocis_buf *out, ocis_error_t **err)
 {
@@ -195,23 +284,37 @@ ocis_index_to_json_typed(const struct ocis_index *x, const char *media_type,
 			s |= ocis_json_kv_str(g, "os", e->os);
 			if (e->variant)
 				s |= ocis_json_kv_str(g, "variant", e->variant);
+			s |= gen_others(g, e->platform_extra);
 			s |= ocis_json_close_map(g);
 		}
 		if (has_annotations(e)) {
 			s |= ocis_json_key(g, "annotations");
 			s |= gen_annotations(g, e);
 		}
+		s |= gen_others(g, e->extra);
 		s |= ocis_json_close_map(g);
 	}
 	s |= ocis_json_close_array(g);
+	s |= gen_others(g, x->extra);
 	s |= ocis_json_close_map(g);
 	return ocis_json_gen_finish(g, s, "image index", out, err);
 }
+
+/* The members the model reads; keep_others keeps the rest. */
+static const char *const top_known[] = { "schemaVersion", "mediaType", "manifests", NULL };
+static const char *const entry_known[] = {
+	"mediaType", "digest", "size", "platform", "annotations", NULL
+};
+static const char *const entry_known_no_platform[] = {
+	"mediaType", "digest", "size", "annotations", NULL
+};
+static const char *const platform_known[] = { "architecture", "os", "variant", NULL };
 
 int
 ocis_index_from_json(struct ocis_index *x, const char *json, size_t len, ocis_error_t **err)
 {
 	yajl_val root = NULL, list;
+	char *extra = NULL, *pextra = NULL;
 	uint64_t ver;
 	size_t i;
 	int r = -1;
@@ -227,6 +330,9 @@ ocis_index_from_json(struct ocis_index *x, const char *json, size_t len, ocis_er
 		ocis_error_set(err, EINVAL, "index.json: no manifests array");
 		goto out;
 	}
+	free(x->extra);
+	if (keep_others(root, top_known, &x->extra, err) < 0)
+		goto out;
 	for (i = 0; i < list->u.array.len; i++) {
 		yajl_val m = list->u.array.values[i];
 		yajl_val plat = ocis_json_get(m, "platform");
@@ -247,6 +353,15 @@ ocis_index_from_json(struct ocis_index *x, const char *json, size_t len, ocis_er
 		e.arch = (char *)ocis_json_get_str(plat, "architecture");
 		e.os = (char *)ocis_json_get_str(plat, "os");
 		e.variant = (char *)ocis_json_get_str(plat, "variant");
+		/* A platform written as ours is (architecture and os strings)
+		 * keeps its other members beside them; any other platform
+		 * member is kept whole, among the entry's other members. */
+		if (keep_others(m, e.arch && e.os ? entry_known : entry_known_no_platform,
+				&extra, err) < 0 ||
+		    (e.arch && e.os && keep_others(plat, platform_known, &pextra, err) < 0))
+			goto out;
+		e.extra = extra;
+		e.platform_extra = pextra;
 		if (ann && YAJL_IS_OBJECT(ann) && ann->u.object.len > 0) {
 			size_t k;
 			char **kv = calloc(ann->u.object.len, sizeof(char *));
@@ -269,6 +384,9 @@ ocis_index_from_json(struct ocis_index *x, const char *json, size_t len, ocis_er
 			for (k = 0; k < e.n_annotations; k++)
 				free(kv[k]);
 			free(kv);
+			free(extra);
+			free(pextra);
+			extra = pextra = NULL;
 			if (bad) {
 				if (bad == 1)
 					ocis_error_oom(err);
@@ -276,11 +394,18 @@ ocis_index_from_json(struct ocis_index *x, const char *json, size_t len, ocis_er
 			}
 			continue;
 		}
-		if (ocis_index_add(x, &e, err) < 0)
+		r = ocis_index_add(x, &e, err);
+		free(extra);
+		free(pextra);
+		extra = pextra = NULL;
+		if (r < 0)
 			goto out;
+		r = -1;
 	}
 	r = 0;
 out:
+	free(extra);
+	free(pextra);
 	yajl_tree_free(root);
 	return r;
 }

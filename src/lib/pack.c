@@ -454,7 +454,7 @@ merge_existing_platforms(struct ocis_layout *l, const struct ocis_index *top,
 			 const struct ocis_pack_opts *o, struct ocis_index *imgs, ocis_error_t **err)
 {
 	const struct ocis_index_entry *cur = NULL;
-	struct ocis_index old = { NULL, 0 }, merged = { NULL, 0 };
+	struct ocis_index old = { NULL, 0, NULL }, merged = { NULL, 0, NULL };
 	struct ocis_buf blob = OCIS_BUF_INIT;
 	size_t i, j;
 	int r = -1;
@@ -518,7 +518,7 @@ ocis_pack(struct ocis_stream_reader *r, struct ocis_layout *l, const struct ocis
 	  struct ocis_pack_stats *stats, ocis_error_t **err)
 {
 	struct image im;
-	struct ocis_index imgs = { NULL, 0 }, top = { NULL, 0 };
+	struct ocis_index imgs = { NULL, 0, NULL }, top = { NULL, 0, NULL };
 	struct ocis_stream_entry e;
 	struct ocis_buf json = OCIS_BUF_INIT, data = OCIS_BUF_INIT;
 	struct ocis_index_entry target;

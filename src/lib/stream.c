@@ -866,7 +866,7 @@ collect(const struct ocis_stream_reader *r, struct resolve *rs, const struct oci
 static int
 resolve_layout(struct ocis_stream_reader *r, ocis_error_t **err)
 {
-	struct ocis_index top = { NULL, 0 };
+	struct ocis_index top = { NULL, 0, NULL };
 	struct resolve *rs;
 	struct ocis_manifest_info m;
 	struct ocis_config c;

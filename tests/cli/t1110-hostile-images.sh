@@ -436,6 +436,30 @@ test_expect_success 'a tag with path tricks is a usage error' '
 	! test -e l10
 '
 
+test_expect_success 'what other tools put into index.json survives an update' '
+	cp -a base-layout l11 &&
+	"$PYTHON" - <<-\PY &&
+	import json
+	d = json.load(open("l11/index.json"))
+	e = d["manifests"][0]
+	e["platform"]["os.version"] = "10.0.17763.1234"
+	e["platform"]["os.features"] = ["win32k"]
+	e["urls"] = ["https://example.com/blob"]
+	e["artifactType"] = "application/vnd.example.sbom"
+	e["data"] = "e30="
+	e["annotations"]["org.example.k"] = "v"
+	e["x-number"] = 1.5e10
+	d["annotations"] = {"org.example.top": "1"}
+	d["subject"] = {"mediaType": "x", "digest": e["digest"], "size": 1}
+	json.dump(d, open("l11/index.json", "w"))
+	PY
+	json_get l11/index.json "[j[\"manifests\"], j[\"annotations\"], j[\"subject\"]]" >before &&
+	oci-pack -o l11 --tag new <app.s &&
+	json_get l11/index.json "[j[\"manifests\"][:1], j[\"annotations\"], j[\"subject\"]]" >after &&
+	test_cmp before after &&
+	test "$(json_get l11/index.json "len(j[\"manifests\"])")" = 2
+'
+
 # a read-only bind mount (root can write a directory of mode 0555)
 bound=
 if test_have_prereq ROOT && mkdir -p ro && cp -a base-layout ro/layout &&
