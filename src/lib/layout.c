@@ -260,10 +260,20 @@ static int
 replace_file(int dirfd, const char *name, const void *data, size_t len, ocis_error_t **err)
 {
 	char tmp[128];
-	int fd;
+	unsigned seq;
+	int fd = -1;
 
-	snprintf(tmp, sizeof(tmp), ".%s.tmp-%ld", name, (long)getpid());
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	/* A run killed before its rename leaves its temporary file; in a
+	 * container the next run often has the same pid (1, say), so a name
+	 * made of the pid alone would be taken for good: a counter follows
+	 * it, as for the blobs. */
+	for (seq = 0; fd < 0 && seq < 1000; seq++) {
+		snprintf(tmp, sizeof(tmp), ".%s.tmp-%ld-%u", name, (long)getpid(), seq);
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			    0644);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
 	if (fd < 0)
 		return ocis_error_set(err, errno, "cannot create '%s'", tmp);
 	if (ocis_write_full(fd, data, len, err) < 0 || fsync(fd) < 0) {

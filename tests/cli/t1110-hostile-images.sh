@@ -460,6 +460,18 @@ test_expect_success 'what other tools put into index.json survives an update' '
 	test "$(json_get l11/index.json "len(j[\"manifests\"])")" = 2
 '
 
+# oci-pack as pid 1 of a new pid namespace: the pid of a container
+if test_have_prereq ROOT && unshare --pid --fork true 2>/dev/null; then
+	test_set_prereq PIDNS
+fi
+
+test_expect_success PIDNS 'a temporary index.json left by a killed run of the same pid' '
+	cp -a base-layout l12 &&
+	: >l12/.index.json.tmp-1 && : >l12/.index.json.tmp-1-0 &&
+	unshare --pid --fork oci-pack -o l12 --tag new <app.s &&
+	test "$(json_get l12/index.json "len(j[\"manifests\"])")" = 2
+'
+
 # a read-only bind mount (root can write a directory of mode 0555)
 bound=
 if test_have_prereq ROOT && mkdir -p ro && cp -a base-layout ro/layout &&
