@@ -203,6 +203,7 @@ struct flat {
 	size_t n_ext, cap_ext;
 	struct blob *blobs;
 	size_t n_blobs, cap_blobs;
+	struct ocis__digest_index blob_index;
 	struct ocis_layer_list layers;	/* descriptors as the stream has them */
 	struct image *images;
 	size_t n_images, cap_images;
@@ -231,16 +232,11 @@ struct flat {
 	size_t xcap;
 };
 
+/* The last one wins (a blob may be carried twice). */
 static const struct blob *
 find_blob(const struct flat *f, const char *digest)
 {
-	size_t i;
-
-	/* the last one wins (a blob may be carried twice) */
-	for (i = f->n_blobs; i-- > 0;)
-		if (strcmp(f->blobs[i].digest, digest) == 0)
-			return &f->blobs[i];
-	return NULL;
+	return ocis__dix_find(&f->blob_index, f->blobs, sizeof(*f->blobs), digest);
 }
 
 static int
@@ -299,11 +295,15 @@ scan_stream(struct flat *f, ocis_error_t **err)
 				if (ocis__grow((void **)&f->blobs, &f->cap_blobs, f->n_blobs + 1,
 					 sizeof(*f->blobs), err) < 0)
 					goto out;
-				b = &f->blobs[f->n_blobs++];
+				b = &f->blobs[f->n_blobs];
 				memcpy(b->digest, e.layer->digest, sizeof(b->digest));
 				b->first = in_run ? run_first : f->n_ext;
 				b->n = in_run ? f->n_ext - run_first : 0;
 				in_run = 0;
+				if (ocis__dix_add(&f->blob_index, f->blobs, sizeof(*f->blobs),
+						  f->n_blobs, err) < 0)
+					goto out;
+				f->n_blobs++;
 			}
 			if (e.kind == OCIS_ENTRY_LAYER) {
 				if (ocis_layer_list_push(&f->layers, e.layer, err) < 0)
@@ -970,6 +970,7 @@ flat_release(struct flat *f)
 
 	free(f->ext);
 	free(f->blobs);
+	free(f->blob_index.slots);
 	ocis_layer_list_clear(&f->layers);
 	for (i = 0; i < f->n_images; i++) {
 		free(f->images[i].arch);

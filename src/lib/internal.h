@@ -84,6 +84,21 @@ struct ocis__kv_item {
 	size_t idx;
 };
 int ocis__kv_cmp(const void *a, const void *b);
+/* An array whose elements start with a digest string ("sha256:<hex>"),
+ * indexed by it: a hash table of positions (slots hold index + 1, 0 is
+ * free; n_slots a power of two), zero-initialised, free(slots) to drop.
+ * Linear lookups made hostile inputs with many blobs quadratic. */
+struct ocis__digest_index {
+	size_t *slots;
+	size_t n_slots;
+};
+/* The element of base (stride bytes each) with this digest, or NULL. */
+const void *ocis__dix_find(const struct ocis__digest_index *x, const void *base, size_t stride,
+			   const char *digest);
+/* Index element k of base (0..k-1 are indexed already; base may have
+ * moved); of elements with the same digest the last one is found. */
+int ocis__dix_add(struct ocis__digest_index *x, const void *base, size_t stride, size_t k,
+		  struct ocis_error **err);
 /* Format a warning and pass it to warn(ctx, msg) when warn is set. */
 void ocis__warnf(void (*warn)(void *ctx, const char *msg), void *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

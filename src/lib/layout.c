@@ -44,33 +44,27 @@ struct ocis_layout {
 
 	char (*done)[OCIS_DIGEST_STR_SIZE];	/* blobs written (tar) / added (dir) */
 	size_t n_done, cap_done;
+	struct ocis__digest_index done_index;
 	int finished;
 };
 
 static int
 remember(struct ocis_layout *l, const char *digest, ocis_error_t **err)
 {
-	if (l->n_done == l->cap_done) {
-		size_t ncap = l->cap_done ? l->cap_done * 2 : 16;
-		void *p = realloc(l->done, ncap * sizeof(*l->done));
-		if (p == NULL)
-			return ocis_error_oom(err);
-		l->done = p;
-		l->cap_done = ncap;
-	}
-	memcpy(l->done[l->n_done++], digest, OCIS_DIGEST_STR_SIZE);
+	if (ocis__grow((void **)&l->done, &l->cap_done, l->n_done + 1, sizeof(*l->done), err) < 0)
+		return -1;
+	memcpy(l->done[l->n_done], digest, OCIS_DIGEST_STR_SIZE);
+	if (ocis__dix_add(&l->done_index, l->done, sizeof(*l->done), l->n_done, err) < 0)
+		return -1;
+	l->n_done++;
 	return 0;
 }
 
+/* (hashed: an image of 200 000 blobs took a minute of comparisons) */
 static int
 seen(const struct ocis_layout *l, const char *digest)
 {
-	size_t i;
-
-	for (i = 0; i < l->n_done; i++)
-		if (strcmp(l->done[i], digest) == 0)
-			return 1;
-	return 0;
+	return ocis__dix_find(&l->done_index, l->done, sizeof(*l->done), digest) != NULL;
 }
 
 int
@@ -666,5 +660,6 @@ ocis_layout_free(struct ocis_layout *l)
 	if (l->dirfd >= 0)
 		close(l->dirfd);	/* releases the flock */
 	free(l->done);
+	free(l->done_index.slots);
 	free(l);
 }

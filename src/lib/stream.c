@@ -84,6 +84,7 @@ struct ocis_stream_reader {
 	size_t run_magic_len;
 	struct run_rec *runs;	/* closed runs */
 	size_t n_runs, cap_runs;
+	struct ocis__digest_index run_index;	/* runs by digest */
 
 	struct ocis_buf meta;	/* data of the current metadata entry */
 	struct ocis_layer_desc desc;
@@ -95,7 +96,8 @@ struct ocis_stream_reader {
 	struct ocis_buf layout_index;	/* its index.json */
 	int have_layout_index;
 	struct held_blob *held;	/* its JSON blobs */
-	size_t n_held;
+	size_t n_held, cap_held;
+	struct ocis__digest_index held_index;
 	size_t held_total;
 	int lb_open;		/* a large blob is being turned into chunks */
 	char lb_digest[OCIS_DIGEST_STR_SIZE];
@@ -158,8 +160,10 @@ clear_layout(struct ocis_stream_reader *r)
 	for (i = 0; i < r->n_held; i++)
 		free(r->held[i].data);
 	free(r->held);
+	free(r->held_index.slots);
+	memset(&r->held_index, 0, sizeof(r->held_index));
 	r->held = NULL;
-	r->n_held = r->held_total = 0;
+	r->n_held = r->cap_held = r->held_total = 0;
 	ocis_buf_release(&r->layout_index);
 	r->have_layout_index = 0;
 	r->in_layout = 0;
@@ -180,6 +184,7 @@ ocis_stream_reader_free(struct ocis_stream_reader *r)
 		free(r->queue[i].data);
 	free(r->queue);
 	free(r->runs);
+	free(r->run_index.slots);
 	free(r->base_ref);
 	free(r->base_arch);
 	free(r->base_os);
@@ -419,15 +424,13 @@ at_end(struct ocis_stream_reader *r, ocis_error_t **err)
 	return 0;
 }
 
+/* Runs and held blobs are looked up by digest for every run and every
+ * layer: a hash table, so that a base image of 100 000 small blobs is not
+ * 10^10 string comparisons. */
 static const struct run_rec *
 find_run(const struct ocis_stream_reader *r, const char *digest)
 {
-	size_t i;
-
-	for (i = 0; i < r->n_runs; i++)
-		if (strcmp(r->runs[i].digest, digest) == 0)
-			return &r->runs[i];
-	return NULL;
+	return ocis__dix_find(&r->run_index, r->runs, sizeof(*r->runs), digest);
 }
 
 static int
@@ -453,11 +456,14 @@ close_run(struct ocis_stream_reader *r, const char *digest, uint64_t size, ocis_
 		if (ocis__grow((void **)&r->runs, &r->cap_runs, r->n_runs + 1, sizeof(*r->runs),
 			       err) < 0)
 			return -1;
-		rec = &r->runs[r->n_runs++];
+		rec = &r->runs[r->n_runs];
 		memcpy(rec->digest, digest, OCIS_DIGEST_STR_SIZE);
 		rec->size = r->run_bytes;
 		memcpy(rec->magic, r->run_magic, sizeof(rec->magic));
 		rec->magic_len = r->run_magic_len;
+		if (ocis__dix_add(&r->run_index, r->runs, sizeof(*r->runs), r->n_runs, err) < 0)
+			return -1;
+		r->n_runs++;
 	}
 	return 0;
 }
@@ -674,12 +680,7 @@ ocis__docker_archive_name(const char *name)
 static const struct held_blob *
 find_held(const struct ocis_stream_reader *r, const char *digest)
 {
-	size_t i;
-
-	for (i = 0; i < r->n_held; i++)
-		if (strcmp(r->held[i].digest, digest) == 0)
-			return &r->held[i];
-	return NULL;
+	return ocis__dix_find(&r->held_index, r->held, sizeof(*r->held), digest);
 }
 
 struct candidate {
@@ -729,6 +730,7 @@ base_layer_type(const char *mt)
 
 #define MAX_CANDIDATES 256
 #define MAX_INDEX_DEPTH 8	/* index.json -> index -> ... -> manifest */
+#define MAX_INDEXES 1024	/* nested indexes followed, in all */
 
 /* The images of a layout archive that match --base-ref and the platform. */
 struct resolve {
@@ -834,6 +836,9 @@ collect(const struct ocis_stream_reader *r, struct resolve *rs, const struct oci
 		if (depth + 1 >= MAX_INDEX_DEPTH)
 			return ocis_error_set(err, 0, "base image: image indexes nested more than "
 					      "%d deep", MAX_INDEX_DEPTH);
+		if (rs->n_seen == MAX_INDEXES)
+			return ocis_error_set(err, 0, "base image: more than %d image indexes",
+					      MAX_INDEXES);
 		if ((ib = held_for(r, "index", &t->ref, err)) == NULL)
 			return -1;
 		if (ocis__grow((void **)&rs->seen, &rs->cap_seen, rs->n_seen + 1,
@@ -1074,15 +1079,23 @@ layout_member(struct ocis_stream_reader *r, struct ocis_stream_entry *e, const c
 			return ocis_error_set(err, 0, "base image: blob '%s' has digest %s", n,
 					      digest);
 		}
-		hb = realloc(r->held, (r->n_held + 1) * sizeof(*hb));
-		if (hb == NULL) {
-			ocis_buf_release(&tmp);
-			return ocis_error_oom(err);
+		if (find_held(r, digest) != NULL) {
+			ocis_buf_release(&tmp);	/* the same bytes again */
+			return 0;
 		}
-		r->held = hb;
-		memcpy(hb[r->n_held].digest, digest, sizeof(digest));
-		hb[r->n_held].len = tmp.len;
-		hb[r->n_held].data = (unsigned char *)ocis_buf_detach(&tmp, NULL);
+		if (ocis__grow((void **)&r->held, &r->cap_held, r->n_held + 1, sizeof(*r->held),
+			       err) < 0) {
+			ocis_buf_release(&tmp);
+			return -1;
+		}
+		hb = &r->held[r->n_held];
+		memcpy(hb->digest, digest, sizeof(digest));
+		hb->len = tmp.len;
+		hb->data = (unsigned char *)ocis_buf_detach(&tmp, NULL);
+		if (ocis__dix_add(&r->held_index, r->held, sizeof(*r->held), r->n_held, err) < 0) {
+			free(hb->data);
+			return -1;
+		}
 		r->n_held++;
 		r->held_total += size;
 		return 0;

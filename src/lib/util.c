@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Small helpers the library modules share (declared in internal.h): names
- * for messages, optional string copies, growing arrays, warnings.
+ * for messages, optional string copies, growing arrays, warnings, arrays
+ * indexed by digest.
  */
 #include "config.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,4 +82,70 @@ ocis__kv_cmp(const void *a, const void *b)
 	if (x->klen != y->klen)
 		return x->klen < y->klen ? -1 : 1;
 	return x->idx < y->idx ? -1 : (x->idx > y->idx);
+}
+
+/* --- arrays indexed by digest ------------------------------------------- */
+
+/* A digest is a hash already: its first hex digits are the slot. */
+static size_t
+digest_slot(const char *digest, size_t n_slots)
+{
+	uint64_t h = 0;
+	size_t i;
+
+	for (i = 7; i < 7 + 16 && digest[i]; i++)
+		h = h * 16 + (uint64_t)(digest[i] <= '9' ? digest[i] - '0' : digest[i] - 'a' + 10);
+	return (size_t)h & (n_slots - 1);
+}
+
+#define DIGEST_AT(base, stride, k) ((const char *)(base) + (stride) * (k))
+
+const void *
+ocis__dix_find(const struct ocis__digest_index *x, const void *base, size_t stride,
+	       const char *digest)
+{
+	size_t i;
+
+	if (x->n_slots == 0)
+		return NULL;
+	for (i = digest_slot(digest, x->n_slots); x->slots[i]; i = (i + 1) & (x->n_slots - 1))
+		if (strcmp(DIGEST_AT(base, stride, x->slots[i] - 1), digest) == 0)
+			return DIGEST_AT(base, stride, x->slots[i] - 1);
+	return NULL;
+}
+
+/* Slot of element j: a free one, or the one of an element with the same
+ * digest, which j replaces (the last one wins). */
+static void
+dix_put(struct ocis__digest_index *x, const void *base, size_t stride, size_t j)
+{
+	const char *d = DIGEST_AT(base, stride, j);
+	size_t i;
+
+	for (i = digest_slot(d, x->n_slots); x->slots[i]; i = (i + 1) & (x->n_slots - 1))
+		if (strcmp(DIGEST_AT(base, stride, x->slots[i] - 1), d) == 0)
+			break;
+	x->slots[i] = j + 1;
+}
+
+int
+ocis__dix_add(struct ocis__digest_index *x, const void *base, size_t stride, size_t k,
+	      ocis_error_t **err)
+{
+	size_t j;
+
+	if ((k + 1) * 2 > x->n_slots) {
+		size_t n = x->n_slots ? x->n_slots * 2 : 64;
+		size_t *v = calloc(n, sizeof(*v));
+
+		if (v == NULL)
+			return ocis_error_oom(err);
+		free(x->slots);
+		x->slots = v;
+		x->n_slots = n;
+		for (j = 0; j < k; j++)
+			dix_put(x, base, stride, j);
+	}
+	dix_put(x, base, stride, k);
+	return 0;
 }
