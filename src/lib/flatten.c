@@ -641,6 +641,12 @@ index_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 		n->last_layer = (uint16_t)layer;
 		n->is_link = hl != NULL;
 		n->is_dir = hl == NULL && archive_entry_filetype(ae) == AE_IFDIR;
+		if (!n->is_dir && f->path.len == 0) {
+			/* "./" as a file or symlink: the tree would have no root */
+			ocis_error_set(err, 0, "layer %zu: entry '%s' is the root, and not a "
+				       "directory", li + 1, ocis__shown(raw, s1, sizeof(s1)));
+			goto out;
+		}
 		if (!n->is_dir)
 			raise16(&n->kill_desc, layer);
 	}

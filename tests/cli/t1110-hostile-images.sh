@@ -264,6 +264,10 @@ test_expect_success 'an entry below a whiteout or an opaque marker is refused' '
 	flatten_fails wh-dir "entry .etc/\.wh\.os-release/x. is below a whiteout"
 '
 
+test_expect_success 'a root that is a symlink is refused' '
+	flatten_fails root-symlink "entry .\./. is the root, and not a directory"
+'
+
 test_expect_success 'an opaque whiteout of the root removes every lower entry' '
 	image_ok wh-root-opq &&
 	echo new >expect && test_cmp expect wh-root-opq.names

@@ -492,6 +492,7 @@ LAYER_CASES = {
     'symlink-escape-same': [[('a', 'l', '/etc'), ('a/passwd', 'f', PASSWD)]],
     # bin/tool is a regular file below
     'file-parent': [[('bin/tool/x', 'f', 'x\n')]],
+    'root-symlink': [[('./', 'l', '/etc')]],
     'dotdot-entry': [[('../../evil', 'f', 'evil\n')]],
     'abs-entry': [[('/etc/abs', 'f', 'abs\n')]],
 }
