@@ -55,6 +55,11 @@ struct ocis_tarin_opts {
 	int layer_blob;		/* a layer of an image: see above */
 	void (*warn)(void *ctx, const char *msg);	/* layer_blob warnings */
 	void *cb_ctx;
+	/* Given every byte of the uncompressed tar, in order, to the end of
+	 * the input: with a tap, the end of the archive is followed by
+	 * reading what is left (the padding a diff_id covers). */
+	void (*tap)(void *ctx, const void *buf, size_t len);
+	void *tap_ctx;
 };
 
 /* A source of raw bytes: like read(2), -1 with errno set on error. */

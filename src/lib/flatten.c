@@ -37,6 +37,7 @@
 
 #include <ocistream/config.h>
 #include <ocistream/flatten.h>
+#include <ocistream/hash.h>
 #include <ocistream/pax.h>
 #include <ocistream/tarin.h>
 #include <ocistream/stream.h>
@@ -221,6 +222,9 @@ struct flat {
 	size_t cur_ext;
 	uint64_t cur_done;
 	char cur_what[128];	/* "layer N (digest)" */
+	struct ocis_hash cur_hash;	/* of its uncompressed tar: the diff_id */
+	uint64_t cur_tar_bytes;
+	int cur_hashing;
 
 	/* output */
 	unsigned char *obuf;
@@ -451,8 +455,18 @@ blob_read(void *ctx, void *buf, size_t len)
 /* A warning through the caller's callback. */
 #define fwarn(f, ...) ocis__warnf((f)->o->warn, (f)->o->cb_ctx, __VA_ARGS__)
 
+static void
+layer_tap(void *ctx, const void *buf, size_t len)
+{
+	struct flat *f = ctx;
+
+	ocis_hash_update(&f->cur_hash, buf, len);
+	f->cur_tar_bytes += len;
+}
+
 /* Layers come from other tools too: read them with the leniency of
- * ocis_tarin's layer_blob (empty is fine, warnings are warnings). */
+ * ocis_tarin's layer_blob (empty is fine, warnings are warnings).  The
+ * uncompressed tar is hashed on the way, for its diff_id. */
 static int
 open_layer(struct flat *f, size_t li, struct ocis_tarin **out, ocis_error_t **err)
 {
@@ -460,13 +474,44 @@ open_layer(struct flat *f, size_t li, struct ocis_tarin **out, ocis_error_t **er
 	struct ocis_tarin_opts o = {
 		.what = f->cur_what, .layer_blob = 1,
 		.warn = f->o->warn, .cb_ctx = f->o->cb_ctx,
+		.tap = layer_tap, .tap_ctx = f,
 	};
 
 	f->cur_blob = find_blob(f, l->digest);
 	f->cur_ext = 0;
 	f->cur_done = 0;
 	snprintf(f->cur_what, sizeof(f->cur_what), "layer %zu (%s)", li + 1, l->digest);
+	if (f->cur_hashing)
+		ocis_hash_release(&f->cur_hash);
+	f->cur_hashing = 0;
+	f->cur_tar_bytes = 0;
+	if (ocis_hash_init(&f->cur_hash, err) < 0)
+		return -1;
+	f->cur_hashing = 1;
 	return ocis_tarin_open(out, blob_read, f, &o, err);
+}
+
+/* The layer was read to its end: is it the one the config names?  A
+ * client checks the diff_id (umoci: "diffid mismatch"); the tree of
+ * another layer would be a lie.  A layer written without one (an empty
+ * diff_id) has nothing to check. */
+static int
+check_diff_id(struct flat *f, size_t li, ocis_error_t **err)
+{
+	const struct ocis_layer_desc *l = &f->layers.v[f->im->first + li];
+	char got[OCIS_DIGEST_STR_SIZE];
+
+	f->cur_hashing = 0;
+	if (ocis_hash_final(&f->cur_hash, got, err) < 0)
+		return -1;
+	if (l->diff_id[0] != 0 && strcmp(got, l->diff_id) != 0)
+		return ocis_error_set(err, 0, "%s: its uncompressed content is %s, not the "
+				      "diff_id %s of the image config", f->cur_what, got,
+				      l->diff_id);
+	if (l->uncompressed_size != 0 && f->cur_tar_bytes != l->uncompressed_size)
+		return ocis_error_set(err, 0, "%s: %" PRIu64 " bytes uncompressed, not %" PRIu64,
+				      f->cur_what, f->cur_tar_bytes, l->uncompressed_size);
+	return 0;
 }
 
 /* --- entries ---------------------------------------------------------------- */
@@ -650,7 +695,7 @@ index_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 		if (!n->is_dir)
 			raise16(&n->kill_desc, layer);
 	}
-	if (r == 0)
+	if (r == 0 && check_diff_id(f, li, err) == 0)
 		ret = 0;
 	goto out;
 fail_entry:
@@ -931,7 +976,7 @@ emit_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 		if (emit(f, a, &pe, (char *)f->path.data, err) < 0)
 			goto fail_entry;
 	}
-	if (r == 0)
+	if (r == 0 && check_diff_id(f, li, err) == 0)
 		ret = 0;
 	goto out;
 changed:
@@ -974,6 +1019,8 @@ flat_release(struct flat *f)
 {
 	size_t i;
 
+	if (f->cur_hashing)
+		ocis_hash_release(&f->cur_hash);
 	free(f->ext);
 	free(f->blobs);
 	free(f->blob_index.slots);

@@ -72,8 +72,9 @@ struct ocis_tarin {
 	size_t zs_left;			/* ZSTD_decompressStream hint: 0 = frame ended */
 	int zs_started;
 	/* entries */
-	int not_layout;			/* a name no OCI image layout has */
-	int layout_files;		/* 1: oci-layout seen, 2: index.json */
+	int not_image;			/* a name no image archive has */
+	int layout_files;		/* 1: oci-layout seen, 2: index.json, 4: manifest.json */
+	int docker_files;		/* <id>/..., <id>.json, <id>.tar seen */
 	struct archive_entry *ae;
 	uint64_t entries, size, data_at;
 	char name[256];
@@ -308,6 +309,8 @@ input_read(struct archive *a, void *ctx, const void **buf)
 		return -1;
 	}
 	t->ended = n == 0;
+	if (n > 0 && t->o.tap)
+		t->o.tap(t->o.tap_ctx, out, (size_t)n);
 	t->cur = next;
 	t->win_off[next] = t->handed;
 	t->win_len[next] = (size_t)n;
@@ -630,6 +633,23 @@ is_image_stream(struct archive_entry *ae)
 	       strchr(n + strlen(OCIS_STREAM_DIR), '/') == NULL;
 }
 
+/* After the end of the archive: the rest of the input, for the tap. */
+static int
+drain(struct ocis_tarin *t, ocis_error_t **err)
+{
+	const void *buf;
+	la_ssize_t n;
+
+	while (t->o.tap && !t->ended) {
+		if ((n = input_read(t->a, t, &buf)) < 0) {
+			const char *m = archive_error_string(t->a);
+			return ocis_error_set(err, 0, "%s: after the end of the archive: %s",
+					      t->o.what, m ? m : "read error");
+		}
+	}
+	return 0;
+}
+
 int
 ocis_tarin_next(struct ocis_tarin *t, struct archive_entry **ae, ocis_error_t **err)
 {
@@ -654,11 +674,18 @@ ocis_tarin_next(struct ocis_tarin *t, struct archive_entry **ae, ocis_error_t **
 		/* Nothing but the members of an OCI image layout: the layer
 		 * would be an image in a layer.  Known only at the end, so the
 		 * output already written fails with this error. */
-		if (!t->o.layer_blob && !t->not_layout && t->layout_files == 3)
+		if (!t->o.layer_blob && !t->not_image && (t->layout_files & 3) == 3)
 			return ocis_error_set(err, 0, "%s: the input is an OCI image tarball, not "
 					      "a rootfs tar (oci-flatten writes its rootfs)",
 					      t->o.what);
-		return 0;
+		/* docker save's archive: manifest.json and <id> members */
+		if (!t->o.layer_blob && !t->not_image && (t->layout_files & 4) &&
+		    t->docker_files)
+			return ocis_error_set(err, 0, "%s: the input is a docker-archive image "
+					      "(docker save), not a rootfs tar (skopeo copy "
+					      "docker-archive:FILE oci-archive:OUT converts it)",
+					      t->o.what);
+		return drain(t, err);
 	}
 	if (r == ARCHIVE_WARN && is_charset_warning(m)) {
 		/* libarchive keeps the name bytes as they are when it cannot
@@ -693,15 +720,22 @@ ocis_tarin_next(struct ocis_tarin *t, struct archive_entry **ae, ocis_error_t **
 				      "tar (oci-layer already ran on it)", t->o.what);
 	ocis__shown(archive_entry_pathname(t->ae) ? archive_entry_pathname(t->ae) : "",
 		    t->name, sizeof(t->name));
-	if (!t->not_layout) {
-		const char *n = archive_entry_pathname(t->ae) ?
-			ocis__layout_member_name(archive_entry_pathname(t->ae)) : NULL;
-		if (n == NULL)
-			t->not_layout = 1;
-		else if (!strcmp(n, "oci-layout"))
+	if (!t->not_image) {
+		const char *p = archive_entry_pathname(t->ae) ? archive_entry_pathname(t->ae) : "";
+		const char *n = ocis__layout_member_name(p);
+
+		while (p[0] == '.' && p[1] == '/')
+			p += 2;
+		if (n != NULL && !strcmp(n, "oci-layout"))
 			t->layout_files |= 1;	/* both are required in a layout: */
-		else if (!strcmp(n, "index.json"))
+		else if (n != NULL && !strcmp(n, "index.json"))
 			t->layout_files |= 2;	/* a site may be just index.json */
+		else if (n != NULL && !strcmp(n, "manifest.json"))
+			t->layout_files |= 4;
+		else if (n == NULL && ocis__docker_archive_name(p))
+			t->docker_files = 1;
+		else if (n == NULL)
+			t->not_image = 1;
 	}
 	if (fix_entry(t, t->ae, err) < 0)
 		return -1;

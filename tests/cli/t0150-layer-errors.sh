@@ -155,6 +155,19 @@ test_expect_success 'an OCI image tarball (plain or gzip) is not a rootfs' '
 	oci-pack <site.stream >site.img
 '
 
+# docker save's archive (manifest.json, <id>/layer.tar or <id>.tar, <id>.json)
+# as skopeo writes it; a rootfs that merely has a manifest.json stays one
+test_expect_success SKOPEO 'a docker-archive image is not a rootfs' '
+	skopeo copy -q oci-archive:image-tarball.in docker-archive:docker-archive.in:x/y:1 &&
+	tar -tf docker-archive.in >da.names &&
+	grep -x manifest.json da.names &&
+	layer_fails docker-archive &&
+	grep "docker-archive image (docker save), not a rootfs tar" docker-archive.err &&
+	mkdir app && echo "{}" >app/manifest.json && mkdir app/lib &&
+	tar -C app -cf app.tar . &&
+	oci-layer <app.tar >app.stream
+'
+
 test_expect_success 'oci-pack: non-tar input is an error' '
 	echo "hello, world" >hello &&
 	test_expect_code 1 oci-pack <hello >img 2>err &&
