@@ -127,9 +127,9 @@ command -v libdeflate-gzip >/dev/null && row "libdeflate-gzip -6 | sha256 (1 thr
 row "pigz -p $n -6 | sha256 (limit)"
 row "oci-layer (gzip -6)" "$(ratio ${WALL["oci-layer (gzip -6)"]} ${WALL["pigz -p $n -6 | sha256 (limit)"]}) x pigz"
 # The default cannot beat CPU(default) / n seconds: "bound" is the ratio it
-# would have there.  It stays under n because hashing and parsing, which
-# --threads 1 runs on an otherwise idle core, share the n cores with the
-# compression in the default (docs/performance.md).
+# would have there.  --threads 1 does all the work on one core, so the bound
+# is n less what the threads of the default cost in hand-offs
+# (docs/performance.md).
 row "oci-layer --threads 1 (gzip -6)" "${PAIR["oci-layer --threads 1 (gzip -6)"]} x default (pairs), bound $(ratio "${WALL["oci-layer --threads 1 (gzip -6)"]} * $n" "${CPU["oci-layer (gzip -6)"]}")"
 for l in 1 2 3; do
 	row "oci-layer --level $l (gzip)" "$(ratio ${WALL["oci-layer --level $l (gzip)"]} ${WALL["pigz -p $n -6 | sha256 (limit)"]}) x pigz"
