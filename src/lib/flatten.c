@@ -500,9 +500,12 @@ check_diff_id(struct flat *f, size_t li, ocis_error_t **err)
 {
 	const struct ocis_layer_desc *l = &f->layers.v[f->im->first + li];
 	char got[OCIS_DIGEST_STR_SIZE];
+	int r;
 
 	f->cur_hashing = 0;
-	if (ocis_hash_final(&f->cur_hash, got, err) < 0)
+	r = ocis_hash_final(&f->cur_hash, got, err);
+	ocis_hash_release(&f->cur_hash);
+	if (r < 0)
 		return -1;
 	if (l->diff_id[0] != 0 && strcmp(got, l->diff_id) != 0)
 		return ocis_error_set(err, 0, "%s: its uncompressed content is %s, not the "
