@@ -49,6 +49,9 @@ struct ocis_tarin;
 #define OCIS_ID_MAX 4294967294u
 #define OCIS_LINK_MAX 4095u
 #define OCIS_NAME_MAX 255u
+/* ... and a whole name: unpackers (umoci, containerd) open entries by
+ * their path below the rootfs, which the kernel takes up to PATH_MAX. */
+#define OCIS_PATH_MAX 4095u
 
 struct ocis_tarin_opts {
 	const char *what;	/* the input in messages: "reading input tar" */

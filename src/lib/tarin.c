@@ -1023,6 +1023,10 @@ ocis_tarin_name_normalise(const char *in, struct ocis_buf *out, ocis_error_t **e
 		}
 		p = *q ? q + 1 : q;
 	}
+	if (out->len > OCIS_PATH_MAX)
+		return ocis_error_set(err, 0, "name '%s' is %zu bytes long, longer than the %u "
+				      "a path can have", ocis__shown(in, s1, sizeof(s1)), out->len,
+				      OCIS_PATH_MAX);
 	if (out->data == NULL && ocis_buf_add(out, "", 0, err) < 0)
 		return -1;
 	return 0;

@@ -109,6 +109,9 @@ def hardlink_below_file(a):
 def component_256(a):
     a.entry(b"x", b"x", [(b"path", b"d/" + b"n" * 256)])
 @case
+def path_4096(a):
+    a.entry(b"x", b"x", [(b"path", b"/".join([b"d" * 255] * 16) + b"/n")])
+@case
 def symlink_4096(a):
     a.entry(b"s", typ=b"2", link=b"t", records=[(b"linkpath", b"t" * 4096)])
 @case
@@ -188,8 +191,9 @@ test_expect_success 'a hardlink to a directory, entries below a file or fifo are
 		"hardlink target .d/in. is in the directory .d., which a later entry replaced"
 '
 
-test_expect_success 'a name component over 255 bytes, a symlink target over 4095 are refused' '
+test_expect_success 'a name component over 255 bytes, a path or a symlink target over 4095 are refused' '
 	refused component-256.tar "has a component of 256 bytes, longer than the 255" &&
+	refused path-4096.tar "is 4097 bytes long, longer than the 4095 a path can have" &&
 	refused symlink-4096.tar "entry .s.: symlink target of 4096 bytes is longer than the 4095"
 '
 
