@@ -93,7 +93,7 @@ struct diff {
 	size_t n_recs, cap_recs;
 	struct ocis_buf names;
 	struct map lmap;	/* lower name -> record */
-	struct map umap;	/* upper regular file / hardlink -> carrier record or NONE */
+	struct map umap;	/* upper non-directory -> carrier record or NONE (written) */
 	struct pending *pend;
 	size_t n_pend, cap_pend;
 	int any_needed;
@@ -929,7 +929,7 @@ upper_entry(struct diff *d, struct tar_in *t, struct archive_entry *ae, ocis_err
 		s = ufind(d, name_hash((char *)d->link.data, d->link.len));
 		if (s == NULL)
 			return ocis_error_set(err, 0, "hardlink to '%s', which is not an earlier "
-					      "regular file", (char *)d->link.data);
+					      "entry of the upper tree", (char *)d->link.data);
 		c = s->v;
 		if (fingerprint(d, &pe, &fp, err) < 0)
 			return -1;
@@ -983,10 +983,11 @@ upper_entry(struct diff *d, struct tar_in *t, struct archive_entry *ae, ocis_err
 		return hold ? hold_dir(d, &pe, p, lr, err) : 0;
 	}
 	if (pe.type != '0') {
+		/* a symlink, device or fifo: a later hardlink may name it */
 		if (changed)
-			return put_header(d, &pe, p, err);
+			return put_header(d, &pe, p, err) < 0 ? -1 : uset(d, p, len, NONE, err);
 		d->st->unchanged++;
-		return 0;
+		return uset(d, p, len, lr, err);
 	}
 	/* a regular file */
 	if (!changed && d->o->checksum) {
@@ -1122,7 +1123,7 @@ emit_needed(struct diff *d, int fd, const char *what, ocis_error_t **err)
 		    fingerprint(d, &pe, &fp, err) < 0)
 			goto out;
 		if (fp != d->recs[x].meta ||
-		    pe.type != (d->recs[x].flags & F_PARENT ? '5' : '0')) {
+		    pe.type != (d->recs[x].flags & F_PARENT ? '5' : d->recs[x].type)) {
 			ocis_error_set(err, 0, "%s changed between two reads", what);
 			goto out;
 		}
@@ -1133,7 +1134,7 @@ emit_needed(struct diff *d, int fd, const char *what, ocis_error_t **err)
 			continue;
 		}
 		if (put_header(d, &pe, rname(d, x), err) < 0 ||
-		    read_data(d, &t, pe.size, 0, 0, 1, err) < 0)
+		    (pe.type == '0' && read_data(d, &t, pe.size, 0, 0, 1, err) < 0))
 			goto out;
 		/* then every upper hardlink of it, in upper order (the
 		 * carrier's metadata: a hardlink shares its inode), kept

@@ -142,6 +142,40 @@ test_expect_success 'a new hardlink to an unchanged file: the file comes along' 
 	test_cmp expect actual
 '
 
+# ln -P links the symlink itself, and GNU tar stores it as a hardlink (a
+# linked fifo it stores as a second fifo).  oci-layer keeps such hardlinks,
+# so oci-diff must: with the symlink written, or brought along unchanged.
+test_expect_success 'hardlinks to a symlink, new or to an unchanged one' '
+	mkdir -p sl/etc && echo x >sl/etc/f && ln -s f sl/etc/s && mkfifo sl/etc/p &&
+	ln -s changed-later sl/etc/s2 &&
+	touch -d @1000000000 sl/etc/f sl/etc sl &&
+	touch -h -d @1000000000 sl/etc/s sl/etc/s2 &&
+	mktar sl >sl-lower.tar &&
+	cp -a sl su &&
+	ln -P su/etc/s su/etc/s.link && ln su/etc/p su/etc/p.link &&
+	rm su/etc/s2 && ln -s now su/etc/s2 && ln -P su/etc/s2 su/etc/s2.link &&
+	touch -d @1000000001 su/etc &&
+	mktar su >sl-upper.tar &&
+	tar -tvf sl-upper.tar | grep "^h.* ./etc/s.link link to ./etc/s\$" &&
+	oci-diff -c none --lower sl-lower.tar <sl-upper.tar >sl.stream &&
+	tar -xOf sl.stream ocipipe/chunk.000000 | tar -tvf - >sl.list &&
+	grep "^l.* etc/s -> f\$" sl.list &&
+	grep "^h.* etc/s.link link to etc/s\$" sl.list &&
+	grep "^p.* etc/p.link\$" sl.list &&
+	grep "^h.* etc/s2.link link to etc/s2\$" sl.list &&
+	{ oci-layer -q <sl-lower.tar && cat sl.stream; } >sl2.stream &&
+	oci-flatten sl2.stream >sl-flat.tar &&
+	listing sl-upper.tar >expect && listing sl-flat.tar >actual &&
+	test_cmp expect actual &&
+	if test_have_prereq ROOT,UMOCI; then
+		oci-pack -o sl-layout <sl2.stream &&
+		umoci unpack --image sl-layout:latest sl-bundle >/dev/null &&
+		tree_listing --no-root --mtime sl-bundle/rootfs >sl-tree &&
+		tar_listing --no-root --mtime sl-upper.tar >sl-expect &&
+		test_cmp sl-expect sl-tree
+	fi
+'
+
 test_expect_success 'that case with a pipe as the lower: one clear line' '
 	{ cat base.tar >lower.fifo & } &&
 	test_expect_code 1 oci-diff --lower lower.fifo <linked.tar >out 2>err;
