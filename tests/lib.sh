@@ -127,7 +127,7 @@ export ASAN_OPTIONS
 # Prerequisites known to every test file.
 test "$(id -u)" = 0 && test_set_prereq ROOT
 command -v fakeroot >/dev/null 2>&1 && test_set_prereq FAKEROOT
-for _t_c in skopeo umoci oci-image-tool bsdtar zstd xz gzip pigz podman; do
+for _t_c in skopeo umoci oci-image-tool bsdtar zstd xz bzip2 gzip pigz podman; do
 	if command -v "$_t_c" >/dev/null 2>&1; then
 		test_set_prereq "$(echo "$_t_c" | tr 'a-z-' 'A-Z_')"
 	fi

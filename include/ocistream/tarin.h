@@ -4,10 +4,11 @@
  * and upper trees, the layers that oci-flatten merges), the same way
  * everywhere:
  *
- * - libarchive parses the tar formats; gzip and zstd are decompressed
- *   here (gzip's CRC-32 and length of each member are checked, which
- *   libarchive does not do; zstd's frame checksums), other compressions
- *   are left to libarchive;
+ * - libarchive parses the tar formats; gzip, zstd, xz and bzip2 are
+ *   decompressed here (gzip's CRC-32 and length of each member are
+ *   checked, which libarchive does not do; zstd's frame checksums, xz's
+ *   checks, bzip2's block CRCs), so that the raw tar is at hand for every
+ *   common compression; rarer ones are left to libarchive;
  * - concatenated archives are read whole;
  * - libarchive's warnings mean it dropped or guessed something: they are
  *   errors (but for a name it cannot convert to the locale, kept as bytes);

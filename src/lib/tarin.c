@@ -3,13 +3,15 @@
  * Reading rootfs tars: see ocistream/tarin.h.
  *
  * Input side: our read callback hands libarchive the uncompressed tar in
- * 1 MiB buffers.  gzip and zstd are decompressed here: libarchive's gzip
- * reader does not check the CRC-32 and length of each member, and a
- * damaged rootfs must not become a good-looking layer (zlib checks both;
- * libzstd checks a frame's checksum when it has one).  Several members or
- * frames follow each other (pigz, concatenated files); zero bytes after
+ * 1 MiB buffers.  gzip, zstd, xz and bzip2 are decompressed here:
+ * libarchive's gzip reader does not check the CRC-32 and length of each
+ * member, and a damaged rootfs must not become a good-looking layer (zlib
+ * checks both; libzstd checks a frame's checksum when it has one, liblzma
+ * and libbz2 check theirs); and the window below must hold the tar's own
+ * bytes whatever the compression.  Several members, frames or streams
+ * follow each other (pigz, pbzip2, concatenated files); zero bytes after
  * the last one (tape padding) are ignored, anything else is an error.
- * xz, bzip2 and the rest are left to libarchive, which checks them.
+ * Rarer compressions (lzip, lz4, compress) are left to libarchive.
  *
  * The last NWIN buffers handed over are kept (the callback rotates
  * through them, nothing is copied), so that the header blocks of the
@@ -33,6 +35,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <bzlib.h>
+#include <lzma.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -44,7 +48,9 @@
 #define BUF_SIZE (1024 * 1024)
 #define NWIN 3
 
-enum codec { C_UNKNOWN, C_NONE, C_GZIP, C_ZSTD };
+enum codec { C_UNKNOWN, C_NONE, C_GZIP, C_ZSTD, C_XZ, C_BZIP2 };
+
+static const char *const codec_name[] = { "", "", "gzip", "zstd", "xz", "bzip2" };
 
 struct ocis_tarin {
 	struct ocis_tarin_opts o;
@@ -71,6 +77,10 @@ struct ocis_tarin {
 	ZSTD_DStream *zs;
 	size_t zs_left;			/* ZSTD_decompressStream hint: 0 = frame ended */
 	int zs_started;
+	lzma_stream xz;			/* concatenated streams and their padding */
+	int xz_live;
+	bz_stream bz;
+	int bz_live;
 	/* entries */
 	int not_image;			/* a name no image archive has */
 	int layout_files;		/* 1: oci-layout seen, 2: index.json, 4: manifest.json */
@@ -158,8 +168,24 @@ next_member(struct ocis_tarin *t)
 		 * 0x5? is a skippable frame */
 		return 1;
 	}
+	if (t->codec == C_BZIP2 && t->raw[t->raw_pos] == 'B') {
+		/* libbz2 reads one stream: a new one, into the same output */
+		char *next_out = t->bz.next_out;
+		unsigned avail_out = t->bz.avail_out;
+
+		BZ2_bzDecompressEnd(&t->bz);
+		memset(&t->bz, 0, sizeof(t->bz));
+		if (BZ2_bzDecompressInit(&t->bz, 0, 0) != BZ_OK) {
+			t->bz_live = 0;
+			archive_set_error(t->a, ENOMEM, "bzip2 input: cannot start a stream");
+			return -1;
+		}
+		t->bz.next_out = next_out;
+		t->bz.avail_out = avail_out;
+		return 1;
+	}
 	archive_set_error(t->a, EINVAL, "%s input: garbage after the compressed data",
-			  t->codec == C_GZIP ? "gzip" : "zstd");
+			  codec_name[t->codec]);
 	return -1;
 }
 
@@ -238,12 +264,89 @@ inflate_zstd(struct ocis_tarin *t, unsigned char *out)
 	return (ssize_t)ob.pos;
 }
 
+/* liblzma with LZMA_CONCATENATED reads stream after stream, and the
+ * stream padding between and after them, itself; anything else after the
+ * last stream is a format error. */
+static ssize_t
+inflate_xz(struct ocis_tarin *t, unsigned char *out)
+{
+	t->xz.next_out = out;
+	t->xz.avail_out = BUF_SIZE;
+	while (t->xz.avail_out > 0 && !t->dec_done) {
+		lzma_ret lr;
+
+		if (raw_fill(t) < 0)
+			return -1;
+		t->xz.next_in = t->raw + t->raw_pos;
+		t->xz.avail_in = t->raw_len - t->raw_pos;
+		lr = lzma_code(&t->xz, t->raw_eof && t->raw_pos == t->raw_len ? LZMA_FINISH :
+			       LZMA_RUN);
+		t->raw_pos = t->raw_len - t->xz.avail_in;
+		if (lr == LZMA_STREAM_END) {
+			t->dec_done = 1;
+		} else if (lr == LZMA_BUF_ERROR && t->raw_eof) {
+			archive_set_error(t->a, EINVAL, "xz input is truncated");
+			return -1;
+		} else if (lr != LZMA_OK && lr != LZMA_BUF_ERROR) {
+			archive_set_error(t->a, lr == LZMA_MEM_ERROR ? ENOMEM : EINVAL,
+					  "xz input is damaged: %s",
+					  lr == LZMA_DATA_ERROR ? "corrupt data or garbage after it" :
+					  lr == LZMA_FORMAT_ERROR ? "not in the xz format" :
+					  lr == LZMA_OPTIONS_ERROR ? "unsupported options" :
+					  lr == LZMA_MEM_ERROR ? "out of memory" : "decoder error");
+			return -1;
+		}
+	}
+	return (ssize_t)(BUF_SIZE - t->xz.avail_out);
+}
+
+static ssize_t
+inflate_bzip2(struct ocis_tarin *t, unsigned char *out)
+{
+	t->bz.next_out = (char *)out;
+	t->bz.avail_out = BUF_SIZE;
+	while (t->bz.avail_out > 0 && !t->dec_done) {
+		unsigned before_in, before_out;
+		int br;
+
+		if (raw_fill(t) < 0)
+			return -1;
+		t->bz.next_in = (char *)t->raw + t->raw_pos;
+		t->bz.avail_in = (unsigned)(t->raw_len - t->raw_pos);
+		before_in = t->bz.avail_in;
+		before_out = t->bz.avail_out;
+		br = BZ2_bzDecompress(&t->bz);
+		t->raw_pos = t->raw_len - t->bz.avail_in;
+		if (br == BZ_STREAM_END) {
+			/* pbzip2 and cat write several streams */
+			int more = next_member(t);
+			if (more < 0)
+				return -1;
+			t->dec_done = more == 0;
+		} else if (br != BZ_OK) {
+			archive_set_error(t->a, br == BZ_MEM_ERROR ? ENOMEM : EINVAL,
+					  "bzip2 input is damaged (%s)",
+					  br == BZ_DATA_ERROR ? "data check failed" :
+					  br == BZ_DATA_ERROR_MAGIC ? "not in the bzip2 format" :
+					  br == BZ_MEM_ERROR ? "out of memory" : "decoder error");
+			return -1;
+		} else if (t->raw_eof && t->raw_pos == t->raw_len &&
+			   t->bz.avail_in == before_in && t->bz.avail_out == before_out) {
+			/* no progress possible: the stream never ended */
+			archive_set_error(t->a, EINVAL, "bzip2 input is truncated");
+			return -1;
+		}
+	}
+	return (ssize_t)(BUF_SIZE - t->bz.avail_out);
+}
+
 /* Look at the first bytes of the input: which codec? */
 static int
 detect(struct ocis_tarin *t)
 {
-	/* at least 4 bytes (a pipe may hand over fewer at a time) */
-	ssize_t n = read_input(t, t->raw, BUF_SIZE, 4);
+	/* at least 6 bytes (a pipe may hand over fewer at a time) */
+	ssize_t n = read_input(t, t->raw, BUF_SIZE, 6);
+	static const unsigned char xz_magic[6] = { 0xfd, '7', 'z', 'X', 'Z', 0 };
 
 	if (n < 0)
 		return -1;
@@ -266,6 +369,25 @@ detect(struct ocis_tarin *t)
 			return -1;
 		}
 		t->codec = C_ZSTD;
+	} else if (t->raw_len >= 6 && memcmp(t->raw, xz_magic, 6) == 0) {
+		lzma_stream init = LZMA_STREAM_INIT;
+
+		t->xz = init;
+		if (lzma_stream_decoder(&t->xz, UINT64_MAX, LZMA_CONCATENATED) != LZMA_OK) {
+			archive_set_error(t->a, ENOMEM, "xz input: cannot initialise liblzma");
+			return -1;
+		}
+		t->xz_live = 1;
+		t->codec = C_XZ;
+	} else if (t->raw_len >= 4 && t->raw[0] == 'B' && t->raw[1] == 'Z' && t->raw[2] == 'h' &&
+		   t->raw[3] >= '1' && t->raw[3] <= '9') {
+		memset(&t->bz, 0, sizeof(t->bz));
+		if (BZ2_bzDecompressInit(&t->bz, 0, 0) != BZ_OK) {
+			archive_set_error(t->a, ENOMEM, "bzip2 input: cannot initialise libbz2");
+			return -1;
+		}
+		t->bz_live = 1;
+		t->codec = C_BZIP2;
 	}
 	return 0;
 }
@@ -289,6 +411,12 @@ input_read(struct archive *a, void *ctx, const void **buf)
 		break;
 	case C_ZSTD:
 		n = inflate_zstd(t, out);
+		break;
+	case C_XZ:
+		n = inflate_xz(t, out);
+		break;
+	case C_BZIP2:
+		n = inflate_bzip2(t, out);
 		break;
 	default:
 		if (t->raw_pos < t->raw_len) {
@@ -791,6 +919,10 @@ ocis_tarin_free(struct ocis_tarin *t)
 	if (t->gz_live)
 		inflateEnd(&t->gz);
 	ZSTD_freeDStream(t->zs);
+	if (t->xz_live)
+		lzma_end(&t->xz);
+	if (t->bz_live)
+		BZ2_bzDecompressEnd(&t->bz);
 	for (i = 0; i < NWIN; i++)
 		free(t->win[i]);
 	free(t->raw);

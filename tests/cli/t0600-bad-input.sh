@@ -243,6 +243,46 @@ test_expect_success 'oci-layer: bzip2 input truncated' '
 	stage_fails oci-layer bz-trunc.in
 '
 
+# xz and bzip2 are decompressed by oci-layer too (src/lib/tarin.c):
+# streams may follow each other (pbzip2, cat; xz stream padding), anything
+# else after them, a damaged check and a cut stream are errors.
+# streams_cases COMP EXT GARBAGE-MESSAGE: two streams, zero padding and
+# trailing junk after good.EXT (made by COMP -c), damaged data, xz-trunc.in
+# or bz-trunc.in cut short
+streams_cases() {
+	_c=$1 _x=$2 _g=$3
+	oci-layer --compress=none <good.tar >ref.stream &&
+	$_c -c head.part >two.$_x && $_c -c tail.part >>two.$_x &&
+	oci-layer --compress=none <two.$_x >two-$_x.stream &&
+	cmp ref.stream two-$_x.stream &&
+	cp good.$_x padded.$_x && head -c 4096 /dev/zero >>padded.$_x &&
+	oci-layer --compress=none <padded.$_x >padded-$_x.stream &&
+	cmp ref.stream padded-$_x.stream &&
+	cp good.$_x garbage.$_x && printf "trailing junk" >>garbage.$_x &&
+	stage_fails oci-layer garbage.$_x &&
+	grep "$_g" out.err &&
+	_size=$(size_of good.$_x) &&
+	damage good.$_x $((_size / 2)) >data-$_x.in &&
+	test_must_fail $_c -t data-$_x.in 2>/dev/null &&
+	stage_fails oci-layer data-$_x.in &&
+	pipeline_fails data-$_x.in data-$_x.img
+}
+
+test_expect_success XZ 'oci-layer: xz streams, padding, garbage, check' '
+	streams_cases xz txz "xz input is damaged" &&
+	damage good.txz -20 >xz-check.in &&
+	test_must_fail xz -t xz-check.in &&
+	stage_fails oci-layer xz-check.in &&
+	stage_fails oci-layer xz-trunc.in &&
+	grep "xz input is truncated" out.err
+'
+
+test_expect_success 'oci-layer: bzip2 streams, padding, garbage, check' '
+	streams_cases bzip2 tbz "bzip2 input: garbage after the compressed data" &&
+	stage_fails oci-layer bz-trunc.in &&
+	grep "bzip2 input is truncated" out.err
+'
+
 test_expect_success 'oci-layer: an image stream is refused' '
 	stage_fails oci-layer good.stream
 '

@@ -73,6 +73,8 @@ a.entry(b"n", b"y", [(b"mtime", b"0.5")])
 a.end()' "$helpers" >"$out/layer/pax-mtime-sign.tar"
 gzip -n -c "$out/layer/gnutar-pax.tar" >"$out/layer/pax.tar.gz"
 command -v zstd >/dev/null 2>&1 && zstd -q -c "$out/layer/gnutar-pax.tar" >"$out/layer/pax.tar.zst"
+command -v xz >/dev/null 2>&1 && xz -c "$out/layer/gnutar-pax.tar" >"$out/layer/pax.tar.xz"
+command -v bzip2 >/dev/null 2>&1 && bzip2 -c "$out/layer/gnutar-pax.tar" >"$out/layer/pax.tar.bz2"
 command -v xz >/dev/null 2>&1 && xz -c "$out/layer/gnutar-ustar.tar" >"$out/layer/ustar.tar.xz"
 command -v bzip2 >/dev/null 2>&1 && bzip2 -c "$out/layer/gnutar-ustar.tar" >"$out/layer/ustar.tar.bz2"
 # A small generated rootfs (no 3 MiB file: seeds stay small).

@@ -69,9 +69,10 @@ if ! "$CC" -fsanitize=fuzzer,address,undefined "$probe" -o "$build/probe" 2>"$bu
 fi
 
 # --- build
-PKGS="libarchive libzstd zlib yajl libcrypto libdeflate"
+PKGS="libarchive libzstd zlib liblzma yajl libcrypto libdeflate"
 deps_cflags=$(pkg-config --cflags $PKGS) || exit 2
 deps_libs=$(pkg-config --libs $PKGS) || exit 2
+deps_libs="$deps_libs -lbz2"	# Debian's libbz2-dev has no pkg-config file
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 cflags="-g -O1 -fno-omit-frame-pointer -std=gnu11 -pthread $san
 	-I$top_builddir -I$top_srcdir/include -I$top_srcdir/src $deps_cflags"

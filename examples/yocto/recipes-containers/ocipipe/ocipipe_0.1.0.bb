@@ -8,7 +8,7 @@ LIC_FILES_CHKSUM = "file://${COMMON_LICENSE_DIR}/MIT;md5=0835ade698e0bcf8506ecda
 
 SRC_URI ?= "file://ocipipe-${PV}.tar.xz"
 
-DEPENDS = "libarchive zstd zlib yajl openssl libdeflate"
+DEPENDS = "libarchive zstd zlib xz bzip2 yajl openssl libdeflate"
 
 inherit autotools pkgconfig
 
