@@ -202,6 +202,12 @@ test_expect_success 'a pax global header that changes entries is refused (libarc
 	refused global-xattr.tar "sets .SCHILY.xattr.user.g. for all later entries" &&
 	gzip -c global-xattr.tar >global-xattr.tgz &&
 	refused global-xattr.tgz "sets .SCHILY.xattr.user.g." &&
+	bzip2 -c global-xattr.tar >global-xattr.tbz &&
+	refused global-xattr.tbz "sets .SCHILY.xattr.user.g." &&
+	if test_have_prereq XZ; then
+		xz -c global-xattr.tar >global-xattr.txz &&
+		refused global-xattr.txz "sets .SCHILY.xattr.user.g."
+	fi &&
 	# GNU tar applies it: the test is not moot
 	tar --xattrs --xattrs-include="*" -tvf global-mtime.tar --full-time | grep " 2009-02-13 "
 '
