@@ -39,6 +39,7 @@
 #include <lzma.h>
 #include <zlib.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include <ocistream/stream.h>
 #include <ocistream/tarin.h>
@@ -249,6 +250,15 @@ inflate_zstd(struct ocis_tarin *t, unsigned char *out)
 		ib.pos = 0;
 		t->zs_left = ZSTD_decompressStream(t->zs, &ob, &ib);
 		t->zs_started = 1;
+		if (ZSTD_isError(t->zs_left) &&
+		    ZSTD_getErrorCode(t->zs_left) == ZSTD_error_frameParameter_windowTooLarge) {
+			/* not damage: libzstd's default limit (128 MiB) keeps
+			 * the memory bounded; zstd --long=28 and up go past it */
+			archive_set_error(t->a, EINVAL, "zstd input needs a window of more than "
+					  "128 MiB (zstd --long above 27): decompress it first, "
+					  "with zstd -d --long=31");
+			return -1;
+		}
 		if (ZSTD_isError(t->zs_left)) {
 			archive_set_error(t->a, EINVAL, "zstd input is damaged: %s",
 					  ZSTD_getErrorName(t->zs_left));

@@ -229,6 +229,15 @@ test_expect_success ZSTD 'oci-layer: zstd frames, padding, garbage, checksum' '
 	grep "zstd input is truncated" out.err
 '
 
+# From a pipe zstd cannot shrink the window to the input: --long=28 asks
+# the reader for 256 MiB, past libzstd's default limit.  Not damage: say so.
+test_expect_success ZSTD 'oci-layer: a zstd window over 128 MiB is refused as such, not as damage' '
+	zstd -q --long=28 -c <good.tar | cat >long28.in &&
+	zstd -q -d --long=28 -c long28.in | cmp - good.tar &&
+	stage_fails oci-layer long28.in &&
+	grep "zstd input needs a window of more than 128 MiB" out.err
+'
+
 test_expect_success XZ 'oci-layer: xz input truncated' '
 	xz -c <good.tar >good.txz &&
 	size=$(size_of good.txz) &&
