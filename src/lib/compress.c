@@ -712,11 +712,11 @@ run_block(struct ocis_compressor *c, struct slot *s, ocis_error_t **err)
 	uint64_t seq = c->n_submitted++;
 	int r = 0;
 
-	if (c->alg == OCIS_COMPRESS_GZIP) {
+	if (c->alg != OCIS_COMPRESS_NONE)
 		ocis_hash_update(&c->hin, s->in, s->in_len);
+	if (c->alg == OCIS_COMPRESS_GZIP) {
 		r = gzip_block(&c->workers[0], s, seq, &e);
 	} else if (c->alg == OCIS_COMPRESS_ZSTD) {
-		ocis_hash_update(&c->hin, s->in, s->in_len);
 		r = zstd_block(c, s, &e);
 	} else {
 		s->out = s->in;

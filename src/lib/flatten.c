@@ -494,7 +494,9 @@ open_layer(struct flat *f, size_t li, struct ocis_tarin **out, ocis_error_t **er
 /* The layer was read to its end: is it the one the config names?  A
  * client checks the diff_id (umoci: "diffid mismatch"); the tree of
  * another layer would be a lie.  A layer written without one (an empty
- * diff_id) has nothing to check. */
+ * diff_id) has nothing to check.  Both passes check: pass 2 before
+ * anything is written, pass 3 because the file is read again and is
+ * what the output comes from. */
 static int
 check_diff_id(struct flat *f, size_t li, ocis_error_t **err)
 {

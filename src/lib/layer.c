@@ -201,10 +201,8 @@ add_entry(struct builder *b, struct archive_entry *ae, ocis_error_t **err)
 			return ocis_error_set(err, 0, "entry '%s': hardlink target '%s' is "
 					      "excluded (exclude the link too)",
 					      ocis__shown(raw, s1, sizeof(s1)), (char *)b->link.data);
-		if (link_root)
-			return ocis_error_set(err, 0, "entry '%s': hardlink target '%s' is not "
-					      "an earlier entry of the archive",
-					      ocis__shown(raw, s1, sizeof(s1)), (char *)b->link.data);
+		/* a link to the root (an empty target) is no earlier entry:
+		 * the tree rules refuse it with the others */
 		r = ocis_treecheck_link(&b->tree, (char *)b->path.data, is_root ? 0 : b->path.len,
 					(char *)b->link.data, b->link.len, err);
 		if (r < 0)
