@@ -23,10 +23,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <ocistream/config.h>
-#include <ocistream/io.h>
 #include <ocistream/filter.h>
+#include <ocistream/imageconfig.h>
+#include <ocistream/io.h>
+#include <ocistream/rfc3339.h>
+#include <ocistream/shellsplit.h>
 #include <ocistream/stream.h>
+#include <ocistream/strv.h>
 
 #include "tool.h"
 

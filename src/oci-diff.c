@@ -17,9 +17,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <ocistream/config.h>
 #include <ocistream/diff.h>
 #include <ocistream/flatten.h>
+#include <ocistream/layerdesc.h>
 #include <ocistream/stream.h>
 
 #include "tool.h"

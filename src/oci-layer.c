@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <ocistream/config.h>
 #include <ocistream/layer.h>
+#include <ocistream/layerdesc.h>
 #include <ocistream/stream.h>
 
 #include "tool.h"

@@ -20,10 +20,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <ocistream/config.h>
-#include <ocistream/manifest.h>
 #include <ocistream/filter.h>
+#include <ocistream/imageconfig.h>
+#include <ocistream/layerdesc.h>
+#include <ocistream/manifest.h>
 #include <ocistream/stream.h>
+#include <ocistream/strv.h>
 
 #include "tool.h"
 

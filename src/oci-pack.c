@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <ocistream/config.h>
+#include <ocistream/arch.h>
 #include <ocistream/index.h>
 #include <ocistream/layout.h>
 #include <ocistream/manifest.h>
@@ -239,7 +239,7 @@ main(int argc, char **argv)
 	o.tags = args.tags;
 	o.n_tags = args.n_tags;
 	if (args.arch) {
-		ocis_arch_normalize(args.arch, &arch, &variant);
+		(void)ocis_arch_lookup(args.arch, &arch, &variant);
 		o.arch = arch;
 		o.variant = args.variant ? args.variant : variant;
 	} else {

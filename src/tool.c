@@ -19,9 +19,12 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#include <ocistream/config.h>
+#include <ocistream/arch.h>
+#include <ocistream/layerdesc.h>
 #include <ocistream/manifest.h>
+#include <ocistream/rfc3339.h>
 #include <ocistream/stream.h>
+#include <ocistream/strv.h>
 
 #include "tool.h"
 
@@ -332,7 +335,7 @@ tool_set_base(struct ocis_stream_reader *r, const char *ref, const char *arch, c
 	const char *a = NULL, *v = NULL;
 
 	if (arch && *arch)
-		ocis_arch_normalize(arch, &a, &v);
+		(void)ocis_arch_lookup(arch, &a, &v);
 	if (variant && *variant)
 		v = variant;
 	return ocis_stream_reader_set_base(r, ref && *ref ? ref : NULL, a,
@@ -361,7 +364,7 @@ tool_image_option(struct tool_image_args *a, int c, const char *arg)
 	case 'a':
 		if (*arg == 0)
 			tool_usage_error("empty --arch");
-		ocis_arch_normalize(arg, &arch, &variant);
+		(void)ocis_arch_lookup(arg, &arch, &variant);
 		a->arch = arch;
 		if (a->variant == NULL)
 			a->variant = variant;

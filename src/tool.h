@@ -14,7 +14,9 @@
 
 #include <ocistream/compress.h>
 #include <ocistream/error.h>
+#include <ocistream/layerdesc.h>
 #include <ocistream/stream.h>
+#include <ocistream/strv.h>
 
 struct ocis_stream_writer;
 struct ocis_stream_reader;

@@ -63,6 +63,7 @@
 
 #include <ocistream/compress.h>
 #include <ocistream/error.h>
+#include <ocistream/layerdesc.h>
 #include <ocistream/stream.h>
 
 struct ocis_diff_opts {

@@ -12,9 +12,9 @@
 
 #include <stdint.h>
 
-#include <ocistream/config.h>
 #include <ocistream/error.h>
 #include <ocistream/io.h>
+#include <ocistream/layerdesc.h>
 #include <ocistream/stream.h>
 
 struct ocis_open_image {

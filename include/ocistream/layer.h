@@ -32,6 +32,7 @@
 
 #include <ocistream/compress.h>
 #include <ocistream/error.h>
+#include <ocistream/layerdesc.h>
 #include <ocistream/stream.h>
 
 /* Where a layer build is, for progress displays. */

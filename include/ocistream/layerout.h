@@ -18,6 +18,7 @@
 
 #include <ocistream/compress.h>
 #include <ocistream/error.h>
+#include <ocistream/layerdesc.h>
 #include <ocistream/stream.h>
 
 struct ocis_layer_out;

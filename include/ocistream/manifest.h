@@ -15,7 +15,7 @@
 #include <ocistream/error.h>
 #include <ocistream/hash.h>
 #include <ocistream/io.h>
-#include <ocistream/stream.h>
+#include <ocistream/layerdesc.h>
 
 struct ocis_blob_ref {
 	char media_type[96];

@@ -41,6 +41,7 @@
 #include <ocistream/error.h>
 #include <ocistream/hash.h>
 #include <ocistream/io.h>
+#include <ocistream/layerdesc.h>
 
 #define OCIS_STREAM_DIR "ocipipe/"
 #define OCIS_CHUNK_MAX (1024 * 1024)
@@ -55,44 +56,6 @@ enum ocis_entry_kind {
 	OCIS_ENTRY_ERROR,
 	OCIS_ENTRY_BLOB,
 };
-
-/* History of one layer, as oci-layer knows it (all optional). */
-struct ocis_history {
-	char *created;		/* RFC 3339, or NULL */
-	char *created_by;
-	char *comment;
-};
-
-/*
- * Descriptor of a layer blob, as carried by ocipipe/layer.json.
- * JSON keys, in this order: mediaType, digest, size, diffID,
- * uncompressedSize, history {created, created_by, comment}.
- */
-struct ocis_layer_desc {
-	char media_type[96];
-	char digest[OCIS_DIGEST_STR_SIZE];
-	uint64_t size;
-	char diff_id[OCIS_DIGEST_STR_SIZE];
-	uint64_t uncompressed_size;
-	struct ocis_history history;	/* strings owned */
-};
-
-void ocis_layer_desc_release(struct ocis_layer_desc *d);
-/* blob.json: only digest and size ({"digest":...,"size":N}). */
-int ocis_blob_desc_to_json(const struct ocis_layer_desc *d, struct ocis_buf *out, ocis_error_t **err);
-int ocis_blob_desc_from_json(struct ocis_layer_desc *d, const char *json, size_t len,
-			     ocis_error_t **err);
-/* Serialise to JSON (fixed key order) into out. */
-int ocis_layer_desc_to_json(const struct ocis_layer_desc *d, struct ocis_buf *out, ocis_error_t **err);
-/* Parse and validate (digests well formed, media type a known layer type). */
-int ocis_layer_desc_from_json(struct ocis_layer_desc *d, const char *json, size_t len,
-			      ocis_error_t **err);
-/* Known layer media types; the suffix is "" (tar), "+gzip" or "+zstd". */
-#define OCIS_MT_LAYER "application/vnd.oci.image.layer.v1.tar"
-#define OCIS_MT_CONFIG "application/vnd.oci.image.config.v1+json"
-#define OCIS_MT_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define OCIS_MT_INDEX "application/vnd.oci.image.index.v1+json"
-int ocis_media_type_is_layer(const char *mt);
 
 /* One entry as seen by the reader. */
 struct ocis_stream_entry {

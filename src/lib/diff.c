@@ -26,9 +26,10 @@
 #include <archive_entry.h>
 
 #include <ocistream/diff.h>
-#include <ocistream/layerout.h>
 #include <ocistream/flatten.h>
 #include <ocistream/hash.h>
+#include <ocistream/layerdesc.h>
+#include <ocistream/layerout.h>
 #include <ocistream/pax.h>
 #include <ocistream/tarin.h>
 #include <ocistream/treecheck.h>

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <ocistream/filter.h>
+#include <ocistream/layerdesc.h>
 
 void
 ocis_open_image_init(struct ocis_open_image *im)

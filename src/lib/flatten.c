@@ -35,12 +35,13 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include <ocistream/config.h>
 #include <ocistream/flatten.h>
 #include <ocistream/hash.h>
+#include <ocistream/imageconfig.h>
+#include <ocistream/layerdesc.h>
 #include <ocistream/pax.h>
-#include <ocistream/tarin.h>
 #include <ocistream/stream.h>
+#include <ocistream/tarin.h>
 
 #include "internal.h"
 

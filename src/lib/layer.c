@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include <ocistream/layer.h>
+#include <ocistream/layerdesc.h>
 #include <ocistream/layerout.h>
 #include <ocistream/pax.h>
 #include <ocistream/tarin.h>

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include <ocistream/json.h>
-#include <ocistream/stream.h>
+#include <ocistream/layerdesc.h>
 
 #include "internal.h"
 
@@ -210,3 +210,47 @@ out:
 	yajl_tree_free(root);
 	return r;
 }
+
+/* --- the layers of an image being assembled ------------------------------ */
+
+int
+ocis_layer_list_push(struct ocis_layer_list *l, const struct ocis_layer_desc *d,
+		     ocis_error_t **err)
+{
+	struct ocis_layer_desc n;
+
+	if (l->n == l->alloc) {
+		size_t na = l->alloc ? l->alloc * 2 : 8;
+		struct ocis_layer_desc *v = realloc(l->v, na * sizeof(*v));
+		if (v == NULL)
+			return ocis_error_oom(err);
+		l->v = v;
+		l->alloc = na;
+	}
+	n = *d;
+	if (ocis__strdup_opt(&n.history.created, d->history.created, err) < 0 ||
+	    ocis__strdup_opt(&n.history.created_by, d->history.created_by, err) < 0 ||
+	    ocis__strdup_opt(&n.history.comment, d->history.comment, err) < 0) {
+		free(n.history.created);
+		free(n.history.created_by);
+		return -1;
+	}
+	l->v[l->n++] = n;
+	return 0;
+}
+
+void
+ocis_layer_list_clear(struct ocis_layer_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].history.created);
+		free(l->v[i].history.created_by);
+		free(l->v[i].history.comment);
+	}
+	free(l->v);
+	l->v = NULL;
+	l->n = l->alloc = 0;
+}
+

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ocistream/layerdesc.h>
 #include <ocistream/layerout.h>
 
 #include "internal.h"

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include <ocistream/json.h>
+#include <ocistream/layerdesc.h>
 #include <ocistream/manifest.h>
 
 #include "internal.h"

@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <ocistream/config.h>
+#include <ocistream/imageconfig.h>
 #include <ocistream/index.h>
 #include <ocistream/json.h>
+#include <ocistream/layerdesc.h>
 #include <ocistream/manifest.h>
 #include <ocistream/pack.h>
-#include <ocistream/json.h>
 
 /* What manifest.json of a docker-archive needs of an image. */
 struct docker_img {

@@ -20,8 +20,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <ocistream/config.h>
+#include <ocistream/imageconfig.h>
 #include <ocistream/index.h>
+#include <ocistream/layerdesc.h>
 #include <ocistream/manifest.h>
 #include <ocistream/stream.h>
 

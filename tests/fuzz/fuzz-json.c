@@ -21,9 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <ocistream/config.h>
+#include <ocistream/imageconfig.h>
 #include <ocistream/index.h>
 #include <ocistream/io.h>
+#include <ocistream/layerdesc.h>
 #include <ocistream/manifest.h>
 #include <ocistream/stream.h>
 

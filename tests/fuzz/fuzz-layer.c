@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <ocistream/layer.h>
+#include <ocistream/layerdesc.h>
 #include <ocistream/stream.h>
 
 #include "fuzz-util.h"

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <ocistream/layerdesc.h>
 #include <ocistream/stream.h>
 
 #include "../tap.h"

@@ -9,23 +9,16 @@
  * omits empty optional fields, and writes no floating point; maps (ports,
  * volumes, labels) are written sorted by key.  Same model, same bytes.
  */
-#ifndef OCISTREAM_CONFIG_H
-#define OCISTREAM_CONFIG_H
+#ifndef OCISTREAM_IMAGECONFIG_H
+#define OCISTREAM_IMAGECONFIG_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include <ocistream/error.h>
 #include <ocistream/io.h>
-#include <ocistream/stream.h>
-
-/* A NULL-terminated, owned list of owned strings; set == 0 means "absent"
- * (an explicitly empty list is set == 1, n == 0). */
-struct ocis_strv {
-	char **v;
-	size_t n;
-	int set;
-};
+#include <ocistream/layerdesc.h>
+#include <ocistream/strv.h>
 
 struct ocis_history_entry {
 	char *created;
@@ -75,22 +68,6 @@ int ocis_config_to_json(const struct ocis_config *c, struct ocis_buf *out, ocis_
  * pass a fresh or released config.  On failure *c is untouched. */
 int ocis_config_from_json(struct ocis_config *c, const char *json, size_t len, ocis_error_t **err);
 
-/* Format seconds since the epoch as RFC 3339 UTC ("1970-01-01T00:00:00Z"). */
-int ocis_rfc3339(int64_t t, char out[32]);
-
-/* Map a build-system architecture name (x86_64, aarch64, armv7, i686, ...)
- * to the OCI architecture and variant (amd64/NULL, arm64/v8, arm/v7, 386/NULL).
- * Unknown names pass through unchanged.  *variant may be set to NULL. */
-void ocis_arch_normalize(const char *in, const char **arch, const char **variant);
-
-/* Like ocis_arch_normalize, but says whether the name is known: 1 known
- * (*arch and *variant set), 0 unknown (*arch = in, *variant = NULL). */
-int ocis_arch_lookup(const char *in, const char **arch, const char **variant);
-
-/* 1 when s is an RFC 3339 date-time ("2024-01-02T03:04:05Z", optional
- * fraction, "Z" or a "+hh:mm" / "-hh:mm" offset), else 0. */
-int ocis_rfc3339_valid(const char *s);
-
 /*
  * Setters for front ends.  Each validates its value and fails with a message
  * naming it; the config is unchanged on failure.
@@ -129,31 +106,5 @@ int ocis_config_sync_layers(struct ocis_config *c, const struct ocis_layer_desc 
 /* ocis_config_add_layer appends a history entry only while the history is
  * consistent (as many non-empty entries as diff_ids); for a base config
  * without history it adds the diff_id alone, so the count stays valid. */
-
-/* Split like a POSIX shell would (no expansion): blanks separate words,
- * '...' is literal, "..." honours \\ \" \$ \`, a backslash outside quotes
- * escapes the next character.  Words are appended to out (out->set = 1).
- * An unterminated quote is an error. */
-int ocis_shell_split(const char *s, struct ocis_strv *out, ocis_error_t **err);
-
-/* strv helpers */
-int ocis_strv_push(struct ocis_strv *s, const char *v, ocis_error_t **err);
-void ocis_strv_clear(struct ocis_strv *s);	/* frees, back to absent (set = 0) */
-/* Replace dst by a copy of src (set flag included). */
-int ocis_strv_copy(struct ocis_strv *dst, const struct ocis_strv *src, ocis_error_t **err);
-
-/*
- * The layers of an image being assembled, as a stage sees them in the
- * stream (descriptors copied, strings owned).
- */
-struct ocis_layer_list {
-	struct ocis_layer_desc *v;
-	size_t n;
-	size_t alloc;
-};
-#define OCIS_LAYER_LIST_INIT { NULL, 0, 0 }
-int ocis_layer_list_push(struct ocis_layer_list *l, const struct ocis_layer_desc *d,
-			 ocis_error_t **err);
-void ocis_layer_list_clear(struct ocis_layer_list *l);	/* frees, back to INIT */
 
 #endif

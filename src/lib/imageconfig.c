@@ -25,143 +25,16 @@
 #include <string.h>
 #include <sys/utsname.h>
 
-#include <ocistream/config.h>
+#include <ocistream/arch.h>
+#include <ocistream/imageconfig.h>
 #include <ocistream/json.h>
+#include <ocistream/layerdesc.h>
+#include <ocistream/rfc3339.h>
+#include <ocistream/strv.h>
 
 #include "internal.h"
 
 #define WHAT "image config"
-
-/* --- strv --------------------------------------------------------------- */
-
-int
-ocis_strv_push(struct ocis_strv *s, const char *v, ocis_error_t **err)
-{
-	char **nv, *copy;
-
-	copy = strdup(v);
-	if (copy == NULL)
-		return ocis_error_oom(err);
-	nv = realloc(s->v, (s->n + 2) * sizeof(*nv));
-	if (nv == NULL) {
-		free(copy);
-		return ocis_error_oom(err);
-	}
-	nv[s->n++] = copy;
-	nv[s->n] = NULL;
-	s->v = nv;
-	s->set = 1;
-	return 0;
-}
-
-void
-ocis_strv_clear(struct ocis_strv *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
-	s->v = NULL;
-	s->n = 0;
-	s->set = 0;
-}
-
-int
-ocis_strv_copy(struct ocis_strv *dst, const struct ocis_strv *src, ocis_error_t **err)
-{
-	struct ocis_strv n = { NULL, 0, 0 };
-	size_t i;
-
-	for (i = 0; i < src->n; i++)
-		if (ocis_strv_push(&n, src->v[i], err) < 0) {
-			ocis_strv_clear(&n);
-			return -1;
-		}
-	n.set = src->set;
-	ocis_strv_clear(dst);
-	*dst = n;
-	return 0;
-}
-
-/* Length of the key of "k=v" (the whole string when there is no '='). */
-static size_t
-keylen(const char *s)
-{
-	return strcspn(s, "=");
-}
-
-/* Index of the entry whose key equals key[0..len), or -1. */
-static ssize_t
-strv_find_key(const struct ocis_strv *s, const char *key, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < s->n; i++)
-		if (keylen(s->v[i]) == len && memcmp(s->v[i], key, len) == 0)
-			return (ssize_t)i;
-	return -1;
-}
-
-/* Set "k=v": replace the entry with the same key in place, else append. */
-static int
-strv_set_kv(struct ocis_strv *s, const char *kv, ocis_error_t **err)
-{
-	ssize_t i = strv_find_key(s, kv, keylen(kv));
-	char *copy;
-
-	if (i < 0)
-		return ocis_strv_push(s, kv, err);
-	copy = strdup(kv);
-	if (copy == NULL)
-		return ocis_error_oom(err);
-	free(s->v[i]);
-	s->v[i] = copy;
-	return 0;
-}
-
-/* --- layer list --------------------------------------------------------- */
-
-int
-ocis_layer_list_push(struct ocis_layer_list *l, const struct ocis_layer_desc *d,
-		     ocis_error_t **err)
-{
-	struct ocis_layer_desc n;
-
-	if (l->n == l->alloc) {
-		size_t na = l->alloc ? l->alloc * 2 : 8;
-		struct ocis_layer_desc *v = realloc(l->v, na * sizeof(*v));
-		if (v == NULL)
-			return ocis_error_oom(err);
-		l->v = v;
-		l->alloc = na;
-	}
-	n = *d;
-	if (ocis__strdup_opt(&n.history.created, d->history.created, err) < 0 ||
-	    ocis__strdup_opt(&n.history.created_by, d->history.created_by, err) < 0 ||
-	    ocis__strdup_opt(&n.history.comment, d->history.comment, err) < 0) {
-		free(n.history.created);
-		free(n.history.created_by);
-		return -1;
-	}
-	l->v[l->n++] = n;
-	return 0;
-}
-
-void
-ocis_layer_list_clear(struct ocis_layer_list *l)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++) {
-		free(l->v[i].history.created);
-		free(l->v[i].history.created_by);
-		free(l->v[i].history.comment);
-	}
-	free(l->v);
-	l->v = NULL;
-	l->n = l->alloc = 0;
-}
 
 /* --- model -------------------------------------------------------------- */
 
@@ -256,195 +129,8 @@ fail:
 	return -1;
 }
 
-/* --- time --------------------------------------------------------------- */
+/* --- platform ----------------------------------------------------------- */
 
-/* Days since 1970-01-01 to a civil date (H. Hinnant's algorithm). */
-static void
-civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-	int64_t era, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	yoe = z - era * 146097;
-	yoe = (yoe - yoe / 1460 + yoe / 36524 - yoe / 146096) / 365;
-	doy = (z - era * 146097) - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
-/* Years 0000..9999 keep the four-digit form RFC 3339 requires. */
-#define RFC3339_MIN (-62167219200LL)	/* 0000-01-01T00:00:00Z */
-#define RFC3339_MAX 253402300799LL	/* 9999-12-31T23:59:59Z */
-
-int
-ocis_rfc3339(int64_t t, char out[32])
-{
-	int64_t days, secs, y;
-	unsigned m, d;
-
-	if (t < RFC3339_MIN || t > RFC3339_MAX) {
-		out[0] = 0;
-		return -1;
-	}
-	days = t / 86400;
-	secs = t % 86400;
-	if (secs < 0) {
-		secs += 86400;
-		days--;
-	}
-	civil_from_days(days, &y, &m, &d);
-	snprintf(out, 32, "%04d-%02u-%02uT%02d:%02d:%02dZ", (int)y, m, d,
-		 (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
-	return 0;
-}
-
-static int
-digits(const char *s, int n, unsigned *out)
-{
-	unsigned v = 0;
-	int i;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (unsigned)(s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-int
-ocis_rfc3339_valid(const char *s)
-{
-	static const unsigned mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	unsigned y, mo, d, h, mi, se, oh, om;
-
-	if (s == NULL || strlen(s) < 20)
-		return 0;
-	if (digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' ||
-	    digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
-	    digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' ||
-	    digits(s + 17, 2, &se))
-		return 0;
-	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 60)
-		return 0;
-	if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
-		return 0;
-	s += 19;
-	if (*s == '.') {
-		s++;
-		if (*s < '0' || *s > '9')
-			return 0;
-		while (*s >= '0' && *s <= '9')
-			s++;
-	}
-	if ((*s == 'Z' || *s == 'z') && s[1] == 0)
-		return 1;
-	if ((*s == '+' || *s == '-') && strlen(s) == 6 && !digits(s + 1, 2, &oh) &&
-	    s[3] == ':' && !digits(s + 4, 2, &om) && oh <= 23 && om <= 59)
-		return 1;
-	return 0;
-}
-
-/* --- architecture ------------------------------------------------------- */
-
-static const struct arch_map {
-	const char *in;
-	const char *arch;
-	const char *variant;
-	int prefix;	/* match names starting with `in` */
-} arch_table[] = {
-	{ "x86_64", "amd64", NULL, 0 },
-	{ "x86-64", "amd64", NULL, 0 },
-	{ "amd64", "amd64", NULL, 0 },
-	{ "aarch64", "arm64", "v8", 0 },
-	{ "arm64", "arm64", "v8", 0 },
-	{ "armv8l", "arm", "v7", 0 },	/* 32-bit userland on an arm64 kernel */
-	{ "armv7", "arm", "v7", 1 },	/* armv7, armv7l, armv7a, armv7ve, ... */
-	{ "armhf", "arm", "v7", 0 },
-	{ "arm", "arm", "v7", 0 },
-	{ "armv6", "arm", "v6", 1 },
-	{ "armv5", "arm", "v5", 1 },
-	{ "armel", "arm", "v5", 0 },
-	{ "i386", "386", NULL, 0 },
-	{ "i486", "386", NULL, 0 },
-	{ "i586", "386", NULL, 0 },
-	{ "i686", "386", NULL, 0 },
-	{ "x86", "386", NULL, 0 },
-	{ "386", "386", NULL, 0 },
-	{ "riscv64", "riscv64", NULL, 0 },
-	{ "ppc64le", "ppc64le", NULL, 0 },
-	{ "powerpc64le", "ppc64le", NULL, 0 },
-	{ "ppc64", "ppc64", NULL, 0 },
-	{ "powerpc64", "ppc64", NULL, 0 },
-	{ "mips", "mips", NULL, 0 },
-	{ "mipsel", "mipsle", NULL, 0 },
-	{ "mipsle", "mipsle", NULL, 0 },
-	{ "mips64", "mips64", NULL, 0 },
-	{ "mips64el", "mips64le", NULL, 0 },
-	{ "mips64le", "mips64le", NULL, 0 },
-	{ "s390x", "s390x", NULL, 0 },
-	{ "loong64", "loong64", NULL, 0 },
-	{ "loongarch64", "loong64", NULL, 0 },
-};
-
-int
-ocis_arch_lookup(const char *in, const char **arch, const char **variant)
-{
-	size_t i;
-
-	*arch = in;
-	*variant = NULL;
-	if (in == NULL)
-		return 0;
-	for (i = 0; i < sizeof(arch_table) / sizeof(arch_table[0]); i++) {
-		const struct arch_map *m = &arch_table[i];
-		if (m->prefix ? strncmp(in, m->in, strlen(m->in)) == 0 : strcmp(in, m->in) == 0) {
-			*arch = m->arch;
-			*variant = m->variant;
-			return 1;
-		}
-	}
-	return 0;
-}
-
-void
-ocis_arch_normalize(const char *in, const char **arch, const char **variant)
-{
-	ocis_arch_lookup(in, arch, variant);
-}
-
-/* The build machine's architecture: uname -m mapped, else what we were
- * compiled for. */
-static void
-host_arch(const char **arch, const char **variant)
-{
-	static struct utsname u;
-
-	if (uname(&u) == 0 && ocis_arch_lookup(u.machine, arch, variant))
-		return;
-#if defined(__x86_64__)
-	ocis_arch_lookup("x86_64", arch, variant);
-#elif defined(__aarch64__)
-	ocis_arch_lookup("aarch64", arch, variant);
-#elif defined(__arm__)
-	ocis_arch_lookup("arm", arch, variant);
-#elif defined(__i386__)
-	ocis_arch_lookup("i686", arch, variant);
-#elif defined(__riscv) && __riscv_xlen == 64
-	ocis_arch_lookup("riscv64", arch, variant);
-#elif defined(__powerpc64__) && defined(__LITTLE_ENDIAN__)
-	ocis_arch_lookup("ppc64le", arch, variant);
-#elif defined(__s390x__)
-	ocis_arch_lookup("s390x", arch, variant);
-#else
-	*arch = u.machine[0] ? u.machine : "unknown";
-	*variant = NULL;
-#endif
-}
 
 int
 ocis_config_set_platform(struct ocis_config *c, const char *arch, const char *variant,
@@ -481,7 +167,7 @@ ocis_config_set_defaults(struct ocis_config *c, int64_t created_epoch, ocis_erro
 	if (c->os == NULL && ocis_config_set_str(&c->os, "linux", err) < 0)
 		return -1;
 	if (c->architecture == NULL) {
-		host_arch(&arch, &variant);
+		ocis_arch_host(&arch, &variant);
 		if (ocis_config_set_str(&c->architecture, arch, err) < 0)
 			return -1;
 		if (c->variant == NULL && ocis_config_set_str(&c->variant, variant, err) < 0)
@@ -570,7 +256,7 @@ ocis_config_set_env(struct ocis_config *c, const char *kv, ocis_error_t **err)
 	if (eq == kv)
 		return ocis_error_set(err, 0, "invalid environment variable '%s': "
 				      "empty name", kv);
-	return strv_set_kv(&c->env, kv, err);
+	return ocis_strv_set_kv(&c->env, kv, err);
 }
 
 int
@@ -582,7 +268,7 @@ ocis_config_set_label(struct ocis_config *c, const char *kv, ocis_error_t **err)
 		return ocis_error_set(err, 0, "invalid label '%s': expected key=value", kv);
 	if (eq == kv)
 		return ocis_error_set(err, 0, "invalid label '%s': empty key", kv);
-	return strv_set_kv(&c->labels, kv, err);
+	return ocis_strv_set_kv(&c->labels, kv, err);
 }
 
 static int
@@ -635,7 +321,7 @@ ocis_config_add_port(struct ocis_config *c, const char *spec, ocis_error_t **err
 	}
 	for (p = lo; p <= hi; p++) {
 		snprintf(buf, sizeof(buf), "%u/%s", p, proto);
-		if (strv_find_key(&c->exposed_ports, buf, strlen(buf)) >= 0)
+		if (ocis_strv_find_key(&c->exposed_ports, buf, strlen(buf)) >= 0)
 			continue;
 		if (ocis_strv_push(&add, buf, err) < 0)
 			goto fail;
@@ -668,82 +354,6 @@ ocis_config_add_volume(struct ocis_config *c, const char *path, ocis_error_t **e
 	return ocis_strv_push(&c->volumes, path, err);
 }
 
-/* --- shell-like splitting ----------------------------------------------- */
-
-int
-ocis_shell_split(const char *s, struct ocis_strv *out, ocis_error_t **err)
-{
-	struct ocis_buf w = OCIS_BUF_INIT;
-	struct ocis_strv n = { NULL, 0, 0 };
-	const char *p = s;
-	int in_word = 0;
-	size_t i;
-
-	for (;;) {
-		char ch = *p;
-		if (ch == 0 || ch == ' ' || ch == '\t' || ch == '\n') {
-			if (in_word) {
-				if (ocis_strv_push(&n, w.data ? (char *)w.data : "", err) < 0)
-					goto fail;
-				ocis_buf_reset(&w);
-				in_word = 0;
-			}
-			if (ch == 0)
-				break;
-			p++;
-			continue;
-		}
-		in_word = 1;
-		if (ch == '\'') {
-			const char *end = strchr(p + 1, '\'');
-			if (end == NULL) {
-				ocis_error_set(err, 0, "unterminated single quote");
-				goto fail;
-			}
-			if (ocis_buf_add(&w, p + 1, (size_t)(end - p - 1), err) < 0)
-				goto fail;
-			p = end + 1;
-		} else if (ch == '"') {
-			p++;
-			while (*p != '"') {
-				if (*p == 0) {
-					ocis_error_set(err, 0, "unterminated double quote");
-					goto fail;
-				}
-				if (*p == '\\' && p[1] != 0 && strchr("\\\"$`", p[1]) != NULL)
-					p++;
-				if (ocis_buf_add(&w, p, 1, err) < 0)
-					goto fail;
-				p++;
-			}
-			p++;
-		} else if (ch == '\\') {
-			if (p[1] == 0) {
-				ocis_error_set(err, 0, "trailing backslash");
-				goto fail;
-			}
-			if (p[1] != '\n' && ocis_buf_add(&w, p + 1, 1, err) < 0)
-				goto fail;
-			p += 2;
-		} else {
-			if (ocis_buf_add(&w, p, 1, err) < 0)
-				goto fail;
-			p++;
-		}
-	}
-	for (i = 0; i < n.n; i++)
-		if (ocis_strv_push(out, n.v[i], err) < 0)
-			goto fail;
-	out->set = 1;
-	ocis_strv_clear(&n);
-	ocis_buf_release(&w);
-	return 0;
-fail:
-	ocis_strv_clear(&n);
-	ocis_buf_release(&w);
-	return -1;
-}
-
 /* --- JSON out ----------------------------------------------------------- */
 
 /* Write a map from "k" or "k=v" strings sorted by key; the last of equal
@@ -761,7 +371,7 @@ gen_sorted_map(yajl_gen g, const char *key, const struct ocis_strv *s, int kv, i
 		return ocis_error_oom(err);
 	for (i = 0; i < s->n; i++) {
 		it[i].s = s->v[i];
-		it[i].klen = kv ? keylen(s->v[i]) : strlen(s->v[i]);
+		it[i].klen = kv ? ocis_strv_keylen(s->v[i]) : strlen(s->v[i]);
 		it[i].idx = i;
 	}
 	if (s->n > 1)
@@ -974,7 +584,7 @@ read_map(yajl_val obj, const char *key, const char *path, struct ocis_strv *dst,
 		}
 		ocis_buf_reset(&b);
 		if (ocis_buf_addf(&b, err, "%s=%s", k, YAJL_GET_STRING(e)) < 0 ||
-		    strv_set_kv(dst, (char *)b.data, err) < 0)
+		    ocis_strv_set_kv(dst, (char *)b.data, err) < 0)
 			goto out;
 	}
 	r = 0;
