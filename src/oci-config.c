@@ -220,11 +220,7 @@ parse_args(int argc, char **argv, struct config_args *a)
 			break;
 		case OPT_FROM: a->from = optarg; break;
 		case OPT_BASE_REF: a->base_ref = optarg; break;
-		case 'q': tool_verbosity = 0; break;
-		case 'v': tool_verbosity++; break;
-		case 'h': usage(); break;
-		case 'V': tool_version(); break;
-		default: tool_usage_error("invalid option");
+		default: tool_common_option(c, usage);
 		}
 	}
 	if (optind < argc)

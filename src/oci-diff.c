@@ -124,11 +124,7 @@ parse_args(int argc, char **argv, struct diff_args *a)
 				tool_usage_error("invalid --checksum-max '%s' (bytes, 0-2^40)", optarg);
 			a->checksum_max = (uint64_t)v;
 			break;
-		case 'q': tool_verbosity = 0; break;
-		case 'v': tool_verbosity++; break;
-		case 'h': usage(); break;
-		case 'V': tool_version(); break;
-		default: tool_usage_error("invalid option");
+		default: tool_common_option(c, usage);
 		}
 	}
 	if (optind < argc)

@@ -75,11 +75,7 @@ parse_args(int argc, char **argv, struct flatten_args *a)
 		switch (c) {
 		case 'i': a->input = optarg; break;
 		case OPT_SUMMARY: a->summary = 1; break;
-		case 'q': tool_verbosity = 0; break;
-		case 'v': tool_verbosity++; break;
-		case 'h': usage(); break;
-		case 'V': tool_version(); break;
-		default: tool_usage_error("invalid option");
+		default: tool_common_option(c, usage);
 		}
 	}
 	if (optind < argc) {

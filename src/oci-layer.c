@@ -147,11 +147,7 @@ parse_args(int argc, char **argv, struct layer_args *a)
 			a->exclude[a->n_exclude++] = optarg;
 			break;
 		}
-		case 'q': tool_verbosity = 0; break;
-		case 'v': tool_verbosity++; break;
-		case 'h': usage(); break;
-		case 'V': tool_version(); break;
-		default: tool_usage_error("invalid option");
+		default: tool_common_option(c, usage);
 		}
 	}
 	if (optind < argc)

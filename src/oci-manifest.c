@@ -125,11 +125,7 @@ parse_args(int argc, char **argv, struct manifest_args *a)
 			a->epoch = tool_epoch_arg(optarg);
 			a->have_epoch = 1;
 			break;
-		case 'q': tool_verbosity = 0; break;
-		case 'v': tool_verbosity++; break;
-		case 'h': usage(); break;
-		case 'V': tool_version(); break;
-		default: tool_usage_error("invalid option");
+		default: tool_common_option(c, usage);
 		}
 	}
 	if (optind < argc)

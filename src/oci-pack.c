@@ -170,11 +170,7 @@ parse_args(int argc, char **argv, struct pack_args *a)
 			a->annotations[a->n_annotations++] = optarg;
 			break;
 		}
-		case 'q': tool_verbosity = 0; break;
-		case 'v': tool_verbosity++; break;
-		case 'h': usage(); break;
-		case 'V': tool_version(); break;
-		default: tool_usage_error("invalid option");
+		default: tool_common_option(c, usage);
 		}
 	}
 	if (optind < argc)

@@ -256,6 +256,18 @@ tool_version(void)
 	exit(tool_finish());
 }
 
+void
+tool_common_option(int c, void (*usage)(void))
+{
+	switch (c) {
+	case 'q': tool_verbosity = 0; break;
+	case 'v': tool_verbosity++; break;
+	case 'h': usage(); break;
+	case 'V': tool_version(); break;
+	default: tool_usage_error("invalid option");
+	}
+}
+
 int
 tool_parse_int(const char *s, long long min, long long max, long long *out)
 {

@@ -42,6 +42,11 @@ void tool_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 
 /* "prog: msg" and "Try 'prog --help'." on stderr, exit 2. */
 noreturn void tool_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The options every program has, for the default branch of its option
+ * switch: -q/--quiet, -v/--verbose, -h/--help (usage() prints and exits
+ * 0), -V/--version; anything else is a usage error. */
+void tool_common_option(int c, void (*usage)(void));
+
 /* Print "prog (ocipipe) X.Y.Z" and the library versions in use; exit 0. */
 noreturn void tool_version(void);
 
