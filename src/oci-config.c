@@ -9,8 +9,9 @@
  * Options are checked (and --from read) before anything is written, so a bad
  * value gives one error and no output.  Each flag has an environment form
  * (OCI_IMAGE_*, the names of the Yocto image-oci class); a flag given at
- * least once wins over its environment variable.  The model and every check
- * live in the library (src/lib/config.c); this file only gathers values.
+ * least once wins over its environment variable.  The model, every check and
+ * the stage itself live in the library (src/lib/configstage.c); this file
+ * only gathers values.
  */
 #include "config.h"
 
@@ -23,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <ocistream/configstage.h>
 #include <ocistream/filter.h>
 #include <ocistream/imageconfig.h>
 #include <ocistream/io.h>
@@ -34,25 +36,19 @@
 #include "tool.h"
 
 struct config_args {
-	struct ocis_strv entrypoint;	/* --entrypoint (repeatable), OCI_IMAGE_ENTRYPOINT */
-	struct ocis_strv cmd;		/* --cmd (repeatable), OCI_IMAGE_CMD,
-					 * OCI_IMAGE_ENTRYPOINT_ARGS */
-	struct ocis_strv env;		/* --env K=V (repeatable), OCI_IMAGE_ENV_VARS */
-	struct ocis_strv labels;	/* --label k=v (repeatable), OCI_IMAGE_LABELS */
-	struct ocis_strv ports;		/* --port P[/proto] (repeatable), OCI_IMAGE_PORTS */
-	struct ocis_strv volumes;	/* --volume PATH (repeatable), OCI_IMAGE_VOLUMES */
-	const char *arch;		/* --arch, OCI_IMAGE_ARCH */
-	const char *variant;		/* --variant, OCI_IMAGE_SUBARCH */
-	const char *os;			/* --os, OCI_IMAGE_OS */
-	const char *user;		/* --user, OCI_IMAGE_RUNTIME_UID */
-	const char *workdir;		/* --workdir, OCI_IMAGE_WORKINGDIR */
-	const char *stop_signal;	/* --stop-signal, OCI_IMAGE_STOPSIGNAL */
+	/* the library's options, filled from flags, then the environment:
+	 * --entrypoint, OCI_IMAGE_ENTRYPOINT; --cmd, OCI_IMAGE_CMD,
+	 * OCI_IMAGE_ENTRYPOINT_ARGS; --env, OCI_IMAGE_ENV_VARS; --label,
+	 * OCI_IMAGE_LABELS; --port, OCI_IMAGE_PORTS; --volume,
+	 * OCI_IMAGE_VOLUMES; --arch, OCI_IMAGE_ARCH; --variant,
+	 * OCI_IMAGE_SUBARCH; --os, OCI_IMAGE_OS; --user,
+	 * OCI_IMAGE_RUNTIME_UID; --workdir, OCI_IMAGE_WORKINGDIR;
+	 * --stop-signal, OCI_IMAGE_STOPSIGNAL; --created */
+	struct ocis_config_opts o;
 	const char *author;		/* --author, OCI_IMAGE_AUTHOR */
 	const char *author_email;	/* --author-email, OCI_IMAGE_AUTHOR_EMAIL */
 	char *author_full;		/* "Name <email>" built from the two above */
-	const char *created;		/* --created RFC3339 */
 	int have_epoch;			/* --source-date-epoch or SOURCE_DATE_EPOCH */
-	int64_t epoch;
 	const char *from;		/* --from FILE: base config JSON */
 	const char *base_ref;		/* --base-ref TAG: image of a base archive */
 	char *history;			/* created_by of the metadata history entry */
@@ -194,28 +190,28 @@ parse_args(int argc, char **argv, struct config_args *a)
 
 	while ((c = getopt_long(argc, argv, "e:l:p:a:u:w:qvhV", longopts, NULL)) != -1) {
 		switch (c) {
-		case OPT_ENTRYPOINT: tool_strv_push(&a->entrypoint, optarg); break;
-		case OPT_CMD: tool_strv_push(&a->cmd, optarg); break;
-		case 'e': tool_strv_push(&a->env, optarg); break;
-		case 'l': tool_strv_push(&a->labels, optarg); break;
-		case 'p': tool_strv_push(&a->ports, optarg); break;
-		case OPT_VOLUME: tool_strv_push(&a->volumes, optarg); break;
-		case 'a': a->arch = optarg; break;
-		case OPT_VARIANT: a->variant = optarg; break;
-		case OPT_OS: a->os = optarg; break;
-		case 'u': a->user = optarg; break;
-		case 'w': a->workdir = optarg; break;
-		case OPT_STOP: a->stop_signal = optarg; break;
+		case OPT_ENTRYPOINT: tool_strv_push(&a->o.entrypoint, optarg); break;
+		case OPT_CMD: tool_strv_push(&a->o.cmd, optarg); break;
+		case 'e': tool_strv_push(&a->o.env, optarg); break;
+		case 'l': tool_strv_push(&a->o.labels, optarg); break;
+		case 'p': tool_strv_push(&a->o.ports, optarg); break;
+		case OPT_VOLUME: tool_strv_push(&a->o.volumes, optarg); break;
+		case 'a': a->o.arch = optarg; break;
+		case OPT_VARIANT: a->o.variant = optarg; break;
+		case OPT_OS: a->o.os = optarg; break;
+		case 'u': a->o.user = optarg; break;
+		case 'w': a->o.workdir = optarg; break;
+		case OPT_STOP: a->o.stop_signal = optarg; break;
 		case OPT_AUTHOR: a->author = optarg; break;
 		case OPT_EMAIL: a->author_email = optarg; break;
 		case OPT_CREATED:
 			if (!ocis_rfc3339_valid(optarg))
 				tool_usage_error("invalid --created '%s': expected an RFC 3339 "
 						 "time such as 2024-01-31T12:00:00Z", optarg);
-			a->created = optarg;
+			a->o.created = optarg;
 			break;
 		case OPT_EPOCH:
-			a->epoch = tool_epoch_arg(optarg);
+			a->o.epoch = tool_epoch_arg(optarg);
 			a->have_epoch = 1;
 			break;
 		case OPT_FROM: a->from = optarg; break;
@@ -236,25 +232,25 @@ parse_args(int argc, char **argv, struct config_args *a)
 	a->history = ocis_buf_detach(&hist, NULL);
 
 	/* Environment forms, for what no flag gave. */
-	env_split("OCI_IMAGE_ENTRYPOINT", &a->entrypoint);
-	if (!env_split("OCI_IMAGE_CMD", &a->cmd))
-		env_split("OCI_IMAGE_ENTRYPOINT_ARGS", &a->cmd);
-	env_split("OCI_IMAGE_ENV_VARS", &a->env);
-	env_split("OCI_IMAGE_LABELS", &a->labels);
-	env_split("OCI_IMAGE_PORTS", &a->ports);
-	env_split("OCI_IMAGE_VOLUMES", &a->volumes);
-	env_str("OCI_IMAGE_ARCH", &a->arch);
-	env_str("OCI_IMAGE_SUBARCH", &a->variant);
-	env_str("OCI_IMAGE_OS", &a->os);
-	env_str("OCI_IMAGE_RUNTIME_UID", &a->user);
-	env_str("OCI_IMAGE_WORKINGDIR", &a->workdir);
-	env_str("OCI_IMAGE_STOPSIGNAL", &a->stop_signal);
+	env_split("OCI_IMAGE_ENTRYPOINT", &a->o.entrypoint);
+	if (!env_split("OCI_IMAGE_CMD", &a->o.cmd))
+		env_split("OCI_IMAGE_ENTRYPOINT_ARGS", &a->o.cmd);
+	env_split("OCI_IMAGE_ENV_VARS", &a->o.env);
+	env_split("OCI_IMAGE_LABELS", &a->o.labels);
+	env_split("OCI_IMAGE_PORTS", &a->o.ports);
+	env_split("OCI_IMAGE_VOLUMES", &a->o.volumes);
+	env_str("OCI_IMAGE_ARCH", &a->o.arch);
+	env_str("OCI_IMAGE_SUBARCH", &a->o.variant);
+	env_str("OCI_IMAGE_OS", &a->o.os);
+	env_str("OCI_IMAGE_RUNTIME_UID", &a->o.user);
+	env_str("OCI_IMAGE_WORKINGDIR", &a->o.workdir);
+	env_str("OCI_IMAGE_STOPSIGNAL", &a->o.stop_signal);
 	if (a->author == NULL && a->author_email == NULL) {
 		env_str("OCI_IMAGE_AUTHOR", &a->author);
 		env_str("OCI_IMAGE_AUTHOR_EMAIL", &a->author_email);
 	}
-	argv_clear_if_empty(&a->entrypoint);
-	argv_clear_if_empty(&a->cmd);
+	argv_clear_if_empty(&a->o.entrypoint);
+	argv_clear_if_empty(&a->o.cmd);
 
 	if (a->author && *a->author && a->author_email && *a->author_email) {
 		if (asprintf(&a->author_full, "%s <%s>", a->author, a->author_email) < 0)
@@ -264,66 +260,20 @@ parse_args(int argc, char **argv, struct config_args *a)
 	} else if (a->author) {
 		a->author_full = strdup(a->author);
 	}
-	if (!a->have_epoch)
-		a->have_epoch = tool_env_epoch(&a->epoch);
+	a->o.author = a->author_full;
+	a->o.history = a->history;
+	/* created: --created, else the source date epoch, else now */
+	if (!a->have_epoch && !tool_env_epoch(&a->o.epoch))
+		a->o.epoch = (int64_t)time(NULL);
 }
 
 static void
 release_args(struct config_args *a)
 {
-	ocis_strv_clear(&a->entrypoint);
-	ocis_strv_clear(&a->cmd);
-	ocis_strv_clear(&a->env);
-	ocis_strv_clear(&a->labels);
-	ocis_strv_clear(&a->ports);
-	ocis_strv_clear(&a->volumes);
+	ocis_config_opts_release(&a->o);
 	free(a->author_full);
 	free(a->history);
 }
-
-/* Apply the options to c (a base or an empty config). */
-static int
-apply_args(struct ocis_config *c, const struct config_args *a, ocis_error_t **err)
-{
-	size_t i;
-
-	if (a->arch != NULL) {
-		if (ocis_config_set_platform(c, a->arch, a->variant, err) < 0)
-			return -1;
-	} else if (a->variant != NULL) {
-		if (ocis_config_set_str(&c->variant, a->variant, err) < 0)
-			return -1;
-	}
-	if (a->os != NULL && *a->os == 0)
-		return ocis_error_set(err, 0, "invalid --os: empty value");
-	if ((a->os && ocis_config_set_str(&c->os, a->os, err) < 0) ||
-	    (a->author_full && ocis_config_set_str(&c->author, a->author_full, err) < 0) ||
-	    (a->user && ocis_config_set_str(&c->user, a->user, err) < 0) ||
-	    (a->workdir && ocis_config_set_str(&c->working_dir, a->workdir, err) < 0) ||
-	    (a->stop_signal && ocis_config_set_str(&c->stop_signal, a->stop_signal, err) < 0))
-		return -1;
-	if (a->workdir && *a->workdir && *a->workdir != '/')
-		return ocis_error_set(err, 0, "invalid working directory '%s': expected an "
-				      "absolute path", a->workdir);
-	if (a->entrypoint.set && ocis_strv_copy(&c->entrypoint, &a->entrypoint, err) < 0)
-		return -1;
-	if (a->cmd.set && ocis_strv_copy(&c->cmd, &a->cmd, err) < 0)
-		return -1;
-	for (i = 0; i < a->env.n; i++)
-		if (ocis_config_set_env(c, a->env.v[i], err) < 0)
-			return -1;
-	for (i = 0; i < a->labels.n; i++)
-		if (ocis_config_set_label(c, a->labels.v[i], err) < 0)
-			return -1;
-	for (i = 0; i < a->ports.n; i++)
-		if (ocis_config_add_port(c, a->ports.v[i], err) < 0)
-			return -1;
-	for (i = 0; i < a->volumes.n; i++)
-		if (ocis_config_add_volume(c, a->volumes.v[i], err) < 0)
-			return -1;
-	return 0;
-}
-
 /* Read a whole (small) file. */
 static int
 read_file(const char *path, struct ocis_buf *out, ocis_error_t **err)
@@ -344,6 +294,13 @@ read_file(const char *path, struct ocis_buf *out, ocis_error_t **err)
 	return 0;
 }
 
+static void
+on_warn(void *ctx, const char *msg)
+{
+	(void)ctx;
+	tool_warn("%s", msg);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -354,8 +311,6 @@ main(int argc, char **argv)
 	struct ocis_open_image im;
 	struct ocis_buf from = OCIS_BUF_INIT, out = OCIS_BUF_INIT;
 	ocis_error_t *err = NULL;
-	int base = 0;
-	int64_t epoch;
 
 	memset(&args, 0, sizeof(args));
 	ocis_open_image_init(&im);
@@ -372,7 +327,7 @@ main(int argc, char **argv)
 			tool_die_error(err);
 		}
 	}
-	if (apply_args(&probe, &args, &err) < 0)
+	if (ocis_config_apply(&probe, &args.o, &err) < 0)
 		tool_usage_error("%s", err->msg);
 	ocis_config_release(&probe);
 
@@ -382,9 +337,9 @@ main(int argc, char **argv)
 	    ocis_stream_writer_new(&w, STDOUT_FILENO, &err) < 0)
 		tool_die_error(err);
 	tool_set_error_stream(w);
-	if (tool_set_base(r, args.base_ref, args.arch ? args.arch : getenv("OCI_IMAGE_ARCH"),
-			  args.os ? args.os : getenv("OCI_IMAGE_OS"),
-			  args.variant ? args.variant : getenv("OCI_IMAGE_SUBARCH"), &err) < 0)
+	if (tool_set_base(r, args.base_ref, args.o.arch ? args.o.arch : getenv("OCI_IMAGE_ARCH"),
+			  args.o.os ? args.o.os : getenv("OCI_IMAGE_OS"),
+			  args.o.variant ? args.o.variant : getenv("OCI_IMAGE_SUBARCH"), &err) < 0)
 		tool_die_error(err);
 
 	if (ocis_filter_pass(r, w, &im, &err) < 0) {
@@ -398,60 +353,12 @@ main(int argc, char **argv)
 		tool_die("no image to configure: the input %s (pipe oci-layer output in)",
 			 im.entries == 0 ? "is empty" :
 			 "ends with a complete image (a manifest)");
+	if (args.from != NULL && im.have_config)
+		tool_msg(2, "using --from '%s' instead of the config in the stream", args.from);
 
-	/* The base: --from wins over a config in the stream. */
-	ocis_config_init(&c);
-	if (args.from != NULL) {
-		if (ocis_config_from_json(&c, (const char *)from.data, from.len, &err) < 0)
-			tool_die_error(err);
-		if (im.have_config)
-			tool_msg(2, "using --from '%s' instead of the config in the stream",
-				 args.from);
-		base = 1;
-	} else if (im.have_config) {
-		if (ocis_config_from_json(&c, (const char *)im.config.data, im.config.len, &err) < 0) {
-			ocis_error_wrap(&err, "config in the stream");
-			tool_die_error(err);
-		}
-		base = 1;
-	}
-	if (apply_args(&c, &args, &err) < 0)
+	if (ocis_config_stage(&args.o, args.from ? &from : NULL, &im, &c, on_warn, NULL,
+			      &err) < 0)
 		tool_die_error(err);
-
-	/* created: --created, else the source date epoch, else now. */
-	epoch = args.have_epoch ? args.epoch : (int64_t)time(NULL);
-	if (args.created != NULL) {
-		if (ocis_config_set_str(&c.created, args.created, &err) < 0)
-			tool_die_error(err);
-	} else {
-		char ts[32];
-		if (ocis_rfc3339(epoch, ts) < 0 || ocis_config_set_str(&c.created, ts, &err) < 0)
-			tool_die("cannot format the creation time");
-	}
-	if (ocis_config_set_defaults(&c, epoch, &err) < 0)
-		tool_die_error(err);
-
-	if (ocis_config_sync_layers(&c, im.layers.v, im.layers.n, &err) < 0) {
-		if (args.from == NULL)
-			tool_die_error(err);
-		tool_warn("--from '%s': its rootfs does not match the stream; rebuilding "
-			  "diff_ids and history from the stream's layers", args.from);
-		ocis_error_free(&err);
-		ocis_config_clear_layers(&c);
-		if (ocis_config_sync_layers(&c, im.layers.v, im.layers.n, &err) < 0)
-			tool_die_error(err);
-	}
-	if (base) {
-		/* A metadata-only step over a base: one history entry. */
-		struct ocis_history_entry h;
-		memset(&h, 0, sizeof(h));
-		h.created = c.created;
-		h.created_by = args.history;
-		h.empty_layer = 1;
-		if (ocis_config_add_history(&c, &h, &err) < 0)
-			tool_die_error(err);
-	}
-
 	if (ocis_config_to_json(&c, &out, &err) < 0 ||
 	    ocis_stream_write_entry(w, "config.json", out.data, out.len, &err) < 0 ||
 	    ocis_stream_finish(w, &err) < 0)

@@ -4,7 +4,8 @@
  * known model (the bytes are part of the reproducibility contract: when a
  * golden string changes, the commit must say why), byte-identical round
  * trips, the architecture table, RFC 3339, the parsers of front-end values
- * (ports, key=value, shell-like splitting) and malformed input.
+ * (ports, key=value, shell-like splitting), malformed input, and
+ * oci-config's stage.
  */
 #include "config.h"
 
@@ -13,6 +14,8 @@
 #include <string.h>
 
 #include <ocistream/arch.h>
+#include <ocistream/configstage.h>
+#include <ocistream/filter.h>
 #include <ocistream/hash.h>
 #include <ocistream/imageconfig.h>
 #include <ocistream/layerdesc.h>
@@ -642,10 +645,91 @@ test_truncated(void)
 	return 0;
 }
 
+static int warnings;
+static void
+count_warning(void *ctx, const char *msg)
+{
+	(void)ctx;
+	(void)msg;
+	warnings++;
+}
+
+/* oci-config's stage: the base it chooses, the options over it, the
+ * rootfs rebuilt when a --from config describes other layers, and one
+ * metadata history entry over a base only. */
+static int
+test_config_stage(void)
+{
+	struct ocis_layer_desc l[2];
+	struct ocis_config_opts o;
+	struct ocis_open_image im;
+	struct ocis_config c;
+	struct ocis_buf from = OCIS_BUF_INIT;
+	ocis_error_t *err = NULL;
+
+	set_layer(&l[0], DA, D1, "base", NULL);
+	set_layer(&l[1], DB, D2, NULL, NULL);
+	ocis_open_image_init(&im);
+	TAP_CHECK(ocis_layer_list_push(&im.layers, &l[0], &err) == 0);
+	TAP_CHECK(ocis_layer_list_push(&im.layers, &l[1], &err) == 0);
+	memset(&o, 0, sizeof(o));
+	o.epoch = 5;
+	o.history = "oci-config --entrypoint /bin/sh";
+	o.arch = "aarch64";
+	TAP_CHECK(ocis_strv_push(&o.entrypoint, "/bin/sh", &err) == 0);
+
+	/* No base: the layers' history only. */
+	TAP_CHECK(ocis_config_stage(&o, NULL, &im, &c, count_warning, NULL, &err) == 0);
+	TAP_CHECK(c.diff_ids.n == 2 && c.n_history == 2);
+	TAP_CHECK(strcmp(c.created, "1970-01-01T00:00:05Z") == 0);
+	TAP_CHECK(strcmp(c.architecture, "arm64") == 0 && strcmp(c.os, "linux") == 0);
+	TAP_CHECK(c.entrypoint.n == 1 && strcmp(c.entrypoint.v[0], "/bin/sh") == 0);
+	/* That config in the stream is the base of the next step: the
+	 * options go over it and the step adds one empty-layer entry. */
+	TAP_CHECK(ocis_config_to_json(&c, &im.config, &err) == 0);
+	im.have_config = 1;
+	ocis_config_release(&c);
+	ocis_strv_clear(&o.entrypoint);
+	o.arch = NULL;
+	o.created = "2020-01-01T00:00:00Z";
+	TAP_CHECK(ocis_strv_push(&o.env, "A=1", &err) == 0);
+	TAP_CHECK(ocis_config_stage(&o, NULL, &im, &c, count_warning, NULL, &err) == 0);
+	TAP_CHECK(c.n_history == 3 && c.history[2].empty_layer);
+	TAP_CHECK(strcmp(c.history[2].created_by, o.history) == 0);
+	TAP_CHECK(strcmp(c.architecture, "arm64") == 0);
+	TAP_CHECK(c.entrypoint.n == 1 && c.env.n == 1);
+	TAP_CHECK(strcmp(c.created, "2020-01-01T00:00:00Z") == 0);
+	ocis_config_release(&c);
+	TAP_CHECK(warnings == 0);
+
+	/* A --from config of other layers wins over the stream's config,
+	 * keeps its settings, and its rootfs is rebuilt, with a warning. */
+	TAP_CHECK(ocis_buf_addstr(&from, "{\"architecture\":\"riscv64\",\"os\":\"linux\","
+				  "\"config\":{\"User\":\"7\"},\"rootfs\":{\"type\":\"layers\","
+				  "\"diff_ids\":[\"" D3 "\"]}}", &err) == 0);
+	TAP_CHECK(ocis_config_stage(&o, &from, &im, &c, count_warning, NULL, &err) == 0);
+	TAP_CHECK(warnings == 1);
+	TAP_CHECK(strcmp(c.architecture, "riscv64") == 0 && strcmp(c.user, "7") == 0);
+	TAP_CHECK(c.diff_ids.n == 2 && strcmp(c.diff_ids.v[0], D1) == 0);
+	TAP_CHECK(c.n_history == 3 && c.history[2].empty_layer);
+	ocis_config_release(&c);
+
+	/* A bad value fails and leaves nothing to release. */
+	o.workdir = "relative";
+	TAP_CHECK(ocis_config_stage(&o, NULL, &im, &c, count_warning, NULL, &err) < 0);
+	TAP_CHECK(strstr(err->msg, "relative") != NULL);
+	ocis_error_free(&err);
+
+	ocis_buf_release(&from);
+	ocis_config_opts_release(&o);
+	ocis_open_image_release(&im);
+	return 0;
+}
+
 int
 main(void)
 {
-	TAP_PLAN(13);
+	TAP_PLAN(14);
 	TAP_RUN(test_golden_config);
 	TAP_RUN(test_round_trip);
 	TAP_RUN(test_from_json_tolerant);
@@ -659,5 +743,6 @@ main(void)
 	TAP_RUN(test_manifest);
 	TAP_RUN(test_manifest_errors);
 	TAP_RUN(test_truncated);
+	TAP_RUN(test_config_stage);
 	return tap_done();
 }
