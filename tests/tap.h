@@ -6,11 +6,15 @@
  *   int main(void) { TAP_PLAN(2); TAP_RUN(test_x); TAP_RUN(test_y); return tap_done(); }
  *
  * TAP_CHECK(cond) inside a test prints a diagnostic and returns 1.
+ * TAP_MUST(cond) in a helper that builds a test's input stops the whole
+ * run ("Bail out!"): a helper whose step failed must not hand a test an
+ * input that passes for the wrong reason.
  */
 #ifndef OCIPIPE_TAP_H
 #define OCIPIPE_TAP_H
 
 #include <stdio.h>
+#include <stdlib.h>
 
 static int tap_n, tap_failed;
 
@@ -20,6 +24,13 @@ static int tap_n, tap_failed;
 	if (!(cond)) { \
 		printf("# %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
 		return 1; \
+	} \
+} while (0)
+
+#define TAP_MUST(cond) do { \
+	if (!(cond)) { \
+		printf("Bail out! %s:%d: %s\n", __FILE__, __LINE__, #cond); \
+		exit(1); \
 	} \
 } while (0)
 

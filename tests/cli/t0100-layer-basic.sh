@@ -200,10 +200,22 @@ test_expect_success 'an empty archive gives an empty layer' '
 	test "$(json_get empty/layer-1.json "j[\"diffID\"]")" = "sha256:$(sha256_of empty/blob-1)"
 '
 
-test_expect_success '-q prints nothing on stderr' '
+test_expect_success '-q prints nothing on stderr, not even a warning' '
 	oci-layer -q <in.tar >q.stream 2>err &&
 	test ! -s err &&
-	cmp q.stream gz.stream
+	cmp q.stream gz.stream &&
+	# file flags cannot be stored: a warning without -q, none with it
+	$PYTHON -c "
+import io, sys, tarfile
+t = tarfile.open(fileobj=sys.stdout.buffer, mode=\"w|\", format=tarfile.PAX_FORMAT)
+ti = tarfile.TarInfo(\"f\"); ti.size = 3
+ti.pax_headers = {\"SCHILY.fflags\": \"nodump\"}
+t.addfile(ti, io.BytesIO(b\"hi\\n\")); t.close()" >fflags.tar &&
+	oci-layer <fflags.tar >loud.stream 2>loud.err &&
+	grep "warning: entry .f.: its file flags" loud.err &&
+	oci-layer -q <fflags.tar >quiet.stream 2>quiet.err &&
+	test ! -s quiet.err &&
+	cmp loud.stream quiet.stream
 '
 
 test_expect_success 'stdout to a file and through a pipe give the same bytes' '

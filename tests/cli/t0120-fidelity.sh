@@ -121,7 +121,7 @@ test_expect_success BSDTAR 'setup: bsdtar archives (pax, pax in a UTF-8 locale, 
 	in_faker full bsdtar --numeric-owner --format=pax -C full -cf bsd-pax.tar . &&
 	LC_ALL=C.UTF-8 in_faker full bsdtar --numeric-owner --format=pax -C full \
 		-cf bsd-pax-utf8.tar . &&
-	in_faker full bsdtar --numeric-owner --format=gnutar -C full -cf bsd-gnutar.tar . ;
+	in_faker full bsdtar --numeric-owner --format=gnutar -C full -cf bsd-gnutar.tar . &&
 	in_faker ustar bsdtar --numeric-owner --format=ustar -C ustar -cf bsd-ustar.tar . &&
 	test -s bsd-gnutar.tar
 '
@@ -416,9 +416,9 @@ test_expect_success 'the same layer with or without a leading ./ (full tree, pax
 	sed "s|^|./|" top >dot.files &&
 	for f in pax gnu; do
 		in_faker full $GT --format=$f $XA -C full -cf dot-$f.tar \
-			--verbatim-files-from -T dot.files 2>/dev/null;
+			--verbatim-files-from -T dot.files 2>/dev/null &&
 		in_faker full $GT --format=$f $XA -C full -cf nodot-$f.tar \
-			--verbatim-files-from -T top 2>/dev/null;
+			--verbatim-files-from -T top 2>/dev/null &&
 		tar -tf dot-$f.tar | head -n 1 | grep "^\./" &&
 		tar -tf nodot-$f.tar | head -n 1 | grep -v "^\./" &&
 		layer_of dot-$f.tar dot-$f.d &&

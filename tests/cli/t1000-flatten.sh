@@ -142,7 +142,8 @@ test_expect_success 'damaged input: truncated, garbage, a failed stage' '
 	: >empty &&
 	test_expect_code 1 oci-flatten empty >out 2>err &&
 	test_one_error_line oci-flatten err &&
-	{ oci-layer <base.tar; printf "not a tar at all, long enough to be read....." | oci-layer 2>/dev/null; } >failed.stream;
+	{ oci-layer <base.tar &&
+	  ! printf "not a tar at all, long enough to be read....." | oci-layer 2>/dev/null; } >failed.stream &&
 	test_expect_code 1 oci-flatten failed.stream >out 2>err &&
 	test_one_error_line oci-flatten err &&
 	grep -q "upstream stage failed" err

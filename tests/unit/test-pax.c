@@ -26,9 +26,9 @@ round_trip(const struct ocis_pax_entry *e, struct archive **a, struct archive_en
 	if (ocis_pax_encode_header(e, b, NULL) < 0)
 		return -1;
 	for (i = 0; i < e->size; i++)
-		ocis_buf_add(b, "x", 1, NULL);
-	ocis_buf_add(b, zeros, (512 - e->size % 512) % 512, NULL);
-	ocis_buf_add(b, zeros, 1024, NULL);
+		TAP_MUST(ocis_buf_add(b, "x", 1, NULL) == 0);
+	TAP_MUST(ocis_buf_add(b, zeros, (512 - e->size % 512) % 512, NULL) == 0);
+	TAP_MUST(ocis_buf_add(b, zeros, 1024, NULL) == 0);
 	*a = archive_read_new();
 	archive_read_support_format_tar(*a);
 	if (archive_read_open_memory(*a, b->data, b->len) != ARCHIVE_OK)

@@ -10,6 +10,8 @@
 #include <ocistream/layerdesc.h>
 #include <ocistream/stream.h>
 
+#include "lib/internal.h"
+
 #include "../tap.h"
 
 static const char *EMPTY_SHA = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -19,7 +21,13 @@ static int
 tmpfd(void)
 {
 	FILE *f = tmpfile();
-	return dup(fileno(f));
+	int fd;
+
+	TAP_MUST(f != NULL);
+	fd = dup(fileno(f));
+	TAP_MUST(fd >= 0);
+	fclose(f);
+	return fd;
 }
 
 /* The layer's media type: uncompressed, as "abc" is no gzip or zstd data
@@ -44,17 +52,17 @@ make_stream(const char *digest, uint64_t size, int finish, int extra_config)
 	struct ocis_layer_desc d;
 	int fd = tmpfd();
 
-	ocis_stream_writer_new(&w, fd, NULL);
-	ocis_stream_write_chunk(w, "ab", 2, NULL);
-	ocis_stream_write_chunk(w, "c", 1, NULL);
+	TAP_MUST(ocis_stream_writer_new(&w, fd, NULL) == 0);
+	TAP_MUST(ocis_stream_write_chunk(w, "ab", 2, NULL) == 0);
+	TAP_MUST(ocis_stream_write_chunk(w, "c", 1, NULL) == 0);
 	fill_desc(&d, digest, size);
-	ocis_stream_write_layer(w, &d, NULL);
+	TAP_MUST(ocis_stream_write_layer(w, &d, NULL) == 0);
 	if (extra_config)
-		ocis_stream_write_entry(w, "config.json", "{}", 2, NULL);
+		TAP_MUST(ocis_stream_write_entry(w, "config.json", "{}", 2, NULL) == 0);
 	if (finish)
-		ocis_stream_finish(w, NULL);
+		TAP_MUST(ocis_stream_finish(w, NULL) == 0);
 	ocis_stream_writer_free(w);
-	lseek(fd, 0, SEEK_SET);
+	TAP_MUST(lseek(fd, 0, SEEK_SET) == 0);
 	return fd;
 }
 
@@ -69,7 +77,7 @@ read_all(int fd, int verify, int *chunks, int *layers, int *configs, int *errors
 	int rc;
 
 	*chunks = *layers = *configs = *errors = 0;
-	ocis_stream_reader_new(&r, fd, verify, NULL);
+	TAP_MUST(ocis_stream_reader_new(&r, fd, verify, NULL) == 0);
 	while ((rc = ocis_stream_next(r, &e, &err)) > 0) {
 		if (e.kind == OCIS_ENTRY_CHUNK)
 			(*chunks)++;
@@ -187,7 +195,7 @@ test_concatenation(void)
 		while ((n = read(a, buf, sizeof(buf))) > 0)
 			TAP_CHECK(write(fd, buf, (size_t)n) == n);
 	}
-	lseek(fd, 0, SEEK_SET);
+	TAP_MUST(lseek(fd, 0, SEEK_SET) == 0);
 	TAP_CHECK(read_all(fd, 1, &c, &l, &k, &e) == NULL);
 	TAP_CHECK(c == 4 && l == 2);
 	close(a);
@@ -202,10 +210,10 @@ test_error_entry_and_empty(void)
 	int fd = tmpfd(), c, l, k, e;
 	const char *m;
 
-	ocis_stream_writer_new(&w, fd, NULL);
+	TAP_MUST(ocis_stream_writer_new(&w, fd, NULL) == 0);
 	ocis_stream_write_error(w, "oci-layer: boom");
 	ocis_stream_writer_free(w);
-	lseek(fd, 0, SEEK_SET);
+	TAP_MUST(lseek(fd, 0, SEEK_SET) == 0);
 	m = read_all(fd, 0, &c, &l, &k, &e);
 	TAP_CHECK(e == 1 && m != NULL);
 	close(fd);
@@ -221,12 +229,24 @@ test_not_a_stream(void)
 {
 	int fd = tmpfd(), c, l, k, e;
 	const char *m;
-	char block[1024];
+	unsigned char block[1024];
 
-	/* a ustar header for "etc/" is a rootfs tar, not a stream */
-	memset(block, 0, sizeof(block));
 	TAP_CHECK(write(fd, "garbage, not a tar at all", 25) == 25);
-	lseek(fd, 0, SEEK_SET);
+	TAP_MUST(lseek(fd, 0, SEEK_SET) == 0);
+	m = read_all(fd, 0, &c, &l, &k, &e);
+	TAP_CHECK(m && strstr(m, "oci-layer"));
+	close(fd);
+
+	/* a ustar header for "etc/": a rootfs tar, not a stream */
+	fd = tmpfd();
+	memset(block, 0, sizeof(block));
+	memcpy(block + TH_NAME, "etc/", 4);
+	TAP_MUST(ocis__tar_octal(block + TH_MODE, 8, 0755) == 0);
+	TAP_MUST(ocis__tar_octal(block + TH_SIZE, 12, 0) == 0);
+	block[TH_TYPE] = '5';
+	ocis__tar_finish_header(block);
+	TAP_CHECK(write(fd, block, sizeof(block)) == (ssize_t)sizeof(block));
+	TAP_MUST(lseek(fd, 0, SEEK_SET) == 0);
 	m = read_all(fd, 0, &c, &l, &k, &e);
 	TAP_CHECK(m && strstr(m, "oci-layer"));
 	close(fd);
@@ -243,15 +263,15 @@ test_copy_is_exact(void)
 	char a[8192], b[8192];
 	ssize_t na, nb;
 
-	ocis_stream_reader_new(&r, in, 0, NULL);
-	ocis_stream_writer_new(&w, out, NULL);
+	TAP_MUST(ocis_stream_reader_new(&r, in, 0, NULL) == 0);
+	TAP_MUST(ocis_stream_writer_new(&w, out, NULL) == 0);
 	while (ocis_stream_next(r, &e, NULL) > 0)
 		TAP_CHECK(ocis_stream_copy(r, w, NULL) == 0);
-	ocis_stream_finish(w, NULL);
+	TAP_MUST(ocis_stream_finish(w, NULL) == 0);
 	ocis_stream_reader_free(r);
 	ocis_stream_writer_free(w);
-	lseek(in, 0, SEEK_SET);
-	lseek(out, 0, SEEK_SET);
+	TAP_MUST(lseek(in, 0, SEEK_SET) == 0);
+	TAP_MUST(lseek(out, 0, SEEK_SET) == 0);
 	na = read(in, a, sizeof(a));
 	nb = read(out, b, sizeof(b));
 	TAP_CHECK(na == nb && na > 0 && memcmp(a, b, (size_t)na) == 0);
