@@ -40,7 +40,7 @@ struct ocis_layer_progress {
 	uint64_t input_bytes;		/* read from in_fd (compressed, if it is) */
 	uint64_t tar_bytes;		/* uncompressed layer tar produced */
 	uint64_t output_bytes;		/* compressed bytes written so far */
-	uint64_t entries;
+	uint64_t entries;		/* entries written to the layer so far */
 };
 
 struct ocis_layer_opts {
@@ -69,7 +69,7 @@ struct ocis_layer_opts {
 };
 
 struct ocis_layer_stats {
-	uint64_t entries;
+	uint64_t entries;		/* entries in the layer (not those left out) */
 	uint64_t input_bytes;		/* bytes read from in_fd */
 };
 

@@ -106,7 +106,8 @@ ssize_t ocis_stream_read(struct ocis_stream_reader *r, void *buf, size_t len, oc
  * called before any ocis_stream_read on the entry. */
 int ocis_stream_copy(struct ocis_stream_reader *r, struct ocis_stream_writer *w, ocis_error_t **err);
 
-/* Number of entries and chunk-run bytes seen so far (for messages). */
+/* The byte offset in the input of what the reader has consumed so far
+ * (for messages that say where a stream went wrong). */
 uint64_t ocis_stream_input_offset(const struct ocis_stream_reader *r);
 
 /* Writer on fd (not closed by the writer). */

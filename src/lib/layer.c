@@ -273,7 +273,6 @@ ocis_layer_build(int in_fd, struct ocis_stream_writer *w, const struct ocis_laye
 	struct ocis_tarin_opts io = { .what = "reading input tar" };
 	struct builder b;
 	struct archive_entry *ae;
-	uint64_t entries = 0;
 	int r, ret = -1;
 
 	memset(&b, 0, sizeof(b));
@@ -284,14 +283,13 @@ ocis_layer_build(int in_fd, struct ocis_stream_writer *w, const struct ocis_laye
 	while ((r = ocis_tarin_next(b.in, &ae, err)) > 0) {
 		if (add_entry(&b, ae, err) < 0)
 			goto out;
-		entries++;
 	}
 	if (r < 0)
 		goto out;
 	if (ocis_layer_out_finish(b.lo, o->created, o->created_by, o->comment, desc, err) < 0)
 		goto out;
 	if (stats) {
-		stats->entries = entries;
+		stats->entries = b.entries;
 		stats->input_bytes = ocis_tarin_input_bytes(b.in);
 	}
 	ret = 0;

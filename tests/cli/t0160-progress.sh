@@ -56,6 +56,16 @@ assert (t[\"digest\"], t[\"size\"], t[\"mediaType\"]) == (i[\"digest\"], i[\"siz
 	grep "^oci-pack: 1 image, 1 layer, sha256:[0-9a-f]* tagged latest" psum
 '
 
+test_expect_success '--summary counts the entries of the layer, not those left out' '
+	n_in=$(tar -tf rootfs.tar | wc -l) &&
+	oci-layer --summary --exclude=dev <rootfs.tar 2>sum >stream &&
+	stream_split stream excl >/dev/null &&
+	tar -tzf excl/blob-1 >kept &&
+	n_kept=$(wc -l <kept) &&
+	test $n_kept -lt $n_in &&
+	grep ", $n_kept entries, " sum
+'
+
 test_expect_success '-v lists the entries as tar -v does, then the summary' '
 	oci-layer -v <rootfs.tar 2>list >stream &&
 	tar -tf stream >/dev/null &&
