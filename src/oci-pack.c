@@ -37,7 +37,7 @@ struct pack_args {
 	int docker_archive;		/* --docker: also manifest.json, repositories */
 	const char *docker_name;	/* --name REPO for RepoTags */
 	enum ocis_media_types types;	/* --media-types oci|docker */
-	char **annotations;		/* --annotation k=v (repeatable) */
+	const char **annotations;	/* --annotation k=v (repeatable) */
 	size_t n_annotations;
 	int progress;			/* --progress 1, --no-progress 0, auto -1 */
 	int summary;			/* --summary (or -v) */
@@ -159,7 +159,7 @@ parse_args(int argc, char **argv, struct pack_args *a)
 		case OPT_NAME: a->docker_name = optarg; break;
 		case OPT_TYPES: a->types = tool_media_types_arg(optarg); break;
 		case OPT_ANNOTATION: {
-			char **nv;
+			const char **nv;
 			const char *eq = strchr(optarg, '=');
 			if (eq == NULL || eq == optarg)
 				tool_usage_error("invalid annotation '%s': expected key=value", optarg);

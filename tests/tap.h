@@ -15,6 +15,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static int tap_n, tap_failed;
 
@@ -33,6 +34,20 @@ static int tap_n, tap_failed;
 		exit(1); \
 	} \
 } while (0)
+
+/* A descriptor of a new, empty, unlinked file for a test's input. */
+static inline int
+tap_tmpfd(void)
+{
+	FILE *f = tmpfile();
+	int fd;
+
+	TAP_MUST(f != NULL);
+	fd = dup(fileno(f));
+	TAP_MUST(fd >= 0);
+	fclose(f);
+	return fd;
+}
 
 static inline void
 tap_report(const char *name, int r)

@@ -43,6 +43,15 @@ struct ocis_index {
 void ocis_index_release(struct ocis_index *x);
 /* Append a copy of e. */
 int ocis_index_add(struct ocis_index *x, const struct ocis_index_entry *e, ocis_error_t **err);
+/* Free what e owns (every string), zero it. */
+void ocis_index_entry_release(struct ocis_index_entry *e);
+/* Replace e's annotations by copies of kv[0..n) ("key=value"). */
+int ocis_index_entry_set_annotations(struct ocis_index_entry *e, const char *const *kv, size_t n,
+				     ocis_error_t **err);
+/* 1 when a and b (both with arch and os) are for the same platform. */
+int ocis_index_same_platform(const struct ocis_index_entry *a, const struct ocis_index_entry *b);
+/* Free e's platform strings (arch, os, variant), set them to NULL. */
+void ocis_index_entry_free_platform(struct ocis_index_entry *e);
 /* Drop entries whose ref_name equals name. */
 void ocis_index_remove_ref(struct ocis_index *x, const char *name);
 int ocis_index_to_json(const struct ocis_index *x, struct ocis_buf *out, ocis_error_t **err);

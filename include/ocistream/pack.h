@@ -32,7 +32,7 @@ struct ocis_pack_opts {
 	 * (same platform: replaced) in one image index. */
 	int add_platform;
 	enum ocis_media_types types;	/* media types of manifests made here */
-	char *const *annotations;	/* "k=v" on the index.json entries */
+	const char *const *annotations;	/* "k=v" on the index.json entries */
 	size_t n_annotations;
 	/* docker-archive: also write manifest.json and repositories (tarball
 	 * output, one image) with RepoTags "<docker_name>:<tag>". */

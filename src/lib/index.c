@@ -10,8 +10,24 @@
 #include <ocistream/index.h>
 #include <ocistream/json.h>
 
-static void
-entry_release(struct ocis_index_entry *e)
+int
+ocis_index_same_platform(const struct ocis_index_entry *a, const struct ocis_index_entry *b)
+{
+	return strcmp(a->arch, b->arch) == 0 && strcmp(a->os, b->os) == 0 &&
+	       strcmp(a->variant ? a->variant : "", b->variant ? b->variant : "") == 0;
+}
+
+void
+ocis_index_entry_free_platform(struct ocis_index_entry *e)
+{
+	free(e->arch);
+	free(e->os);
+	free(e->variant);
+	e->arch = e->os = e->variant = NULL;
+}
+
+void
+ocis_index_entry_release(struct ocis_index_entry *e)
 {
 	size_t i;
 
@@ -19,9 +35,7 @@ entry_release(struct ocis_index_entry *e)
 		free(e->annotations[i]);
 	free(e->annotations);
 	free(e->ref_name);
-	free(e->arch);
-	free(e->os);
-	free(e->variant);
+	ocis_index_entry_free_platform(e);
 	free(e->extra);
 	free(e->platform_extra);
 	memset(e, 0, sizeof(*e));
@@ -33,7 +47,7 @@ ocis_index_release(struct ocis_index *x)
 	size_t i;
 
 	for (i = 0; i < x->n; i++)
-		entry_release(&x->v[i]);
+		ocis_index_entry_release(&x->v[i]);
 	free(x->v);
 	free(x->extra);
 	x->v = NULL;
@@ -61,19 +75,19 @@ ocis_index_add(struct ocis_index *x, const struct ocis_index_entry *e, ocis_erro
 	if (dup_opt(&n.ref_name, e->ref_name) < 0 || dup_opt(&n.arch, e->arch) < 0 ||
 	    dup_opt(&n.os, e->os) < 0 || dup_opt(&n.variant, e->variant) < 0 ||
 	    dup_opt(&n.extra, e->extra) < 0 || dup_opt(&n.platform_extra, e->platform_extra) < 0) {
-		entry_release(&n);
+		ocis_index_entry_release(&n);
 		return ocis_error_oom(err);
 	}
 	if (e->n_annotations > 0) {
 		size_t i;
 		n.annotations = calloc(e->n_annotations, sizeof(char *));
 		if (n.annotations == NULL) {
-			entry_release(&n);
+			ocis_index_entry_release(&n);
 			return ocis_error_oom(err);
 		}
 		for (i = 0; i < e->n_annotations; i++) {
 			if (dup_opt(&n.annotations[i], e->annotations[i]) < 0) {
-				entry_release(&n);
+				ocis_index_entry_release(&n);
 				return ocis_error_oom(err);
 			}
 			n.n_annotations++;
@@ -81,11 +95,35 @@ ocis_index_add(struct ocis_index *x, const struct ocis_index_entry *e, ocis_erro
 	}
 	v = realloc(x->v, (x->n + 1) * sizeof(*v));
 	if (v == NULL) {
-		entry_release(&n);
+		ocis_index_entry_release(&n);
 		return ocis_error_oom(err);
 	}
 	x->v = v;
 	x->v[x->n++] = n;
+	return 0;
+}
+
+int
+ocis_index_entry_set_annotations(struct ocis_index_entry *e, const char *const *kv, size_t n,
+				 ocis_error_t **err)
+{
+	char **v = calloc(n ? n : 1, sizeof(*v));
+	size_t i;
+
+	if (v == NULL)
+		return ocis_error_oom(err);
+	for (i = 0; i < n; i++)
+		if ((v[i] = strdup(kv[i])) == NULL) {
+			while (i > 0)
+				free(v[--i]);
+			free(v);
+			return ocis_error_oom(err);
+		}
+	for (i = 0; i < e->n_annotations; i++)
+		free(e->annotations[i]);
+	free(e->annotations);
+	e->annotations = v;
+	e->n_annotations = n;
 	return 0;
 }
 
@@ -96,7 +134,7 @@ ocis_index_remove_ref(struct ocis_index *x, const char *name)
 
 	for (i = 0; i < x->n; i++) {
 		if (x->v[i].ref_name && strcmp(x->v[i].ref_name, name) == 0)
-			entry_release(&x->v[i]);
+			ocis_index_entry_release(&x->v[i]);
 		else
 			x->v[j++] = x->v[i];
 	}

@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Image stream -> OCI layout: see ocistream/pack.h. */
+/*
+ * Image stream -> OCI layout: see ocistream/pack.h.  The images are read
+ * by src/lib/images.c into the layout (the sink below); what is the
+ * layout's own is here: --add-platform, the docker-archive files, the
+ * tags in index.json.
+ */
 #include "config.h"
 
 #include <errno.h>
@@ -7,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ocistream/images.h>
 #include <ocistream/imageconfig.h>
 #include <ocistream/index.h>
 #include <ocistream/json.h>
@@ -14,283 +20,35 @@
 #include <ocistream/manifest.h>
 #include <ocistream/pack.h>
 
-/* What manifest.json of a docker-archive needs of an image. */
-struct docker_img {
-	char config[OCIS_DIGEST_STR_SIZE];
-	char (*layers)[OCIS_DIGEST_STR_SIZE];
-	size_t n_layers;
-};
+/* --- the layout as the sink of the images' blobs -------------------------- */
 
-struct image {
-	struct ocis_layer_desc *layers;
-	size_t n_layers;
-	struct ocis_buf config;		/* config bytes, if the stream had one */
-	int have_config;
-};
-
-static void
-image_reset(struct image *im)
+static int
+sink_begin(void *ctx, ocis_error_t **err)
 {
-	size_t i;
-
-	for (i = 0; i < im->n_layers; i++)
-		ocis_layer_desc_release(&im->layers[i]);
-	free(im->layers);
-	im->layers = NULL;
-	im->n_layers = 0;
-	ocis_buf_release(&im->config);
-	im->have_config = 0;
-}
-
-static char *
-xstrdup_opt(const char *s)
-{
-	return s ? strdup(s) : NULL;
+	return ocis_layout_blob_begin(ctx, err);
 }
 
 static int
-copy_desc(struct ocis_layer_desc *dst, const struct ocis_layer_desc *src, ocis_error_t **err)
+sink_write(void *ctx, const void *data, size_t len, ocis_error_t **err)
 {
-	*dst = *src;
-	dst->history.created = xstrdup_opt(src->history.created);
-	dst->history.created_by = xstrdup_opt(src->history.created_by);
-	dst->history.comment = xstrdup_opt(src->history.comment);
-	if ((src->history.created && !dst->history.created) ||
-	    (src->history.created_by && !dst->history.created_by) ||
-	    (src->history.comment && !dst->history.comment)) {
-		ocis_layer_desc_release(dst);
-		return ocis_error_oom(err);
-	}
-	return 0;
+	return ocis_layout_blob_write(ctx, data, len, err);
 }
 
 static int
-add_layer(struct image *im, const struct ocis_layer_desc *d, ocis_error_t **err)
+sink_commit(void *ctx, const char *digest, uint64_t size, ocis_error_t **err)
 {
-	struct ocis_layer_desc *v = realloc(im->layers, (im->n_layers + 1) * sizeof(*v));
-
-	if (v == NULL)
-		return ocis_error_oom(err);
-	im->layers = v;
-	if (copy_desc(&im->layers[im->n_layers], d, err) < 0)
-		return -1;
-	im->n_layers++;
-	return 0;
-}
-
-/* Make the default config for an image that has none. */
-static int
-default_config(const struct image *im, const struct ocis_pack_opts *o, struct ocis_buf *out,
-	       ocis_error_t **err)
-{
-	struct ocis_config c;
-	int r = -1;
-
-	ocis_config_init(&c);
-	if ((o->arch && (c.architecture = strdup(o->arch)) == NULL) ||
-	    (o->variant && (c.variant = strdup(o->variant)) == NULL) ||
-	    (o->os && (c.os = strdup(o->os)) == NULL)) {
-		ocis_error_oom(err);
-		goto out;
-	}
-	/* The same calls as oci-config and oci-manifest, so every stage makes
-	 * the same default bytes. */
-	if (ocis_config_set_defaults(&c, o->created, err) < 0 ||
-	    ocis_config_sync_layers(&c, im->layers, im->n_layers, err) < 0)
-		goto out;
-	r = ocis_config_to_json(&c, out, err);
-out:
-	ocis_config_release(&c);
-	return r;
-}
-
-/* Check that a config from the stream describes exactly these layers, and
- * take its platform for the index. */
-static int
-check_config(const struct image *im, const struct ocis_buf *json, struct ocis_index_entry *plat,
-	     ocis_error_t **err)
-{
-	struct ocis_config c;
-	size_t i;
-	int r = -1;
-
-	ocis_config_init(&c);
-	if (ocis_config_from_json(&c, (const char *)json->data, json->len, err) < 0) {
-		ocis_error_wrap(err, "image config");
-		goto out;
-	}
-	if (c.diff_ids.n != im->n_layers) {
-		ocis_error_set(err, 0, "image config lists %zu layers (rootfs.diff_ids) but the "
-			       "stream carries %zu", c.diff_ids.n, im->n_layers);
-		goto out;
-	}
-	for (i = 0; i < im->n_layers; i++)
-		if (strcmp(c.diff_ids.v[i], im->layers[i].diff_id) != 0) {
-			ocis_error_set(err, 0, "image config diff_id %zu is %s but layer %zu has "
-				       "%s", i + 1, c.diff_ids.v[i], i + 1, im->layers[i].diff_id);
-			goto out;
-		}
-	if (c.architecture == NULL || c.os == NULL) {
-		ocis_error_set(err, 0, "image config has no architecture or os");
-		goto out;
-	}
-	plat->arch = c.architecture;
-	plat->os = c.os;
-	plat->variant = c.variant;
-	c.architecture = c.os = c.variant = NULL;
-	r = 0;
-out:
-	ocis_config_release(&c);
-	return r;
+	return ocis_layout_blob_commit(ctx, digest, size, err);
 }
 
 static int
-check_manifest(const struct image *im, const char *config_digest, const unsigned char *json,
-	       size_t len, const char *want_type, ocis_error_t **err)
+sink_put(void *ctx, const char *media_type, const void *data, size_t len,
+	 char digest[OCIS_DIGEST_STR_SIZE], ocis_error_t **err)
 {
-	struct ocis_manifest_info m;
-	size_t i;
-	int r = -1;
-
-	memset(&m, 0, sizeof(m));
-	if (ocis_manifest_parse(&m, (const char *)json, len, err) < 0)
-		return ocis_error_wrap(err, "image manifest");
-	if (strcmp(m.media_type, want_type) != 0) {
-		ocis_error_set(err, 0, "the stream's manifest has media type %s, not %s "
-			       "(give oci-manifest and oci-pack the same --media-types)",
-			       m.media_type, want_type);
-		goto out;
-	}
-	if (strcmp(m.config.digest, config_digest) != 0) {
-		ocis_error_set(err, 0, "image manifest names config %s but the stream's config "
-			       "is %s", m.config.digest, config_digest);
-		goto out;
-	}
-	if (m.n_layers != im->n_layers) {
-		ocis_error_set(err, 0, "image manifest lists %zu layers but the stream carries "
-			       "%zu", m.n_layers, im->n_layers);
-		goto out;
-	}
-	for (i = 0; i < m.n_layers; i++)
-		if (strcmp(m.layers[i].digest, im->layers[i].digest) != 0 ||
-		    m.layers[i].size != im->layers[i].size) {
-			ocis_error_set(err, 0, "image manifest layer %zu (%s) differs from the "
-				       "stream's layer %s", i + 1, m.layers[i].digest,
-				       im->layers[i].digest);
-			goto out;
-		}
-	r = 0;
-out:
-	ocis_manifest_info_release(&m);
-	return r;
+	(void)media_type;
+	return ocis_layout_put_blob(ctx, data, len, digest, err);
 }
 
-/*
- * The stream's config, exact bytes when it describes all the image's
- * layers; when its diff_ids are a prefix of them (a base image's config
- * with layers added on top and no oci-config after), extended the way
- * oci-manifest does it.
- */
-static int
-extend_config(const struct image *im, struct ocis_buf *out, ocis_error_t **err)
-{
-	struct ocis_config c;
-	int r = -1;
-
-	ocis_config_init(&c);
-	if (ocis_config_from_json(&c, (const char *)im->config.data, im->config.len, err) < 0) {
-		ocis_error_wrap(err, "image config");
-		goto out;
-	}
-	if (c.diff_ids.n == im->n_layers) {
-		r = ocis_buf_add(out, im->config.data, im->config.len, err);
-		goto out;
-	}
-	if (ocis_config_sync_layers(&c, im->layers, im->n_layers, err) < 0 ||
-	    ocis_config_to_json(&c, out, err) < 0)
-		goto out;
-	r = 0;
-out:
-	ocis_config_release(&c);
-	return r;
-}
-
-static void
-entry_free_strings(struct ocis_index_entry *e)
-{
-	free(e->arch);
-	free(e->os);
-	free(e->variant);
-	e->arch = e->os = e->variant = NULL;
-}
-
-/* Close the current image: store config and manifest, add it to imgs. */
-static int
-close_image(struct image *im, const unsigned char *manifest, size_t manifest_len,
-	    struct ocis_layout *l, const struct ocis_pack_opts *o, struct ocis_index *imgs,
-	    struct docker_img *dimg, ocis_error_t **err)
-{
-	struct ocis_buf cfg = OCIS_BUF_INIT, man = OCIS_BUF_INIT;
-	struct ocis_index_entry e;
-	char cdigest[OCIS_DIGEST_STR_SIZE];
-	int r = -1;
-
-	memset(&e, 0, sizeof(e));
-	if (im->have_config) {
-		if (extend_config(im, &cfg, err) < 0)
-			goto out;
-	} else if (default_config(im, o, &cfg, err) < 0) {
-		goto out;
-	}
-	if (check_config(im, &cfg, &e, err) < 0)
-		goto out;
-	if (ocis_layout_put_blob(l, cfg.data, cfg.len, cdigest, err) < 0)
-		goto out;
-	strcpy(e.ref.media_type, o->types == OCIS_TYPES_DOCKER ? OCIS_MT_DOCKER_MANIFEST
-								 : OCIS_MT_MANIFEST);
-	if (manifest) {
-		if (check_manifest(im, cdigest, manifest, manifest_len, e.ref.media_type,
-				   err) < 0)
-			goto out;
-		if (ocis_buf_add(&man, manifest, manifest_len, err) < 0)
-			goto out;
-	} else if (ocis_manifest_build_typed(o->types, cfg.data, cfg.len, im->layers,
-					     im->n_layers, NULL, 0, &man, err) < 0) {
-		goto out;
-	}
-	if (ocis_layout_put_blob(l, man.data, man.len, e.ref.digest, err) < 0)
-		goto out;
-	e.ref.size = man.len;
-	if (dimg) {
-		size_t i;
-		free(dimg->layers);
-		dimg->layers = calloc(im->n_layers ? im->n_layers : 1, sizeof(*dimg->layers));
-		if (dimg->layers == NULL) {
-			ocis_error_oom(err);
-			goto out;
-		}
-		for (i = 0; i < im->n_layers; i++)
-			memcpy(dimg->layers[i], im->layers[i].digest, OCIS_DIGEST_STR_SIZE);
-		dimg->n_layers = im->n_layers;
-		memcpy(dimg->config, cdigest, sizeof(cdigest));
-	}
-	if (ocis_index_add(imgs, &e, err) < 0)
-		goto out;
-	r = 0;
-out:
-	entry_free_strings(&e);
-	ocis_buf_release(&cfg);
-	ocis_buf_release(&man);
-	image_reset(im);
-	return r;
-}
-
-static int
-same_platform(const struct ocis_index_entry *a, const struct ocis_index_entry *b)
-{
-	return strcmp(a->arch, b->arch) == 0 && strcmp(a->os, b->os) == 0 &&
-	       strcmp(a->variant ? a->variant : "", b->variant ? b->variant : "") == 0;
-}
+/* --- what the layout adds ---------------------------------------------------- */
 
 static int
 repo_tag(const struct ocis_pack_opts *o, size_t i, struct ocis_buf *out, ocis_error_t **err)
@@ -311,7 +69,7 @@ repo_tag(const struct ocis_pack_opts *o, size_t i, struct ocis_buf *out, ocis_er
  */
 static int
 write_docker_files(struct ocis_layout *l, const struct ocis_pack_opts *o,
-		   const struct docker_img *d, ocis_error_t **err)
+		   const struct ocis_image_blobs *d, ocis_error_t **err)
 {
 	struct ocis_buf json = OCIS_BUF_INIT, tag = OCIS_BUF_INIT;
 	yajl_gen g = ocis_json_gen_new();
@@ -417,28 +175,20 @@ manifest_platform(struct ocis_layout *l, const char *digest, struct ocis_index_e
 {
 	struct ocis_buf mb = OCIS_BUF_INIT, cb = OCIS_BUF_INIT;
 	struct ocis_manifest_info m;
-	struct ocis_config c;
 	int r = -1;
 
 	memset(&m, 0, sizeof(m));
-	ocis_config_init(&c);
 	if (ocis_layout_read_blob(l, digest, &mb, OCIS_META_MAX, err) < 0 ||
 	    ocis_manifest_parse(&m, (const char *)mb.data, mb.len, err) < 0 ||
-	    ocis_layout_read_blob(l, m.config.digest, &cb, OCIS_META_MAX, err) < 0 ||
-	    ocis_config_from_json(&c, (const char *)cb.data, cb.len, err) < 0)
+	    ocis_layout_read_blob(l, m.config.digest, &cb, OCIS_META_MAX, err) < 0)
 		goto out;
-	if (c.architecture == NULL || c.os == NULL) {
-		ocis_error_set(err, 0, "image %s has no platform in its config", digest);
+	if (ocis_images_config_platform(cb.data, cb.len, e, NULL, err) < 0) {
+		ocis_error_wrap(err, "image %s", digest);
 		goto out;
 	}
-	e->arch = c.architecture;
-	e->os = c.os;
-	e->variant = c.variant;
-	c.architecture = c.os = c.variant = NULL;
 	r = 0;
 out:
 	ocis_manifest_info_release(&m);
-	ocis_config_release(&c);
 	ocis_buf_release(&mb);
 	ocis_buf_release(&cb);
 	return r;
@@ -475,12 +225,11 @@ merge_existing_platforms(struct ocis_layout *l, const struct ocis_index *top,
 		e.annotations = NULL;
 		e.n_annotations = 0;
 		if (cur->arch == NULL || cur->os == NULL) {
+			e.arch = e.os = e.variant = NULL;
 			if (manifest_platform(l, cur->ref.digest, &e, err) < 0)
 				goto out;
 			r = ocis_index_add(&old, &e, err);
-			free(e.arch);
-			free(e.os);
-			free(e.variant);
+			ocis_index_entry_free_platform(&e);
 			if (r < 0)
 				goto out;
 			r = -1;
@@ -491,7 +240,7 @@ merge_existing_platforms(struct ocis_layout *l, const struct ocis_index *top,
 	for (i = 0; i < old.n; i++) {
 		int replaced = 0;
 		for (j = 0; j < imgs->n; j++)
-			if (old.v[i].arch && old.v[i].os && same_platform(&old.v[i], &imgs->v[j]))
+			if (old.v[i].arch && old.v[i].os && ocis_index_same_platform(&old.v[i], &imgs->v[j]))
 				replaced = 1;
 		if (!replaced && ocis_index_add(&merged, &old.v[i], err) < 0)
 			goto out;
@@ -513,136 +262,21 @@ out:
 	return r;
 }
 
-int
-ocis_pack(struct ocis_stream_reader *r, struct ocis_layout *l, const struct ocis_pack_opts *o,
-	  struct ocis_pack_stats *stats, ocis_error_t **err)
+/* Each tag (and, for a docker-archive, each full "name:tag") points at
+ * the target in index.json. */
+static int
+add_tags(struct ocis_index *top, const struct ocis_index_entry *target,
+	 const struct ocis_pack_opts *o, ocis_error_t **err)
 {
-	struct image im;
-	struct ocis_index imgs = { NULL, 0, NULL }, top = { NULL, 0, NULL };
-	struct ocis_stream_entry e;
-	struct ocis_buf json = OCIS_BUF_INIT, data = OCIS_BUF_INIT;
-	struct ocis_index_entry target;
-	struct docker_img dimg;
-	size_t i, j, layers = 0;
-	int blob_open = 0, rc, ret = -1;
-
-	memset(&im, 0, sizeof(im));
-	memset(&target, 0, sizeof(target));
-	memset(&dimg, 0, sizeof(dimg));
-	data.cap_limit = 0;
-	while ((rc = ocis_stream_next(r, &e, err)) > 0) {
-		switch (e.kind) {
-		case OCIS_ENTRY_CHUNK: {
-			unsigned char buf[65536];
-			ssize_t n;
-			if (!blob_open && ocis_layout_blob_begin(l, err) < 0)
-				goto out;
-			blob_open = 1;
-			while ((n = ocis_stream_read(r, buf, sizeof(buf), err)) > 0)
-				if (ocis_layout_blob_write(l, buf, (size_t)n, err) < 0)
-					goto out;
-			if (n < 0)
-				goto out;
-			if (o->progress)
-				o->progress(o->cb_ctx, ocis_stream_input_offset(r), layers);
-			break;
-		}
-		case OCIS_ENTRY_BLOB:
-			/* A base image's blob: stored now, used by a layer
-			 * reference later (or not at all). */
-			if (ocis_layout_blob_commit(l, e.layer->digest, e.layer->size, err) < 0)
-				goto out;
-			blob_open = 0;
-			break;
-		case OCIS_ENTRY_LAYER:
-			if (!e.layer_ref &&
-			    ocis_layout_blob_commit(l, e.layer->digest, e.layer->size, err) < 0)
-				goto out;
-			if (add_layer(&im, e.layer, err) < 0)
-				goto out;
-			blob_open = 0;
-			layers++;
-			break;
-		case OCIS_ENTRY_CONFIG:
-			if (im.have_config) {
-				ocis_error_set(err, 0, "image stream has two configs for one image "
-					       "(second at byte %llu)", (unsigned long long)e.offset);
-				goto out;
-			}
-			if (ocis_buf_add(&im.config, e.data, (size_t)e.size, err) < 0)
-				goto out;
-			im.have_config = 1;
-			break;
-		case OCIS_ENTRY_MANIFEST:
-			if (!im.have_config) {
-				ocis_error_set(err, 0, "image stream has a manifest without a config");
-				goto out;
-			}
-			if (close_image(&im, e.data, (size_t)e.size, l, o, &imgs, &dimg, err) < 0)
-				goto out;
-			break;
-		case OCIS_ENTRY_ERROR:
-			ocis_error_set(err, 0, "an earlier stage failed: %.*s",
-				       (int)(e.size > 400 ? 400 : e.size), (const char *)e.data);
-			goto out;
-		}
-	}
-	if (rc < 0)
-		goto out;
-	if (im.n_layers > 0 || im.have_config) {
-		if (close_image(&im, NULL, 0, l, o, &imgs, &dimg, err) < 0)
-			goto out;
-	}
-	if (imgs.n == 0) {
-		ocis_error_set(err, 0, "image stream holds no image");
-		goto out;
-	}
-	for (i = 0; i < imgs.n; i++)
-		for (j = i + 1; j < imgs.n; j++)
-			if (!o->allow_same_platform && same_platform(&imgs.v[i], &imgs.v[j])) {
-				ocis_error_set(err, 0, "images %zu and %zu are both for %s/%s%s%s "
-					       "(use --allow-same-platform to keep both)", i + 1,
-					       j + 1, imgs.v[i].os, imgs.v[i].arch,
-					       imgs.v[i].variant ? "/" : "",
-					       imgs.v[i].variant ? imgs.v[i].variant : "");
-				goto out;
-			}
-
-	if (ocis_layout_lock_read_index(l, &json, err) < 0)
-		goto out;
-	if (json.len > 0 && ocis_index_from_json(&top, (const char *)json.data, json.len, err) < 0)
-		goto out;
-	if (o->add_platform && merge_existing_platforms(l, &top, o, &imgs, err) < 0)
-		goto out;
-
-	/* What the tags point at: the manifest, or an index of manifests. */
-	if (imgs.n == 1) {
-		target = imgs.v[0];
-		memset(&imgs.v[0], 0, sizeof(imgs.v[0]));
-	} else {
-		if (o->docker_archive) {
-			ocis_error_set(err, 0, "a docker-archive holds one image; the stream "
-				       "has %zu", imgs.n);
-			goto out;
-		}
-		if (ocis_index_to_json_typed(&imgs, o->types == OCIS_TYPES_DOCKER ?
-					     OCIS_MT_DOCKER_LIST : OCIS_MT_INDEX, &data, err) < 0 ||
-		    ocis_layout_put_blob(l, data.data, data.len, target.ref.digest, err) < 0)
-			goto out;
-		strcpy(target.ref.media_type, o->types == OCIS_TYPES_DOCKER ? OCIS_MT_DOCKER_LIST
-									    : OCIS_MT_INDEX);
-		target.ref.size = data.len;
-	}
-	if (o->docker_archive && write_docker_files(l, o, &dimg, err) < 0)
-		goto out;
-	target.annotations = (char **)o->annotations;
-	target.n_annotations = o->n_annotations;
+	struct ocis_buf name = OCIS_BUF_INIT;
+	size_t i;
+	int r = -1;
 
 	for (i = 0; i < o->n_tags; i++) {
-		struct ocis_index_entry t = target;
-		ocis_index_remove_ref(&top, o->tags[i]);
+		struct ocis_index_entry t = *target;
+		ocis_index_remove_ref(top, o->tags[i]);
 		t.ref_name = o->tags[i];
-		if (ocis_index_add(&top, &t, err) < 0)
+		if (ocis_index_add(top, &t, err) < 0)
 			goto out;
 	}
 	/*
@@ -653,38 +287,91 @@ ocis_pack(struct ocis_stream_reader *r, struct ocis_layout *l, const struct ocis
 	 * back to manifest.json and its RepoTags, as docker load does.
 	 */
 	for (i = 0; o->docker_archive && i < o->n_tags; i++) {
-		struct ocis_index_entry t = target;
-		if (repo_tag(o, i, &data, err) < 0)
+		struct ocis_index_entry t = *target;
+		if (repo_tag(o, i, &name, err) < 0)
 			goto out;
-		if (strcmp((char *)data.data, o->tags[i]) == 0)
+		if (strcmp((char *)name.data, o->tags[i]) == 0)
 			continue;
-		ocis_index_remove_ref(&top, (char *)data.data);
-		t.ref_name = (char *)data.data;
-		if (ocis_index_add(&top, &t, err) < 0)
+		ocis_index_remove_ref(top, (char *)name.data);
+		t.ref_name = (char *)name.data;
+		if (ocis_index_add(top, &t, err) < 0)
 			goto out;
 	}
-	target.annotations = NULL;
-	target.n_annotations = 0;
+	r = 0;
+out:
+	ocis_buf_release(&name);
+	return r;
+}
+
+/* The layout's index.json after the new images: read under the layout's
+ * lock, --add-platform applied, the tags pointed at the target. */
+static int
+write_index(struct ocis_layout *l, struct ocis_index *imgs, const struct ocis_image_set *set,
+	    const struct ocis_blob_sink *sink, const struct ocis_pack_opts *o,
+	    struct ocis_pack_stats *stats, ocis_error_t **err)
+{
+	struct ocis_index top = { NULL, 0, NULL };
+	struct ocis_index_entry target;
+	struct ocis_buf json = OCIS_BUF_INIT;
+	int r = -1;
+
+	memset(&target, 0, sizeof(target));
+	if (ocis_layout_lock_read_index(l, &json, err) < 0)
+		goto out;
+	if (json.len > 0 && ocis_index_from_json(&top, (const char *)json.data, json.len, err) < 0)
+		goto out;
+	if (o->add_platform && merge_existing_platforms(l, &top, o, imgs, err) < 0)
+		goto out;
+	if (o->docker_archive && imgs->n > 1) {
+		ocis_error_set(err, 0, "a docker-archive holds one image; the stream has %zu",
+			       imgs->n);
+		goto out;
+	}
+	if (ocis_images_target(imgs, o->types, sink, &target, err) < 0)
+		goto out;
+	if (o->docker_archive &&
+	    write_docker_files(l, o, &set->blobs[set->n_blobs - 1], err) < 0)
+		goto out;
+	if (ocis_index_entry_set_annotations(&target, o->annotations,
+					     o->n_annotations, err) < 0 ||
+	    add_tags(&top, &target, o, err) < 0)
+		goto out;
 	if (ocis_index_to_json(&top, &json, err) < 0 ||
 	    ocis_layout_finish(l, json.data, json.len, err) < 0)
 		goto out;
 	if (stats) {
-		stats->images = imgs.n ? imgs.n : 1;
-		stats->layers = layers;
+		stats->images = imgs->n ? imgs->n : 1;
+		stats->layers = set->layers;
 		memcpy(stats->top_digest, target.ref.digest, sizeof(stats->top_digest));
 		memcpy(stats->top_media_type, target.ref.media_type, sizeof(stats->top_media_type));
 		stats->top_size = target.ref.size;
 	}
-	ret = 0;
+	r = 0;
 out:
-	target.annotations = NULL;
-	target.n_annotations = 0;
-	free(dimg.layers);
-	image_reset(&im);
-	entry_free_strings(&target);
-	ocis_index_release(&imgs);
+	ocis_index_entry_release(&target);
 	ocis_index_release(&top);
 	ocis_buf_release(&json);
-	ocis_buf_release(&data);
+	return r;
+}
+
+int
+ocis_pack(struct ocis_stream_reader *r, struct ocis_layout *l, const struct ocis_pack_opts *o,
+	  struct ocis_pack_stats *stats, ocis_error_t **err)
+{
+	const struct ocis_blob_sink sink = { sink_begin, sink_write, sink_commit, sink_put, l };
+	const struct ocis_images_opts io = {
+		.arch = o->arch, .os = o->os, .variant = o->variant, .created = o->created,
+		.types = o->types, .progress = o->progress, .cb_ctx = o->cb_ctx,
+	};
+	struct ocis_image_set set;
+	int ret = -1;
+
+	if (ocis_images_read(r, &sink, &io, &set, err) < 0)
+		return -1;
+	if (ocis_images_check_platforms(&set.images, o->allow_same_platform, err) < 0)
+		goto out;
+	ret = write_index(l, &set.images, &set, &sink, o, stats, err);
+out:
+	ocis_image_set_release(&set);
 	return ret;
 }

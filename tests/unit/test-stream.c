@@ -17,19 +17,6 @@
 static const char *EMPTY_SHA = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 static const char *ABC_SHA = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 
-static int
-tmpfd(void)
-{
-	FILE *f = tmpfile();
-	int fd;
-
-	TAP_MUST(f != NULL);
-	fd = dup(fileno(f));
-	TAP_MUST(fd >= 0);
-	fclose(f);
-	return fd;
-}
-
 /* The layer's media type: uncompressed, as "abc" is no gzip or zstd data
  * (a reader refuses a media type that disagrees with the first bytes). */
 static const char *desc_type = OCIS_MT_LAYER;
@@ -50,7 +37,7 @@ make_stream(const char *digest, uint64_t size, int finish, int extra_config)
 {
 	struct ocis_stream_writer *w;
 	struct ocis_layer_desc d;
-	int fd = tmpfd();
+	int fd = tap_tmpfd();
 
 	TAP_MUST(ocis_stream_writer_new(&w, fd, NULL) == 0);
 	TAP_MUST(ocis_stream_write_chunk(w, "ab", 2, NULL) == 0);
@@ -186,7 +173,7 @@ test_truncated_mid_chunk(void)
 static int
 test_concatenation(void)
 {
-	int a = make_stream(ABC_SHA, 3, 1, 0), fd = tmpfd(), c, l, k, e, i;
+	int a = make_stream(ABC_SHA, 3, 1, 0), fd = tap_tmpfd(), c, l, k, e, i;
 	char buf[8192];
 	ssize_t n;
 
@@ -207,7 +194,7 @@ static int
 test_error_entry_and_empty(void)
 {
 	struct ocis_stream_writer *w;
-	int fd = tmpfd(), c, l, k, e;
+	int fd = tap_tmpfd(), c, l, k, e;
 	const char *m;
 
 	TAP_MUST(ocis_stream_writer_new(&w, fd, NULL) == 0);
@@ -217,7 +204,7 @@ test_error_entry_and_empty(void)
 	m = read_all(fd, 0, &c, &l, &k, &e);
 	TAP_CHECK(e == 1 && m != NULL);
 	close(fd);
-	fd = tmpfd();
+	fd = tap_tmpfd();
 	m = read_all(fd, 0, &c, &l, &k, &e);
 	TAP_CHECK(m && strstr(m, "empty input"));
 	close(fd);
@@ -227,7 +214,7 @@ test_error_entry_and_empty(void)
 static int
 test_not_a_stream(void)
 {
-	int fd = tmpfd(), c, l, k, e;
+	int fd = tap_tmpfd(), c, l, k, e;
 	const char *m;
 	unsigned char block[1024];
 
@@ -238,7 +225,7 @@ test_not_a_stream(void)
 	close(fd);
 
 	/* a ustar header for "etc/": a rootfs tar, not a stream */
-	fd = tmpfd();
+	fd = tap_tmpfd();
 	memset(block, 0, sizeof(block));
 	memcpy(block + TH_NAME, "etc/", 4);
 	TAP_MUST(ocis__tar_octal(block + TH_MODE, 8, 0755) == 0);
@@ -256,7 +243,7 @@ test_not_a_stream(void)
 static int
 test_copy_is_exact(void)
 {
-	int in = make_stream(ABC_SHA, 3, 1, 1), out = tmpfd();
+	int in = make_stream(ABC_SHA, 3, 1, 1), out = tap_tmpfd();
 	struct ocis_stream_reader *r;
 	struct ocis_stream_writer *w;
 	struct ocis_stream_entry e;
