@@ -24,14 +24,16 @@
 
 #include "tool.h"
 
-#define CHECKSUM_MAX_DEFAULT (64ULL * 1024 * 1024)
+/* Bytes of a compared upper file held in memory; the rest of a larger
+ * one goes to a temporary file (src/lib/spill.c). */
+#define CHECKSUM_MAX_DEFAULT (4ULL * 1024 * 1024)
 
 struct diff_args {
 	const char *lower;			/* --lower FILE */
 	struct tool_image_args im;		/* the image of an image lower */
 	int no_lower_image;			/* --no-lower-image */
 	struct tool_layer_args l;		/* compression, history, output */
-	int checksum;				/* --checksum */
+	int trust_mtime;			/* --trust-mtime */
 	uint64_t checksum_max;			/* --checksum-max */
 };
 
@@ -63,10 +65,13 @@ usage(void)
 	       "      --os=OS               image of this operating system (linux)\n"
 	       "      --no-lower-image      write only the diff layer, not the lower image\n"
 	       "                            before it\n"
-	       "      --checksum            also compare the content of files whose\n"
-	       "                            metadata match (default: size and mtime decide)\n"
-	       "      --checksum-max=BYTES  largest file --checksum holds in memory\n"
-	       "                            (default 64 MiB; larger ones are an error)\n"
+	       "      --trust-mtime         do not compare the content of files whose\n"
+	       "                            metadata match: size and mtime decide (misses\n"
+	       "                            changes under clamped or whole-second mtimes)\n"
+	       "      --checksum            compare content (the default; for old scripts)\n"
+	       "      --checksum-max=BYTES  bytes of a compared file held in memory; the\n"
+	       "                            rest goes to a temporary file in $TMPDIR\n"
+	       "                            (default 4 MiB)\n"
 	       "  -c, --compress=ALG        gzip (default), zstd or none\n"
 	       "      --gzip, --zstd        short for --compress=gzip / zstd\n"
 	       "  -l, --level=N             compression level (gzip 1-12, default 6;\n"
@@ -90,11 +95,12 @@ usage(void)
 static void
 parse_args(int argc, char **argv, struct diff_args *a)
 {
-	enum { OPT_CHECKSUM = 256, OPT_CHECKSUM_MAX, OPT_NO_LOWER_IMAGE };
+	enum { OPT_CHECKSUM = 256, OPT_CHECKSUM_MAX, OPT_NO_LOWER_IMAGE, OPT_TRUST_MTIME };
 	static const struct option longopts[] = {
 		{ "lower", required_argument, NULL, 'L' },
 		TOOL_IMAGE_LONGOPTS,
 		{ "no-lower-image", no_argument, NULL, OPT_NO_LOWER_IMAGE },
+		{ "trust-mtime", no_argument, NULL, OPT_TRUST_MTIME },
 		{ "checksum", no_argument, NULL, OPT_CHECKSUM },
 		{ "checksum-max", required_argument, NULL, OPT_CHECKSUM_MAX },
 		TOOL_LAYER_LONGOPTS,
@@ -118,7 +124,8 @@ parse_args(int argc, char **argv, struct diff_args *a)
 			a->lower = optarg;
 			break;
 		case OPT_NO_LOWER_IMAGE: a->no_lower_image = 1; break;
-		case OPT_CHECKSUM: a->checksum = 1; break;
+		case OPT_TRUST_MTIME: a->trust_mtime = 1; break;
+		case OPT_CHECKSUM: a->trust_mtime = 0; break;	/* the default */
 		case OPT_CHECKSUM_MAX:
 			if (tool_parse_int(optarg, 0, 1LL << 40, &v) < 0)
 				tool_usage_error("invalid --checksum-max '%s' (bytes, 0-2^40)", optarg);
@@ -215,8 +222,8 @@ main(int argc, char **argv)
 	o.compression = args.l.compression;
 	o.level = args.l.level;
 	o.threads = args.l.threads;
-	o.checksum = args.checksum;
-	o.checksum_max = args.checksum_max;
+	o.trust_mtime = args.trust_mtime;
+	o.hold_max = args.checksum_max;
 	if (args.l.created[0])
 		o.created = args.l.created;
 	o.created_by = args.l.created_by;

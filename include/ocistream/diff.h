@@ -6,9 +6,10 @@
  * changed, so that the lower layer plus this layer is the upper tree.
  *
  * Passes:
- *   1. the lower tar, headers (and, with `checksum`, the content of regular
- *      files, hashed): an index of every path (name, a fingerprint of the
- *      metadata, the parent and children, the hardlink group);
+ *   1. the lower tar, headers and the content of regular files, hashed
+ *      (not with `trust_mtime`): an index of every path (name,
+ *      fingerprints of the metadata and content, the parent and children,
+ *      the hardlink group);
  *   2. the upper tar, once, in its order: each entry is compared with the
  *      index and written (header and data, streamed) when it is new or
  *      differs, after those of its parent directories that did not change
@@ -20,13 +21,17 @@
  *
  * An upper entry is unchanged when its path is in the lower tree with the
  * same type, mode, uid/gid, user/group names, mtime (with nanoseconds),
- * xattrs, symlink target, device numbers and size, and, for a hardlink,
- * the same target group.  The content of a regular file whose metadata
- * match is not compared (the quick check of rsync): the upper stream is
- * read once, the entry's header must be written before its data, and no
- * temporary file may hold it.  With `checksum`, such a file's content is
- * read into memory (at most checksum_max bytes, a larger one is an error)
- * and its sha256 compared with the lower's.
+ * xattrs, symlink target, device numbers and size, for a regular file the
+ * same content, and, for a hardlink, the same target group.  What is
+ * compared is a sha256 of each side (all 256 bits: both trees may be
+ * hostile).  A regular file whose metadata match is read and hashed
+ * before anything is written for it: the upper stream is read once and
+ * the entry's header must come before its data, so the data is held, in
+ * memory up to hold_max bytes and in one temporary file ($TMPDIR, without
+ * a name) beyond, then dropped or written.  With `trust_mtime` (rsync's
+ * quick check) the content is not read: a file whose size and mtime
+ * match is unchanged, which misses a change under clamped or whole-second
+ * mtimes (SOURCE_DATE_EPOCH, GNU tar's default format).
  *
  * Whiteouts: for a directory that is a directory in both trees, the lower
  * children that the upper tree does not have are written as ".wh.NAME", or
@@ -51,10 +56,11 @@
  * files are written at the end of the layer with the data of the lower
  * (pass 3), each followed by all the upper hardlinks of its group.
  *
- * Memory: the index, about 64 bytes plus the name per lower entry, plus
- * 16 bytes per upper regular file and the names of upper hardlinks to
- * unchanged files, plus the held-back layer bytes (at most 8 MiB); never
- * the size of files (but for `checksum`).
+ * Memory: the index, a 72-byte record (40 of them the fingerprints) plus
+ * the name and its place in the name table per lower entry, plus 16 bytes
+ * per upper regular file and the names of upper hardlinks to unchanged
+ * files, plus the held-back layer bytes (at most 8 MiB) and the file being
+ * compared (at most hold_max); never the size of files.
  */
 #ifndef OCISTREAM_DIFF_H
 #define OCISTREAM_DIFF_H
@@ -70,8 +76,9 @@ struct ocis_diff_opts {
 	enum ocis_compression compression;
 	int level;			/* compressor level */
 	int threads;			/* <= 0: all online CPUs */
-	int checksum;			/* compare the content of quick-check matches */
-	uint64_t checksum_max;		/* largest file buffered for that */
+	int trust_mtime;		/* no content comparison: size and mtime decide */
+	uint64_t hold_max;		/* bytes of a compared file held in memory;
+					 * the rest goes to one temporary file */
 	const char *created;		/* history: RFC 3339, may be NULL */
 	const char *created_by;		/* history, may be NULL */
 	const char *comment;		/* history, may be NULL */

@@ -11,6 +11,7 @@
 
 #include <ocistream/error.h>
 
+#define OCIS_DIGEST_LEN 32	/* bytes of a sha256 */
 #define OCIS_DIGEST_HEX_LEN 64
 /* "sha256:" + 64 hex + NUL */
 #define OCIS_DIGEST_STR_SIZE (7 + OCIS_DIGEST_HEX_LEN + 1)
@@ -24,6 +25,9 @@ void ocis_hash_update(struct ocis_hash *h, const void *data, size_t len);
 /* Finish and write "sha256:<hex>" into out (OCIS_DIGEST_STR_SIZE bytes).
  * The context can be reused after ocis_hash_reset. */
 int ocis_hash_final(struct ocis_hash *h, char out[OCIS_DIGEST_STR_SIZE], ocis_error_t **err);
+/* The same, as the 32 bytes of the digest. */
+int ocis_hash_final_raw(struct ocis_hash *h, unsigned char out[OCIS_DIGEST_LEN],
+			ocis_error_t **err);
 int ocis_hash_reset(struct ocis_hash *h, ocis_error_t **err);
 void ocis_hash_release(struct ocis_hash *h);
 

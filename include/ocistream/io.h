@@ -25,6 +25,12 @@ int ocis_write_full(int fd, const void *buf, size_t len, ocis_error_t **err);
 /* pwrite all len bytes at off.  Returns 0 or -1. */
 int ocis_pwrite_full(int fd, const void *buf, size_t len, off_t off, ocis_error_t **err);
 
+/* A temporary file without a name, read-write, in $TMPDIR (default /tmp):
+ * O_TMPFILE, or mkstemp and unlink where the file system lacks it, so
+ * nothing is left behind whatever way the program ends.  Returns the
+ * descriptor, or -1 with *err naming the directory. */
+int ocis_tmpfile(ocis_error_t **err);
+
 /*
  * Growable byte buffer.  Invariant: data is NUL-terminated (data[len] == 0)
  * once anything was added, so a JSON document can be used as a C string.

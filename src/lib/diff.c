@@ -7,14 +7,13 @@
  *
  * The lower index: one record per lower path (and per directory that only
  * appears as the parent of an entry), names in one arena, a hash table by
- * name, children as linked lists.  The metadata fingerprint is the first 64
- * bits of the sha256 of the fields compared (length-prefixed), so equal
- * fingerprints mean equal metadata but for a 2^-64 chance.
+ * name, children as linked lists, and the entry's fingerprints (see
+ * "fingerprints" below): what decides "unchanged" is a whole sha256, as
+ * both trees may come from whoever wants a change left out of the layer.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +30,7 @@
 #include <ocistream/layerdesc.h>
 #include <ocistream/layerout.h>
 #include <ocistream/pax.h>
+#include <ocistream/spill.h>
 #include <ocistream/tarin.h>
 #include <ocistream/treecheck.h>
 
@@ -49,8 +49,8 @@
 #define F_PARENT 32	/* F_HELD, not written, parent of what pass 3 writes */
 
 struct rec {
-	uint64_t meta;		/* metadata fingerprint */
-	uint64_t content;	/* content fingerprint (checksum mode) */
+	uint64_t meta;		/* filter: the first 64 bits of the metadata digest */
+	unsigned char fp[OCIS_DIGEST_LEN];	/* fingerprint (see entry_fp) */
 	size_t name;		/* offset in the arena */
 	uint32_t parent, first_child, next_sibling;
 	uint32_t group;		/* hardlinks: the record holding the data */
@@ -116,10 +116,12 @@ struct diff {
 
 	struct ocis_treecheck tree;	/* what an unpacker of the upper can apply */
 
-	struct ocis_buf path, link, hdr, ser, wh, data;
+	struct ocis_buf path, link, hdr, ser, wh;
 	struct ocis_xattr *xattrs;
 	size_t xcap;
-	struct ocis_hash ch;
+	struct ocis_hash ch;	/* the content of the entry being read */
+	struct ocis_hash mh;	/* metadata digests, fingerprints */
+	struct ocis_spill held;	/* an upper file being compared (see upper_file) */
 };
 
 /* --- small helpers -------------------------------------------------------- */
@@ -275,6 +277,26 @@ lget(struct diff *d, const char *p, size_t len, uint32_t *out, ocis_error_t **er
 
 /* --- fingerprints --------------------------------------------------------- */
 
+/*
+ * An upper entry is unchanged when its fingerprint is its lower record's:
+ * the sha256 of its metadata (the fields compared, serialised without
+ * ambiguity: fixed-size numbers, length-prefixed strings), and for a
+ * regular file whose content is compared (not with trust_mtime) the sha256
+ * of that digest and the content's.  Both trees may be hostile (a base
+ * image and an application from outside, and a build that diffs them):
+ * with 64 bits, as before, a birthday search of 2^32 finds two metadata
+ * sets (an xattr value, a user name, nanoseconds to vary on each side) or
+ * two contents with the same fingerprint, and one of them would stand in
+ * the image for the other.  A whole sha256 leaves no such search, at
+ * 32 bytes a record.
+ *
+ * The record also keeps 64 bits of the metadata digest as a filter: a
+ * regular file whose filter differs changed for sure and streams straight
+ * into the layer; only one whose filter matches is read and held
+ * (upper_file) to decide.  A forged filter match costs that reading, never
+ * a wrong answer.
+ */
+
 static int
 ser_u64(struct diff *d, uint64_t v, ocis_error_t **err)
 {
@@ -295,26 +317,22 @@ ser_bytes(struct diff *d, const void *p, size_t len, ocis_error_t **err)
 }
 
 static uint64_t
-hex64(const char *digest)
+filter_of(const unsigned char md[OCIS_DIGEST_LEN])
 {
-	const char *p = strchr(digest, ':');
 	uint64_t v = 0;
 	int i;
 
-	p = p ? p + 1 : digest;
-	for (i = 0; i < 16; i++) {
-		char c = p[i];
-		v = (v << 4) | (uint64_t)(c >= 'a' ? c - 'a' + 10 : c - '0');
-	}
+	for (i = 0; i < 8; i++)
+		v = (v << 8) | md[i];
 	return v;
 }
 
-/* Fingerprint of the metadata compared (not the name, not a hardlink's
+/* Digest of the metadata compared (not the name, not a hardlink's
  * target: groups are compared on their own). */
 static int
-fingerprint(struct diff *d, const struct ocis_pax_entry *pe, uint64_t *out, ocis_error_t **err)
+fingerprint(struct diff *d, const struct ocis_pax_entry *pe, unsigned char md[OCIS_DIGEST_LEN],
+	    ocis_error_t **err)
 {
-	char dg[OCIS_DIGEST_STR_SIZE];
 	size_t i;
 
 	ocis_buf_reset(&d->ser);
@@ -336,10 +354,37 @@ fingerprint(struct diff *d, const struct ocis_pax_entry *pe, uint64_t *out, ocis
 		    ser_bytes(d, pe->xattrs[i].value ? pe->xattrs[i].value : "",
 			      pe->xattrs[i].size, err) < 0)
 			return -1;
-	if (ocis_hash_buffer(d->ser.data, d->ser.len, dg, err) < 0)
+	if (ocis_hash_reset(&d->mh, err) < 0)
 		return -1;
-	*out = hex64(dg);
-	return 0;
+	ocis_hash_update(&d->mh, d->ser.data, d->ser.len);
+	return ocis_hash_final_raw(&d->mh, md, err);
+}
+
+/* Is the content of a regular file compared? */
+static int
+content_compared(const struct diff *d, char type)
+{
+	return type == '0' && !d->o->trust_mtime;
+}
+
+/* The fingerprint of an entry of this type whose metadata digest is md:
+ * md, or for a regular file whose content is compared, the digest of md
+ * and of the content, which read_data hashed into d->ch. */
+static int
+entry_fp(struct diff *d, char type, const unsigned char md[OCIS_DIGEST_LEN],
+	 unsigned char out[OCIS_DIGEST_LEN], ocis_error_t **err)
+{
+	unsigned char cd[OCIS_DIGEST_LEN];
+
+	if (!content_compared(d, type)) {
+		memmove(out, md, OCIS_DIGEST_LEN);
+		return 0;
+	}
+	if (ocis_hash_final_raw(&d->ch, cd, err) < 0 || ocis_hash_reset(&d->mh, err) < 0)
+		return -1;
+	ocis_hash_update(&d->mh, md, OCIS_DIGEST_LEN);
+	ocis_hash_update(&d->mh, cd, sizeof(cd));
+	return ocis_hash_final_raw(&d->mh, out, err);
 }
 
 /* --- reading tars ----------------------------------------------------------- */
@@ -369,11 +414,12 @@ tar_next(struct tar_in *t, struct archive_entry **ae, ocis_error_t **err)
 	return r;
 }
 
-/* Read the data of the current entry: into d->data (holes as zeros) when
- * keep is set, else only hashed (when ch) or passed to the layer (emit). */
+/* Where read_data sends the data of the current entry (holes as zeros) */
+#define DATA_HASH 1	/* into d->ch, reset first */
+#define DATA_HOLD 2	/* into d->held, reset first */
+#define DATA_EMIT 4	/* into the layer, padded */
 static int
-read_data(struct diff *d, struct tar_in *t, uint64_t size, int keep, int hash, int emit,
-	  ocis_error_t **err);
+read_data(struct diff *d, struct tar_in *t, uint64_t size, int to, ocis_error_t **err);
 
 /* --- the layer output ------------------------------------------------------- */
 
@@ -533,67 +579,51 @@ put_header(struct diff *d, struct ocis_pax_entry *pe, const char *p, ocis_error_
 	return 0;
 }
 
+/* n zeros: a hole of a sparse file, or its end after its last data */
 static int
-read_data(struct diff *d, struct tar_in *t, uint64_t size, int keep, int hash, int emit,
-	  ocis_error_t **err)
+data_zeros(struct diff *d, uint64_t n, int to, ocis_error_t **err)
 {
-	uint64_t written = 0, off;
-	const void *buf;
-	size_t len;
-	int r;
-
-	if (keep)
-		ocis_buf_reset(&d->data);
-	if (hash && ocis_hash_reset(&d->ch, err) < 0)
+	if (n == 0)
+		return 0;
+	if ((to & DATA_HOLD) && ocis_spill_zeros(&d->held, n, err) < 0)
 		return -1;
-	while ((r = ocis_tarin_data(t->in, &buf, &len, &off, err)) != 0) {
-		uint64_t hole;
-		if (r < 0)
-			return -1;
-		/* sparse hole before this block: zeros */
-		for (hole = (uint64_t)off - written; hole > 0;) {
-			size_t k = hole > ZEROS_SIZE ? ZEROS_SIZE : (size_t)hole;
-			if (hash)
-				ocis_hash_update(&d->ch, d->zeros, k);
-			if (keep && ocis_buf_add(&d->data, d->zeros, k, err) < 0)
-				return -1;
-			if (emit && tar_out(d, d->zeros, k, err) < 0)
-				return -1;
-			hole -= k;
-		}
-		if (hash)
-			ocis_hash_update(&d->ch, buf, len);
-		if (keep && ocis_buf_add(&d->data, buf, len, err) < 0)
-			return -1;
-		if (emit && tar_out(d, buf, len, err) < 0)
-			return -1;
-		written = (uint64_t)off + len;
-	}
-	for (; written < size;) {
-		uint64_t n = size - written;
+	if ((to & DATA_EMIT) && tar_zeros(d, n, err) < 0)
+		return -1;
+	for (; (to & DATA_HASH) && n > 0;) {
 		size_t k = n > ZEROS_SIZE ? ZEROS_SIZE : (size_t)n;
-		if (hash)
-			ocis_hash_update(&d->ch, d->zeros, k);
-		if (keep && ocis_buf_add(&d->data, d->zeros, k, err) < 0)
-			return -1;
-		if (emit && tar_out(d, d->zeros, k, err) < 0)
-			return -1;
-		written += k;
+		ocis_hash_update(&d->ch, d->zeros, k);
+		n -= k;
 	}
-	if (emit && tar_zeros(d, ocis__pad512(size), err) < 0)
-		return -1;
 	return 0;
 }
 
 static int
-content_hash(struct diff *d, uint64_t *out, ocis_error_t **err)
+read_data(struct diff *d, struct tar_in *t, uint64_t size, int to, ocis_error_t **err)
 {
-	char dg[OCIS_DIGEST_STR_SIZE];
+	uint64_t at = 0, off;
+	const void *buf;
+	size_t len;
+	int r;
 
-	if (ocis_hash_final(&d->ch, dg, err) < 0)
+	if ((to & DATA_HASH) && ocis_hash_reset(&d->ch, err) < 0)
 		return -1;
-	*out = hex64(dg);
-	return 0;
+	if ((to & DATA_HOLD) && ocis_spill_reset(&d->held, err) < 0)
+		return -1;
+	/* the reader gives blocks in order, within the size */
+	while ((r = ocis_tarin_data(t->in, &buf, &len, &off, err)) != 0) {
+		if (r < 0 || data_zeros(d, off - at, to, err) < 0)
+			return -1;
+		if (to & DATA_HASH)
+			ocis_hash_update(&d->ch, buf, len);
+		if ((to & DATA_HOLD) && ocis_spill_add(&d->held, buf, len, err) < 0)
+			return -1;
+		if ((to & DATA_EMIT) && tar_out(d, buf, len, err) < 0)
+			return -1;
+		at = off + len;
+	}
+	if (data_zeros(d, size - at, to, err) < 0)
+		return -1;
+	return (to & DATA_EMIT) ? tar_zeros(d, ocis__pad512(size), err) : 0;
 }
 
 /* --- pass 1: the lower index ------------------------------------------------ */
@@ -613,6 +643,7 @@ index_lower(struct diff *d, int fd, const char *what, ocis_error_t **err)
 		goto out;
 	while ((r = tar_next(&t, &ae, err)) > 0) {
 		struct ocis_pax_entry pe;
+		unsigned char md[OCIS_DIGEST_LEN];
 		uint32_t x;
 		const char *raw = archive_entry_pathname(ae);
 
@@ -644,20 +675,17 @@ index_lower(struct diff *d, int fd, const char *what, ocis_error_t **err)
 				goto out;
 			}
 			d->recs[x].group = d->recs[tg].group;
-			d->recs[x].content = d->recs[tg].content;
 		} else {
 			d->recs[x].group = x;
-			d->recs[x].content = 0;
 		}
-		if (fingerprint(d, &pe, &d->recs[x].meta, err) < 0)
+		if (fingerprint(d, &pe, md, err) < 0 ||
+		    (content_compared(d, pe.type) &&
+		     read_data(d, &t, pe.size, DATA_HASH, err) < 0) ||
+		    entry_fp(d, pe.type, md, d->recs[x].fp, err) < 0)
 			goto out;
+		d->recs[x].meta = filter_of(md);
 		d->recs[x].type = pe.type;
 		d->recs[x].seq = (uint32_t)t.entries;
-		if (pe.type == '0' && d->o->checksum) {
-			if (read_data(d, &t, pe.size, 0, 1, 0, err) < 0 ||
-			    content_hash(d, &d->recs[x].content, err) < 0)
-				goto out;
-		}
 		d->st->lower_entries++;
 	}
 	if (r == 0)
@@ -870,12 +898,45 @@ walk_to(struct diff *d, const char *p, size_t len, ocis_error_t **err)
 #define dwarn(d, ...) ocis__warnf((d)->o->warn, (d)->o->cb_ctx, __VA_ARGS__)
 
 static int
+held_out(void *ctx, const void *data, size_t len, ocis_error_t **err)
+{
+	return tar_out(ctx, data, len, err);
+}
+
+/*
+ * A regular file whose metadata match those of lower record lr (digest
+ * md): its content decides.  The upper stream is read once and the
+ * entry's header must come before its data, so the data is held (in
+ * memory up to hold_max, in one temporary file beyond) and hashed; then
+ * dropped when the fingerprint is the lower's, else written after the
+ * header.
+ */
+static int
+upper_file(struct diff *d, struct tar_in *t, struct ocis_pax_entry *pe, const char *p, size_t len,
+	   uint32_t lr, const unsigned char md[OCIS_DIGEST_LEN], ocis_error_t **err)
+{
+	unsigned char fp[OCIS_DIGEST_LEN];
+
+	if (read_data(d, t, pe->size, DATA_HASH | DATA_HOLD, err) < 0 ||
+	    entry_fp(d, pe->type, md, fp, err) < 0)
+		return -1;
+	if (memcmp(fp, d->recs[lr].fp, sizeof(fp)) == 0) {
+		d->st->unchanged++;
+		return uset(d, p, len, lr, err);
+	}
+	if (put_header(d, pe, p, err) < 0 || ocis_spill_replay(&d->held, held_out, d, err) < 0 ||
+	    tar_zeros(d, ocis__pad512(pe->size), err) < 0)
+		return -1;
+	return uset(d, p, len, NONE, err);
+}
+
+static int
 upper_entry(struct diff *d, struct tar_in *t, struct archive_entry *ae, ocis_error_t **err)
 {
 	struct ocis_pax_entry pe;
 	const char *raw = archive_entry_pathname(ae), *p, *what;
+	unsigned char md[OCIS_DIGEST_LEN];
 	uint32_t lr;
-	uint64_t fp;
 	size_t len;
 	int force, changed;
 	char s1[256], s2[256];
@@ -932,7 +993,7 @@ upper_entry(struct diff *d, struct tar_in *t, struct archive_entry *ae, ocis_err
 			return ocis_error_set(err, 0, "hardlink to '%s', which is not an earlier "
 					      "entry of the upper tree", (char *)d->link.data);
 		c = s->v;
-		if (fingerprint(d, &pe, &fp, err) < 0)
+		if (fingerprint(d, &pe, md, err) < 0)
 			return -1;
 		if (c == NONE) {
 			pe.linkname = (const char *)d->link.data;
@@ -943,7 +1004,7 @@ upper_entry(struct diff *d, struct tar_in *t, struct archive_entry *ae, ocis_err
 		/* to an unchanged file c: unchanged when it was a link of the
 		 * same group in the lower, with the same metadata */
 		changed = force || lr == NONE || d->recs[lr].type != '1' ||
-			  d->recs[lr].group != c || d->recs[lr].meta != fp;
+			  d->recs[lr].group != c || memcmp(d->recs[lr].fp, md, sizeof(md)) != 0;
 		if (changed && !(d->recs[c].flags & F_NEEDED)) {
 			d->recs[c].flags |= F_NEEDED;
 			d->any_needed = 1;
@@ -960,9 +1021,14 @@ upper_entry(struct diff *d, struct tar_in *t, struct archive_entry *ae, ocis_err
 			d->st->unchanged++;
 		return uset(d, p, len, c, err);
 	}
-	if (fingerprint(d, &pe, &fp, err) < 0)
+	if (fingerprint(d, &pe, md, err) < 0)
 		return -1;
-	changed = force || lr == NONE || d->recs[lr].type != pe.type || d->recs[lr].meta != fp;
+	changed = force || lr == NONE || d->recs[lr].type != pe.type ||
+		  d->recs[lr].meta != filter_of(md);
+	if (!changed && content_compared(d, pe.type))
+		return upper_file(d, t, &pe, p, len, lr, md, err);
+	if (!changed && memcmp(d->recs[lr].fp, md, sizeof(md)) != 0)
+		changed = 1;
 	if (pe.type == '5') {
 		/* the root held back only while nothing else was written */
 		int hold = !changed && (len > 0 || (d->n_stack == 1 && d->st->written == 0));
@@ -990,28 +1056,12 @@ upper_entry(struct diff *d, struct tar_in *t, struct archive_entry *ae, ocis_err
 		d->st->unchanged++;
 		return uset(d, p, len, lr, err);
 	}
-	/* a regular file */
-	if (!changed && d->o->checksum) {
-		uint64_t h;
-		if (pe.size > d->o->checksum_max)
-			return ocis_error_set(err, 0, "%" PRIu64 " bytes, more than "
-					      "--checksum-max (%" PRIu64 ") can compare", pe.size,
-					      d->o->checksum_max);
-		if (read_data(d, t, pe.size, 1, 1, 0, err) < 0 || content_hash(d, &h, err) < 0)
-			return -1;
-		if (h != d->recs[lr].content) {
-			if (put_header(d, &pe, p, err) < 0 ||
-			    tar_out(d, d->data.data, d->data.len, err) < 0 ||
-			    tar_zeros(d, ocis__pad512(pe.size), err) < 0)
-				return -1;
-			return uset(d, p, len, NONE, err);
-		}
-	}
+	/* a regular file (unchanged: with trust_mtime) */
 	if (!changed) {
 		d->st->unchanged++;
 		return uset(d, p, len, lr, err);
 	}
-	if (put_header(d, &pe, p, err) < 0 || read_data(d, t, pe.size, 0, 0, 1, err) < 0)
+	if (put_header(d, &pe, p, err) < 0 || read_data(d, t, pe.size, DATA_EMIT, err) < 0)
 		return -1;
 	return uset(d, p, len, NONE, err);
 }
@@ -1110,8 +1160,8 @@ emit_needed(struct diff *d, int fd, const char *what, ocis_error_t **err)
 		goto out;
 	while ((r = tar_next(&t, &ae, err)) > 0) {
 		struct ocis_pax_entry pe;
+		unsigned char md[OCIS_DIGEST_LEN], fp[OCIS_DIGEST_LEN];
 		uint32_t x;
-		uint64_t fp;
 
 		if (ocis_tarin_name_normalise(archive_entry_pathname(ae) ?
 					 archive_entry_pathname(ae) : "", &d->path, err) < 0)
@@ -1121,13 +1171,13 @@ emit_needed(struct diff *d, int fd, const char *what, ocis_error_t **err)
 		    d->recs[x].seq != t.entries)
 			continue;
 		if (ocis_tarin_pax_entry(ae, &pe, &d->xattrs, &d->xcap, err) < 0 ||
-		    fingerprint(d, &pe, &fp, err) < 0)
+		    fingerprint(d, &pe, md, err) < 0)
 			goto out;
-		if (fp != d->recs[x].meta ||
-		    pe.type != (d->recs[x].flags & F_PARENT ? '5' : d->recs[x].type)) {
-			ocis_error_set(err, 0, "%s changed between two reads", what);
-			goto out;
-		}
+		/* the entry pass 1 saw? (a file's content: once it is read) */
+		if (filter_of(md) != d->recs[x].meta ||
+		    pe.type != (d->recs[x].flags & F_PARENT ? '5' : d->recs[x].type) ||
+		    (!content_compared(d, pe.type) && memcmp(md, d->recs[x].fp, sizeof(md)) != 0))
+			goto changed;
 		if (d->recs[x].flags & F_PARENT) {
 			d->recs[x].flags |= F_WRITTEN;
 			if (put_header(d, &pe, rname(d, x), err) < 0)
@@ -1135,8 +1185,15 @@ emit_needed(struct diff *d, int fd, const char *what, ocis_error_t **err)
 			continue;
 		}
 		if (put_header(d, &pe, rname(d, x), err) < 0 ||
-		    (pe.type == '0' && read_data(d, &t, pe.size, 0, 0, 1, err) < 0))
+		    (pe.type == '0' &&
+		     read_data(d, &t, pe.size,
+			       DATA_EMIT | (content_compared(d, pe.type) ? DATA_HASH : 0), err) < 0))
 			goto out;
+		/* a changed content makes the layer fail: the error cuts it */
+		if (content_compared(d, pe.type) &&
+		    (entry_fp(d, pe.type, md, fp, err) < 0 ||
+		     memcmp(fp, d->recs[x].fp, sizeof(fp)) != 0))
+			goto changed;
 		/* then every upper hardlink of it, in upper order (the
 		 * carrier's metadata: a hardlink shares its inode), kept
 		 * until the end, when the parents from the lower are in */
@@ -1155,6 +1212,9 @@ emit_needed(struct diff *d, int fd, const char *what, ocis_error_t **err)
 	if (r < 0 || tar_out(d, d->ins.data, d->ins.len, err) < 0)
 		goto out;
 	ret = 0;
+	goto out;
+changed:
+	ocis_error_set(err, 0, "%s changed between two reads", what);
 out:
 	ocis_tarin_free(t.in);
 	return ret;
@@ -1182,12 +1242,13 @@ diff_release(struct diff *d)
 	ocis_buf_release(&d->hdr);
 	ocis_buf_release(&d->ser);
 	ocis_buf_release(&d->wh);
-	ocis_buf_release(&d->data);
 	ocis_buf_release(&d->spool);
 	ocis_buf_release(&d->ins);
 	ocis_buf_release(&d->dirhdrs);
 	ocis_treecheck_release(&d->tree);
 	ocis_hash_release(&d->ch);
+	ocis_hash_release(&d->mh);
+	ocis_spill_release(&d->held);
 }
 
 int
@@ -1201,6 +1262,7 @@ ocis_diff_build(int lower_fd, const char *lower_what, int upper_fd,
 	int ret = -1;
 
 	memset(&d, 0, sizeof(d));
+	ocis_spill_init(&d.held, o->hold_max < SIZE_MAX ? (size_t)o->hold_max : SIZE_MAX);
 	if (stats == NULL)
 		stats = &st_local;
 	memset(stats, 0, sizeof(*stats));
@@ -1211,7 +1273,7 @@ ocis_diff_build(int lower_fd, const char *lower_what, int upper_fd,
 		ocis_error_oom(err);
 		goto out;
 	}
-	if (ocis_hash_init(&d.ch, err) < 0)
+	if (ocis_hash_init(&d.ch, err) < 0 || ocis_hash_init(&d.mh, err) < 0)
 		goto out;
 	/* The lower first (a FIFO is read before anything waits on stdin). */
 	if (index_lower(&d, lower_fd, lower_what, err) < 0)

@@ -47,16 +47,28 @@ ocis_hash_update(struct ocis_hash *h, const void *data, size_t len)
 }
 
 int
+ocis_hash_final_raw(struct ocis_hash *h, unsigned char out[OCIS_DIGEST_LEN], ocis_error_t **err)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	if (EVP_DigestFinal_ex(h->ctx, md, &n) != 1 || n != OCIS_DIGEST_LEN)
+		return openssl_error(err, "sha256 final");
+	memcpy(out, md, OCIS_DIGEST_LEN);
+	return 0;
+}
+
+int
 ocis_hash_final(struct ocis_hash *h, char out[OCIS_DIGEST_STR_SIZE], ocis_error_t **err)
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0, i;
+	unsigned char md[OCIS_DIGEST_LEN];
+	unsigned int i;
 
-	if (EVP_DigestFinal_ex(h->ctx, md, &n) != 1 || n != 32)
-		return openssl_error(err, "sha256 final");
+	if (ocis_hash_final_raw(h, md, err) < 0)
+		return -1;
 	memcpy(out, "sha256:", 7);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < OCIS_DIGEST_LEN; i++) {
 		out[7 + 2 * i] = hex[md[i] >> 4];
 		out[7 + 2 * i + 1] = hex[md[i] & 15];
 	}

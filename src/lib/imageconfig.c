@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The OCI image config: model, defaults, setters, JSON in and out.  See
- * ocistream/config.h.
+ * ocistream/imageconfig.h.
  *
  * Design notes.
  * - Bytes are a function of the model: keys in one fixed order, maps

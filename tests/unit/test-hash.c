@@ -39,6 +39,25 @@ test_abc_incremental(void)
 }
 
 static int
+test_final_raw(void)
+{
+	static const unsigned char abc[OCIS_DIGEST_LEN] = {
+		0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde,
+		0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c,
+		0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad,
+	};
+	unsigned char md[OCIS_DIGEST_LEN];
+	struct ocis_hash h;
+
+	TAP_CHECK(ocis_hash_init(&h, NULL) == 0);
+	ocis_hash_update(&h, "abc", 3);
+	TAP_CHECK(ocis_hash_final_raw(&h, md, NULL) == 0);
+	TAP_CHECK(memcmp(md, abc, sizeof(abc)) == 0);
+	ocis_hash_release(&h);
+	return 0;
+}
+
+static int
 test_digest_valid(void)
 {
 	TAP_CHECK(ocis_digest_valid("sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
@@ -53,9 +72,10 @@ test_digest_valid(void)
 int
 main(void)
 {
-	TAP_PLAN(3);
+	TAP_PLAN(4);
 	TAP_RUN(test_empty);
 	TAP_RUN(test_abc_incremental);
+	TAP_RUN(test_final_raw);
 	TAP_RUN(test_digest_valid);
 	return tap_done();
 }
