@@ -370,7 +370,7 @@ test_expect_success PSEUDO 'yocto: the IMAGE_CMD:oci commands under pseudo make 
 	    OCI_IMAGE_PORTS="8080 53/udp" OCI_IMAGE_RUNTIME_UID=1000 \
 	    OCI_IMAGE_WORKINGDIR=/home/user OCI_IMAGE_STOPSIGNAL= \
 	    OCI_IMAGE_AUTHOR="Jo Builder" OCI_IMAGE_AUTHOR_EMAIL=jo@example.org \
-	    SOURCE_DATE_EPOCH=1700000000 \
+	    SOURCE_DATE_EPOCH=1700000000 OCI_IMAGE_AUTO_LABELS=0 \
 	    pseudo sh "$YOCTO/ocipipe-image-oci.sh" >yocto.out 2>&1 || { cat yocto.out; exit 1; }
 	n=core-image-test-qemuarm64-20240101000000.rootfs-oci &&
 	test -d deploy/$n && test -f deploy/$n/index.json &&
@@ -437,7 +437,7 @@ test_expect_success PSEUDO 'yocto: same inputs, same image (SOURCE_DATE_EPOCH)' 
 	    OCI_IMAGE_PORTS="8080 53/udp" OCI_IMAGE_RUNTIME_UID=1000 \
 	    OCI_IMAGE_WORKINGDIR=/home/user \
 	    OCI_IMAGE_AUTHOR="Jo Builder" OCI_IMAGE_AUTHOR_EMAIL=jo@example.org \
-	    SOURCE_DATE_EPOCH=1700000000 \
+	    SOURCE_DATE_EPOCH=1700000000 OCI_IMAGE_AUTO_LABELS=0 \
 	    pseudo sh "$YOCTO/ocipipe-image-oci.sh" >yocto2.out 2>&1 || { cat yocto2.out; exit 1; }
 	n=core-image-test-qemuarm64-20240101000000.rootfs-oci &&
 	cmp deploy/$n.tar deploy2/$n.tar &&
