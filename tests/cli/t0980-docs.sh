@@ -330,19 +330,7 @@ test_expect_success 'yocto: every OCI_IMAGE_* variable oci-config reads is expor
 	done
 '
 
-# A stand-alone pseudo (Debian's package): the library is found with
-# PSEUDO_LIBDIR, the database lives in the scratch directory.
-for _t_lib in /usr/lib/*/pseudo/libpseudo.so /usr/lib/pseudo/libpseudo.so \
-	      /usr/lib64/pseudo/libpseudo.so; do
-	if test -f "$_t_lib" && command -v pseudo >/dev/null 2>&1; then
-		PSEUDO_PREFIX=/usr
-		PSEUDO_LIBDIR=$(dirname "$_t_lib")
-		PSEUDO_LOCALSTATEDIR=$TEST_DIR/pseudo-state
-		export PSEUDO_PREFIX PSEUDO_LIBDIR PSEUDO_LOCALSTATEDIR
-		test_set_prereq PSEUDO
-		break
-	fi
-done
+use_pseudo
 
 test_expect_success PSEUDO 'yocto: a small rootfs made under pseudo (owners, devices, setuid)' '
 	mkdir deploy &&
@@ -454,7 +442,4 @@ test_expect_success PSEUDO 'yocto: a failing stage fails the task and leaves no 
 	test_cmp /dev/null files
 '
 
-if test_have_prereq PSEUDO; then
-	pseudo -S >/dev/null 2>&1	# stop the pseudo server of this file
-fi
 test_done
