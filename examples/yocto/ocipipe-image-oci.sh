@@ -162,7 +162,7 @@ bbfatal() { echo "ERROR: $*" >&2; exit 1; }
 		*/*|*.*:*|*.*)
 			oci_fail "OCI_BASE_IMAGE $OCI_BASE_IMAGE is a registry reference: fetch it with a container-bundle recipe (CONTAINER_BUNDLE_DEPLOY = \"1\") and name that recipe"
 			;;
-		*) oci_base_dir="${DEPLOY_DIR_IMAGE}/$OCI_BASE_IMAGE-$oci_base_tag-oci" ;;
+		*) oci_base_dir="${DEPLOY_DIR_IMAGE}/$OCI_BASE_IMAGE-$(printf '%s' "$oci_base_tag" | tr ':' '_')-oci" ;;
 		esac
 		if [ ! -f "$oci_base_dir/index.json" ] || [ ! -f "$oci_base_dir/oci-layout" ]; then
 			oci_fail "base image $OCI_BASE_IMAGE: no OCI layout at $oci_base_dir"
@@ -171,7 +171,9 @@ bbfatal() { echo "ERROR: $*" >&2; exit 1; }
 
 	oci_work=$(mktemp -d "${WORKDIR}/ocipipe-oci.XXXXXX")
 	oci_cache=0
-	if [ "$oci_mode" = multi ] && [ "$OCI_LAYER_CACHE" = 1 ]; then
+	if [ "$oci_mode" = multi ] && [ "$OCI_LAYER_CACHE" = 1 ] && [ -z "$OCI_LAYER_CACHE_DIR" ]; then
+		bbwarn "OCI: OCI_LAYER_CACHE is 1 but OCI_LAYER_CACHE_DIR is empty: no layer cache"
+	elif [ "$oci_mode" = multi ] && [ "$OCI_LAYER_CACHE" = 1 ]; then
 		oci_cache=1
 		mkdir -p "$OCI_LAYER_CACHE_DIR"
 		oci_version=$(oci-layer --version)
