@@ -186,6 +186,7 @@ parse_args(int argc, char **argv, struct config_args *a)
 	};
 	struct ocis_buf hist = OCIS_BUF_INIT;
 	ocis_error_t *err = NULL;
+	const char *cmd;
 	int c, i;
 
 	while ((c = getopt_long(argc, argv, "e:l:p:a:u:w:qvhV", longopts, NULL)) != -1) {
@@ -233,8 +234,14 @@ parse_args(int argc, char **argv, struct config_args *a)
 
 	/* Environment forms, for what no flag gave. */
 	env_split("OCI_IMAGE_ENTRYPOINT", &a->o.entrypoint);
-	if (!env_split("OCI_IMAGE_CMD", &a->o.cmd))
+	/* As the image-oci class: OCI_IMAGE_ENTRYPOINT_ARGS, when not empty,
+	 * is the Cmd, OCI_IMAGE_CMD the fallback; an empty one (bitbake
+	 * exports empty defaults) counts as unset. */
+	cmd = getenv("OCI_IMAGE_ENTRYPOINT_ARGS");
+	if (cmd != NULL && *cmd != 0)
 		env_split("OCI_IMAGE_ENTRYPOINT_ARGS", &a->o.cmd);
+	else if ((cmd = getenv("OCI_IMAGE_CMD")) != NULL && *cmd != 0)
+		env_split("OCI_IMAGE_CMD", &a->o.cmd);
 	env_split("OCI_IMAGE_ENV_VARS", &a->o.env);
 	env_split("OCI_IMAGE_LABELS", &a->o.labels);
 	env_split("OCI_IMAGE_PORTS", &a->o.ports);

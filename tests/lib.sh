@@ -35,6 +35,8 @@
 #   tree_listing [OPTS] DIR
 #   blob_path DIR DIGEST         path of a blob in an OCI layout
 #   not_an_image FILE            FILE is empty or no client takes it for an image
+#   use_pseudo                   set up Debian's stand-alone pseudo (prereq
+#                                PSEUDO; its server stops with test_done)
 
 # ---------------------------------------------------------------- setup
 if test -z "${top_srcdir:-}"; then
@@ -216,6 +218,9 @@ skip_all() {
 }
 
 test_done() {
+	if test_have_prereq PSEUDO; then
+		pseudo -S >/dev/null 2>&1	# stop the pseudo server of this file
+	fi
 	echo "1..$_t_count"
 	if test "$_t_failed" = 0; then
 		test -n "${TEST_KEEP:-}" || { cd / && rm -rf "$TEST_DIR"; }
@@ -280,6 +285,23 @@ test_one_error_line() {
 }
 
 # ---------------------------------------------------------------- project
+
+# use_pseudo: a stand-alone pseudo (Debian's package), as bitbake runs the
+# do_image tasks: the library is found with PSEUDO_LIBDIR, the database
+# lives in the scratch directory.  Sets the prerequisite PSEUDO.
+use_pseudo() {
+	for _t_lib in /usr/lib/*/pseudo/libpseudo.so /usr/lib/pseudo/libpseudo.so \
+		      /usr/lib64/pseudo/libpseudo.so; do
+		if test -f "$_t_lib" && command -v pseudo >/dev/null 2>&1; then
+			PSEUDO_PREFIX=/usr
+			PSEUDO_LIBDIR=$(dirname "$_t_lib")
+			PSEUDO_LOCALSTATEDIR=$TEST_DIR/pseudo-state
+			export PSEUDO_PREFIX PSEUDO_LIBDIR PSEUDO_LOCALSTATEDIR
+			test_set_prereq PSEUDO
+			return 0
+		fi
+	done
+}
 
 # not_an_image FILE: FILE is empty, or no client takes it for an image
 not_an_image() {

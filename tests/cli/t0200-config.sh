@@ -258,7 +258,7 @@ test_expect_success SKOPEO 'the other variables are read when no flag is given' 
 	    assert c.get(k) == v, (k, c.get(k), v)
 	want = {"User": "nobody", "ExposedPorts": {"1234/tcp": {}, "5678/udp": {}},
 	        "Env": ["OTHER=1", "PATH=/nope"], "Entrypoint": ["/bin/false", "--env"],
-	        "Cmd": ["from-cmd"], "Volumes": {"/other": {}}, "WorkingDir": "/elsewhere",
+	        "Cmd": ["from-args"], "Volumes": {"/other": {}}, "WorkingDir": "/elsewhere",
 	        "Labels": {"other": "label"}, "StopSignal": "SIGKILL"}
 	for k, v in want.items():
 	    assert cc.get(k) == v, (k, cc.get(k), v)
@@ -266,13 +266,16 @@ test_expect_success SKOPEO 'the other variables are read when no flag is given' 
 	PY
 '
 
-test_expect_success SKOPEO 'OCI_IMAGE_ENTRYPOINT_ARGS is Cmd when OCI_IMAGE_CMD is unset; --cmd wins' '
+test_expect_success SKOPEO 'OCI_IMAGE_ENTRYPOINT_ARGS wins over OCI_IMAGE_CMD, as in the image-oci class; --cmd wins' '
 	OCI_IMAGE_ENTRYPOINT_ARGS="-l --color=auto" oci-config <layer.s | oci-pack --tag a >ea.tar &&
 	cfg ea.tar a ea.json &&
 	test "$(json_get ea.json "j[\"config\"][\"Cmd\"]")" = "[\"-l\", \"--color=auto\"]" &&
 	OCI_IMAGE_ENTRYPOINT_ARGS=x OCI_IMAGE_CMD=y oci-config <layer.s | oci-pack --tag a >ec.tar &&
 	cfg ec.tar a ec.json &&
-	test "$(json_get ec.json "j[\"config\"][\"Cmd\"]")" = "[\"y\"]" &&
+	test "$(json_get ec.json "j[\"config\"][\"Cmd\"]")" = "[\"x\"]" &&
+	OCI_IMAGE_ENTRYPOINT_ARGS= OCI_IMAGE_CMD=y oci-config <layer.s | oci-pack --tag a >ey.tar &&
+	cfg ey.tar a ey.json &&
+	test "$(json_get ey.json "j[\"config\"][\"Cmd\"]")" = "[\"y\"]" &&
 	OCI_IMAGE_ENTRYPOINT_ARGS=x OCI_IMAGE_CMD=y oci-config --cmd z <layer.s | oci-pack --tag a >ez.tar &&
 	cfg ez.tar a ez.json &&
 	test "$(json_get ez.json "j[\"config\"][\"Cmd\"]")" = "[\"z\"]"
@@ -393,9 +396,9 @@ test_expect_success SKOPEO 'explicitly empty flags clear inherited fields (base 
 	test "$(json_get clear-base.json "len(j[\"rootfs\"][\"diff_ids\"])")" = 2
 '
 
-test_expect_success SKOPEO 'OCI_IMAGE_ENTRYPOINT= and OCI_IMAGE_CMD= clear; other empty variables change nothing' '
+test_expect_success SKOPEO 'OCI_IMAGE_ENTRYPOINT= clears; OCI_IMAGE_CMD= and other empty variables change nothing' '
 	{ cat base.tar && oci-layer <rootfs.tar; } >on-base.s &&
-	env OCI_IMAGE_ENTRYPOINT= OCI_IMAGE_CMD= OCI_IMAGE_RUNTIME_UID= \
+	env OCI_IMAGE_ENTRYPOINT= OCI_IMAGE_CMD= OCI_IMAGE_ENTRYPOINT_ARGS= OCI_IMAGE_RUNTIME_UID= \
 		OCI_IMAGE_WORKINGDIR= OCI_IMAGE_STOPSIGNAL= OCI_IMAGE_AUTHOR= \
 		OCI_IMAGE_AUTHOR_EMAIL= OCI_IMAGE_SUBARCH= OCI_IMAGE_ARCH= OCI_IMAGE_OS= \
 		OCI_IMAGE_ENV_VARS= OCI_IMAGE_LABELS= OCI_IMAGE_PORTS= OCI_IMAGE_VOLUMES= \
@@ -405,8 +408,8 @@ test_expect_success SKOPEO 'OCI_IMAGE_ENTRYPOINT= and OCI_IMAGE_CMD= clear; othe
 	import json
 	b = json.load(open("base-config.json")); c = json.load(open("clear-env.json"))
 	cc = c["config"]
-	assert "Entrypoint" not in cc and "Cmd" not in cc, cc
-	for k in ("User", "WorkingDir", "StopSignal", "Env", "Labels", "ExposedPorts", "Volumes"):
+	assert "Entrypoint" not in cc, cc
+	for k in ("Cmd", "User", "WorkingDir", "StopSignal", "Env", "Labels", "ExposedPorts", "Volumes"):
 	    assert cc.get(k) == b["config"][k], (k, cc.get(k), b["config"][k])
 	for k in ("author", "architecture", "variant", "os"):
 	    assert c.get(k) == b[k], (k, c.get(k), b[k])

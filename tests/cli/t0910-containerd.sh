@@ -11,57 +11,12 @@
 # from the tag.  Needs root (containerd, mounts).
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib.sh"
 
-if ! command -v containerd >/dev/null 2>&1 || ! command -v ctr >/dev/null 2>&1; then
-	skip_all "containerd and ctr not installed (Debian: containerd)"
-fi
-if ! test_have_prereq ROOT; then
-	skip_all "containerd needs root"
-fi
-
-# A unix socket path must stay short: state and socket live under /tmp.
-CTRD_RUN=$(mktemp -d /tmp/ocipipe-ctrd.XXXXXX) || exit 99
-CTRD_SOCK=$CTRD_RUN/sock
-
-ctr_() {
-	ctr --address "$CTRD_SOCK" --namespace ocipipe-test "$@"
-}
-
-ctrd_stop() {
-	for _m in "$TEST_DIR"/*.mnt; do
-		test -d "$_m" || continue
-		mountpoint -q "$_m" && umount "$_m" 2>/dev/null
-	done
-	if test -f "$CTRD_RUN/pid"; then
-		kill "$(cat "$CTRD_RUN/pid")" 2>/dev/null
-		sleep 1
-	fi
-	rm -rf "$CTRD_RUN"
-}
-trap ctrd_stop EXIT
+. "$TEST_HELPERS/containerd.sh"
+_t_why=$(ctrd_usable) || skip_all "$_t_why"
+ctrd_init
 
 test_expect_success 'setup: start a private containerd' '
-	cat >ctrd.toml <<-EOF &&
-	version = 2
-	root = "$TEST_DIR/ctrd-root"
-	state = "$CTRD_RUN/state"
-	disabled_plugins = ["io.containerd.grpc.v1.cri",
-	  "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper",
-	  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.aufs"]
-	[grpc]
-	  address = "$CTRD_SOCK"
-	[ttrpc]
-	  address = "$CTRD_SOCK.ttrpc"
-	[plugins."io.containerd.internal.v1.opt"]
-	  path = "$TEST_DIR/ctrd-opt"
-	EOF
-	{ containerd --config ctrd.toml >ctrd.log 2>&1 & echo $! >"$CTRD_RUN/pid"; } &&
-	i=0 &&
-	until ctr_ version >/dev/null 2>&1; do
-		i=$((i + 1)) &&
-		test $i -lt 100 || { cat ctrd.log >&2; false; } &&
-		sleep 0.1 || return 1
-	done &&
-	ctr_ plugins ls | grep "io.containerd.snapshotter.v1.*native.*ok"
+	ctrd_start
 '
 
 test_expect_success 'setup: rootfs and its listing' '
@@ -69,33 +24,6 @@ test_expect_success 'setup: rootfs and its listing' '
 	mktar r --format=pax --xattrs --xattrs-include="*" >in.tar &&
 	tar_listing --no-root --mtime in.tar >in.list
 '
-
-# ctr_rootfs_check NAME IMAGE EXPECTED-LISTING [LISTING OPTIONS]: mount
-# the unpacked image read-only and compare it with the listing (the root
-# directory is containerd's own snapshot directory, so it is left out).
-ctr_rootfs_check() {
-	mkdir "$1.mnt" &&
-	ctr_ images mount --snapshotter native "$2" "$1.mnt" >"$1.mount.log" 2>&1 || {
-		cat "$1.mount.log" >&2
-		return 1
-	}
-	_n=$1 _e=$3
-	shift 3
-	tree_listing --no-root --mtime "$@" "$_n.mnt" >"$_n.tree"
-	_r=$?
-	umount "$_n.mnt" || return 1
-	test $_r = 0 && test_cmp "$_e" "$_n.tree"
-}
-
-# ctr_import NAME TARBALL [ctr import options]: import and unpack.
-ctr_import() {
-	_n=$1 _t=$2
-	shift 2
-	ctr_ images import --snapshotter native "$@" "$_t" >"$_n.import.log" 2>&1 || {
-		cat "$_n.import.log" >&2
-		return 1
-	}
-}
 
 for c in gzip zstd none; do
 	test_expect_success "ctr import and unpack ($c layer): the rootfs is the input" "

@@ -330,19 +330,7 @@ test_expect_success 'yocto: every OCI_IMAGE_* variable oci-config reads is expor
 	done
 '
 
-# A stand-alone pseudo (Debian's package): the library is found with
-# PSEUDO_LIBDIR, the database lives in the scratch directory.
-for _t_lib in /usr/lib/*/pseudo/libpseudo.so /usr/lib/pseudo/libpseudo.so \
-	      /usr/lib64/pseudo/libpseudo.so; do
-	if test -f "$_t_lib" && command -v pseudo >/dev/null 2>&1; then
-		PSEUDO_PREFIX=/usr
-		PSEUDO_LIBDIR=$(dirname "$_t_lib")
-		PSEUDO_LOCALSTATEDIR=$TEST_DIR/pseudo-state
-		export PSEUDO_PREFIX PSEUDO_LIBDIR PSEUDO_LOCALSTATEDIR
-		test_set_prereq PSEUDO
-		break
-	fi
-done
+use_pseudo
 
 test_expect_success PSEUDO 'yocto: a small rootfs made under pseudo (owners, devices, setuid)' '
 	mkdir deploy &&
@@ -370,7 +358,7 @@ test_expect_success PSEUDO 'yocto: the IMAGE_CMD:oci commands under pseudo make 
 	    OCI_IMAGE_PORTS="8080 53/udp" OCI_IMAGE_RUNTIME_UID=1000 \
 	    OCI_IMAGE_WORKINGDIR=/home/user OCI_IMAGE_STOPSIGNAL= \
 	    OCI_IMAGE_AUTHOR="Jo Builder" OCI_IMAGE_AUTHOR_EMAIL=jo@example.org \
-	    SOURCE_DATE_EPOCH=1700000000 \
+	    SOURCE_DATE_EPOCH=1700000000 OCI_IMAGE_AUTO_LABELS=0 \
 	    pseudo sh "$YOCTO/ocipipe-image-oci.sh" >yocto.out 2>&1 || { cat yocto.out; exit 1; }
 	n=core-image-test-qemuarm64-20240101000000.rootfs-oci &&
 	test -d deploy/$n && test -f deploy/$n/index.json &&
@@ -437,7 +425,7 @@ test_expect_success PSEUDO 'yocto: same inputs, same image (SOURCE_DATE_EPOCH)' 
 	    OCI_IMAGE_PORTS="8080 53/udp" OCI_IMAGE_RUNTIME_UID=1000 \
 	    OCI_IMAGE_WORKINGDIR=/home/user \
 	    OCI_IMAGE_AUTHOR="Jo Builder" OCI_IMAGE_AUTHOR_EMAIL=jo@example.org \
-	    SOURCE_DATE_EPOCH=1700000000 \
+	    SOURCE_DATE_EPOCH=1700000000 OCI_IMAGE_AUTO_LABELS=0 \
 	    pseudo sh "$YOCTO/ocipipe-image-oci.sh" >yocto2.out 2>&1 || { cat yocto2.out; exit 1; }
 	n=core-image-test-qemuarm64-20240101000000.rootfs-oci &&
 	cmp deploy/$n.tar deploy2/$n.tar &&
@@ -454,7 +442,4 @@ test_expect_success PSEUDO 'yocto: a failing stage fails the task and leaves no 
 	test_cmp /dev/null files
 '
 
-if test_have_prereq PSEUDO; then
-	pseudo -S >/dev/null 2>&1	# stop the pseudo server of this file
-fi
 test_done
