@@ -101,17 +101,27 @@ usage(void)
 }
 
 /* The environment form of a list or argv: split when the flag was not
- * given.  Returns 1 when the variable is set. */
+ * given.  A value without a word counts as unset, as an empty one does:
+ * bitbake exports the class's empty defaults, and OCI_IMAGE_ENTRYPOINT=""
+ * must leave a base image's entrypoint alone, not clear it ("--entrypoint
+ * ''" clears).  Returns 1 when the variable gave words. */
 static int
 env_split(const char *name, struct ocis_strv *dst)
 {
 	const char *v = getenv(name);
+	struct ocis_strv words = { NULL, 0, 0 };
 	ocis_error_t *err = NULL;
 
 	if (dst->set || v == NULL)
 		return 0;
-	if (ocis_shell_split(v, dst, &err) < 0)
+	if (ocis_shell_split(v, &words, &err) < 0)
 		tool_usage_error("invalid %s \"%s\": %s", name, v, err->msg);
+	if (words.n == 0) {
+		ocis_strv_clear(&words);
+		return 0;
+	}
+	ocis_strv_clear(dst);
+	*dst = words;
 	return 1;
 }
 
@@ -186,7 +196,6 @@ parse_args(int argc, char **argv, struct config_args *a)
 	};
 	struct ocis_buf hist = OCIS_BUF_INIT;
 	ocis_error_t *err = NULL;
-	const char *cmd;
 	int c, i;
 
 	while ((c = getopt_long(argc, argv, "e:l:p:a:u:w:qvhV", longopts, NULL)) != -1) {
@@ -237,10 +246,7 @@ parse_args(int argc, char **argv, struct config_args *a)
 	/* As the image-oci class: OCI_IMAGE_ENTRYPOINT_ARGS, when not empty,
 	 * is the Cmd, OCI_IMAGE_CMD the fallback; an empty one (bitbake
 	 * exports empty defaults) counts as unset. */
-	cmd = getenv("OCI_IMAGE_ENTRYPOINT_ARGS");
-	if (cmd != NULL && *cmd != 0)
-		env_split("OCI_IMAGE_ENTRYPOINT_ARGS", &a->o.cmd);
-	else if ((cmd = getenv("OCI_IMAGE_CMD")) != NULL && *cmd != 0)
+	if (!env_split("OCI_IMAGE_ENTRYPOINT_ARGS", &a->o.cmd))
 		env_split("OCI_IMAGE_CMD", &a->o.cmd);
 	env_split("OCI_IMAGE_ENV_VARS", &a->o.env);
 	env_split("OCI_IMAGE_LABELS", &a->o.labels);

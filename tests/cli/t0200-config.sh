@@ -396,7 +396,7 @@ test_expect_success SKOPEO 'explicitly empty flags clear inherited fields (base 
 	test "$(json_get clear-base.json "len(j[\"rootfs\"][\"diff_ids\"])")" = 2
 '
 
-test_expect_success SKOPEO 'OCI_IMAGE_ENTRYPOINT= clears; OCI_IMAGE_CMD= and other empty variables change nothing' '
+test_expect_success SKOPEO 'empty OCI_IMAGE_* variables change nothing (bitbake exports empty defaults)' '
 	{ cat base.tar && oci-layer <rootfs.tar; } >on-base.s &&
 	env OCI_IMAGE_ENTRYPOINT= OCI_IMAGE_CMD= OCI_IMAGE_ENTRYPOINT_ARGS= OCI_IMAGE_RUNTIME_UID= \
 		OCI_IMAGE_WORKINGDIR= OCI_IMAGE_STOPSIGNAL= OCI_IMAGE_AUTHOR= \
@@ -408,8 +408,8 @@ test_expect_success SKOPEO 'OCI_IMAGE_ENTRYPOINT= clears; OCI_IMAGE_CMD= and oth
 	import json
 	b = json.load(open("base-config.json")); c = json.load(open("clear-env.json"))
 	cc = c["config"]
-	assert "Entrypoint" not in cc, cc
-	for k in ("Cmd", "User", "WorkingDir", "StopSignal", "Env", "Labels", "ExposedPorts", "Volumes"):
+	for k in ("Entrypoint", "Cmd", "User", "WorkingDir", "StopSignal", "Env", "Labels",
+	          "ExposedPorts", "Volumes"):
 	    assert cc.get(k) == b["config"][k], (k, cc.get(k), b["config"][k])
 	for k in ("author", "architecture", "variant", "os"):
 	    assert c.get(k) == b[k], (k, c.get(k), b[k])
