@@ -447,7 +447,7 @@ classify(struct flat *f, const char **why)
 
 	*why = "below a whiteout";
 	for (c = p; c < base; c = strchr(c, '/') + 1)
-		if (strncmp(c, ".wh.", 4) == 0)
+		if (c[0] == '.' && strncmp(c, ".wh.", 4) == 0)
 			return E_BAD;
 	if (strncmp(base, ".wh.", 4) != 0)
 		return E_NORMAL;
