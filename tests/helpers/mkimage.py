@@ -519,8 +519,8 @@ LAYER_CASES.update({
 def c_deep():
     """Issue 15, finding 7: layer 1 makes d, d/d, ... DEEP (default 2000)
     levels deep as regular files, layer 2 is a root .wh..wh..opq, layer 3
-    holds DEEP_FILES (default 1) files f0... in each of d, d/d, ... (no
-    entries of their own: the
+    holds DEEP_FILES (default 1) files f0... in each of d, d/d, ... from
+    level DEEP_FROM (default 1) on (no entries of their own: the
     merged tree is layer 3's files).  Each entry of layer 3 has its
     ancestors as files of layer 1 that layer 2 removed."""
     import os
@@ -530,7 +530,8 @@ def c_deep():
     im.add_layer([(n, 'f', '') for n in names])
     im.add_layer([('.wh..wh..opq', 'f', '')])
     files = int(os.environ.get('DEEP_FILES', '1'))
-    im.add_layer([(n + '/f%d' % k, 'f', n[-8:] + '\n') for n in names[:-1]
+    first = int(os.environ.get('DEEP_FROM', '1'))
+    im.add_layer([(n + '/f%d' % k, 'f', n[-8:] + '\n') for n in names[first - 1:-1]
                   for k in range(files)])
     return simple(im)
 
