@@ -346,7 +346,7 @@ ocis_pathtab_walk(struct ocis_pathtab *t, struct ocis_pathtab_walk *w, const cha
 		k = comp_len(p, len, i);
 		if (add) {
 			if (ocis_pathtab_child_add(t, x, p + i, k, &x, err) < 0)
-				return -1;
+				goto fail;
 		} else if ((x = ocis_pathtab_child(t, x, p + i, k)) == OCIS_PATHTAB_NONE) {
 			break;
 		}
@@ -355,18 +355,19 @@ ocis_pathtab_walk(struct ocis_pathtab *t, struct ocis_pathtab_walk *w, const cha
 			if (ocis__grow((void **)&w->ids, &cap, w->n + 1, sizeof(*w->ids), err) < 0 ||
 			    ocis__grow((void **)&w->ends, &w->cap, w->n + 1, sizeof(*w->ends),
 					err) < 0)
-				return -1;
+				goto fail;
 		}
 		w->ids[w->n] = x;
 		w->ends[w->n] = i + k;
 		w->n++;
 	}
 	ocis_buf_reset(&w->last);
-	if (ocis_buf_add(&w->last, p, len, err) < 0) {
-		w->n = 0;
-		return -1;
-	}
+	if (ocis_buf_add(&w->last, p, len, err) < 0)
+		goto fail;
 	return i >= len;
+fail:
+	w->n = 0;	/* nothing to reuse: the ids are not last's */
+	return -1;
 }
 
 void
