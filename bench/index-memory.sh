@@ -158,7 +158,7 @@ for c in small large; do
 	img=$out/$c.stream
 	gen_tar "$n" "$nl" "$large_mib" lower >"$out/lower.tar"
 	{ oci-layer -q -c none <"$out/lower.tar"
-	  gen_tar "$n" "$nl" "$large_mib" upper | oci-layer -q -c none; } >"$img"
+	  gen_tar "$n" "$nl" "$large_mib" upper | oci-layer -q -c none --whiteouts; } >"$img"
 	/usr/bin/time -f '%M %e' -o "$out/time" oci-flatten "$img" >"$out/flat.tar"
 	read -r rss wall <"$out/time"
 	printf '%-8s %-12s %10d %12d %14d %8s %12d\n' $c oci-flatten "$n" \
