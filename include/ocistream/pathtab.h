@@ -26,7 +26,7 @@
  *   error, never a wrap.
  *
  * Cost: 12 bytes a node, the component's bytes once per node (not per
- * path: "usr/lib/x" and "usr/lib/y" share "usr" and "lib"), and 4 bytes a
+ * path: "usr/lib/x" and "usr/lib/y" share "usr" and "lib"), and 5 bytes a
  * slot, between 1.33 and 2.67 slots a node (the table grows at 3/4).
  * Components are the ones ocis_tarin_name_normalise() gives: 1 to 255
  * bytes, without '/'.
@@ -59,6 +59,7 @@ struct ocis_pathtab {
 	struct ocis_pathtab_node *nodes;
 	size_t n, cap;		/* nodes */
 	uint32_t *slots;	/* node id + 1, 0 = free; by hash of (parent, component) */
+	uint8_t *tags;		/* a byte of that hash per used slot */
 	size_t n_slots;		/* a power of two */
 	unsigned char *arena;	/* the components, one after the other */
 	size_t arena_len, arena_cap;

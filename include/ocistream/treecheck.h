@@ -33,11 +33,11 @@
  * Names are kept whole, in a path table (ocistream/pathtab.h): distinct
  * names are never taken for one another, whatever their hashes.  Each
  * name an entry or its parents bring costs one node of the table per new
- * component: 12 bytes, about 8 bytes of slots (5.3 to 10.7), and the
- * component's bytes: 18 to 22 bytes plus the name's last component for an
- * entry in a directory already known (bench/index-memory.sh, release
- * build: 10 million entries "d/%08d" peak at 26 bytes an entry, 8 of them
- * the names; the 64-bit name hashes this replaced took 40).  Each
+ * component: 12 bytes, 7 to 13 bytes of slots, and the component's
+ * bytes: about 22 bytes plus the name's last component for an entry in a
+ * directory already known (bench/index-memory.sh, release build: 10
+ * million entries "d/%08d" peak at 30 bytes an entry, 8 of them the
+ * names; the 64-bit name hashes this replaced took 40).  Each
  * check walks the name's components once (O(length)), reusing the
  * components it shares with the entry before.
  */

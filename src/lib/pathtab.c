@@ -3,9 +3,11 @@
  * Interned paths as a tree of components: see ocistream/pathtab.h.
  *
  * The slots are open addressing with linear probing over node ids (4
- * bytes a slot); the hash of a node is not stored but computed again from
- * its parent and its component when the table grows, which keeps a node
- * at 12 bytes.
+ * bytes a slot), with a byte of the hash beside each (a tag): a probe
+ * reads the node (a cache miss: nodes are where their ids put them) only
+ * when the tag matches, one time in 256 for another name.  The hash of a
+ * node is not stored but computed again from its parent and its
+ * component when the table grows, which keeps a node at 12 bytes.
  */
 #include "config.h"
 
@@ -150,25 +152,26 @@ ocis_pathtab_release(struct ocis_pathtab *t)
 {
 	free(t->nodes);
 	free(t->slots);
+	free(t->tags);
 	free(t->arena);
 	memset(t, 0, sizeof(*t));
 }
 
-static size_t
-slot_of(const struct ocis_pathtab *t, uint32_t parent, const char *c, size_t len)
-{
-	return (size_t)comp_hash(t, parent, c, len) & (t->n_slots - 1);
-}
+#define TAG(h) ((uint8_t)((h) >> 56))
 
 uint32_t
 ocis_pathtab_child(const struct ocis_pathtab *t, uint32_t parent, const char *c, size_t len)
 {
 	size_t i, mask = t->n_slots - 1;
+	uint64_t h;
+	uint8_t tag;
 
 	if (t->n_slots == 0 || len == 0 || len > OCIS_PATHTAB_COMPONENT_MAX)
 		return OCIS_PATHTAB_NONE;
-	for (i = slot_of(t, parent, c, len); t->slots[i]; i = (i + 1) & mask)
-		if (node_is(t, t->slots[i] - 1, parent, c, len))
+	h = comp_hash(t, parent, c, len);
+	tag = TAG(h);
+	for (i = (size_t)h & mask; t->slots[i]; i = (i + 1) & mask)
+		if (t->tags[i] == tag && node_is(t, t->slots[i] - 1, parent, c, len))
 			return t->slots[i] - 1;
 	return OCIS_PATHTAB_NONE;
 }
@@ -179,11 +182,12 @@ slot_put(struct ocis_pathtab *t, uint32_t id)
 {
 	const struct ocis_pathtab_node *x = &t->nodes[id];
 	size_t i, mask = t->n_slots - 1;
+	uint64_t h = comp_hash(t, x->parent, (const char *)t->arena + node_off(x), x->len);
 
-	for (i = slot_of(t, x->parent, (const char *)t->arena + node_off(x), x->len);
-	     t->slots[i]; i = (i + 1) & mask)
+	for (i = (size_t)h & mask; t->slots[i]; i = (i + 1) & mask)
 		;
 	t->slots[i] = id + 1;
+	t->tags[i] = TAG(h);
 }
 
 /* Room for one more node in the slots (at most 3/4 used). */
@@ -192,15 +196,23 @@ slots_grow(struct ocis_pathtab *t, ocis_error_t **err)
 {
 	size_t ncap;
 	uint32_t id, *ns;
+	uint8_t *nt;
 
 	/* nodes but the root are in the slots */
 	if (t->n * 4 <= t->n_slots * 3)
 		return 0;
 	ncap = t->n_slots ? t->n_slots * 2 : 1024;
-	if ((ns = calloc(ncap, sizeof(*ns))) == NULL)
+	ns = calloc(ncap, sizeof(*ns));
+	nt = malloc(ncap);
+	if (ns == NULL || nt == NULL) {
+		free(ns);
+		free(nt);
 		return ocis_error_oom(err);
+	}
 	free(t->slots);
+	free(t->tags);
 	t->slots = ns;
+	t->tags = nt;
 	t->n_slots = ncap;
 	for (id = 1; id < t->n; id++)
 		slot_put(t, id);
