@@ -143,7 +143,9 @@ ufind(const struct diff *d, const char *p, size_t len)
 {
 	uint32_t id = ocis_pathtab_find(&d->utab, p, len);
 
-	return id == NONE || d->ucar[id] == U_ABSENT ? NULL : &d->ucar[id];
+	if (id == NONE || d->ucar == NULL)	/* (the root, before any uset) */
+		return NULL;
+	return d->ucar[id] == U_ABSENT ? NULL : &d->ucar[id];
 }
 
 static int
