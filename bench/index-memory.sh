@@ -13,6 +13,13 @@
 #   BENCH_LARGE_MIB=N  size of each large file in MiB (default 8)
 #   BENCH_OUT=DIR      scratch directory (default: mktemp; about
 #                      BENCH_LARGE * BENCH_LARGE_MIB MiB twice)
+#   BENCH_CASES=LIST   which cases (default "layer small large")
+#
+# The "layer" case is oci-layer's memory per entry: BENCH_ENTRIES empty
+# files in one directory (d/%08d, generated as a stream, never stored),
+# against 100 000 of them; the difference of peak RSS over the difference
+# of entries is what the tree rules keep a name (docs/performance.md).
+# 10 million entries: BENCH_ENTRIES=10000000 BENCH_CASES=layer.
 #
 # Each case is an image of two uncompressed layers: the lower tree, then a
 # layer that whites out a tenth of its directories, replaces a tenth of its
@@ -96,14 +103,62 @@ tf.close()
 PY
 }
 
-printf '%-8s %-12s %10s %12s %14s %8s %12s\n' case program entries "input MiB" "peak RSS KiB" \
-	"wall s" "output MiB"
+# gen_tiny N: a ustar stream of a directory d and N empty files in it
+gen_tiny() {
+	python3 - "$1" <<\PY
+import sys, tarfile
+n, out = int(sys.argv[1]), sys.stdout.buffer
+def hdr(name, typ):
+    ti = tarfile.TarInfo(name)
+    ti.type, ti.mode, ti.mtime = typ, 0o644, 1700000000
+    return bytearray(ti.tobuf(tarfile.USTAR_FORMAT))
+out.write(hdr('d/', tarfile.DIRTYPE))
+t = hdr('d/00000000', tarfile.REGTYPE)
+buf = []
+for i in range(n):
+    t[2:10] = b'%08d' % i
+    t[148:156] = b'        '
+    t[148:155] = b'%06o\0' % sum(t)
+    buf.append(bytes(t))
+    if len(buf) == 4096:
+        out.write(b''.join(buf))
+        buf.clear()
+out.write(b''.join(buf) + bytes(1024))
+PY
+}
+
+# layer_rss N: peak RSS (KiB) and wall seconds of oci-layer on gen_tiny N
+layer_rss() {
+	gen_tiny "$1" | /usr/bin/time -f '%M %e' -o "$out/time" oci-layer -q -c none >/dev/null
+	cat "$out/time"
+}
+
+cases=${BENCH_CASES:-layer small large}
+case " $cases " in
+*" layer "*)
+	read -r rss0 wall0 <<-E
+	$(layer_rss 100000)
+	E
+	read -r rss wall <<-E
+	$(layer_rss "$n")
+	E
+	printf 'oci-layer, empty entries: 100000: %d KiB %s s; %d: %d KiB %s s; %d bytes of peak RSS an extra entry\n' \
+		"$rss0" "$wall0" "$n" "$rss" "$wall" $(( (rss - rss0) * 1024 / (n - 100000) ))
+	;;
+esac
+
+case " $cases " in
+*" small "*|*" large "*)
+	printf '%-8s %-12s %10s %12s %14s %8s %12s\n' case program entries "input MiB" \
+		"peak RSS KiB" "wall s" "output MiB" ;;
+esac
 for c in small large; do
+	case " $cases " in *" $c "*) ;; *) continue ;; esac
 	if [ $c = small ]; then nl=0; else nl=$nlarge; fi
 	img=$out/$c.stream
 	gen_tar "$n" "$nl" "$large_mib" lower >"$out/lower.tar"
 	{ oci-layer -q -c none <"$out/lower.tar"
-	  gen_tar "$n" "$nl" "$large_mib" upper | oci-layer -q -c none; } >"$img"
+	  gen_tar "$n" "$nl" "$large_mib" upper | oci-layer -q -c none --whiteouts; } >"$img"
 	/usr/bin/time -f '%M %e' -o "$out/time" oci-flatten "$img" >"$out/flat.tar"
 	read -r rss wall <"$out/time"
 	printf '%-8s %-12s %10d %12d %14d %8s %12d\n' $c oci-flatten "$n" \

@@ -21,6 +21,7 @@
 struct layer_args {
 	struct tool_layer_args l;		/* compression, history, output */
 	int strip_absolute;			/* --strip-absolute */
+	int whiteouts;				/* --whiteouts */
 	int clamp_mtime;			/* --clamp-mtime */
 	int set_uid, set_gid;			/* --owner, --group */
 	uint64_t uid, gid;
@@ -45,6 +46,9 @@ usage(void)
 	       "  -T, --threads=N           compression threads (default: all CPUs;\n"
 	       "                            1: one core, no threads)\n"
 	       "      --strip-absolute      store absolute names relative instead of failing\n"
+	       "      --whiteouts           the input is a prepared layer: keep its OCI\n"
+	       "                            whiteouts (.wh.NAME, .wh..wh..opq) instead of\n"
+	       "                            refusing them\n"
 	       "      --source-date-epoch=N build time in seconds (default: $SOURCE_DATE_EPOCH)\n"
 	       "      --clamp-mtime         clamp entry mtimes to the source date epoch\n"
 	       "      --owner=UID[:NAME]    store every entry with this owner (and user\n"
@@ -98,10 +102,11 @@ static void
 parse_args(int argc, char **argv, struct layer_args *a)
 {
 	enum { OPT_STRIP = 256, OPT_CLAMP, OPT_OWNER, OPT_GROUP, OPT_EXCLUDE, OPT_PROGRESS,
-	       OPT_NO_PROGRESS };
+	       OPT_NO_PROGRESS, OPT_WHITEOUTS };
 	static const struct option longopts[] = {
 		TOOL_LAYER_LONGOPTS,
 		{ "strip-absolute", no_argument, NULL, OPT_STRIP },
+		{ "whiteouts", no_argument, NULL, OPT_WHITEOUTS },
 		{ "clamp-mtime", no_argument, NULL, OPT_CLAMP },
 		{ "progress", no_argument, NULL, OPT_PROGRESS },
 		{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
@@ -121,6 +126,7 @@ parse_args(int argc, char **argv, struct layer_args *a)
 			continue;
 		switch (c) {
 		case OPT_STRIP: a->strip_absolute = 1; break;
+		case OPT_WHITEOUTS: a->whiteouts = 1; break;
 		case OPT_CLAMP: a->clamp_mtime = 1; break;
 		case OPT_PROGRESS: a->progress = 1; break;
 		case OPT_NO_PROGRESS: a->progress = 0; break;
@@ -204,6 +210,7 @@ main(int argc, char **argv)
 	o.level = args.l.level;
 	o.threads = args.l.threads;
 	o.strip_absolute = args.strip_absolute;
+	o.whiteouts = args.whiteouts;
 	o.clamp_mtime = args.clamp_mtime;
 	o.clamp_epoch = args.l.epoch;
 	if (args.l.created[0])

@@ -10,7 +10,8 @@
  * is "./".  Absolute names are refused unless `strip_absolute` is set (then
  * leading slashes are removed, as GNU tar does); names with a ".."
  * component are always refused, as are hardlinks whose target is not an
- * earlier entry.  Sockets are dropped with a warning.  Everything else
+ * earlier entry, and whiteout names (".wh.*") unless `whiteouts` is set
+ * (see ocistream/treecheck.h).  Sockets are dropped with a warning.  Everything else
  * (type, mode incl. setuid/setgid/sticky, uid/gid, user/group names, mtime
  * with nanoseconds, xattrs, device numbers, link targets) is kept as given.
  * Sparse files (old GNU, pax 0.0, 0.1 and 1.0) are written expanded,
@@ -48,6 +49,8 @@ struct ocis_layer_opts {
 	int level;			/* compressor level */
 	int threads;			/* <= 0: all online CPUs */
 	int strip_absolute;		/* sanitise "/x" to "x" instead of refusing */
+	int whiteouts;			/* the input is a prepared layer: keep its
+					 * whiteouts (ocistream/treecheck.h) */
 	int clamp_mtime;		/* clamp entry mtimes to clamp_epoch */
 	int64_t clamp_epoch;
 	int set_uid, set_gid;		/* override every entry's owner/group */

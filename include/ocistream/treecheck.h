@@ -8,16 +8,38 @@
  * - No entry below a non-directory: below a symlink it would be written
  *   outside the tree (x -> /etc, then x/passwd), below a file, fifo or
  *   device every unpacker fails ("not a directory").
+ * - No entry below a name that an earlier entry made a symlink, even when
+ *   a directory entry of that name came since (x -> /etc, x/, x/passwd):
+ *   unpackers disagree on whether the directory entry replaces the
+ *   symlink, and those that keep it write through it.  A file or device
+ *   that a directory entry replaces is no such trap: every unpacker
+ *   removes it.
  * - A hardlink's target is an earlier entry, not a directory (link(2)
  *   refuses them), not reached through a non-directory, and not inside a
  *   directory that a later entry replaced (unpackers remove the directory
- *   with what is in it).
+ *   with what is in it), be it a directory with an entry of its own or
+ *   one made on the way as the parent of an entry (a/b, a, a/, l -> a/b).
+ *   A target that came back after its directory was replaced is refused
+ *   too: the rules keep no entry order per name.
  * - A hardlink to itself changes nothing (tar -x keeps the file) but
  *   unpackers remove the name before linking it: it is left out.
+ * - No name has a component starting with ".wh.": a rootfs holds no
+ *   whiteouts, and a layer that held one would remove a lower path when
+ *   applied (a file ".wh.etc" removes /etc).  With `whiteouts` set (oci-
+ *   layer --whiteouts, for a tar that is a prepared layer) whiteouts are
+ *   kept when they are well formed: a regular file ".wh.NAME" (NAME not
+ *   empty, "." or "..") or ".wh..wh..opq", as the last component only.
  *
- * Names are kept as 64-bit hashes, about 30 bytes per entry.  A collision
- * can only make a check pass that should fail, or one fail that should
- * pass, with odds around n^2 / 2^64.
+ * Names are kept whole, in a path table (ocistream/pathtab.h): distinct
+ * names are never taken for one another, whatever their hashes.  Each
+ * name an entry or its parents bring costs one node of the table per new
+ * component: 12 bytes, 7 to 13 bytes of slots, and the component's
+ * bytes: about 22 bytes plus the name's last component for an entry in a
+ * directory already known (bench/index-memory.sh, release build: 10
+ * million entries "d/%08d" peak at 30 bytes an entry, 8 of them the
+ * names; the 64-bit name hashes this replaced took 40).  Each
+ * check walks the name's components once (O(length)), reusing the
+ * components it shares with the entry before.
  */
 #ifndef OCISTREAM_TREECHECK_H
 #define OCISTREAM_TREECHECK_H
@@ -27,21 +49,16 @@
 
 #include <ocistream/error.h>
 #include <ocistream/io.h>
+#include <ocistream/pathtab.h>
 
-/* Internal: a set of name hashes (open addressing). */
-struct ocis_name_set {
-	uint64_t *slots;
-	size_t n, cap;		/* n counts used slots, tombstones included */
-};
-
-/* Zero-initialised before use; ocis_treecheck_release() frees it. */
+/* Zero-initialised before use (set `whiteouts` then, when wanted);
+ * ocis_treecheck_release() frees it. */
 struct ocis_treecheck {
-	struct ocis_name_set names;	/* every name seen */
-	struct ocis_name_set symlinks;	/* names whose latest entry is a symlink */
-	struct ocis_name_set dirs;	/* names whose latest entry is a directory */
-	struct ocis_name_set replaced;	/* directories a later non-directory replaced */
-	struct ocis_buf parent;		/* the last entry's parent, checked */
-	int have_parent;
+	int whiteouts;			/* keep well-formed whiteouts (see above) */
+	int ready;			/* names made */
+	struct ocis_pathtab names;	/* every name seen, and what it is (flags) */
+	struct ocis_pathtab_walk walk;	/* the entries' names */
+	struct ocis_pathtab_walk lwalk;	/* hardlink targets */
 };
 
 /* A hardlink entry `path` to `target`.  Returns 1 when it is to be

@@ -6,10 +6,13 @@
  * (src/lib/layerout.c: compressor, chunks, descriptor).
  *
  * The lower index: one record per lower path (and per directory that only
- * appears as the parent of an entry), names in one arena, a hash table by
- * name, children as linked lists, and the entry's fingerprints (see
- * "fingerprints" below): what decides "unchanged" is a whole sha256, as
- * both trees may come from whoever wants a change left out of the layer.
+ * appears as the parent of an entry), the record of a path numbered as
+ * its node in a path table (ocistream/pathtab.h: names compared, never
+ * only hashed), full names in one arena, children as linked lists, and
+ * the entry's fingerprints (see "fingerprints" below): what decides
+ * "unchanged" is a whole sha256, as both trees may come from whoever
+ * wants a change left out of the layer.  The upper names are a second
+ * path table, with the carrier of each.
  */
 #include "config.h"
 
@@ -29,6 +32,7 @@
 #include <ocistream/hash.h>
 #include <ocistream/layerdesc.h>
 #include <ocistream/layerout.h>
+#include <ocistream/pathtab.h>
 #include <ocistream/pax.h>
 #include <ocistream/spill.h>
 #include <ocistream/tarin.h>
@@ -59,15 +63,7 @@ struct rec {
 	uint8_t flags;
 };
 
-struct slot {
-	uint64_t h;		/* 0 = empty */
-	uint32_t v;
-};
-
-struct map {
-	struct slot *s;
-	size_t n, cap;
-};
+#define U_ABSENT (NONE - 1)	/* no upper entry of this name (never a record) */
 
 struct pending {
 	char *name;		/* upper hardlink */
@@ -93,8 +89,13 @@ struct diff {
 	struct rec *recs;
 	size_t n_recs, cap_recs;
 	struct ocis_buf names;
-	struct map lmap;	/* lower name -> record */
-	struct map umap;	/* upper non-directory -> carrier record or NONE (written) */
+	struct ocis_pathtab ltab;	/* lower name -> record (the node id) */
+	struct ocis_pathtab_walk lwalk;
+	struct ocis_pathtab utab;	/* upper names */
+	struct ocis_pathtab_walk uwalk;
+	uint32_t *ucar;		/* by utab node: carrier record, NONE (written) or U_ABSENT */
+	size_t cap_ucar;
+	int tabs_ready;
 	struct pending *pend;
 	size_t n_pend, cap_pend;
 	int any_needed;
@@ -126,140 +127,61 @@ struct diff {
 
 /* --- small helpers -------------------------------------------------------- */
 
-static uint64_t
-name_hash(const char *s, size_t len)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h == 0 ? 1 : h;
-}
-
 static const char *
 rname(const struct diff *d, uint32_t r)
 {
 	return (const char *)d->names.data + d->recs[r].name;
 }
 
-/* Lower map: compares names (no false matches). */
+/* Lower record of name p, or NONE. */
 static uint32_t
 lfind(const struct diff *d, const char *p, size_t len)
 {
-	uint64_t h = name_hash(p, len);
-	size_t i;
-
-	if (d->lmap.cap == 0)
-		return NONE;
-	for (i = h & (d->lmap.cap - 1); d->lmap.s[i].h; i = (i + 1) & (d->lmap.cap - 1)) {
-		const char *n;
-		if (d->lmap.s[i].h != h)
-			continue;
-		n = rname(d, d->lmap.s[i].v);
-		if (strlen(n) == len && memcmp(n, p, len) == 0)
-			return d->lmap.s[i].v;
-	}
-	return NONE;
+	return ocis_pathtab_find(&d->ltab, p, len);
 }
 
-static int
-map_rehash(struct map *m, ocis_error_t **err)
+/* Upper non-directory p: its carrier record or NONE (written); NULL when
+ * the upper tree has no such entry (yet). */
+static const uint32_t *
+ufind(const struct diff *d, const char *p, size_t len)
 {
-	size_t ncap = m->cap ? m->cap * 2 : 1024, i, j;
-	struct slot *ns = calloc(ncap, sizeof(*ns));
+	uint32_t id = ocis_pathtab_find(&d->utab, p, len);
 
-	if (ns == NULL)
-		return ocis_error_oom(err);
-	for (j = 0; j < m->cap; j++) {
-		if (m->s[j].h == 0)
-			continue;
-		for (i = m->s[j].h & (ncap - 1); ns[i].h; i = (i + 1) & (ncap - 1))
-			;
-		ns[i] = m->s[j];
-	}
-	free(m->s);
-	m->s = ns;
-	m->cap = ncap;
-	return 0;
-}
-
-/* Insert (never replaces: callers look up first). */
-static int
-map_insert(struct map *m, uint64_t h, uint32_t v, ocis_error_t **err)
-{
-	size_t i;
-
-	if ((m->n + 1) * 2 > m->cap && map_rehash(m, err) < 0)
-		return -1;
-	for (i = h & (m->cap - 1); m->s[i].h; i = (i + 1) & (m->cap - 1))
-		;
-	m->s[i].h = h;
-	m->s[i].v = v;
-	m->n++;
-	return 0;
-}
-
-/* Upper map: by 64-bit hash only (as layer.c's name sets). */
-static struct slot *
-ufind(const struct diff *d, uint64_t h)
-{
-	size_t i;
-
-	if (d->umap.cap == 0)
+	if (id == NONE || d->ucar == NULL)	/* (the root, before any uset) */
 		return NULL;
-	for (i = h & (d->umap.cap - 1); d->umap.s[i].h; i = (i + 1) & (d->umap.cap - 1))
-		if (d->umap.s[i].h == h)
-			return &d->umap.s[i];
-	return NULL;
+	return d->ucar[id] == U_ABSENT ? NULL : &d->ucar[id];
 }
 
 static int
 uset(struct diff *d, const char *p, size_t len, uint32_t v, ocis_error_t **err)
 {
-	uint64_t h = name_hash(p, len);
-	struct slot *s = ufind(d, h);
+	size_t n0 = ocis_pathtab_count(&d->utab), n, i;
+	uint32_t id;
 
-	if (s != NULL) {
-		s->v = v;
-		return 0;
-	}
-	return map_insert(&d->umap, h, v, err);
+	if (ocis_pathtab_walk(&d->utab, &d->uwalk, p, len, 1, err) < 0)
+		return -1;
+	n = ocis_pathtab_count(&d->utab);
+	if (ocis__grow((void **)&d->ucar, &d->cap_ucar, n, sizeof(*d->ucar), err) < 0)
+		return -1;
+	for (i = n0; i < n; i++)
+		d->ucar[i] = U_ABSENT;
+	id = ocis_pathtab_walk_node(&d->uwalk);
+	d->ucar[id] = v;
+	return 0;
 }
 
-/* Record of name p (len bytes), created (with its parents, as 'i'
- * directories) when missing. */
+/* Record r, an 'i' directory named p[0..len) (until an entry says more),
+ * a child of parent. */
 static int
-lget(struct diff *d, const char *p, size_t len, uint32_t *out, ocis_error_t **err)
+rec_init(struct diff *d, uint32_t r, uint32_t parent, const char *p, size_t len,
+	 ocis_error_t **err)
 {
-	uint32_t r = lfind(d, p, len), parent = NONE;
-	struct rec *x;
-	size_t off;
+	struct rec *x = &d->recs[r];
 
-	if (r != NONE) {
-		*out = r;
-		return 0;
-	}
-	if (len > 0) {
-		size_t k = len;
-		while (k > 0 && p[k - 1] != '/')
-			k--;
-		if (lget(d, p, k ? k - 1 : 0, &parent, err) < 0)
-			return -1;
-	}
-	if (d->n_recs >= NONE - 1)
-		return ocis_error_set(err, 0, "lower: too many entries");
-	if (ocis__grow((void **)&d->recs, &d->cap_recs, d->n_recs + 1, sizeof(*d->recs), err) < 0)
-		return -1;
-	off = d->names.len;
+	memset(x, 0, sizeof(*x));
+	x->name = d->names.len;
 	if (ocis_buf_add(&d->names, p, len, err) < 0 || ocis_buf_add(&d->names, "", 1, err) < 0)
 		return -1;
-	r = (uint32_t)d->n_recs++;
-	x = &d->recs[r];
-	memset(x, 0, sizeof(*x));
-	x->name = off;
 	x->parent = parent;
 	x->first_child = NONE;
 	x->next_sibling = NONE;
@@ -269,9 +191,33 @@ lget(struct diff *d, const char *p, size_t len, uint32_t *out, ocis_error_t **er
 		x->next_sibling = d->recs[parent].first_child;
 		d->recs[parent].first_child = r;
 	}
-	if (map_insert(&d->lmap, name_hash(p, len), r, err) < 0)
+	d->n_recs = r + 1;
+	return 0;
+}
+
+/* Record of name p (len bytes), created (with its parents, as 'i'
+ * directories) when missing.  A record is numbered as its node in the
+ * lower table; the nodes a walk makes are the last components of the
+ * path, parents first. */
+static int
+lget(struct diff *d, const char *p, size_t len, uint32_t *out, ocis_error_t **err)
+{
+	const struct ocis_pathtab_walk *w = &d->lwalk;
+	size_t n;
+	uint32_t r;
+
+	if (ocis_pathtab_walk(&d->ltab, &d->lwalk, p, len, 1, err) < 0)
 		return -1;
-	*out = r;
+	n = ocis_pathtab_count(&d->ltab);
+	if (ocis__grow((void **)&d->recs, &d->cap_recs, n, sizeof(*d->recs), err) < 0)
+		return -1;
+	if (d->n_recs == 0 && rec_init(d, OCIS_PATHTAB_ROOT, NONE, "", 0, err) < 0)
+		return -1;
+	for (r = (uint32_t)d->n_recs; r < n; r++)
+		if (rec_init(d, r, ocis_pathtab_parent(&d->ltab, r), p,
+			     w->ends[w->n - (n - r)], err) < 0)
+			return -1;
+	*out = ocis_pathtab_walk_node(w);
 	return 0;
 }
 
@@ -982,17 +928,17 @@ upper_entry(struct diff *d, struct tar_in *t, struct archive_entry *ae, ocis_err
 	}
 	if (pe.type == '1') {
 		/* a hardlink: to an upper file that was written, or not */
-		struct slot *s;
+		const uint32_t *s;
 		uint32_t c;
 
 		/* again: walk_to used d->link for whiteouts */
 		if (ocis_tarin_name_normalise(archive_entry_hardlink(ae), &d->link, err) < 0)
 			return -1;
-		s = ufind(d, name_hash((char *)d->link.data, d->link.len));
+		s = ufind(d, (char *)d->link.data, d->link.len);
 		if (s == NULL)
 			return ocis_error_set(err, 0, "hardlink to '%s', which is not an earlier "
 					      "entry of the upper tree", (char *)d->link.data);
-		c = s->v;
+		c = *s;
 		if (fingerprint(d, &pe, md, err) < 0)
 			return -1;
 		if (c == NONE) {
@@ -1228,8 +1174,13 @@ diff_release(struct diff *d)
 	ocis_layer_out_free(d->lo);
 	free(d->zeros);
 	free(d->recs);
-	free(d->lmap.s);
-	free(d->umap.s);
+	if (d->tabs_ready) {
+		ocis_pathtab_release(&d->ltab);
+		ocis_pathtab_release(&d->utab);
+	}
+	ocis_pathtab_walk_release(&d->lwalk);
+	ocis_pathtab_walk_release(&d->uwalk);
+	free(d->ucar);
 	for (i = 0; i < d->n_pend; i++)
 		free(d->pend[i].name);
 	free(d->pend);
@@ -1275,6 +1226,13 @@ ocis_diff_build(int lower_fd, const char *lower_what, int upper_fd,
 	}
 	if (ocis_hash_init(&d.ch, err) < 0 || ocis_hash_init(&d.mh, err) < 0)
 		goto out;
+	if (ocis_pathtab_init(&d.ltab, err) < 0)
+		goto out;
+	if (ocis_pathtab_init(&d.utab, err) < 0) {
+		ocis_pathtab_release(&d.ltab);
+		goto out;
+	}
+	d.tabs_ready = 1;
 	/* The lower first (a FIFO is read before anything waits on stdin). */
 	if (index_lower(&d, lower_fd, lower_what, err) < 0)
 		goto out;

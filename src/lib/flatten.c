@@ -39,6 +39,7 @@
 #include <ocistream/hash.h>
 #include <ocistream/imageconfig.h>
 #include <ocistream/layerdesc.h>
+#include <ocistream/pathtab.h>
 #include <ocistream/pax.h>
 #include <ocistream/stream.h>
 #include <ocistream/tarin.h>
@@ -50,8 +51,9 @@
 
 /* --- path index ----------------------------------------------------------- */
 
+/* What the layers make of a path, per node of the path table (its id):
+ * the paths are compared whole, so two names never share one. */
 struct node {
-	uint64_t h;		/* hash of the normalised name; 0 = empty slot */
 	uint32_t last_seq;	/* sequence number of the last entry, 0 = none */
 	uint16_t last_layer;	/* layer of that entry (1-based) */
 	uint16_t kill_self;	/* last layer with a whiteout of this path */
@@ -60,107 +62,7 @@ struct node {
 	uint8_t is_dir;		/* the last entry is a directory */
 };
 
-struct node_map {
-	struct node *v;
-	size_t n, cap;
-};
-
-#define FNV_BASIS 0xcbf29ce484222325ULL
-#define FNV_PRIME 0x100000001b3ULL
-
-static uint64_t
-fnv_add(uint64_t h, const char *s, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= FNV_PRIME;
-	}
-	return h;
-}
-
-static uint64_t
-fix_hash(uint64_t h)
-{
-	return h == 0 ? 1 : h;
-}
-
-static struct node *
-map_find(const struct node_map *m, uint64_t h)
-{
-	size_t i;
-
-	if (m->cap == 0)
-		return NULL;
-	for (i = h & (m->cap - 1); m->v[i].h; i = (i + 1) & (m->cap - 1))
-		if (m->v[i].h == h)
-			return &m->v[i];
-	return NULL;
-}
-
-static struct node *
-map_get(struct node_map *m, uint64_t h, ocis_error_t **err)
-{
-	struct node *p;
-	size_t i;
-
-	if ((p = map_find(m, h)) != NULL)
-		return p;
-	if ((m->n + 1) * 2 > m->cap) {
-		size_t ncap = m->cap ? m->cap * 2 : 4096, j;
-		struct node *nv = calloc(ncap, sizeof(*nv));
-		if (nv == NULL) {
-			ocis_error_oom(err);
-			return NULL;
-		}
-		for (j = 0; j < m->cap; j++) {
-			if (m->v[j].h == 0)
-				continue;
-			for (i = m->v[j].h & (ncap - 1); nv[i].h; i = (i + 1) & (ncap - 1))
-				;
-			nv[i] = m->v[j];
-		}
-		free(m->v);
-		m->v = nv;
-		m->cap = ncap;
-	}
-	for (i = h & (m->cap - 1); m->v[i].h; i = (i + 1) & (m->cap - 1))
-		;
-	m->v[i].h = h;
-	m->n++;
-	return &m->v[i];
-}
-
-static uint64_t
-path_hash(const char *p, size_t len)
-{
-	return fix_hash(fnv_add(FNV_BASIS, p, len));
-}
-
-/* The largest kill_desc of the proper prefixes of p (root "" included). */
-static unsigned
-ancestors_kill(const struct node_map *m, const char *p, size_t len)
-{
-	uint64_t h = FNV_BASIS;
-	const struct node *n;
-	unsigned k = 0;
-	size_t i, from = 0;
-
-	if (len == 0)
-		return 0;
-	if ((n = map_find(m, fix_hash(h))) != NULL)
-		k = n->kill_desc;
-	for (i = 0; i < len; i++) {
-		if (p[i] != '/')
-			continue;
-		h = fnv_add(h, p + from, i - from);
-		from = i;
-		if ((n = map_find(m, fix_hash(h))) != NULL && n->kill_desc > k)
-			k = n->kill_desc;
-	}
-	return k;
-}
+#define N_TOUCHED 1	/* table flag: an entry or a whiteout names it */
 
 /* --- hardlink records ---------------------------------------------------- */
 
@@ -212,7 +114,13 @@ struct flat {
 
 	const struct image *im;
 
-	struct node_map map;
+	struct ocis_pathtab tab;	/* every path the layers name */
+	int tab_ready;
+	struct node *nodes;		/* by node id of tab */
+	size_t cap_nodes;
+	size_t n_paths;			/* nodes an entry or a whiteout names */
+	struct ocis_pathtab_walk walk;	/* the entries' names */
+	struct ocis_pathtab_walk ewalk;	/* the names written */
 	struct link_rec *links;
 	size_t n_links, cap_links;
 	size_t *by_target;	/* indexes into links, sorted by (target_seq, seq) */
@@ -540,7 +448,7 @@ classify(struct flat *f, const char **why)
 
 	*why = "below a whiteout";
 	for (c = p; c < base; c = strchr(c, '/') + 1)
-		if (strncmp(c, ".wh.", 4) == 0)
+		if (c[0] == '.' && strncmp(c, ".wh.", 4) == 0)
 			return E_BAD;
 	if (strncmp(base, ".wh.", 4) != 0)
 		return E_NORMAL;
@@ -560,11 +468,46 @@ classify(struct flat *f, const char **why)
 	return E_WHITEOUT;
 }
 
+/* The node of path p, made (with its ancestors) when missing. */
 static int
-is_live(const struct flat *f, const struct node *n, const char *p, size_t len)
+node_get(struct flat *f, const char *p, size_t len, uint32_t *id, ocis_error_t **err)
 {
+	size_t n0 = ocis_pathtab_count(&f->tab), n;
+
+	if (ocis_pathtab_walk(&f->tab, &f->walk, p, len, 1, err) < 0)
+		return -1;
+	n = ocis_pathtab_count(&f->tab);
+	if (n > n0) {
+		if (ocis__grow((void **)&f->nodes, &f->cap_nodes, n, sizeof(*f->nodes), err) < 0)
+			return -1;
+		memset(f->nodes + n0, 0, (n - n0) * sizeof(*f->nodes));
+	}
+	*id = ocis_pathtab_walk_node(&f->walk);
+	return 0;
+}
+
+/* The largest kill_desc of the proper ancestors of node id, the root
+ * included: up its parents, O(depth). */
+static unsigned
+ancestors_kill(const struct flat *f, uint32_t id)
+{
+	unsigned k = 0;
+	uint32_t x;
+
+	for (x = ocis_pathtab_parent(&f->tab, id); x != OCIS_PATHTAB_NONE;
+	     x = ocis_pathtab_parent(&f->tab, x))
+		if (f->nodes[x].kill_desc > k)
+			k = f->nodes[x].kill_desc;
+	return k;
+}
+
+static int
+is_live(const struct flat *f, uint32_t id)
+{
+	const struct node *n = id != OCIS_PATHTAB_NONE ? &f->nodes[id] : NULL;
+
 	return n != NULL && n->last_seq != 0 && n->kill_self <= n->last_layer &&
-	       ancestors_kill(&f->map, p, len) <= n->last_layer;
+	       ancestors_kill(f, id) <= n->last_layer;
 }
 
 static struct link_rec *
@@ -608,7 +551,8 @@ index_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 		const char *raw = archive_entry_pathname(ae), *hl;
 		struct node *n;
 		enum ekind k;
-		uint64_t h;
+		uint32_t id;
+		uint8_t *fl;
 
 		f->st->entries_in++;
 		if (raw == NULL) {
@@ -625,9 +569,14 @@ index_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 				       ocis__shown(raw, s1, sizeof(s1)), why);
 			goto out;
 		}
-		h = path_hash((char *)f->path.data, f->path.len);
-		if ((n = map_get(&f->map, h, err)) == NULL)
-			goto out;
+		if (node_get(f, (char *)f->path.data, f->path.len, &id, err) < 0)
+			goto fail_entry;
+		n = &f->nodes[id];	/* until the next node_get */
+		fl = ocis_pathtab_flags(&f->tab, id);
+		if (!(*fl & N_TOUCHED)) {
+			*fl |= N_TOUCHED;
+			f->n_paths++;
+		}
 		if (k == E_OPAQUE) {
 			raise16(&n->kill_desc, layer);
 			continue;
@@ -644,19 +593,20 @@ index_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 		++*seq;
 		hl = archive_entry_hardlink(ae);
 		if (hl != NULL) {
-			struct node *t;
+			const struct node *t;
 			struct link_rec *lr;
-			uint32_t tseq;
+			uint32_t tseq, tid;
 
 			if (ocis_tarin_name_normalise(hl, &f->link, err) < 0)
 				goto fail_entry;
-			t = map_find(&f->map, path_hash((char *)f->link.data, f->link.len));
-			if (!is_live(f, t, (char *)f->link.data, f->link.len)) {
+			tid = ocis_pathtab_find(&f->tab, (char *)f->link.data, f->link.len);
+			if (!is_live(f, tid)) {
 				ocis_error_set(err, 0, "layer %zu: hardlink '%s' to '%s', which is "
 					       "not in the tree", li + 1, ocis__shown(raw, s1, sizeof(s1)),
 					       ocis__shown(hl, s2, sizeof(s2)));
 				goto out;
 			}
+			t = &f->nodes[tid];
 			if (t->is_dir) {
 				ocis_error_set(err, 0, "layer %zu: hardlink '%s' to '%s', which is "
 					       "a directory", li + 1, ocis__shown(raw, s1, sizeof(s1)),
@@ -685,8 +635,6 @@ index_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 				goto out;
 			}
 			f->n_links++;
-			/* map_get may have moved t: look n up again */
-			n = map_find(&f->map, h);
 		}
 		n->last_seq = *seq;
 		n->last_layer = (uint16_t)layer;
@@ -760,12 +708,22 @@ target_group(const struct flat *f, uint32_t t)
 }
 
 static int
-survives(const struct flat *f, const char *p, size_t len, uint32_t seq, unsigned layer)
+survives(struct flat *f, const char *p, size_t len, uint32_t seq, unsigned layer, int *live,
+	 ocis_error_t **err)
 {
-	const struct node *n = map_find(&f->map, path_hash(p, len));
+	const struct node *n;
+	uint32_t id;
+	int r;
 
-	return n != NULL && n->last_seq == seq && n->kill_self <= layer &&
-	       ancestors_kill(&f->map, p, len) <= layer;
+	/* through the walk of the names written: non_dir_ancestor() walks
+	 * the same name next, at the cost of a compare */
+	if ((r = ocis_pathtab_walk(&f->tab, &f->ewalk, p, len, 0, err)) < 0)
+		return -1;
+	id = ocis_pathtab_walk_node(&f->ewalk);
+	n = &f->nodes[id];
+	*live = r == 1 && n->last_seq == seq && n->kill_self <= layer &&
+		ancestors_kill(f, id) <= layer;
+	return 0;
 }
 
 /* --- output ----------------------------------------------------------------- */
@@ -842,32 +800,43 @@ out_name(struct flat *f, const char *p, int is_dir, ocis_error_t **err)
 }
 
 /* The length of the longest proper prefix of p that the merged tree has
- * as something else than a directory; 0 when there is none. */
-static size_t
-non_dir_ancestor(const struct flat *f, const char *p, size_t len)
+ * as something else than a directory (0 when there is none) in *found.
+ * One walk down the path: whether an ancestor is in the tree depends on
+ * the kills of the ancestors above it, carried along as a running
+ * maximum (a test per prefix that went up again for each was cubic in
+ * the depth). */
+static int
+non_dir_ancestor(struct flat *f, const char *p, size_t len, size_t *found, ocis_error_t **err)
 {
-	uint64_t h = FNV_BASIS;
-	const struct node *n;
-	size_t i, from = 0, found = 0;
+	struct ocis_pathtab_walk *w = &f->ewalk;
+	unsigned k = f->nodes[OCIS_PATHTAB_ROOT].kill_desc;
+	size_t i, n;
+	int r;
 
-	for (i = 0; i < len; i++) {
-		if (p[i] != '/')
-			continue;
-		h = fnv_add(h, p + from, i - from);
-		from = i;
-		n = map_find(&f->map, fix_hash(h));
-		if (n != NULL && !n->is_dir && is_live(f, n, p, i))
-			found = i;
+	*found = 0;
+	if ((r = ocis_pathtab_walk(&f->tab, w, p, len, 0, err)) < 0)
+		return -1;
+	n = r ? w->n - (w->n > 0) : w->n;	/* the proper ancestors */
+	for (i = 0; i < n; i++) {
+		const struct node *x = &f->nodes[w->ids[i]];
+		if (x->last_seq != 0 && !x->is_dir && x->kill_self <= x->last_layer &&
+		    k <= x->last_layer)
+			*found = w->ends[i];
+		if (x->kill_desc > k)
+			k = x->kill_desc;
 	}
-	return found;
+	return 0;
 }
 
 static int
 emit(struct flat *f, struct ocis_tarin *a, struct ocis_pax_entry *pe, const char *name,
      ocis_error_t **err)
 {
-	size_t k = non_dir_ancestor(f, name, strlen(name));
+	size_t k;
 	char s1[256];
+
+	if (non_dir_ancestor(f, name, strlen(name), &k, err) < 0)
+		return -1;
 
 	/* "a" a symlink (to /etc, say) or a file and "a/passwd" both in the
 	 * tree: a tar of them, unpacked, writes through the symlink or fails.
@@ -920,7 +889,8 @@ emit_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 		++*seq;
 		if (ocis_tarin_pax_entry(ae, &pe, &f->xattrs, &f->xcap, err) < 0)
 			goto fail_entry;
-		live = survives(f, (char *)f->path.data, f->path.len, *seq, layer);
+		if (survives(f, (char *)f->path.data, f->path.len, *seq, layer, &live, err) < 0)
+			goto fail_entry;
 		if (pe.type == '1') {
 			const struct target_state *ts;
 
@@ -960,7 +930,12 @@ emit_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 				for (i = g; i < f->n_links &&
 				     f->links[f->by_target[i]].target_seq == *seq; i++) {
 					const struct link_rec *c = &f->links[f->by_target[i]];
-					if (survives(f, c->path, strlen(c->path), c->seq, c->layer)) {
+					int c_live;
+
+					if (survives(f, c->path, strlen(c->path), c->seq, c->layer,
+						     &c_live, err) < 0)
+						goto fail_entry;
+					if (c_live) {
 						name = c->path;
 						ts->carrier_seq = c->seq;
 						break;
@@ -1004,8 +979,15 @@ flat_clear_index(struct flat *f)
 {
 	size_t i;
 
-	free(f->map.v);
-	memset(&f->map, 0, sizeof(f->map));
+	if (f->tab_ready)
+		ocis_pathtab_release(&f->tab);
+	f->tab_ready = 0;
+	ocis_pathtab_walk_reset(&f->walk);
+	ocis_pathtab_walk_reset(&f->ewalk);
+	free(f->nodes);
+	f->nodes = NULL;
+	f->cap_nodes = 0;
+	f->n_paths = 0;
 	for (i = 0; i < f->n_links; i++) {
 		free(f->links[i].path);
 		if (f->tstate)
@@ -1039,6 +1021,8 @@ flat_release(struct flat *f)
 	}
 	free(f->images);
 	flat_clear_index(f);
+	ocis_pathtab_walk_release(&f->walk);
+	ocis_pathtab_walk_release(&f->ewalk);
 	free(f->obuf);
 	free(f->zeros);
 	free(f->xattrs);
@@ -1092,11 +1076,17 @@ flat_run(struct flat *f, int out_fd, ocis_error_t **err)
 	f->olen = 0;
 	flat_clear_index(f);
 	f->st->entries_in = f->st->entries_out = f->st->paths = f->st->bytes_out = 0;
+	if (ocis_pathtab_init(&f->tab, err) < 0)
+		return -1;
+	f->tab_ready = 1;
+	if (ocis__grow((void **)&f->nodes, &f->cap_nodes, 1, sizeof(*f->nodes), err) < 0)
+		return -1;
+	memset(f->nodes, 0, sizeof(*f->nodes));	/* the root */
 
 	for (i = 0; i < f->im->n; i++)
 		if (index_layer(f, i, &seq1, err) < 0)
 			return -1;
-	f->st->paths = f->map.n;
+	f->st->paths = f->n_paths;
 	if (index_links(f, err) < 0)
 		return -1;
 	for (i = 0; i < f->im->n; i++)

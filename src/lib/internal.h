@@ -66,6 +66,14 @@ struct ocis_error;
 int ocis__layout_version_check(const void *data, size_t len, const char *what,
 			       struct ocis_error **err);
 
+/* --- pathtab.c --- */
+/* SipHash-2-4 of data under key (k0, k1 read as little-endian words). */
+uint64_t ocis__siphash24(const uint64_t key[2], const void *data, size_t n);
+/* Test hook: when set (before a table is made), every component hashes
+ * alike, so every lookup runs into collisions that only the exact compare
+ * tells apart.  Unit tests only. */
+extern int ocis__pathtab_const_hash;
+
 /* --- util.c --- */
 struct ocis_error;
 /* A name as it may be shown in a one-line message: control characters

@@ -277,6 +277,7 @@ ocis_layer_build(int in_fd, struct ocis_stream_writer *w, const struct ocis_laye
 
 	memset(&b, 0, sizeof(b));
 	b.o = o;
+	b.tree.whiteouts = o->whiteouts;
 	if (ocis_layer_out_new(&b.lo, w, o->compression, o->level, o->threads, err) < 0 ||
 	    ocis_tarin_open_fd(&b.in, in_fd, &io, err) < 0)
 		goto out;

@@ -1138,16 +1138,23 @@ acl_mask(struct archive_entry *ae)
 int
 ocis_tarin_name_normalise(const char *in, struct ocis_buf *out, ocis_error_t **err)
 {
-	const char *p = in, *q;
-	char s1[256];
+	const char *p = in, *q, *end = in + strlen(in);
+	char s1[256], *d;
+	size_t len = 0;
 
+	/* written in place: a name of thousands of components costs one
+	 * pass (names are read twice an entry by oci-flatten) */
 	ocis_buf_reset(out);
+	if (ocis_buf_grow(out, (size_t)(end - in), err) < 0)
+		return -1;
+	d = (char *)out->data;
+	d[0] = 0;
 	while (*p == '/')
 		p++;
 	while (*p) {
-		q = strchr(p, '/');
+		q = memchr(p, '/', (size_t)(end - p));
 		if (q == NULL)
-			q = p + strlen(p);
+			q = end;
 		if (q - p == 2 && p[0] == '.' && p[1] == '.')
 			return ocis_error_set(err, 0, "name '%s' has a '..' component",
 					      ocis__shown(in, s1, sizeof(s1)));
@@ -1158,19 +1165,19 @@ ocis_tarin_name_normalise(const char *in, struct ocis_buf *out, ocis_error_t **e
 					      ocis__shown(in, s1, sizeof(s1)), (size_t)(q - p),
 					      OCIS_NAME_MAX);
 		if (!(q - p == 0 || (q - p == 1 && p[0] == '.'))) {
-			if (out->len && ocis_buf_add(out, "/", 1, err) < 0)
-				return -1;
-			if (ocis_buf_add(out, p, (size_t)(q - p), err) < 0)
-				return -1;
+			if (len)
+				d[len++] = '/';
+			memcpy(d + len, p, (size_t)(q - p));
+			len += (size_t)(q - p);
 		}
 		p = *q ? q + 1 : q;
 	}
+	d[len] = 0;
+	out->len = len;
 	if (out->len > OCIS_PATH_MAX)
 		return ocis_error_set(err, 0, "name '%s' is %zu bytes long, longer than the %u "
 				      "a path can have", ocis__shown(in, s1, sizeof(s1)), out->len,
 				      OCIS_PATH_MAX);
-	if (out->data == NULL && ocis_buf_add(out, "", 0, err) < 0)
-		return -1;
 	return 0;
 }
 

@@ -12,7 +12,7 @@ FID="$PYTHON $TEST_HELPERS/fidelity.py"
 layer_of() {
 	_l_in=$1 _l_out=$2
 	shift 2
-	oci-layer --compress=none "$@" <"$_l_in" >"$_l_out.stream" 2>"$_l_out.err" &&
+	oci-layer --compress=none --whiteouts "$@" <"$_l_in" >"$_l_out.stream" 2>"$_l_out.err" &&
 	stream_split "$_l_out.stream" "$_l_out" >/dev/null
 }
 

@@ -51,7 +51,7 @@ in_faker() {
 layer_of() {
 	_l_in=$1 _l_out=$2
 	shift 2
-	oci-layer --compress=none "$@" <"$_l_in" >"$_l_out.stream" 2>"$_l_out.err" &&
+	oci-layer --compress=none --whiteouts "$@" <"$_l_in" >"$_l_out.stream" 2>"$_l_out.err" &&
 	stream_split "$_l_out.stream" "$_l_out" >/dev/null
 }
 
@@ -463,7 +463,7 @@ done
 # --- umoci as root: the unpacked tree is the rootfs (real syscalls) -------
 
 test_expect_success UMOCI,ROOT 'umoci unpack recreates the corpus tree' '
-	oci-layer <full-pax.tar | oci-pack -o layout --tag t &&
+	oci-layer --whiteouts <full-pax.tar | oci-pack -o layout --tag t &&
 	umoci unpack --image layout:t bundle >umoci.log 2>&1 || { cat umoci.log; false; } &&
 	# umoci 0.4.7 drops security.selinux and trusted.overlay.* ("forbidden
 	# xattr") and empty xattr values, sets mtimes past 2242 to -2^31;

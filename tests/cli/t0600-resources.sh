@@ -189,7 +189,7 @@ test_expect_success TIME,SLOW "millions of tiny entries ($T0600_ENTRIES): memory
 	tiny_run $T0600_ENTRIES tbig &&
 	small=$(rss t100k.layer.time) big=$(rss tbig.layer.time) &&
 	per=$(( (big - small) * 1024 / (T0600_ENTRIES - 100000) )) &&
-	test_diag "oci-layer: $per bytes of peak RSS per extra entry (allowed 64: the name-hash sets)" &&
+	test_diag "oci-layer: $per bytes of peak RSS per extra entry (allowed 64: the path table of the tree rules)" &&
 	test $per -le 64 &&
 	test $(( $(rss tbig.pack.time) - $(rss t100k.pack.time) )) -le 16384 &&
 	tar -xOf tbig.img index.json >index.json &&

@@ -85,19 +85,19 @@ test_expect_success 'setup: three staged layers with whiteouts' '
 	grep -x "./opt/app/.wh..wh..opq" l3.names &&
 	# one stream per layer, for the expected digests
 	for l in l1 l2 l3; do
-		oci-layer --created-by "layer $l" <$l.tar >$l.s &&
+		oci-layer --whiteouts --created-by "layer $l" <$l.tar >$l.s &&
 		stream_split $l.s $l.split >/dev/null || return 1
 	done
 '
 
 test_expect_success 'a 2-layer and a 3-layer image from concatenated oci-layer streams' '
-	{ oci-layer --created-by "layer l1" <l1.tar
-	  oci-layer --created-by "layer l2" <l2.tar; } |
+	{ oci-layer --whiteouts --created-by "layer l1" <l1.tar
+	  oci-layer --whiteouts --created-by "layer l2" <l2.tar; } |
 		oci-config --entrypoint /bin/tool --env A=1 --env B=two |
 		oci-manifest | oci-pack --tag two >two.tar &&
-	{ oci-layer --created-by "layer l1" <l1.tar
-	  oci-layer --created-by "layer l2" <l2.tar
-	  oci-layer --created-by "layer l3" <l3.tar; } |
+	{ oci-layer --whiteouts --created-by "layer l1" <l1.tar
+	  oci-layer --whiteouts --created-by "layer l2" <l2.tar
+	  oci-layer --whiteouts --created-by "layer l3" <l3.tar; } |
 		oci-config --entrypoint /bin/tool --env A=1 --env B=two |
 		oci-manifest | oci-pack --tag three >three.tar &&
 	mkdir two three &&
@@ -255,9 +255,9 @@ test_expect_success 'two images of one platform: refused unless --allow-same-pla
 # --- podman load, skopeo docker-archive: --------------------------------------
 
 test_expect_success 'setup: the 3-layer image as a --docker tarball' '
-	{ oci-layer --created-by "layer l1" <l1.tar
-	  oci-layer --created-by "layer l2" <l2.tar
-	  oci-layer --created-by "layer l3" <l3.tar; } |
+	{ oci-layer --whiteouts --created-by "layer l1" <l1.tar
+	  oci-layer --whiteouts --created-by "layer l2" <l2.tar
+	  oci-layer --whiteouts --created-by "layer l3" <l3.tar; } |
 		oci-config --entrypoint /bin/tool --env A=1 --env B=two |
 		oci-manifest | oci-pack --docker --name ocipipe/three --tag 1.0 >three-docker.tar &&
 	mkdir three-docker && tar -C three-docker -xf three-docker.tar &&

@@ -28,7 +28,7 @@ layers_of() {
 	if test -n "${3:-}"; then
 		c1=${c1%zstd} c1=${c1:-gzip} c2=${c2%zstd} c2=${c2:-gzip}
 	fi
-	oci-layer -q -c $c1 <"$1/lower.tar" && oci-layer -q -c $c2 <"$1/change.tar"
+	oci-layer -q -c $c1 <"$1/lower.tar" && oci-layer -q -c $c2 --whiteouts <"$1/change.tar"
 }
 
 listing() {
@@ -66,7 +66,7 @@ test_expect_success 'setup: a base, an app layer with whiteouts, a link broken' 
 	rm app/usr-placeholder &&
 	mktar base >base.tar &&
 	mktar app >app.tar &&
-	{ oci-layer <base.tar && oci-layer --zstd <app.tar; } >two.stream &&
+	{ oci-layer <base.tar && oci-layer --zstd --whiteouts <app.tar; } >two.stream &&
 	oci-pack <two.stream >two.tar
 '
 
@@ -150,7 +150,7 @@ test_expect_success 'damaged input: truncated, garbage, a failed stage' '
 '
 
 test_expect_success 'a multi-platform tarball: the image is chosen by --arch' '
-	oci-layer <app.tar | oci-config --arch arm64 | oci-manifest >app.stream &&
+	oci-layer --whiteouts <app.tar | oci-config --arch arm64 | oci-manifest >app.stream &&
 	oci-config --arch amd64 <two.stream | oci-manifest >two-m.stream &&
 	cat two-m.stream app.stream | oci-pack --tag t >multi.tar &&
 	test_expect_code 1 oci-flatten multi.tar >out 2>err &&

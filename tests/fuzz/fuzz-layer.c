@@ -48,6 +48,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	o.level = 0;
 	o.threads = 1;
 	o.strip_absolute = size & 1;	/* both policies for absolute names */
+	o.whiteouts = (size >> 9) & 1;	/* and for whiteout names (per 512-byte block) */
 	memset(&desc, 0, sizeof(desc));
 	if (ocis_stream_writer_new(&w, devnull, &err) < 0)
 		abort();

@@ -71,6 +71,40 @@ a = f.Ar(sys.stdout.buffer)
 a.entry(b"m", b"x", [(b"mtime", b"-0.25"), (b"path", b"long/" * 30 + b"m")])
 a.entry(b"n", b"y", [(b"mtime", b"0.5")])
 a.end()' "$helpers" >"$out/layer/pax-mtime-sign.tar"
+# The tree rules (issue 15): names FNV-1a collides, a symlink followed by
+# a directory of its name, hardlinks into replaced directories, whiteout
+# names; each refused (t1120), the last one kept.
+"$PYTHON" - "$out/layer" <<-\PY
+import io, os, sys, tarfile
+A, B = "EJ3TW5nTDWJ", "LneudQ4ey6N"
+CASES = {
+    "tree-collide-symlink": ["l %s /etc" % B, "d " + A, "f %s/passwd" % B],
+    "tree-collide-hardlink": ["l %s /etc" % B, "d " + A, "f %s/passwd" % A,
+                              "h x %s/passwd" % B],
+    "tree-symlink-then-dir": ["l a /etc", "d a", "f a/passwd"],
+    "tree-replaced-implicit": ["f a/b", "f a", "d a", "h l a/b"],
+    "tree-replaced-explicit": ["d a", "f a/b", "f a", "d a", "h l a/b"],
+    "tree-whiteouts": ["d etc", "f .wh.etc", "f etc/.wh..wh..opq", "d .wh.x", "f .wh.x/y",
+                       "f .wh..."],
+    "tree-collide-harmless": ["f " + A, "f " + B, "h la " + A, "h lb " + B],
+}
+for name, specs in CASES.items():
+    with open(os.path.join(sys.argv[1], name + ".tar"), "wb") as f:
+        tf = tarfile.open(fileobj=f, mode="w", format=tarfile.PAX_FORMAT)
+        for spec in specs:
+            t, n, *rest = spec.split(" ")
+            ti = tarfile.TarInfo(n)
+            ti.mtime = 1700000000
+            data = None
+            if t == "f":
+                data = n.encode() + b"\n"
+                ti.size = len(data)
+            else:
+                ti.type = {"d": tarfile.DIRTYPE, "l": tarfile.SYMTYPE, "h": tarfile.LNKTYPE}[t]
+                ti.linkname = rest[0] if rest else ""
+            tf.addfile(ti, io.BytesIO(data) if data is not None else None)
+        tf.close()
+PY
 gzip -n -c "$out/layer/gnutar-pax.tar" >"$out/layer/pax.tar.gz"
 command -v zstd >/dev/null 2>&1 && zstd -q -c "$out/layer/gnutar-pax.tar" >"$out/layer/pax.tar.zst"
 command -v xz >/dev/null 2>&1 && xz -c "$out/layer/gnutar-pax.tar" >"$out/layer/pax.tar.xz"

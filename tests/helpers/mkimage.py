@@ -498,6 +498,44 @@ LAYER_CASES = {
 }
 
 
+# FNV-1a hashes these two names alike (0xf3c2790bddd29dd0), and keeps the
+# collision under any common suffix (issue 15)
+COLL_A, COLL_B = 'EJ3TW5nTDWJ', 'LneudQ4ey6N'
+LAYER_CASES.update({
+    # both names must survive, each with its own content
+    'collide': [[(COLL_A, 'f', 'A\n'), (COLL_B, 'f', 'B\n'),
+                 (COLL_A + '-d/', 'd', None), (COLL_A + '-d/x', 'f', 'Ax\n'),
+                 (COLL_B + '-d/', 'd', None), (COLL_B + '-d/x', 'f', 'Bx\n')]],
+    # a whiteout of one of them must not remove the other
+    'collide-wh': [[(COLL_A, 'f', 'A\n'), (COLL_B + '/', 'd', None),
+                    (COLL_B + '/x', 'f', 'Bx\n')],
+                   [('.wh.' + COLL_A, 'f', '')]],
+    # a hardlink to one of them links to that one
+    'collide-link': [[(COLL_A, 'f', 'A\n'), (COLL_B, 'f', 'B\n'),
+                      ('la', 'h', COLL_A), ('lb', 'h', COLL_B)]],
+})
+
+
+def c_deep():
+    """Issue 15, finding 7: layer 1 makes d, d/d, ... DEEP (default 2000)
+    levels deep as regular files, layer 2 is a root .wh..wh..opq, layer 3
+    holds DEEP_FILES (default 1) files f0... in each of d, d/d, ... from
+    level DEEP_FROM (default 1) on (no entries of their own: the
+    merged tree is layer 3's files).  Each entry of layer 3 has its
+    ancestors as files of layer 1 that layer 2 removed."""
+    import os
+    depth = int(os.environ.get('DEEP', '2000'))
+    names = ['/'.join(['d'] * i) for i in range(1, depth + 1)]
+    im = good_image()
+    im.add_layer([(n, 'f', '') for n in names])
+    im.add_layer([('.wh..wh..opq', 'f', '')])
+    files = int(os.environ.get('DEEP_FILES', '1'))
+    first = int(os.environ.get('DEEP_FROM', '1'))
+    im.add_layer([(n + '/f%d' % k, 'f', n[-8:] + '\n') for n in names[first - 1:-1]
+                  for k in range(files)])
+    return simple(im)
+
+
 CASES = {k[2:].replace('_', '-'): v for k, v in globals().items() if k.startswith('c_')}
 CASES.update({k: (lambda v=v: layer_case(*v)) for k, v in LAYER_CASES.items()})
 CASES.update({k: (lambda v=v: comp_case(*v)) for k, v in COMP_CASES.items()})
