@@ -36,8 +36,8 @@
 #include <ocistream/layerdesc.h>
 #include <ocistream/layerout.h>
 #include <ocistream/pax.h>
+#include <ocistream/intake.h>
 #include <ocistream/tarin.h>
-#include <ocistream/treecheck.h>
 
 #include "internal.h"
 
@@ -48,11 +48,8 @@ struct builder {
 	uint64_t tar_bytes;		/* uncompressed layer bytes so far */
 	uint64_t entries;
 	uint64_t progress_mark;	/* tar_bytes at the last progress call */
-	struct ocis_buf hdr;
-	struct ocis_buf path, link;
-	struct ocis_treecheck tree;	/* what an unpacker can apply */
-	struct ocis_xattr *xattrs;
-	size_t xattrs_cap;
+	struct ocis_buf hdr, path;
+	struct ocis_intake intake;	/* name rules, tree rules, pax entry */
 	struct ocis_tarin *in;
 };
 
@@ -91,36 +88,15 @@ tar_zeros(struct builder *b, uint64_t n, ocis_error_t **err)
 }
 
 /*
- * Normalise an input name into out (ocis_tarin_name_normalise), refusing
- * a leading "/" unless strip_absolute.  `what` is "entry" or "hardlink
- * target" for messages.  *is_root is set when nothing is left.
- */
-static int
-normalise(struct builder *b, const char *in, const char *what, const char *entry,
-	  struct ocis_buf *out, int *is_root, ocis_error_t **err)
-{
-	char s1[256];
-
-	if (*in == '/' && !b->o->strip_absolute)
-		return ocis_error_set(err, 0, "%s '%s' has an absolute path "
-				      "(use --strip-absolute to store it relative)",
-				      what, ocis__shown(in, s1, sizeof(s1)));
-	if (ocis_tarin_name_normalise(in, out, err) < 0)
-		return entry ? ocis_error_wrap(err, "entry '%s': %s",
-					       ocis__shown(entry, s1, sizeof(s1)), what) : -1;
-	*is_root = out->len == 0;
-	return 0;
-}
-
-/*
  * --exclude: does a pattern match the normalised name (no trailing '/'),
  * or a directory above it?  Unanchored patterns (GNU tar's default) are
  * also tried on each tail of the name that follows a '/'; '*' and '?'
  * match '/' too; FNM_LEADING_DIR makes a match on "a/b" cover "a/b/c".
  */
 static int
-excluded(const struct ocis_layer_opts *o, const char *name)
+excluded(void *ctx, const char *name)
 {
+	const struct ocis_layer_opts *o = ctx;
 	size_t i;
 	const char *p;
 
@@ -167,64 +143,26 @@ copy_data(struct builder *b, uint64_t size, ocis_error_t **err)
 	return 0;
 }
 
-/* A warning through the caller's callback. */
-#define warn(b, ...) ocis__warnf((b)->o->warn, (b)->o->cb_ctx, __VA_ARGS__)
-
+/* The next input entry into the layer: 1 written, 0 left out. */
 static int
 add_entry(struct builder *b, struct archive_entry *ae, ocis_error_t **err)
 {
+	struct ocis_intake_entry e;
 	struct ocis_pax_entry pe;
-	const char *raw = archive_entry_pathname(ae), *hl = archive_entry_hardlink(ae), *what;
-	int is_root = 0, link_root = 0, r;
-	char s1[256], s2[256];
+	char s1[256];
+	int r;
 
-	if (raw == NULL)
-		return ocis_error_set(err, 0, "reading input tar: entry without a name");
-	if (normalise(b, raw, "entry", NULL, &b->path, &is_root, err) < 0)
+	if ((r = ocis_intake_entry(&b->intake, ae, &e, err)) <= 0)
+		return r < 0 ? ocis_error_wrap(err, "entry '%s'",
+					       ocis__shown(archive_entry_pathname(ae), s1,
+							   sizeof(s1))) : 0;
+	pe = e.pe;
+	/* the layer's names: the root "./", directories with a "/" */
+	ocis_buf_reset(&b->path);
+	if (ocis_buf_add(&b->path, e.path, e.len, err) < 0 ||
+	    (e.len == 0 && ocis_buf_addstr(&b->path, "./", err) < 0) ||
+	    (e.len > 0 && pe.type == '5' && ocis_buf_add(&b->path, "/", 1, err) < 0))
 		return -1;
-	if (b->o->n_exclude && excluded(b->o, (const char *)b->path.data))
-		return 0;	/* libarchive skips its data */
-	if (ocis_tarin_pax_entry(ae, &pe, &b->xattrs, &b->xattrs_cap, err) < 0)
-		return ocis_error_wrap(err, "entry '%s'", ocis__shown(raw, s1, sizeof(s1)));
-	if (pe.type == 0) {
-		warn(b, "entry '%s': sockets cannot be stored in a layer; dropped",
-		     ocis__shown(raw, s1, sizeof(s1)));
-		return 0;
-	}
-	if ((what = ocis_tarin_unkept(ae, s2, sizeof(s2))) != NULL)
-		warn(b, "entry '%s': its %s; dropped", ocis__shown(raw, s1, sizeof(s1)), what);
-	if (hl != NULL) {
-		/* A pax hardlink with data (pax -o linkdata) comes back as a
-		 * hardlink with a size: its data is the target's, skipped. */
-		if (normalise(b, hl, "hardlink target", raw, &b->link, &link_root, err) < 0)
-			return -1;
-		if (b->o->n_exclude && excluded(b->o, (const char *)b->link.data))
-			return ocis_error_set(err, 0, "entry '%s': hardlink target '%s' is "
-					      "excluded (exclude the link too)",
-					      ocis__shown(raw, s1, sizeof(s1)), (char *)b->link.data);
-		/* a link to the root (an empty target) is no earlier entry:
-		 * the tree rules refuse it with the others */
-		r = ocis_treecheck_link(&b->tree, (char *)b->path.data, is_root ? 0 : b->path.len,
-					(char *)b->link.data, b->link.len, err);
-		if (r < 0)
-			return ocis_error_wrap(err, "entry '%s'", ocis__shown(raw, s1, sizeof(s1)));
-		if (r == 0)
-			return 0;	/* a link to itself: left out */
-		pe.linkname = (const char *)b->link.data;
-	}
-	if (is_root) {
-		if (pe.type != '5')
-			return ocis_error_set(err, 0, "entry '%s': only a directory can be the "
-					      "root of the layer", ocis__shown(raw, s1, sizeof(s1)));
-		if (ocis_buf_addstr(&b->path, "./", err) < 0)
-			return -1;
-	} else {
-		if (ocis_treecheck_add(&b->tree, (char *)b->path.data, b->path.len, pe.type,
-				       err) < 0)
-			return ocis_error_wrap(err, "entry '%s'", ocis__shown(raw, s1, sizeof(s1)));
-		if (pe.type == '5' && ocis_buf_add(&b->path, "/", 1, err) < 0)
-			return -1;
-	}
 	pe.path = (const char *)b->path.data;
 	if (b->o->set_uid) {
 		pe.uid = b->o->uid;
@@ -241,7 +179,7 @@ add_entry(struct builder *b, struct archive_entry *ae, ocis_error_t **err)
 
 	ocis_buf_reset(&b->hdr);
 	if (ocis_pax_encode_header(&pe, &b->hdr, err) < 0)
-		return ocis_error_wrap(err, "entry '%s'", ocis__shown(raw, s1, sizeof(s1)));
+		return ocis_error_wrap(err, "entry '%s'", ocis__shown(e.raw, s1, sizeof(s1)));
 	if (tar_out(b, b->hdr.data, b->hdr.len, err) < 0)
 		return -1;
 	if (pe.type == '0' && copy_data(b, pe.size, err) < 0)
@@ -258,11 +196,9 @@ builder_release(struct builder *b)
 {
 	ocis_layer_out_free(b->lo);
 	ocis_tarin_free(b->in);
-	ocis_treecheck_release(&b->tree);
-	free(b->xattrs);
+	ocis_intake_release(&b->intake);
 	ocis_buf_release(&b->hdr);
 	ocis_buf_release(&b->path);
-	ocis_buf_release(&b->link);
 }
 
 int
@@ -275,9 +211,15 @@ ocis_layer_build(int in_fd, struct ocis_stream_writer *w, const struct ocis_laye
 	struct archive_entry *ae;
 	int r, ret = -1;
 
+	const struct ocis_intake_opts ino = {
+		.side = OCIS_INTAKE_TREE, .strip_absolute = o->strip_absolute,
+		.whiteouts = o->whiteouts, .exclude = o->n_exclude ? excluded : NULL,
+		.exclude_ctx = (void *)o, .warn = o->warn, .cb_ctx = o->cb_ctx,
+	};
+
 	memset(&b, 0, sizeof(b));
 	b.o = o;
-	b.tree.whiteouts = o->whiteouts;
+	ocis_intake_init(&b.intake, &ino);
 	if (ocis_layer_out_new(&b.lo, w, o->compression, o->level, o->threads, err) < 0 ||
 	    ocis_tarin_open_fd(&b.in, in_fd, &io, err) < 0)
 		goto out;
