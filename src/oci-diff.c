@@ -34,6 +34,7 @@ struct diff_args {
 	int no_lower_image;			/* --no-lower-image */
 	struct tool_layer_args l;		/* compression, history, output */
 	int trust_mtime;			/* --trust-mtime */
+	int strip_absolute;			/* --strip-absolute */
 	uint64_t checksum_max;			/* --checksum-max */
 };
 
@@ -69,6 +70,8 @@ usage(void)
 	       "                            metadata match: size and mtime decide (misses\n"
 	       "                            changes under clamped or whole-second mtimes)\n"
 	       "      --checksum            compare content (the default; for old scripts)\n"
+	       "      --strip-absolute      store absolute names of either tree relative\n"
+	       "                            instead of failing (as oci-layer does)\n"
 	       "      --checksum-max=BYTES  bytes of a compared file held in memory; the\n"
 	       "                            rest goes to a temporary file in $TMPDIR\n"
 	       "                            (default 4 MiB)\n"
@@ -95,12 +98,14 @@ usage(void)
 static void
 parse_args(int argc, char **argv, struct diff_args *a)
 {
-	enum { OPT_CHECKSUM = 256, OPT_CHECKSUM_MAX, OPT_NO_LOWER_IMAGE, OPT_TRUST_MTIME };
+	enum { OPT_CHECKSUM = 256, OPT_CHECKSUM_MAX, OPT_NO_LOWER_IMAGE, OPT_TRUST_MTIME,
+	       OPT_STRIP };
 	static const struct option longopts[] = {
 		{ "lower", required_argument, NULL, 'L' },
 		TOOL_IMAGE_LONGOPTS,
 		{ "no-lower-image", no_argument, NULL, OPT_NO_LOWER_IMAGE },
 		{ "trust-mtime", no_argument, NULL, OPT_TRUST_MTIME },
+		{ "strip-absolute", no_argument, NULL, OPT_STRIP },
 		{ "checksum", no_argument, NULL, OPT_CHECKSUM },
 		{ "checksum-max", required_argument, NULL, OPT_CHECKSUM_MAX },
 		TOOL_LAYER_LONGOPTS,
@@ -125,6 +130,7 @@ parse_args(int argc, char **argv, struct diff_args *a)
 			break;
 		case OPT_NO_LOWER_IMAGE: a->no_lower_image = 1; break;
 		case OPT_TRUST_MTIME: a->trust_mtime = 1; break;
+		case OPT_STRIP: a->strip_absolute = 1; break;
 		case OPT_CHECKSUM: a->trust_mtime = 0; break;	/* the default */
 		case OPT_CHECKSUM_MAX:
 			if (tool_parse_int(optarg, 0, 1LL << 40, &v) < 0)
@@ -223,6 +229,7 @@ main(int argc, char **argv)
 	o.level = args.l.level;
 	o.threads = args.l.threads;
 	o.trust_mtime = args.trust_mtime;
+	o.strip_absolute = args.strip_absolute;
 	o.hold_max = args.checksum_max;
 	if (args.l.created[0])
 		o.created = args.l.created;

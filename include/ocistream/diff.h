@@ -77,6 +77,7 @@ struct ocis_diff_opts {
 	int level;			/* compressor level */
 	int threads;			/* <= 0: all online CPUs */
 	int trust_mtime;		/* no content comparison: size and mtime decide */
+	int strip_absolute;		/* "/x" in either tree stored as "x", not refused */
 	uint64_t hold_max;		/* bytes of a compared file held in memory;
 					 * the rest goes to one temporary file */
 	const char *created;		/* history: RFC 3339, may be NULL */

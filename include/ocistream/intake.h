@@ -83,7 +83,12 @@ void ocis_intake_release(struct ocis_intake *in);
 int ocis_intake_names(struct ocis_intake *in, struct archive_entry *ae,
 		      struct ocis_intake_entry *e, ocis_error_t **err);
 
-/* The whole entry: 1 with *e, 0 when it is left out (excluded, a socket,
+/* After ocis_intake_names (a reader's second look at an entry it took in
+ * before): the metadata into e->pe; 0 for a socket (warned), 1. */
+int ocis_intake_meta(struct ocis_intake *in, struct archive_entry *ae,
+		     struct ocis_intake_entry *e, ocis_error_t **err);
+
+/* The whole entry (names, metadata, the root, the tree rules): 1 with *e, 0 when it is left out (excluded, a socket,
  * a hardlink to itself), -1 with *err.  Entries are given in archive
  * order: the tree rules remember what came before. */
 int ocis_intake_entry(struct ocis_intake *in, struct archive_entry *ae,

@@ -30,6 +30,7 @@
 #include <ocistream/diff.h>
 #include <ocistream/flatten.h>
 #include <ocistream/hash.h>
+#include <ocistream/intake.h>
 #include <ocistream/layerdesc.h>
 #include <ocistream/layerout.h>
 #include <ocistream/pathtab.h>
@@ -115,11 +116,11 @@ struct diff {
 	 * written before the first entry below them (see put_header) */
 	struct ocis_buf dirhdrs;
 
-	struct ocis_treecheck tree;	/* what an unpacker of the upper can apply */
+	/* the entries of each tree taken in (ocistream/intake.h): the name
+	 * rules, the tree rules, the metadata */
+	struct ocis_intake lower_in, upper_in, reread_in;
 
 	struct ocis_buf path, link, hdr, ser, wh;
-	struct ocis_xattr *xattrs;
-	size_t xcap;
 	struct ocis_hash ch;	/* the content of the entry being read */
 	struct ocis_hash mh;	/* metadata digests, fingerprints */
 	struct ocis_spill held;	/* an upper file being compared (see upper_file) */
@@ -588,36 +589,29 @@ index_lower(struct diff *d, int fd, const char *what, ocis_error_t **err)
 	if (tar_open(&t, fd, what, err) < 0)
 		goto out;
 	while ((r = tar_next(&t, &ae, err)) > 0) {
+		struct ocis_intake_entry e;
 		struct ocis_pax_entry pe;
 		unsigned char md[OCIS_DIGEST_LEN];
 		uint32_t x;
 		const char *raw = archive_entry_pathname(ae);
 
-		if (raw == NULL) {
-			ocis_error_set(err, 0, "%s: entry without a name", what);
-			goto out;
-		}
-		if (ocis_tarin_name_normalise(raw, &d->path, err) < 0 ||
-		    ocis_tarin_pax_entry(ae, &pe, &d->xattrs, &d->xcap, err) < 0)
+		if ((r = ocis_intake_entry(&d->lower_in, ae, &e, err)) < 0)
 			goto fail_entry;
-		if (pe.type == 0)
-			continue;	/* socket: not in the lower layer either */
-		if (d->path.len == 0 && pe.type != '5') {
-			ocis_error_set(err, 0, "%s: entry '%s': only a directory can be the root",
-				       what, ocis__shown(raw, s1, sizeof(s1)));
+		if (r == 0)
+			continue;	/* a socket, a hardlink to itself */
+		pe = e.pe;
+		ocis_buf_reset(&d->path);
+		if (ocis_buf_add(&d->path, e.path, e.len, err) < 0)
 			goto out;
-		}
 		if (lget(d, (char *)d->path.data, d->path.len, &x, err) < 0)
 			goto out;
 		if (pe.type == '1') {
-			uint32_t tg;
-			if (ocis_tarin_name_normalise(archive_entry_hardlink(ae), &d->link, err) < 0)
-				goto fail_entry;
-			tg = lfind(d, (char *)d->link.data, d->link.len);
+			uint32_t tg = lfind(d, e.link, e.link_len);
+
 			if (tg == NONE || (d->recs[tg].type != '0' && d->recs[tg].type != '1')) {
 				ocis_error_set(err, 0, "%s: hardlink '%s' to '%s', which is not an "
 					       "earlier file", what, ocis__shown(raw, s1, sizeof(s1)),
-					       (char *)d->link.data);
+					       e.link);
 				goto out;
 			}
 			d->recs[x].group = d->recs[tg].group;
@@ -879,44 +873,25 @@ upper_file(struct diff *d, struct tar_in *t, struct ocis_pax_entry *pe, const ch
 static int
 upper_entry(struct diff *d, struct tar_in *t, struct archive_entry *ae, ocis_error_t **err)
 {
+	struct ocis_intake_entry e;
 	struct ocis_pax_entry pe;
-	const char *raw = archive_entry_pathname(ae), *p, *what;
+	const char *p;
 	unsigned char md[OCIS_DIGEST_LEN];
 	uint32_t lr;
 	size_t len;
-	int force, changed;
-	char s1[256], s2[256];
+	int force, changed, r;
 
-	if (raw == NULL)
-		return ocis_error_set(err, 0, "upper: entry without a name");
-	if (ocis_tarin_name_normalise(raw, &d->path, err) < 0 ||
-	    ocis_tarin_pax_entry(ae, &pe, &d->xattrs, &d->xcap, err) < 0)
+	/* oci-layer's rules, what an unpacker of the upper tar could not
+	 * apply among them (the messages are prefixed with the entry by
+	 * diff_upper) */
+	if ((r = ocis_intake_entry(&d->upper_in, ae, &e, err)) <= 0)
+		return r;	/* refused, or left out (a socket, a link to itself) */
+	pe = e.pe;
+	ocis_buf_reset(&d->path);
+	if (ocis_buf_add(&d->path, e.path, e.len, err) < 0)
 		return -1;
 	p = (const char *)d->path.data;
 	len = d->path.len;
-	if (pe.type == 0) {
-		dwarn(d, "upper: entry '%s': sockets cannot be stored in a layer; dropped",
-		      ocis__shown(raw, s1, sizeof(s1)));
-		return 0;
-	}
-	if ((what = ocis_tarin_unkept(ae, s2, sizeof(s2))) != NULL)
-		dwarn(d, "upper: entry '%s': its %s; dropped", ocis__shown(raw, s1, sizeof(s1)),
-		      what);
-	if (len == 0 && pe.type != '5')
-		return ocis_error_set(err, 0, "only a directory can be the root");
-	/* what an unpacker of the upper tar could not apply, oci-layer's
-	 * rules (the messages are prefixed with the entry by diff_upper) */
-	if (len > 0 && pe.type == '1') {
-		int r;
-
-		if (ocis_tarin_name_normalise(archive_entry_hardlink(ae), &d->link, err) < 0)
-			return -1;
-		r = ocis_treecheck_link(&d->tree, p, len, (char *)d->link.data, d->link.len, err);
-		if (r <= 0)
-			return r;	/* refused, or a link to itself: left out */
-	}
-	if (len > 0 && ocis_treecheck_add(&d->tree, p, len, pe.type, err) < 0)
-		return -1;
 	force = len == 0 ? 0 : walk_to(d, p, len, err);
 	if (force < 0)
 		return -1;
@@ -931,18 +906,15 @@ upper_entry(struct diff *d, struct tar_in *t, struct archive_entry *ae, ocis_err
 		const uint32_t *s;
 		uint32_t c;
 
-		/* again: walk_to used d->link for whiteouts */
-		if (ocis_tarin_name_normalise(archive_entry_hardlink(ae), &d->link, err) < 0)
-			return -1;
-		s = ufind(d, (char *)d->link.data, d->link.len);
+		s = ufind(d, e.link, e.link_len);
 		if (s == NULL)
 			return ocis_error_set(err, 0, "hardlink to '%s', which is not an earlier "
-					      "entry of the upper tree", (char *)d->link.data);
+					      "entry of the upper tree", e.link);
 		c = *s;
 		if (fingerprint(d, &pe, md, err) < 0)
 			return -1;
 		if (c == NONE) {
-			pe.linkname = (const char *)d->link.data;
+			pe.linkname = e.link;
 			if (put_header(d, &pe, p, err) < 0)
 				return -1;
 			return uset(d, p, len, NONE, err);
@@ -1109,15 +1081,19 @@ emit_needed(struct diff *d, int fd, const char *what, ocis_error_t **err)
 		unsigned char md[OCIS_DIGEST_LEN], fp[OCIS_DIGEST_LEN];
 		uint32_t x;
 
-		if (ocis_tarin_name_normalise(archive_entry_pathname(ae) ?
-					 archive_entry_pathname(ae) : "", &d->path, err) < 0)
+		struct ocis_intake_entry e;
+
+		/* the names and metadata pass 1 took in (its checks hold) */
+		if ((r = ocis_intake_names(&d->reread_in, ae, &e, err)) < 0)
 			goto out;
-		x = lfind(d, (char *)d->path.data, d->path.len);
+		x = r == 0 ? NONE : lfind(d, e.path, e.len);
 		if (x == NONE || !(d->recs[x].flags & (F_NEEDED | F_PARENT)) ||
 		    d->recs[x].seq != t.entries)
 			continue;
-		if (ocis_tarin_pax_entry(ae, &pe, &d->xattrs, &d->xcap, err) < 0 ||
-		    fingerprint(d, &pe, md, err) < 0)
+		if (ocis_intake_meta(&d->reread_in, ae, &e, err) < 0)
+			goto out;
+		pe = e.pe;
+		if (fingerprint(d, &pe, md, err) < 0)
 			goto out;
 		/* the entry pass 1 saw? (a file's content: once it is read) */
 		if (filter_of(md) != d->recs[x].meta ||
@@ -1185,7 +1161,6 @@ diff_release(struct diff *d)
 		free(d->pend[i].name);
 	free(d->pend);
 	free(d->stack);
-	free(d->xattrs);
 	ocis_buf_release(&d->names);
 	ocis_buf_release(&d->cur);
 	ocis_buf_release(&d->path);
@@ -1196,7 +1171,9 @@ diff_release(struct diff *d)
 	ocis_buf_release(&d->spool);
 	ocis_buf_release(&d->ins);
 	ocis_buf_release(&d->dirhdrs);
-	ocis_treecheck_release(&d->tree);
+	ocis_intake_release(&d->lower_in);
+	ocis_intake_release(&d->upper_in);
+	ocis_intake_release(&d->reread_in);
 	ocis_hash_release(&d->ch);
 	ocis_hash_release(&d->mh);
 	ocis_spill_release(&d->held);
@@ -1219,6 +1196,18 @@ ocis_diff_build(int lower_fd, const char *lower_what, int upper_fd,
 	memset(stats, 0, sizeof(*stats));
 	d.o = o;
 	d.st = stats;
+	{
+		/* both trees under oci-layer's rules; the lower's second
+		 * reading warns no more */
+		struct ocis_intake_opts io = { .side = OCIS_INTAKE_TREE,
+					       .strip_absolute = o->strip_absolute };
+
+		ocis_intake_init(&d.reread_in, &io);
+		io.warn = o->warn;
+		io.cb_ctx = o->cb_ctx;
+		ocis_intake_init(&d.lower_in, &io);
+		ocis_intake_init(&d.upper_in, &io);
+	}
 	d.zeros = calloc(1, ZEROS_SIZE);
 	if (d.zeros == NULL) {
 		ocis_error_oom(err);

@@ -74,15 +74,12 @@ ocis_intake_names(struct ocis_intake *in, struct archive_entry *ae, struct ocis_
 }
 
 int
-ocis_intake_entry(struct ocis_intake *in, struct archive_entry *ae, struct ocis_intake_entry *e,
-		  ocis_error_t **err)
+ocis_intake_meta(struct ocis_intake *in, struct archive_entry *ae, struct ocis_intake_entry *e,
+		 ocis_error_t **err)
 {
 	const char *what;
-	char s1[256];
-	int r;
+	char s1[256], s2[256];
 
-	if ((r = ocis_intake_names(in, ae, e, err)) <= 0)
-		return r;
 	if (ocis_tarin_pax_entry(ae, &e->pe, &in->xattrs, &in->xcap, err) < 0)
 		return -1;
 	if (e->pe.type == 0) {
@@ -90,14 +87,24 @@ ocis_intake_entry(struct ocis_intake *in, struct archive_entry *ae, struct ocis_
 		     ocis__shown(e->raw, s1, sizeof(s1)));
 		return 0;
 	}
-	if ((what = ocis_tarin_unkept(ae, s1, sizeof(s1))) != NULL) {
-		char s2[256];
+	if ((what = ocis_tarin_unkept(ae, s1, sizeof(s1))) != NULL)
 		warn(in, "entry '%s': its %s; dropped", ocis__shown(e->raw, s2, sizeof(s2)), what);
-	}
 	/* A pax hardlink with data (pax -o linkdata) comes back as a hardlink
 	 * with a size: its data is the target's, and the caller skips it. */
 	if (e->link != NULL)
 		e->pe.linkname = e->link;
+	return 1;
+}
+
+int
+ocis_intake_entry(struct ocis_intake *in, struct archive_entry *ae, struct ocis_intake_entry *e,
+		  ocis_error_t **err)
+{
+	int r;
+
+	if ((r = ocis_intake_names(in, ae, e, err)) <= 0 ||
+	    (r = ocis_intake_meta(in, ae, e, err)) <= 0)
+		return r;
 	if (e->len == 0 && e->pe.type != '5')
 		return ocis_error_set(err, 0, "only a directory can be the root of the tree");
 	if (in->o.side != OCIS_INTAKE_TREE || e->len == 0)

@@ -198,6 +198,35 @@ test_expect_success 'oci-layer --whiteouts keeps well-formed whiteouts, refuses 
 # (92 KB).  Each entry of layer 3 walked its ancestors, and each ancestor
 # its own ancestors again: cubic in the depth, minutes; now a few seconds
 # under ASan.  The timeout only keeps a regression from hanging the suite.
+# Finding 2: one intake for every reader, so oci-diff's trees follow
+# oci-layer's name rules: an absolute name, hardlink target or pax
+# linkpath is refused, or stored relative with --strip-absolute.
+test_expect_success 'absolute names: oci-diff refuses them as oci-layer does' '
+	mk abs-name.tar "d etc" "f /etc/passwd evil" &&
+	mk abs-link.tar "d etc" "f etc/passwd" "h etc/shadow /etc/passwd" &&
+	"$PYTHON" - >abs-pax.tar <<-\PY &&
+	import io, sys, tarfile
+	tf = tarfile.open(fileobj=sys.stdout.buffer, mode="w|", format=tarfile.PAX_FORMAT)
+	for n in ("etc/",):
+	    ti = tarfile.TarInfo(n); ti.type = tarfile.DIRTYPE; ti.mode = 0o755; tf.addfile(ti)
+	ti = tarfile.TarInfo("etc/passwd"); ti.size = 2; ti.mode = 0o644
+	tf.addfile(ti, io.BytesIO(b"x\n"))
+	ti = tarfile.TarInfo("etc/group"); ti.type = tarfile.LNKTYPE; ti.mode = 0o644
+	ti.pax_headers = {"linkpath": "/etc/passwd"}
+	tf.addfile(ti)
+	tf.close()
+	PY
+	for t in abs-name abs-link abs-pax; do
+		refused_layer $t.tar "absolute (use --strip-absolute" &&
+		refused_upper $t.tar "absolute (use --strip-absolute" &&
+		oci-layer --strip-absolute <$t.tar >$t.ls &&
+		oci-diff --strip-absolute --lower lower.tar <$t.tar >$t.ds &&
+		oci-pack <$t.ds >$t.img &&
+		oci-flatten $t.img >$t.flat &&
+		! tar -tf $t.flat | grep "^/" || return 1
+	done
+'
+
 test_expect_success 'a 2000-level image: oci-flatten and oci-diff --lower finish, the tree is right' '
 	DEEP_FROM=1700 DEEP_FILES=6 "$PYTHON" "$TEST_HELPERS/mkimage.py" deep >deep.tar &&
 	timeout 60 oci-flatten deep.tar >deep-flat.tar &&
