@@ -38,6 +38,7 @@
 #include <ocistream/flatten.h>
 #include <ocistream/hash.h>
 #include <ocistream/imageconfig.h>
+#include <ocistream/intake.h>
 #include <ocistream/layerdesc.h>
 #include <ocistream/pathtab.h>
 #include <ocistream/pax.h>
@@ -141,8 +142,7 @@ struct flat {
 	unsigned char *zeros;
 
 	struct ocis_buf path, link, hdr, out_name;
-	struct ocis_xattr *xattrs;
-	size_t xcap;
+	struct ocis_intake intake;	/* the layers' entries: names, metadata */
 };
 
 /* The last one wins (a blob may be carried twice). */
@@ -534,6 +534,18 @@ raise16(uint16_t *v, unsigned layer)
 		*v = (uint16_t)layer;
 }
 
+/* An entry's names through the intake (a layer's name rules); its path
+ * into f->path, which classify() rewrites for whiteouts. */
+static int
+take_names(struct flat *f, struct archive_entry *ae, struct ocis_intake_entry *e,
+	   ocis_error_t **err)
+{
+	if (ocis_intake_names(&f->intake, ae, e, err) < 0)
+		return -1;
+	ocis_buf_reset(&f->path);
+	return ocis_buf_add(&f->path, e->path, e->len, err);
+}
+
 /* Pass 2: the index. */
 static int
 index_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
@@ -549,6 +561,7 @@ index_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 		return -1;
 	while ((r = ocis_tarin_next(a, &ae, err)) > 0) {
 		const char *raw = archive_entry_pathname(ae), *hl;
+		struct ocis_intake_entry e;
 		struct node *n;
 		enum ekind k;
 		uint32_t id;
@@ -559,7 +572,7 @@ index_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 			ocis_error_set(err, 0, "layer %zu: entry without a name", li + 1);
 			goto out;
 		}
-		if (ocis_tarin_name_normalise(raw, &f->path, err) < 0)
+		if (take_names(f, ae, &e, err) < 0)
 			goto fail_entry;
 		k = classify(f, &why);
 		if (k == E_IGNORE)
@@ -597,9 +610,7 @@ index_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 			struct link_rec *lr;
 			uint32_t tseq, tid;
 
-			if (ocis_tarin_name_normalise(hl, &f->link, err) < 0)
-				goto fail_entry;
-			tid = ocis_pathtab_find(&f->tab, (char *)f->link.data, f->link.len);
+			tid = ocis_pathtab_find(&f->tab, e.link, e.link_len);
 			if (!is_live(f, tid)) {
 				ocis_error_set(err, 0, "layer %zu: hardlink '%s' to '%s', which is "
 					       "not in the tree", li + 1, ocis__shown(raw, s1, sizeof(s1)),
@@ -876,19 +887,22 @@ emit_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 	if (open_layer(f, li, &a, err) < 0)
 		return -1;
 	while ((r = ocis_tarin_next(a, &ae, err)) > 0) {
-		const char *raw = archive_entry_pathname(ae);
+		struct ocis_intake_entry e;
 		struct ocis_pax_entry pe;
 		struct link_rec *lr = NULL;
 		int live;
 		size_t g;
 
-		if (raw == NULL || ocis_tarin_name_normalise(raw, &f->path, err) < 0)
+		if (take_names(f, ae, &e, err) < 0)
 			goto changed;
 		if (classify(f, &why) != E_NORMAL)
 			continue;
 		++*seq;
-		if (ocis_tarin_pax_entry(ae, &pe, &f->xattrs, &f->xcap, err) < 0)
+		/* a socket (0) comes as type 0: dropped below, with a warning
+		 * when it survives */
+		if (ocis_intake_meta(&f->intake, ae, &e, err) < 0)
 			goto fail_entry;
+		pe = e.pe;
 		if (survives(f, (char *)f->path.data, f->path.len, *seq, layer, &live, err) < 0)
 			goto fail_entry;
 		if (pe.type == '1') {
@@ -913,7 +927,7 @@ emit_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 		if (pe.type == 0) {
 			if (live)
 				fwarn(f, "entry '%s': sockets cannot be stored in a tar; dropped",
-				      ocis__shown(raw, s1, sizeof(s1)));
+				      ocis__shown(e.raw, s1, sizeof(s1)));
 			continue;
 		}
 		g = f->n_links ? target_group(f, *seq) : f->n_links;
@@ -1025,7 +1039,7 @@ flat_release(struct flat *f)
 	ocis_pathtab_walk_release(&f->ewalk);
 	free(f->obuf);
 	free(f->zeros);
-	free(f->xattrs);
+	ocis_intake_release(&f->intake);
 	ocis_buf_release(&f->path);
 	ocis_buf_release(&f->link);
 	ocis_buf_release(&f->hdr);
@@ -1045,6 +1059,12 @@ flat_open(struct flat *f, int in_fd, const struct ocis_flatten_opts *o,
 	f->o = o;
 	f->st = stats;
 	f->in_fd = in_fd;
+	{
+		/* no warnings from the intake: only what survives the
+		 * merge is worth one (below) */
+		const struct ocis_intake_opts io = { .side = OCIS_INTAKE_LAYER };
+		ocis_intake_init(&f->intake, &io);
+	}
 	f->out_fd = -1;
 	if (fstat(in_fd, &sb) < 0)
 		return ocis_error_set(err, errno, "input");
