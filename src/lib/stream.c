@@ -1034,7 +1034,7 @@ layout_member(struct ocis_stream_reader *r, struct ocis_stream_entry *e, const c
 		return ocis_error_set(err, 0, "base image: unexpected member '%s' in the OCI "
 				      "image archive at byte %" PRIu64, shown, hdr_offset);
 	if (type == '5')
-		return skip_bytes(r, size + ocis__pad512(size), err);
+		return skip_bytes(r, ocis__tar_span(size), err);
 	if (!strcmp(n, "oci-layout")) {
 		struct ocis_buf tmp = OCIS_BUF_INIT;
 		int rc = read_member(r, size, 4096, &tmp, err);
@@ -1053,9 +1053,9 @@ layout_member(struct ocis_stream_reader *r, struct ocis_stream_entry *e, const c
 		return 0;
 	}
 	if (!strcmp(n, "manifest.json") || !strcmp(n, "repositories"))
-		return skip_bytes(r, size + ocis__pad512(size), err);	/* docker-archive extras */
+		return skip_bytes(r, ocis__tar_span(size), err);	/* docker-archive extras */
 	if (strncmp(n, "blobs/sha256/", 13) != 0 || size == 0)
-		return skip_bytes(r, size + ocis__pad512(size), err);
+		return skip_bytes(r, ocis__tar_span(size), err);
 
 	/* A blob: JSON metadata is held until the archive ends, anything else
 	 * becomes a chunk run right away. */
@@ -1174,9 +1174,14 @@ next:
 		return ocis_error_set(err, 0, "corrupt image stream: bad tar header at byte %"
 				      PRIu64, hdr_offset);
 	}
-	if (ocis__tar_parse_num(h + TH_SIZE, 12, &size) < 0)
+	rc = ocis__tar_size(h, &size);
+	if (rc == -1)
 		return ocis_error_set(err, 0, "corrupt image stream: bad size of '%s' at byte %"
 				      PRIu64, shown, hdr_offset);
+	if (rc == -2)
+		return ocis_error_set(err, 0, "tar member '%s' at byte %" PRIu64 ": its size "
+				      "field says %" PRIu64 " bytes, more than a tar member can "
+				      "hold (2^63-1)", shown, hdr_offset, size);
 
 	if (r->archive_start && !r->in_layout && h[TH_PREFIX] == 0 &&
 	    (ocis__layout_member_name(name) != NULL || h[TH_TYPE] == 'x' || h[TH_TYPE] == 'g') &&

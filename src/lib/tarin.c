@@ -584,7 +584,7 @@ raw_headers(struct ocis_tarin *t, struct raw_info *ri)
 			continue;
 		guard++;
 		if (!ocis__tar_checksum_ok(h) ||
-		    ocis__tar_parse_num(h + TH_SIZE, 12, &size) < 0 || size > NWIN * BUF_SIZE)
+		    ocis__tar_size(h, &size) < 0 || size > NWIN * BUF_SIZE)
 			break;
 		if (h[TH_TYPE] == 'x' || h[TH_TYPE] == 'X' || h[TH_TYPE] == 'g') {
 			free(body);
@@ -605,7 +605,7 @@ raw_headers(struct ocis_tarin *t, struct raw_info *ri)
 			r = 1;
 			break;
 		}
-		off += size + ocis__pad512(size);
+		off += ocis__tar_span(size);
 	}
 	free(body);
 	if (r != 1) {

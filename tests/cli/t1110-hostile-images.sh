@@ -96,6 +96,12 @@ test_expect_success 'a ustar prefix does not make x/index.json pass for index.js
 	consumers_fail blob-prefix "unexpected member .elsewhere/index.json."
 '
 
+test_expect_success 'a member size of 2^64-1 (size + padding wraps to 0) is refused, as tar does' '
+	mkimage size-wrap >size-wrap.tar &&
+	test_must_fail tar -tf size-wrap.tar >/dev/null 2>&1 &&
+	consumers_fail size-wrap "tar member .blobs/. at byte 1024: its size field says 18446744073709551615 bytes, more than a tar member can hold"
+'
+
 test_expect_success 'a blob twice, the second copy with other bytes, is refused' '
 	image_fails blob-twice "blob data has digest sha256:[0-9a-f]{64} but its descriptor says"
 '
