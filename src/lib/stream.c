@@ -407,8 +407,8 @@ at_end(struct ocis_stream_reader *r, ocis_error_t **err)
 {
 	if (r->in_layout)
 		return ocis_error_set(err, 0, "the OCI image archive in the stream (at byte %"
-				      PRIu64 ") ends without an end-of-archive marker "
-				      "(truncated?)", r->layout_offset);
+				      PRIu64 ") is incomplete: it ends without an end-of-archive "
+				      "marker (truncated?)", r->layout_offset);
 	if (r->in_run)
 		return ocis_error_set(err, 0, "image stream ends inside layer data "
 				      "without its descriptor (did an earlier stage fail?)");
@@ -882,9 +882,14 @@ resolve_layout(struct ocis_stream_reader *r, ocis_error_t **err)
 
 	memset(&m, 0, sizeof(m));
 	ocis_config_init(&c);
-	if (!r->have_layout_index)
+	/* Both are what makes a layout (image-spec: oci-layout and
+	 * index.json MUST be there): an archive without one is a base image
+	 * cut short or put together by hand, and an image built on it would
+	 * not be the image meant. */
+	if (!(r->have_layout_index & 1) || !(r->have_layout_index & 2))
 		return ocis_error_set(err, 0, "the OCI image archive in the stream (at byte %"
-				      PRIu64 ") has no index.json", r->layout_offset);
+				      PRIu64 ") is incomplete: it has no %s", r->layout_offset,
+				      !(r->have_layout_index & 1) ? "index.json" : "oci-layout");
 	if ((rs = calloc(1, sizeof(*rs))) == NULL)
 		return ocis_error_oom(err);
 	if (ocis_index_from_json(&top, (const char *)r->layout_index.data, r->layout_index.len,
@@ -1030,6 +1035,10 @@ layout_member(struct ocis_stream_reader *r, struct ocis_stream_entry *e, const c
 		ocis_buf_release(&tmp);
 		return rc;
 	}
+	if (strncmp(name, OCIS_STREAM_DIR, strlen(OCIS_STREAM_DIR)) == 0)
+		return ocis_error_set(err, 0, "the OCI image archive in the stream (at byte %"
+				      PRIu64 ") is incomplete: '%s' follows it without an "
+				      "end-of-archive marker (truncated?)", r->layout_offset, shown);
 	if (n == NULL || (type != '0' && type != 0 && type != '5'))
 		return ocis_error_set(err, 0, "base image: unexpected member '%s' in the OCI "
 				      "image archive at byte %" PRIu64, shown, hdr_offset);

@@ -136,6 +136,12 @@ test_expect_success 'a missing layer, manifest, index is named' '
 	image_fails index-missing "index sha256:[0-9a-f]{64} is missing from the archive"
 '
 
+test_expect_success 'an incomplete image (no index.json, no oci-layout, cut short) is refused' '
+	image_fails no-index-json "is incomplete: it has no index.json" &&
+	image_fails no-marker "is incomplete: it has no oci-layout" &&
+	image_fails cut "is incomplete: (.ocipipe/chunk.000000. follows it|it ends) without an end-of-archive marker"
+'
+
 test_expect_success 'a config that is not JSON, or nested 10000 deep, is refused' '
 	image_fails config-not-json "config sha256:[0-9a-f]{64} is not a JSON document" &&
 	image_fails config-deep "base image config: .*nested deeper than 64 levels"
