@@ -10,9 +10,9 @@
 #include <ocistream/config.h>
 #include <ocistream/index.h>
 #include <ocistream/json.h>
+#include <ocistream/layercheck.h>
 #include <ocistream/manifest.h>
 #include <ocistream/pack.h>
-#include <ocistream/json.h>
 
 /* What manifest.json of a docker-archive needs of an image. */
 struct docker_img {
@@ -523,6 +523,7 @@ ocis_pack(struct ocis_stream_reader *r, struct ocis_layout *l, const struct ocis
 	struct ocis_buf json = OCIS_BUF_INIT, data = OCIS_BUF_INIT;
 	struct ocis_index_entry target;
 	struct docker_img dimg;
+	struct ocis_layercheck *check = NULL;
 	size_t i, j, layers = 0;
 	int blob_open = 0, rc, ret = -1;
 
@@ -530,6 +531,12 @@ ocis_pack(struct ocis_stream_reader *r, struct ocis_layout *l, const struct ocis
 	memset(&target, 0, sizeof(target));
 	memset(&dimg, 0, sizeof(dimg));
 	data.cap_limit = 0;
+	/* Every blob is decompressed beside its writing and each layer's
+	 * diffID checked before index.json (docs/reliability.md): a stream
+	 * may be hand-made, and a client refuses a layer that is not its
+	 * diff_id ("diffid mismatch"). */
+	if (ocis_layercheck_new(&check, err) < 0)
+		goto out;
 	while ((rc = ocis_stream_next(r, &e, err)) > 0) {
 		switch (e.kind) {
 		case OCIS_ENTRY_CHUNK: {
@@ -539,7 +546,8 @@ ocis_pack(struct ocis_stream_reader *r, struct ocis_layout *l, const struct ocis
 				goto out;
 			blob_open = 1;
 			while ((n = ocis_stream_read(r, buf, sizeof(buf), err)) > 0)
-				if (ocis_layout_blob_write(l, buf, (size_t)n, err) < 0)
+				if (ocis_layout_blob_write(l, buf, (size_t)n, err) < 0 ||
+				    ocis_layercheck_feed(check, buf, (size_t)n, err) < 0)
 					goto out;
 			if (n < 0)
 				goto out;
@@ -550,15 +558,18 @@ ocis_pack(struct ocis_stream_reader *r, struct ocis_layout *l, const struct ocis
 		case OCIS_ENTRY_BLOB:
 			/* A base image's blob: stored now, used by a layer
 			 * reference later (or not at all). */
-			if (ocis_layout_blob_commit(l, e.layer->digest, e.layer->size, err) < 0)
+			if (ocis_layout_blob_commit(l, e.layer->digest, e.layer->size, err) < 0 ||
+			    ocis_layercheck_end_blob(check, e.layer->digest, err) < 0)
 				goto out;
 			blob_open = 0;
 			break;
 		case OCIS_ENTRY_LAYER:
 			if (!e.layer_ref &&
-			    ocis_layout_blob_commit(l, e.layer->digest, e.layer->size, err) < 0)
+			    (ocis_layout_blob_commit(l, e.layer->digest, e.layer->size, err) < 0 ||
+			     ocis_layercheck_end_blob(check, e.layer->digest, err) < 0))
 				goto out;
-			if (add_layer(&im, e.layer, err) < 0)
+			if (add_layer(&im, e.layer, err) < 0 ||
+			    ocis_layercheck_expect(check, e.layer, layers + 1, err) < 0)
 				goto out;
 			blob_open = 0;
 			layers++;
@@ -608,7 +619,8 @@ ocis_pack(struct ocis_stream_reader *r, struct ocis_layout *l, const struct ocis
 				goto out;
 			}
 
-	if (ocis_layout_lock_read_index(l, &json, err) < 0)
+	if (ocis_layercheck_finish(check, err) < 0 ||
+	    ocis_layout_lock_read_index(l, &json, err) < 0)
 		goto out;
 	if (json.len > 0 && ocis_index_from_json(&top, (const char *)json.data, json.len, err) < 0)
 		goto out;
@@ -677,6 +689,7 @@ ocis_pack(struct ocis_stream_reader *r, struct ocis_layout *l, const struct ocis
 	}
 	ret = 0;
 out:
+	ocis_layercheck_free(check);
 	target.annotations = NULL;
 	target.n_annotations = 0;
 	free(dimg.layers);

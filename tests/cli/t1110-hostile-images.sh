@@ -161,9 +161,16 @@ test_expect_success SKOPEO 'a base of 1000 layers gives an image of 1001' '
 	test "$(json_get many.json "len(j[\"Layers\"])")" = 1001
 '
 
-test_expect_success 'oci-flatten refuses a layer whose diff_id is not the config one' '
+test_expect_success 'a layer whose diff_id is not the config one: oci-flatten, oci-diff, oci-pack refuse it' '
 	mkimage diff-id-wrong >diff-id-wrong.tar &&
-	fails_with oci-flatten "diff_id" oci-flatten diff-id-wrong.tar
+	fails_with oci-flatten "diff_id" oci-flatten diff-id-wrong.tar &&
+	fails_with oci-diff "diff_id" oci-diff --lower diff-id-wrong.tar <app.tar &&
+	{ cat diff-id-wrong.tar && cat app.s; } >diff-id-wrong.s &&
+	fails_with oci-pack "layer 1 \(sha256:[0-9a-f]{64}\): its uncompressed content is sha256:[0-9a-f]{64}, not the diffID" \
+		oci-pack <diff-id-wrong.s &&
+	not_an_image out &&
+	oci-config --env X=1 <diff-id-wrong.s | oci-manifest >diff-id-wrong.cfg &&
+	fails_with oci-pack "not the diffID" oci-pack <diff-id-wrong.cfg
 '
 
 # --- layer media types -------------------------------------------------------
@@ -292,7 +299,10 @@ test_expect_success '.. in a layer is refused, an absolute name made relative' '
 '
 
 test_expect_success 'a gzip layer with garbage after its data is refused' '
-	flatten_fails gzip-garbage "gzip input: garbage after the compressed data"
+	flatten_fails gzip-garbage "gzip input: garbage after the compressed data" &&
+	{ cat gzip-garbage.tar && cat app.s; } >gzip-garbage.s &&
+	fails_with oci-pack "layer 1 \(sha256:[0-9a-f]{64}\): garbage after its gzip data" \
+		oci-pack <gzip-garbage.s
 '
 
 test_expect_success ROOT,UMOCI 'umoci unpack agrees where both accept (hardlink, root opaque)' '
