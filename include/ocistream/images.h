@@ -9,7 +9,9 @@
  * extends it, or a default one: os linux, the build machine's or the
  * requested platform, rootfs.diff_ids from the layers) and their manifest
  * (the stream's, or one made here).  A config or manifest in the stream
- * is checked against the layers it describes.  Blobs go to the sink in
+ * is checked against the layers it describes, and every layer's bytes
+ * against its diffID (ocistream/layercheck.h, on a thread of its own, all
+ * done before ocis_images_read returns).  Blobs go to the sink in
  * stream order: each layer's (or base image's) chunk run as it is read,
  * each image's config, then its manifest; the sink of a registry may hold
  * manifests back until every blob is confirmed.

@@ -1402,7 +1402,7 @@ ocis_flatten_sniff(int fd, enum ocis_input_kind *kind, ocis_error_t **err)
 			break;
 		if (ocis__block_is_zero(h) || !ocis__tar_checksum_ok(h) ||
 		    memcmp(h + TH_MAGIC, "ustar", 5) != 0 ||
-		    ocis__tar_parse_num(h + TH_SIZE, 12, &size) < 0)
+		    ocis__tar_size(h, &size) < 0)
 			break;
 		memcpy(name, h + TH_NAME, 100);
 		name[100] = 0;
@@ -1437,7 +1437,10 @@ ocis_flatten_sniff(int fd, enum ocis_input_kind *kind, ocis_error_t **err)
 		} else if (pipe_only) {
 			return 0;
 		}
-		off += OCIS_BLOCK + size + ocis__pad512(size);
+		if (S_ISREG(sb.st_mode) &&
+		    ocis__tar_span(size) > (uint64_t)sb.st_size - off - OCIS_BLOCK)
+			break;	/* a member past the end: the reader names it */
+		off += OCIS_BLOCK + ocis__tar_span(size);
 	}
 	if (layout && (!other || (marker && index)))
 		*kind = OCIS_INPUT_IMAGE_TARBALL;

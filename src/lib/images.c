@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <ocistream/images.h>
+#include <ocistream/layercheck.h>
 #include <ocistream/layerdesc.h>
 
 /* The image being read: its layers so far, its config if the stream had
@@ -276,10 +277,11 @@ out:
 	return r;
 }
 
-/* A chunk entry: its bytes through the sink, a run begun if none is. */
+/* A chunk entry: its bytes through the sink and the layer check, a run
+ * begun if none is. */
 static int
-pass_chunk(struct ocis_stream_reader *r, const struct ocis_blob_sink *sink, int *blob_open,
-	   ocis_error_t **err)
+pass_chunk(struct ocis_stream_reader *r, const struct ocis_blob_sink *sink,
+	   struct ocis_layercheck *check, int *blob_open, ocis_error_t **err)
 {
 	unsigned char buf[65536];
 	ssize_t n;
@@ -288,15 +290,27 @@ pass_chunk(struct ocis_stream_reader *r, const struct ocis_blob_sink *sink, int 
 		return -1;
 	*blob_open = 1;
 	while ((n = ocis_stream_read(r, buf, sizeof(buf), err)) > 0)
-		if (sink->blob_write(sink->ctx, buf, (size_t)n, err) < 0)
+		if (sink->blob_write(sink->ctx, buf, (size_t)n, err) < 0 ||
+		    ocis_layercheck_feed(check, buf, (size_t)n, err) < 0)
 			return -1;
 	return n < 0 ? -1 : 0;
 }
 
+/* A chunk run closed by its descriptor: stored, its check ended. */
+static int
+commit_blob(const struct ocis_blob_sink *sink, struct ocis_layercheck *check,
+	    const struct ocis_layer_desc *d, ocis_error_t **err)
+{
+	if (sink->blob_commit(sink->ctx, d->digest, d->size, err) < 0 ||
+	    ocis_layercheck_end_blob(check, d->digest, err) < 0)
+		return -1;
+	return 0;
+}
+
 static int
 read_entries(struct ocis_stream_reader *r, const struct ocis_blob_sink *sink,
-	     const struct ocis_images_opts *o, struct open_image *im,
-	     struct ocis_image_set *set, ocis_error_t **err)
+	     struct ocis_layercheck *check, const struct ocis_images_opts *o,
+	     struct open_image *im, struct ocis_image_set *set, ocis_error_t **err)
 {
 	struct ocis_stream_entry e;
 	int blob_open = 0, rc;
@@ -304,7 +318,7 @@ read_entries(struct ocis_stream_reader *r, const struct ocis_blob_sink *sink,
 	while ((rc = ocis_stream_next(r, &e, err)) > 0) {
 		switch (e.kind) {
 		case OCIS_ENTRY_CHUNK:
-			if (pass_chunk(r, sink, &blob_open, err) < 0)
+			if (pass_chunk(r, sink, check, &blob_open, err) < 0)
 				return -1;
 			if (o->progress)
 				o->progress(o->cb_ctx, ocis_stream_input_offset(r), set->layers);
@@ -312,15 +326,16 @@ read_entries(struct ocis_stream_reader *r, const struct ocis_blob_sink *sink,
 		case OCIS_ENTRY_BLOB:
 			/* A base image's blob: stored now, used by a layer
 			 * reference later (or not at all). */
-			if (sink->blob_commit(sink->ctx, e.layer->digest, e.layer->size, err) < 0)
+			if (commit_blob(sink, check, e.layer, err) < 0)
 				return -1;
 			blob_open = 0;
 			break;
 		case OCIS_ENTRY_LAYER:
-			if (!e.layer_ref &&
-			    sink->blob_commit(sink->ctx, e.layer->digest, e.layer->size, err) < 0)
+			if (!e.layer_ref && commit_blob(sink, check, e.layer, err) < 0)
 				return -1;
-			if (ocis_layer_list_push(&im->layers, e.layer, err) < 0)
+			/* its diffID is a claim until the bytes say so */
+			if (ocis_layer_list_push(&im->layers, e.layer, err) < 0 ||
+			    ocis_layercheck_expect(check, e.layer, set->layers + 1, err) < 0)
 				return -1;
 			blob_open = 0;
 			set->layers++;
@@ -356,11 +371,17 @@ ocis_images_read(struct ocis_stream_reader *r, const struct ocis_blob_sink *sink
 		 ocis_error_t **err)
 {
 	struct open_image im;
+	struct ocis_layercheck *check = NULL;
 	int ret = -1;
 
 	memset(&im, 0, sizeof(im));
 	memset(out, 0, sizeof(*out));
-	if (read_entries(r, sink, o, &im, out, err) < 0)
+	/* Every layer's diffID checked before the caller tags anything
+	 * (docs/reliability.md): a stream may be hand-made, and a client
+	 * refuses a layer that is not its diff_id ("diffid mismatch"). */
+	if (ocis_layercheck_new(&check, err) < 0)
+		goto out;
+	if (read_entries(r, sink, check, o, &im, out, err) < 0)
 		goto out;
 	/* the open image at the end: closed here, as oci-manifest would */
 	if ((im.layers.n > 0 || im.have_config) &&
@@ -370,8 +391,11 @@ ocis_images_read(struct ocis_stream_reader *r, const struct ocis_blob_sink *sink
 		ocis_error_set(err, 0, "image stream holds no image");
 		goto out;
 	}
+	if (ocis_layercheck_finish(check, err) < 0)
+		goto out;
 	ret = 0;
 out:
+	ocis_layercheck_free(check);
 	open_image_reset(&im);
 	if (ret < 0)
 		ocis_image_set_release(out);

@@ -33,6 +33,13 @@ int ocis__tar_octal(unsigned char *field, size_t width, uint64_t v);
 void ocis__tar_base256(unsigned char *field, size_t width, uint64_t v);
 /* Parse an octal (or base-256) numeric field; -1 when malformed. */
 int ocis__tar_parse_num(const unsigned char *field, size_t width, uint64_t *out);
+/* The largest member size a tar may give: what GNU tar, bsdtar and an
+ * off_t hold.  A base-256 size field holds up to 2^88; above this bound
+ * a size is refused before anything is added to it. */
+#define OCIS_TAR_SIZE_MAX ((uint64_t)INT64_MAX)
+/* The size field of header h: 0, -1 when malformed, -2 when it is over
+ * OCIS_TAR_SIZE_MAX (*size is set then, for the message). */
+int ocis__tar_size(const unsigned char *h, uint64_t *size);
 /* Fill in "ustar\0" "00" and the checksum of a header block. */
 void ocis__tar_finish_header(unsigned char h[OCIS_BLOCK]);
 /* 1 when the stored checksum matches. */
@@ -115,6 +122,17 @@ static inline uint64_t
 ocis__pad512(uint64_t n)
 {
 	return (OCIS_BLOCK - (n % OCIS_BLOCK)) % OCIS_BLOCK;
+}
+
+/* What a member of this size takes after its header: its data rounded up
+ * to whole blocks.  Every reader adds sizes through this, never
+ * size + padding by hand: a size over OCIS_TAR_SIZE_MAX (which the
+ * readers refuse first) gives UINT64_MAX, never a small number that
+ * wrapped around (2^64-1 + 1 is 0). */
+static inline uint64_t
+ocis__tar_span(uint64_t size)
+{
+	return size > OCIS_TAR_SIZE_MAX ? UINT64_MAX : size + ocis__pad512(size);
 }
 
 #endif

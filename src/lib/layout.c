@@ -272,9 +272,81 @@ replace_file(int dirfd, const char *name, const void *data, size_t len, ocis_err
 	return 0;
 }
 
+static int
+lock_dir(struct ocis_layout *l, ocis_error_t **err)
+{
+	while (flock(l->dirfd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return ocis_error_set(err, errno, "cannot lock the layout directory");
+	l->locked = 1;
+	return 0;
+}
+
+/* name is "<prefix><digits>-<digits>": a temporary file of this writer's
+ * naming (prefix ".tmp-" in blobs/sha256, ".oci-layout.tmp-" and
+ * ".index.json.tmp-" at the top). */
+static int
+our_tmp_name(const char *name, const char *prefix)
+{
+	size_t n = strlen(prefix), a, b;
+
+	if (strncmp(name, prefix, n) != 0)
+		return 0;
+	name += n;
+	a = strspn(name, "0123456789");
+	if (a == 0 || name[a] != '-')
+		return 0;
+	b = strspn(name + a + 1, "0123456789");
+	return b > 0 && name[a + 1 + b] == 0;
+}
+
+/*
+ * Remove what killed runs left in dirfd: the regular files of our
+ * temporary naming (prefixes, NULL-terminated), nothing else.  Called
+ * under the directory lock.  A file that a live writer holds locked (a
+ * blob being written: blob_begin locks it until its rename) is left;
+ * the top-level temporaries are only ever made under the directory
+ * lock, so none of those is live.  Best effort: a failure only leaves
+ * garbage, as before.
+ */
+static void
+remove_stale(int dirfd, const char *const *prefixes)
+{
+	struct dirent *de;
+	struct stat a, b;
+	DIR *d;
+	size_t i;
+	int fd = dup(dirfd);
+
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		for (i = 0; prefixes[i] && !our_tmp_name(de->d_name, prefixes[i]); i++)
+			;
+		if (prefixes[i] == NULL)
+			continue;
+		fd = openat(dirfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		/* the name must still be the file we locked: a writer may
+		 * have renamed it to its digest in between */
+		if (fstat(fd, &a) == 0 && S_ISREG(a.st_mode) && flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+		    fstatat(dirfd, de->d_name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+			unlinkat(dirfd, de->d_name, 0);
+		close(fd);
+	}
+	closedir(d);
+}
+
 int
 ocis_layout_open_dir(struct ocis_layout **out, const char *path, ocis_error_t **err)
 {
+	static const char *const top_tmp[] = { ".oci-layout.tmp-", ".index.json.tmp-", NULL };
+	static const char *const blob_tmp[] = { ".tmp-", NULL };
 	struct ocis_layout *l = calloc(1, sizeof(*l));
 	struct ocis_buf layout = OCIS_BUF_INIT;
 	int exists, fd;
@@ -292,6 +364,12 @@ ocis_layout_open_dir(struct ocis_layout **out, const char *path, ocis_error_t **
 		ocis_error_set(err, errno, "cannot open directory '%s'", path);
 		goto fail;
 	}
+	/* Whether the directory is a layout, empty or something else is
+	 * decided under the lock: a writer creating the same new layout at
+	 * this moment has finished (we see its oci-layout) or not begun. */
+	if (lock_dir(l, err) < 0)
+		goto fail;
+	remove_stale(l->dirfd, top_tmp);
 	layout.cap_limit = 4096;
 	if (read_small_file(l->dirfd, "oci-layout", &layout, &exists, err) < 0)
 		goto fail;
@@ -335,6 +413,12 @@ ocis_layout_open_dir(struct ocis_layout **out, const char *path, ocis_error_t **
 	close(fd);
 	if (l->blobsfd < 0)
 		goto fail;
+	/* the blobs of killed runs (a 30-kill run left 97 MB) */
+	remove_stale(l->blobsfd, blob_tmp);
+	/* blobs are written unlocked, side by side with other writers; the
+	 * lock is taken again for index.json */
+	flock(l->dirfd, LOCK_UN);
+	l->locked = 0;
 	ocis_buf_release(&layout);
 	*out = l;
 	return 0;
@@ -352,12 +436,8 @@ ocis_layout_lock_read_index(struct ocis_layout *l, struct ocis_buf *out, ocis_er
 	ocis_buf_reset(out);
 	if (l->mode != MODE_DIR)
 		return 0;
-	if (!l->locked) {
-		while (flock(l->dirfd, LOCK_EX) < 0)
-			if (errno != EINTR)
-				return ocis_error_set(err, errno, "cannot lock the layout directory");
-		l->locked = 1;
-	}
+	if (!l->locked && lock_dir(l, err) < 0)
+		return -1;
 	out->cap_limit = INDEX_MAX;
 	return read_small_file(l->dirfd, "index.json", out, &exists, err);
 }
@@ -386,14 +466,30 @@ ocis_layout_blob_begin(struct ocis_layout *l, ocis_error_t **err)
 		break;
 	case MODE_DIR:
 		for (;;) {
+			struct stat a, b;
+
 			snprintf(l->tmpname, sizeof(l->tmpname), ".tmp-%ld-%u", (long)getpid(),
 				 l->tmpseq++);
 			l->tmpfd = openat(l->blobsfd, l->tmpname,
 					  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-			if (l->tmpfd >= 0)
+			if (l->tmpfd < 0) {
+				if (errno != EEXIST)
+					return ocis_error_set(err, errno,
+							      "cannot create a blob in the layout");
+				continue;
+			}
+			/* Locked until renamed: what another run's cleanup
+			 * (remove_stale) takes for live.  Between the create
+			 * and the lock that cleanup may have removed it: then
+			 * the name is no longer this file, and another is made. */
+			while (flock(l->tmpfd, LOCK_EX) < 0 && errno == EINTR)
+				;
+			if (fstat(l->tmpfd, &a) == 0 &&
+			    fstatat(l->blobsfd, l->tmpname, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
 				break;
-			if (errno != EEXIST)
-				return ocis_error_set(err, errno, "cannot create a blob in the layout");
+			close(l->tmpfd);
+			l->tmpfd = -1;
 		}
 		break;
 	}
@@ -453,6 +549,17 @@ copy_spool(struct ocis_layout *l, uint64_t size, ocis_error_t **err)
 	return 0;
 }
 
+/* Give up the open temporary blob: removed, then closed (so unlocked). */
+static void
+close_tmp(struct ocis_layout *l)
+{
+	if (l->tmpfd < 0)
+		return;
+	unlinkat(l->blobsfd, l->tmpname, 0);
+	close(l->tmpfd);
+	l->tmpfd = -1;
+}
+
 int
 ocis_layout_blob_commit(struct ocis_layout *l, const char *digest, uint64_t size,
 			ocis_error_t **err)
@@ -494,13 +601,10 @@ ocis_layout_blob_commit(struct ocis_layout *l, const char *digest, uint64_t size
 	case MODE_DIR:
 		if (fsync(l->tmpfd) < 0) {
 			int e = errno;
-			close(l->tmpfd);
-			l->tmpfd = -1;
-			unlinkat(l->blobsfd, l->tmpname, 0);
+			close_tmp(l);
 			return ocis_error_set(err, e, "cannot write a blob");
 		}
-		close(l->tmpfd);
-		l->tmpfd = -1;
+		/* (the file stays open, so locked, until it has its name) */
 		/*
 		 * A blob of that name may be there already.  Its name says
 		 * nothing about its bytes (a disk error, a hand edit, an
@@ -513,15 +617,17 @@ ocis_layout_blob_commit(struct ocis_layout *l, const char *digest, uint64_t size
 		 */
 		exists = fstatat(l->blobsfd, digest + 7, &st, AT_SYMLINK_NOFOLLOW) == 0;
 		if (exists && S_ISDIR(st.st_mode)) {
-			unlinkat(l->blobsfd, l->tmpname, 0);
+			close_tmp(l);
 			return ocis_error_set(err, 0, "'blobs/sha256/%s' exists and is a directory",
 					      digest + 7);
 		}
 		if (renameat(l->blobsfd, l->tmpname, l->blobsfd, digest + 7) < 0) {
 			int e = errno;
-			unlinkat(l->blobsfd, l->tmpname, 0);
+			close_tmp(l);
 			return ocis_error_set(err, e, "cannot store blob %s", digest);
 		}
+		close(l->tmpfd);
+		l->tmpfd = -1;
 		return exists ? 0 : remember(l, digest, err);
 	}
 	return 0;
@@ -620,11 +726,7 @@ ocis_layout_abort(struct ocis_layout *l)
 		if (ftruncate(l->fd, l->start) == 0)
 			lseek(l->fd, l->start, SEEK_SET);
 	} else if (l->mode == MODE_DIR) {
-		if (l->tmpfd >= 0) {
-			close(l->tmpfd);
-			l->tmpfd = -1;
-			unlinkat(l->blobsfd, l->tmpname, 0);
-		}
+		close_tmp(l);
 		for (i = 0; i < l->n_done; i++)
 			unlinkat(l->blobsfd, l->done[i] + 7, 0);
 	}
@@ -637,10 +739,7 @@ ocis_layout_free(struct ocis_layout *l)
 		return;
 	if (l->spool >= 0)
 		close(l->spool);
-	if (l->tmpfd >= 0) {
-		close(l->tmpfd);
-		unlinkat(l->blobsfd, l->tmpname, 0);
-	}
+	close_tmp(l);
 	if (l->blobsfd >= 0)
 		close(l->blobsfd);
 	if (l->dirfd >= 0)

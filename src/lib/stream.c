@@ -408,8 +408,8 @@ at_end(struct ocis_stream_reader *r, ocis_error_t **err)
 {
 	if (r->in_layout)
 		return ocis_error_set(err, 0, "the OCI image archive in the stream (at byte %"
-				      PRIu64 ") ends without an end-of-archive marker "
-				      "(truncated?)", r->layout_offset);
+				      PRIu64 ") is incomplete: it ends without an end-of-archive "
+				      "marker (truncated?)", r->layout_offset);
 	if (r->in_run)
 		return ocis_error_set(err, 0, "image stream ends inside layer data "
 				      "without its descriptor (did an earlier stage fail?)");
@@ -883,9 +883,14 @@ resolve_layout(struct ocis_stream_reader *r, ocis_error_t **err)
 
 	memset(&m, 0, sizeof(m));
 	ocis_config_init(&c);
-	if (!r->have_layout_index)
+	/* Both are what makes a layout (image-spec: oci-layout and
+	 * index.json MUST be there): an archive without one is a base image
+	 * cut short or put together by hand, and an image built on it would
+	 * not be the image meant. */
+	if (!(r->have_layout_index & 1) || !(r->have_layout_index & 2))
 		return ocis_error_set(err, 0, "the OCI image archive in the stream (at byte %"
-				      PRIu64 ") has no index.json", r->layout_offset);
+				      PRIu64 ") is incomplete: it has no %s", r->layout_offset,
+				      !(r->have_layout_index & 1) ? "index.json" : "oci-layout");
 	if ((rs = calloc(1, sizeof(*rs))) == NULL)
 		return ocis_error_oom(err);
 	if (ocis_index_from_json(&top, (const char *)r->layout_index.data, r->layout_index.len,
@@ -1031,11 +1036,15 @@ layout_member(struct ocis_stream_reader *r, struct ocis_stream_entry *e, const c
 		ocis_buf_release(&tmp);
 		return rc;
 	}
+	if (strncmp(name, OCIS_STREAM_DIR, strlen(OCIS_STREAM_DIR)) == 0)
+		return ocis_error_set(err, 0, "the OCI image archive in the stream (at byte %"
+				      PRIu64 ") is incomplete: '%s' follows it without an "
+				      "end-of-archive marker (truncated?)", r->layout_offset, shown);
 	if (n == NULL || (type != '0' && type != 0 && type != '5'))
 		return ocis_error_set(err, 0, "base image: unexpected member '%s' in the OCI "
 				      "image archive at byte %" PRIu64, shown, hdr_offset);
 	if (type == '5')
-		return skip_bytes(r, size + ocis__pad512(size), err);
+		return skip_bytes(r, ocis__tar_span(size), err);
 	if (!strcmp(n, "oci-layout")) {
 		struct ocis_buf tmp = OCIS_BUF_INIT;
 		int rc = read_member(r, size, 4096, &tmp, err);
@@ -1054,9 +1063,9 @@ layout_member(struct ocis_stream_reader *r, struct ocis_stream_entry *e, const c
 		return 0;
 	}
 	if (!strcmp(n, "manifest.json") || !strcmp(n, "repositories"))
-		return skip_bytes(r, size + ocis__pad512(size), err);	/* docker-archive extras */
+		return skip_bytes(r, ocis__tar_span(size), err);	/* docker-archive extras */
 	if (strncmp(n, "blobs/sha256/", 13) != 0 || size == 0)
-		return skip_bytes(r, size + ocis__pad512(size), err);
+		return skip_bytes(r, ocis__tar_span(size), err);
 
 	/* A blob: JSON metadata is held until the archive ends, anything else
 	 * becomes a chunk run right away. */
@@ -1175,9 +1184,14 @@ next:
 		return ocis_error_set(err, 0, "corrupt image stream: bad tar header at byte %"
 				      PRIu64, hdr_offset);
 	}
-	if (ocis__tar_parse_num(h + TH_SIZE, 12, &size) < 0)
+	rc = ocis__tar_size(h, &size);
+	if (rc == -1)
 		return ocis_error_set(err, 0, "corrupt image stream: bad size of '%s' at byte %"
 				      PRIu64, shown, hdr_offset);
+	if (rc == -2)
+		return ocis_error_set(err, 0, "tar member '%s' at byte %" PRIu64 ": its size "
+				      "field says %" PRIu64 " bytes, more than a tar member can "
+				      "hold (2^63-1)", shown, hdr_offset, size);
 
 	if (r->archive_start && !r->in_layout && h[TH_PREFIX] == 0 &&
 	    (ocis__layout_member_name(name) != NULL || h[TH_TYPE] == 'x' || h[TH_TYPE] == 'g') &&

@@ -72,6 +72,17 @@ ocis__tar_parse_num(const unsigned char *field, size_t width, uint64_t *out)
 	return 0;
 }
 
+int
+ocis__tar_size(const unsigned char *h, uint64_t *size)
+{
+	uint64_t v;
+
+	if (ocis__tar_parse_num(h + TH_SIZE, 12, &v) < 0)
+		return -1;
+	*size = v;
+	return v > OCIS_TAR_SIZE_MAX ? -2 : 0;
+}
+
 static unsigned
 header_sum(const unsigned char h[OCIS_BLOCK])
 {

@@ -49,9 +49,12 @@
 #define BUF_SIZE (1024 * 1024)
 #define NWIN 3
 
-enum codec { C_UNKNOWN, C_NONE, C_GZIP, C_ZSTD, C_XZ, C_BZIP2 };
+/* C_OTHER: a compression libarchive knows (lz4, lzip, compress, lzma,
+ * lzop, ...), decompressed by a libarchive reader of its own ("raw"
+ * format) so that the tar reader still gets the tar's own bytes. */
+enum codec { C_UNKNOWN, C_NONE, C_GZIP, C_ZSTD, C_XZ, C_BZIP2, C_OTHER };
 
-static const char *const codec_name[] = { "", "", "gzip", "zstd", "xz", "bzip2" };
+static const char *const codec_name[] = { "", "", "gzip", "zstd", "xz", "bzip2", "" };
 
 struct ocis_tarin {
 	struct ocis_tarin_opts o;
@@ -63,6 +66,8 @@ struct ocis_tarin {
 	unsigned char *win[NWIN];
 	uint64_t win_off[NWIN];
 	size_t win_len[NWIN];
+	uint64_t win_nz[NWIN];		/* nz_end when that buffer was handed over */
+	uint64_t nz_end;		/* just past the last non-zero byte handed over */
 	unsigned cur;			/* the buffer handed over last */
 	uint64_t handed;		/* bytes handed over so far */
 	int ended;			/* the callback said end of input */
@@ -82,6 +87,7 @@ struct ocis_tarin {
 	int xz_live;
 	bz_stream bz;
 	int bz_live;
+	struct archive *other;		/* C_OTHER's decompressing reader */
 	/* entries */
 	int not_image;			/* a name no image archive has */
 	int layout_files;		/* 1: oci-layout seen, 2: index.json, 4: manifest.json */
@@ -350,12 +356,80 @@ inflate_bzip2(struct ocis_tarin *t, unsigned char *out)
 	return (ssize_t)(BUF_SIZE - t->bz.avail_out);
 }
 
+static int raw_checksum_ok(const unsigned char *h);
+
+/* C_OTHER's source: the raw input, what detect() read first. */
+static la_ssize_t
+other_read(struct archive *a, void *ctx, const void **buf)
+{
+	struct ocis_tarin *t = ctx;
+	ssize_t n;
+
+	(void)a;
+	if (t->raw_pos == t->raw_len) {
+		if ((n = read_input(t, t->raw, BUF_SIZE, 1)) < 0) {
+			archive_set_error(a, errno, "read error: %s", strerror(errno));
+			return -1;
+		}
+		t->raw_pos = 0;
+		t->raw_len = (size_t)n;
+	}
+	*buf = t->raw + t->raw_pos;
+	n = (ssize_t)(t->raw_len - t->raw_pos);
+	t->raw_pos = t->raw_len;
+	return n;
+}
+
+static int
+open_other(struct ocis_tarin *t)
+{
+	struct archive_entry *ae;
+
+	if ((t->other = archive_read_new()) == NULL) {
+		archive_set_error(t->a, ENOMEM, "cannot initialise libarchive");
+		return -1;
+	}
+	archive_read_support_filter_all(t->other);
+	archive_read_support_format_raw(t->other);
+	if (archive_read_open(t->other, t, NULL, other_read, NULL) != ARCHIVE_OK ||
+	    archive_read_next_header(t->other, &ae) != ARCHIVE_OK) {
+		archive_set_error(t->a, archive_errno(t->other), "%s",
+				  archive_error_string(t->other) ? archive_error_string(t->other)
+								 : "cannot read the input");
+		return -1;
+	}
+	t->codec = C_OTHER;
+	return 0;
+}
+
+/* C_OTHER: fill out whole (the window holds NWIN MiB, as for the rest). */
+static ssize_t
+inflate_other(struct ocis_tarin *t, unsigned char *out)
+{
+	size_t got = 0;
+
+	while (got < BUF_SIZE) {
+		la_ssize_t n = archive_read_data(t->other, out + got, BUF_SIZE - got);
+		if (n < 0) {
+			archive_set_error(t->a, archive_errno(t->other), "%s",
+					  archive_error_string(t->other) ?
+					  archive_error_string(t->other) : "read error");
+			return -1;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
 /* Look at the first bytes of the input: which codec? */
 static int
 detect(struct ocis_tarin *t)
 {
-	/* at least 6 bytes (a pipe may hand over fewer at a time) */
-	ssize_t n = read_input(t, t->raw, BUF_SIZE, 6);
+	/* a block, to tell a tar header (a pipe may hand over less at a
+	 * time: read_input waits for it) */
+	ssize_t n = read_input(t, t->raw, BUF_SIZE, OCIS_BLOCK);
 	static const unsigned char xz_magic[6] = { 0xfd, '7', 'z', 'X', 'Z', 0 };
 
 	if (n < 0)
@@ -398,6 +472,12 @@ detect(struct ocis_tarin *t)
 		}
 		t->bz_live = 1;
 		t->codec = C_BZIP2;
+	} else if (t->raw_len > 0 && (t->raw_len < OCIS_BLOCK ||
+				      (!ocis__block_is_zero(t->raw) && !raw_checksum_ok(t->raw)))) {
+		/* no tar header and none of ours: another compression, or
+		 * no tar at all (the tar reader says so then); an input
+		 * shorter than a block is no tar either */
+		return open_other(t);
 	}
 	return 0;
 }
@@ -428,6 +508,9 @@ input_read(struct archive *a, void *ctx, const void **buf)
 	case C_BZIP2:
 		n = inflate_bzip2(t, out);
 		break;
+	case C_OTHER:
+		n = inflate_other(t, out);
+		break;
 	default:
 		if (t->raw_pos < t->raw_len) {
 			/* what detect() read */
@@ -452,6 +535,16 @@ input_read(struct archive *a, void *ctx, const void **buf)
 	t->cur = next;
 	t->win_off[next] = t->handed;
 	t->win_len[next] = (size_t)n;
+	/* where the zeros before each buffer start: zero blocks between
+	 * concatenated archives may reach back past the window (see
+	 * raw_headers); the scan stops at the first non-zero byte from the
+	 * end, so it costs nothing on tar data */
+	t->win_nz[next] = t->nz_end;
+	for (size_t k = (size_t)n; k > 0; k--)
+		if (out[k - 1] != 0) {
+			t->nz_end = t->handed + k;
+			break;
+		}
 	t->handed += (uint64_t)n;
 	*buf = out;
 	return n;
@@ -555,36 +648,124 @@ raw_records(struct raw_info *ri, char type, const unsigned char *p, size_t len)
 	return 0;
 }
 
+/* A numeric header field the way libarchive reads it (blanks, then octal
+ * digits up to the first other byte; or GNU base-256), so that the walk
+ * below follows the headers libarchive followed.  -1 when negative or
+ * too large. */
+static int
+raw_num(const unsigned char *p, size_t width, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i = 0;
+
+	if (p[0] & 0x80)
+		return ocis__tar_parse_num(p, width, out);
+	while (i < width && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	for (; i < width && p[i] >= '0' && p[i] <= '7'; i++) {
+		if (v >> 61)
+			return -1;
+		v = (v << 3) | (uint64_t)(p[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* libarchive takes a checksum that sums the bytes as unsigned or as
+ * signed chars (old tars did the latter). */
+static int
+raw_checksum_ok(const unsigned char *h)
+{
+	uint64_t stored;
+	int64_t ssum = 0;
+	uint64_t usum = 0;
+	size_t i;
+
+	if (raw_num(h + TH_CHKSUM, 8, &stored) < 0)
+		return 0;
+	for (i = 0; i < OCIS_BLOCK; i++) {
+		unsigned char c = (i >= TH_CHKSUM && i < TH_CHKSUM + 8) ? ' ' : h[i];
+		usum += c;
+		ssum += (signed char)c;
+	}
+	return stored == usum || (int64_t)stored == ssum;
+}
+
+/* off is before the window: when every byte from off to the window's
+ * start was zero (the blocks between concatenated archives, which a big
+ * blocking factor makes megabytes long), move off to the first block
+ * boundary in the window.  1 when moved. */
+static int
+skip_lost_zeros(const struct ocis_tarin *t, uint64_t *off)
+{
+	unsigned char b[OCIS_BLOCK];
+	unsigned i, o = NWIN;
+	uint64_t to;
+	size_t k;
+
+	for (i = 0; i < NWIN; i++)
+		if (t->win_len[i] && (o == NWIN || t->win_off[i] < t->win_off[o]))
+			o = i;
+	if (o == NWIN || *off >= t->win_off[o] || t->win_nz[o] > *off)
+		return 0;
+	to = t->win_off[o] + ocis__pad512(t->win_off[o]);
+	k = (size_t)(to - t->win_off[o]);
+	if (k > 0 && (window_get(t, t->win_off[o], b, k) < 0 || b[0] != 0 ||
+		      memcmp(b, b + 1, k - 1) != 0))
+		return 0;
+	*off = to;
+	return 1;
+}
+
+/* What raw_headers() found. */
+enum raw_result {
+	RAW_NOT_OURS = 0,	/* libarchive decompressed the input: no raw bytes */
+	RAW_READ = 1,		/* *ri filled in */
+	RAW_LOST = 2,		/* the headers are ours but could not all be read */
+};
+
 /*
  * Read the current entry's header blocks again from the window.  They
  * start at archive_read_header_position(): zero blocks (between
  * concatenated archives), extension headers (pax 'x' and 'g', GNU 'L',
- * 'K', ...), then the entry's own header.  1 with *ri filled in, 0 when
- * they cannot be read (libarchive decompressed the input, or they are no
- * longer in the window), -1 out of memory.
+ * 'K', ...), then the entry's own header.  When the input is ours, every
+ * one of them is read, whatever their length: a run that the window no
+ * longer holds (more than 2 MiB of GNU long names before the entry, say)
+ * is RAW_LOST, which the caller refuses, so that no pax global header
+ * can hide before the window.  -1 out of memory.
  */
 static int
 raw_headers(struct ocis_tarin *t, struct raw_info *ri)
 {
 	unsigned char h[OCIS_BLOCK], *body = NULL;
 	uint64_t off = (uint64_t)archive_read_header_position(t->a), size;
-	int guard, r = 0;
+	int guard, r = RAW_LOST;
 
 	memset(ri, 0, sizeof(*ri));
 	ri->mtime_neg = -1;
 	if (archive_filter_code(t->a, 0) != ARCHIVE_FILTER_NONE)
-		return 0;	/* libarchive decompressed it: not our bytes */
-	/* zero blocks (tape padding between archives) are bounded by the
-	 * window, extension headers by the guard */
+		return RAW_NOT_OURS;	/* libarchive decompressed it: not our bytes */
+	/* zero blocks are not counted; libarchive allows fewer extension
+	 * headers than the guard ("Too many special headers") */
 	for (guard = 0; guard < 64;) {
-		if (window_get(t, off, h, OCIS_BLOCK) < 0)
+		if (window_get(t, off, h, OCIS_BLOCK) < 0) {
+			if (skip_lost_zeros(t, &off))
+				continue;
 			break;
+		}
 		off += OCIS_BLOCK;
 		if (ocis__block_is_zero(h))
 			continue;
 		guard++;
-		if (!ocis__tar_checksum_ok(h) ||
-		    ocis__tar_parse_num(h + TH_SIZE, 12, &size) < 0 || size > NWIN * BUF_SIZE)
+		if (!raw_checksum_ok(h))
+			break;
+		if (strchr("xXgLKVA", h[TH_TYPE]) == NULL || h[TH_TYPE] == 0) {
+			/* the entry's own header: the records seen are its own */
+			ri->type = (char)h[TH_TYPE];
+			r = RAW_READ;
+			break;
+		}
+		if (raw_num(h + TH_SIZE, 12, &size) < 0 || size > NWIN * BUF_SIZE)
 			break;
 		if (h[TH_TYPE] == 'x' || h[TH_TYPE] == 'X' || h[TH_TYPE] == 'g') {
 			free(body);
@@ -599,16 +780,11 @@ raw_headers(struct ocis_tarin *t, struct raw_info *ri)
 				r = -1;
 				break;
 			}
-		} else if (strchr("LKVA", h[TH_TYPE]) == NULL || h[TH_TYPE] == 0) {
-			/* the entry's own header: the records seen are its own */
-			ri->type = (char)h[TH_TYPE];
-			r = 1;
-			break;
 		}
-		off += size + ocis__pad512(size);
+		off += ocis__tar_span(size);
 	}
 	free(body);
-	if (r != 1) {
+	if (r != RAW_READ) {
 		free(ri->linkpath);
 		ri->linkpath = NULL;
 	}
@@ -636,13 +812,21 @@ fix_entry(struct ocis_tarin *t, struct archive_entry *ae, ocis_error_t **err)
 
 	if (have_ri < 0)
 		return ocis_error_oom(err);
-	if (have_ri && ri.global_key[0]) {
+	if (have_ri != RAW_NOT_OURS && ri.global_key[0]) {
 		ocis_error_set(err, 0, "%s: entry '%s': a pax global header before it sets "
 			       "'%s' for all later entries, which is not supported (only "
 			       "'comment' is)", t->o.what, t->name, ri.global_key);
 		goto out;
 	}
-	if (have_ri && ri.linkpath && ri.linkpath_len > 0) {
+	if (have_ri == RAW_LOST) {
+		ocis_error_set(err, 0, "%s: entry '%s': its headers from tar byte %" PRId64 " on "
+			       "are too long to check (over 2 MiB of pax or GNU long-name "
+			       "headers, or of sparse map): a pax global header could hide "
+			       "among them", t->o.what, t->name,
+			       (int64_t)archive_read_header_position(t->a));
+		goto out;
+	}
+	if (have_ri == RAW_READ && ri.linkpath && ri.linkpath_len > 0) {
 		if (ri.type == '2' && archive_entry_filetype(ae) == AE_IFLNK &&
 		    archive_entry_symlink(ae) == NULL)
 			archive_entry_copy_symlink(ae, (const char *)ri.linkpath);
@@ -657,7 +841,7 @@ fix_entry(struct ocis_tarin *t, struct archive_entry *ae, ocis_error_t **err)
 			/* "-1.75" read as -1 + 0.75 */
 			archive_entry_set_mtime(ae, s - 1, 1000000000L - ns);
 		} else if (s == 0 && ns > 0) {
-			if (!have_ri) {
+			if (have_ri != RAW_READ) {
 				ocis_error_set(err, 0, "%s: entry '%s': its pax mtime (between -1 "
 					       "and 1 s) cannot be read back to tell its sign; "
 					       "give the tar uncompressed or gzip-compressed",
@@ -933,6 +1117,8 @@ ocis_tarin_free(struct ocis_tarin *t)
 		lzma_end(&t->xz);
 	if (t->bz_live)
 		BZ2_bzDecompressEnd(&t->bz);
+	if (t->other)
+		archive_read_free(t->other);
 	for (i = 0; i < NWIN; i++)
 		free(t->win[i]);
 	free(t->raw);

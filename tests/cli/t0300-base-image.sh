@@ -103,4 +103,18 @@ test_expect_success 'a corrupt base blob is refused' '
 	grep "digest" err
 '
 
+test_expect_success 'a base missing a member is an error, not an image without the base' '
+	for m in index.json oci-layout \
+		"blobs/sha256/$(tar -tvf base.tar | sort -k3 -n | tail -1 | sed "s,.*/,,")"; do
+		cp base.tar part.tar && tar --delete -f part.tar "$m" &&
+		{ cat part.tar && oci-layer <app-rootfs.tar; } >part.s &&
+		for p in oci-config oci-manifest oci-pack; do
+			test_expect_code 1 $p <part.s >part-out.tar 2>err &&
+			test_one_error_line $p err &&
+			grep -E "is incomplete: it has no $m|missing from the archive" err || return 1
+		done &&
+		not_an_image part-out.tar || return 1
+	done
+'
+
 test_done

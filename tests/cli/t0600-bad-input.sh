@@ -378,6 +378,81 @@ test_expect_success 'a descriptor whose digest disagrees with its bytes: oci-pac
 	not_an_image dg.img
 '
 
+# A layer.json whose diffID or uncompressedSize is not its layer's, or a
+# layer whose data is damaged under a digest that matches it: the chunks
+# and the digest are right, only decompressing tells.  oci-pack does,
+# before index.json; the filters pass it on.
+
+# relayer DIR BLOB KEY=VALUE...: DIR/layer-1.json with its digest and size
+# those of BLOB and the keys set, into DIR/re.json
+relayer() {
+	"$PYTHON" - "$@" <<-\PY
+	import hashlib, json, sys
+	d, blob = sys.argv[1], open(sys.argv[2], "rb").read()
+	j = json.load(open(d + "/layer-1.json"))
+	j["digest"] = "sha256:" + hashlib.sha256(blob).hexdigest()
+	j["size"] = len(blob)
+	for kv in sys.argv[3:]:
+	    k, v = kv.split("=", 1)
+	    j[k] = int(v) if v.isdigit() else v
+	open(d + "/re.json", "w").write(json.dumps(j))
+	PY
+}
+
+test_expect_success 'a layer.json whose diffID is not its layer: oci-pack refuses it' '
+	zero=sha256:$(printf "%064d" 0) &&
+	for c in gzip zstd none; do
+		oci-layer --compress=$c <good.tar >dl.$c.stream &&
+		stream_split dl.$c.stream dl.$c >/dev/null &&
+		relayer dl.$c dl.$c/blob-1 diffID=$zero &&
+		"$PYTHON" mkstream.py chunk=dl.$c/blob-1 layer=dl.$c/re.json >dl.$c.bad &&
+		stage_fails oci-pack dl.$c.bad &&
+		grep -E "layer 1 \(sha256:[0-9a-f]{64}\): its uncompressed content is sha256:[0-9a-f]{64}, not the diffID $zero its descriptor says" out.err &&
+		oci-config <dl.$c.bad | oci-manifest >dl.$c.piped &&
+		stage_fails oci-pack dl.$c.piped || return 1
+	done
+'
+
+test_expect_success 'a layer.json whose uncompressedSize is not its layer: refused' '
+	size=$(json_get dl.gzip/layer-1.json "j[\"uncompressedSize\"]") &&
+	relayer dl.gzip dl.gzip/blob-1 uncompressedSize=$((size + 512)) &&
+	"$PYTHON" mkstream.py chunk=dl.gzip/blob-1 layer=dl.gzip/re.json >usize.bad &&
+	stage_fails oci-pack usize.bad &&
+	grep "bytes uncompressed, not the $((size + 512)) its descriptor says" out.err
+'
+
+test_expect_success 'a damaged layer under a digest that matches it: refused, named' '
+	size=$(size_of dl.gzip/blob-1) &&
+	head -c $((size - 9)) dl.gzip/blob-1 >cut.gz &&
+	relayer dl.gzip cut.gz && mv dl.gzip/re.json cut.json &&
+	"$PYTHON" mkstream.py chunk=cut.gz layer=cut.json >cut-gz.bad &&
+	stage_fails oci-pack cut-gz.bad &&
+	grep "layer 1 (sha256:[0-9a-f]*): its gzip data is truncated" out.err &&
+	{ cat dl.gzip/blob-1 && printf garbage; } >trail.gz &&
+	relayer dl.gzip trail.gz && mv dl.gzip/re.json trail.json &&
+	"$PYTHON" mkstream.py chunk=trail.gz layer=trail.json >trail-gz.bad &&
+	stage_fails oci-pack trail-gz.bad &&
+	grep "garbage after its gzip data" out.err &&
+	if test_have_prereq ZSTD; then
+		size=$(size_of dl.zstd/blob-1) &&
+		head -c $((size - 5)) dl.zstd/blob-1 >cut.zst &&
+		relayer dl.zstd cut.zst && mv dl.zstd/re.json cut-zst.json &&
+		"$PYTHON" mkstream.py chunk=cut.zst layer=cut-zst.json >cut-zst.bad &&
+		stage_fails oci-pack cut-zst.bad &&
+		grep "its zstd data is" out.err
+	fi
+'
+
+test_expect_success SKOPEO 'a wrong diffID leaves an existing -o DIR exactly as it was' '
+	oci-layer <good.tar | oci-pack -o dlay --tag keep &&
+	find dlay -type f | sort | xargs sha256sum >before.sums &&
+	test_expect_code 1 oci-pack -o dlay --tag new <dl.gzip.bad 2>dlay.err &&
+	test_one_error_line oci-pack dlay.err &&
+	find dlay -type f | sort | xargs sha256sum >after.sums &&
+	test_cmp before.sums after.sums &&
+	test_must_fail skopeo inspect oci:dlay:new >/dev/null 2>&1
+'
+
 test_expect_success 'an error entry is passed on and named by every later stage' '
 	test_expect_code 1 oci-config <error.in >e1 2>e1.err &&
 	grep "input broke" e1.err &&

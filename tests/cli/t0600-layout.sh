@@ -193,6 +193,82 @@ test_expect_success 'concurrent writers of one tag: it is there once, on one of 
 	inspect_tags same same old1 old2
 '
 
+# Creating is as safe as updating: writers of one new layout decide under
+# the lock whether it is new, so none sees another one's temporary
+# oci-layout and takes the directory for "not empty"; five rounds of six.
+test_expect_success 'six writers creating one new layout at once all land their tags' '
+	round=0 &&
+	while test $round -lt 5; do
+		round=$((round + 1))
+		rm -rf nw$round go && mkfifo go &&
+		# (the fifo held open first: a writer that opens it late
+		# still finds its line; each read takes one)
+		exec 4<>go &&
+		pids= &&
+		for n in 1 2 3 4 5 6; do
+			{ read x <go; oci-pack -o nw$round --tag w$n <w$((n % 4 + 1)).stream \
+				2>err.nw$round.$n; echo $? >rc.nw$round.$n; } &
+			pids="$pids $!"
+		done &&
+		sleep 0.2 && printf "1\n2\n3\n4\n5\n6\n" >&4 &&
+		wait $pids &&
+		exec 4>&- &&
+		for n in 1 2 3 4 5 6; do
+			test "$(cat rc.nw$round.$n)" = 0 || { cat err.nw$round.$n >&2; return 1; }
+		done &&
+		tags nw$round >actual &&
+		printf "w1\nw2\nw3\nw4\nw5\nw6\n" >expect &&
+		test_cmp expect actual &&
+		verify_blobs nw$round >/dev/null &&
+		test "$(ls -A nw$round | sort | tr "\n" " ")" = "blobs index.json oci-layout " || return 1
+	done &&
+	inspect_tags nw5 w1 w6
+'
+
+test_expect_success 'a temporary oci-layout left by a killed creator does not wedge the directory' '
+	mkdir wedged && : >wedged/.oci-layout.tmp-1-0 &&
+	oci-pack -o wedged --tag t <w1.stream &&
+	! test -e wedged/.oci-layout.tmp-1-0 &&
+	inspect_tags wedged t
+'
+
+# What a killed run leaves, made by hand with the writer's naming: its
+# temporary blobs and index; a later run removes them under the lock, and
+# nothing else: an unrelated file in the layout is the user's.
+test_expect_success 'a later run removes the temporary files of killed runs, only those' '
+	rm -rf kr && cp -a layout.orig kr &&
+	head -c 1000000 big.stream >kr/blobs/sha256/.tmp-999999-0 &&
+	: >kr/blobs/sha256/.tmp-1-17 &&
+	echo "{" >kr/.index.json.tmp-999999-3 &&
+	echo notes >kr/notes.txt &&
+	echo mine >kr/blobs/sha256/.tmp-mine &&
+	echo mine >kr/blobs/sha256/README &&
+	echo mine >kr/.oci-layout.tmp-x &&
+	oci-pack -o kr --tag t <w1.stream &&
+	! test -e kr/blobs/sha256/.tmp-999999-0 &&
+	! test -e kr/blobs/sha256/.tmp-1-17 &&
+	! test -e kr/.index.json.tmp-999999-3 &&
+	test -f kr/notes.txt && test -f kr/blobs/sha256/.tmp-mine &&
+	test -f kr/blobs/sha256/README && test -f kr/.oci-layout.tmp-x &&
+	inspect_tags kr old1 old2 t
+'
+
+test_expect_success 'the temporary blob of a writer still running is not removed' '
+	rm -rf lv fifo && cp -a layout.orig lv && mkfifo fifo || return 1
+	{ oci-pack -o lv --tag slow <fifo 2>err.slow; echo $? >rc.slow; } &
+	pid=$!
+	exec 3>fifo &&
+	head -c $((3 * 1024 * 1024)) big.stream >&3 &&
+	wait_for_tmp lv &&
+	oci-pack -o lv --tag quick <w2.stream &&
+	ls lv/blobs/sha256/.tmp-* >/dev/null &&
+	tail -c +$((3 * 1024 * 1024 + 1)) big.stream >&3 &&
+	exec 3>&- &&
+	wait $pid &&
+	test "$(cat rc.slow)" = 0 &&
+	inspect_tags lv old1 old2 quick slow
+'
+
 # --- planted symlinks ----------------------------------------------------
 
 # plant NAME TARGET: a fresh copy of the layout with NAME a symlink to TARGET

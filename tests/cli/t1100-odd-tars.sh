@@ -124,6 +124,29 @@ def global_xattr(a):
     a.entry(b"first", b"x")
     a.out.write(f.pax([(b"SCHILY.xattr.user.g", b"v")], name=b"g", typ=b"g"))
     a.entry(b"f", b"x")
+@case
+def global_long_names(a):  # 3.6 MiB of GNU long names push the g out of the window
+    a.out.write(f.pax([(b"uid", b"4242"), (b"mtime", b"1234567890")],
+                      name=b"pax_global_header", typ=b"g"))
+    for i in range(4):
+        a.gnu_long(b"L", b"f" + b"\0" * (900 * 1024))
+    a.entry(b"f", b"x", mtime=0)
+@case
+def global_big_file(a):    # the entry itself is over the window
+    a.out.write(f.pax([(b"uid", b"4242")], name=b"pax_global_header", typ=b"g"))
+    a.entry(b"big", b"x" * (4 << 20), mtime=0)
+@case
+def zero_gap(a):           # concatenated archives, 4 MiB of zeros between
+    a.entry(b"one", b"1")
+    a.out.write(b"\0" * (4 << 20))
+    a.gnu_long(b"L", b"long-" * 40)
+    a.entry(b"two", b"2")
+@case
+def zero_gap_global(a):
+    a.entry(b"one", b"1")
+    a.out.write(b"\0" * (4 << 20))
+    a.out.write(f.pax([(b"uid", b"4242")], name=b"pax_global_header", typ=b"g"))
+    a.entry(b"two", b"2")
 
 # what unpacks: the oracle is in the test
 @case
@@ -210,6 +233,24 @@ test_expect_success 'a pax global header that changes entries is refused (libarc
 	fi &&
 	# GNU tar applies it: the test is not moot
 	tar --xattrs --xattrs-include="*" -tvf global-mtime.tar --full-time | grep " 2009-02-13 "
+'
+
+test_expect_success 'a pax global header is found whatever the window: long names, a big file, lz4' '
+	# GNU tar applies it to f: uid 4242, a 2009 mtime
+	tar -tvf global-long-names.tar --full-time --numeric-owner | grep " 4242/0 .* 2009-02-13 " &&
+	refused global-long-names.tar "entry .f.: its headers from tar byte 0 on are too long to check" &&
+	refused global-big-file.tar "entry .big.: a pax global header before it sets .uid." &&
+	refused zero-gap-global.tar "entry .two.: a pax global header before it sets .uid." &&
+	if command -v lz4 >/dev/null 2>&1; then
+		lz4 -q -c global-xattr.tar >global-xattr.tar.lz4 &&
+		refused global-xattr.tar.lz4 "sets .SCHILY.xattr.user.g."
+	fi
+'
+
+test_expect_success 'megabytes of zero blocks between concatenated archives are still read' '
+	layer_of zero-gap.tar zero-gap &&
+	tar -tf zero-gap.d/blob-1 >zero-gap.names &&
+	grep -qx one zero-gap.names && grep -qx "$(printf "long-%.0s" $(seq 40))" zero-gap.names
 '
 
 # umoci as root: the unpacked tree

@@ -96,6 +96,12 @@ test_expect_success 'a ustar prefix does not make x/index.json pass for index.js
 	consumers_fail blob-prefix "unexpected member .elsewhere/index.json."
 '
 
+test_expect_success 'a member size of 2^64-1 (size + padding wraps to 0) is refused, as tar does' '
+	mkimage size-wrap >size-wrap.tar &&
+	test_must_fail tar -tf size-wrap.tar >/dev/null 2>&1 &&
+	consumers_fail size-wrap "tar member .blobs/. at byte 1024: its size field says 18446744073709551615 bytes, more than a tar member can hold"
+'
+
 test_expect_success 'a blob twice, the second copy with other bytes, is refused' '
 	image_fails blob-twice "blob data has digest sha256:[0-9a-f]{64} but its descriptor says"
 '
@@ -130,6 +136,12 @@ test_expect_success 'a missing layer, manifest, index is named' '
 	image_fails index-missing "index sha256:[0-9a-f]{64} is missing from the archive"
 '
 
+test_expect_success 'an incomplete image (no index.json, no oci-layout, cut short) is refused' '
+	image_fails no-index-json "is incomplete: it has no index.json" &&
+	image_fails no-marker "is incomplete: it has no oci-layout" &&
+	image_fails cut "is incomplete: (.ocipipe/chunk.000000. follows it|it ends) without an end-of-archive marker"
+'
+
 test_expect_success 'a config that is not JSON, or nested 10000 deep, is refused' '
 	image_fails config-not-json "config sha256:[0-9a-f]{64} is not a JSON document" &&
 	image_fails config-deep "base image config: .*nested deeper than 64 levels"
@@ -149,9 +161,16 @@ test_expect_success SKOPEO 'a base of 1000 layers gives an image of 1001' '
 	test "$(json_get many.json "len(j[\"Layers\"])")" = 1001
 '
 
-test_expect_success 'oci-flatten refuses a layer whose diff_id is not the config one' '
+test_expect_success 'a layer whose diff_id is not the config one: oci-flatten, oci-diff, oci-pack refuse it' '
 	mkimage diff-id-wrong >diff-id-wrong.tar &&
-	fails_with oci-flatten "diff_id" oci-flatten diff-id-wrong.tar
+	fails_with oci-flatten "diff_id" oci-flatten diff-id-wrong.tar &&
+	fails_with oci-diff "diff_id" oci-diff --lower diff-id-wrong.tar <app.tar &&
+	{ cat diff-id-wrong.tar && cat app.s; } >diff-id-wrong.s &&
+	fails_with oci-pack "layer 1 \(sha256:[0-9a-f]{64}\): its uncompressed content is sha256:[0-9a-f]{64}, not the diffID" \
+		oci-pack <diff-id-wrong.s &&
+	not_an_image out &&
+	oci-config --env X=1 <diff-id-wrong.s | oci-manifest >diff-id-wrong.cfg &&
+	fails_with oci-pack "not the diffID" oci-pack <diff-id-wrong.cfg
 '
 
 # --- layer media types -------------------------------------------------------
@@ -280,7 +299,10 @@ test_expect_success '.. in a layer is refused, an absolute name made relative' '
 '
 
 test_expect_success 'a gzip layer with garbage after its data is refused' '
-	flatten_fails gzip-garbage "gzip input: garbage after the compressed data"
+	flatten_fails gzip-garbage "gzip input: garbage after the compressed data" &&
+	{ cat gzip-garbage.tar && cat app.s; } >gzip-garbage.s &&
+	fails_with oci-pack "layer 1 \(sha256:[0-9a-f]{64}\): garbage after its gzip data" \
+		oci-pack <gzip-garbage.s
 '
 
 test_expect_success ROOT,UMOCI 'umoci unpack agrees where both accept (hardlink, root opaque)' '

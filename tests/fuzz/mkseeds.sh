@@ -111,6 +111,20 @@ command -v xz >/dev/null 2>&1 && xz -c "$out/layer/gnutar-pax.tar" >"$out/layer/
 command -v bzip2 >/dev/null 2>&1 && bzip2 -c "$out/layer/gnutar-pax.tar" >"$out/layer/pax.tar.bz2"
 command -v xz >/dev/null 2>&1 && xz -c "$out/layer/gnutar-ustar.tar" >"$out/layer/ustar.tar.xz"
 command -v bzip2 >/dev/null 2>&1 && bzip2 -c "$out/layer/gnutar-ustar.tar" >"$out/layer/ustar.tar.bz2"
+# pax global headers among GNU long names (the tar reader reads the
+# header blocks again); lz4 input (decompressed by a reader of its own)
+"$PYTHON" -c 'import sys
+sys.path.insert(0, sys.argv[1])
+import fidelity as f
+a = f.Ar(sys.stdout.buffer)
+a.entry(b"first", b"x")
+a.out.write(f.pax([(b"comment", b"c")], name=b"pax_global_header", typ=b"g"))
+for i in range(3):
+    a.gnu_long(b"L", b"long/" * 30 + b"%d" % i)
+a.out.write(f.pax([(b"uid", b"4242")], name=b"pax_global_header", typ=b"g"))
+a.entry(b"f", b"y")
+a.end()' "$helpers" >"$out/layer/pax-global-long-names.tar"
+command -v lz4 >/dev/null 2>&1 && lz4 -q -c "$out/layer/gnutar-pax.tar" >"$out/layer/pax.tar.lz4"
 # A small generated rootfs (no 3 MiB file: seeds stay small).
 if "$PYTHON" "$helpers/mkrootfs.py" --portable --no-random rootfs >/dev/null 2>&1; then
 	tar --format=pax --sort=name --numeric-owner -C rootfs -cf "$out/layer/mkrootfs-pax.tar" . 2>/dev/null || :
@@ -150,6 +164,20 @@ for b in layout2/blobs/sha256/*; do
 	*image.index*) cp "$b" "$out/index/index-blob.json" ;;
 	esac
 done
+# Image tarballs in the stream, whole and broken (a size that wraps, no
+# index.json, no oci-layout, cut short, a wrong diff_id, garbage after
+# a gzip layer), then a layer; and a layer.json whose diffID is not its
+# layer's (the layer check of oci-pack's mode).  Even lengths: the
+# target verifies those.
+for c in good size-wrap no-index-json no-marker cut diff-id-wrong gzip-garbage; do
+	"$PYTHON" "$helpers/mkimage.py" "$c" >"img-$c.tar" 2>/dev/null &&
+		cat "img-$c.tar" s1.gz >"$out/stream/base-$c.stream" 2>/dev/null || :
+done
+"$PYTHON" -c 'import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+i = b.find(b"\"diffID\":\"sha256:") + len(b"\"diffID\":\"sha256:")
+b[i:i + 64] = b"0" * 64
+sys.stdout.buffer.write(b)' s1.gz >"$out/stream/wrong-diffid.stream" 2>/dev/null || :
 # An error entry, and an image stream with a config given by --from.
 printf '{"architecture":"arm","variant":"v7","os":"linux","config":{"Env":["PATH=/bin"]},"rootfs":{"type":"layers","diff_ids":[]},"history":[{"created":"2024-01-02T03:04:05Z","empty_layer":true}]}' \
 	>"$out/config/from.json"

@@ -156,15 +156,17 @@ def member(tf, name, data=b'', kind='f', link=None):
 
 
 def archive(blobs, index, extra_first=(), extra_last=(), index_first=False,
-            fmt=tarfile.USTAR_FORMAT):
+            fmt=tarfile.USTAR_FORMAT, marker=True):
     """An image tarball: oci-layout, blobs (list of bytes, in order),
-    index.json (bytes), extra members (callables on the TarFile)."""
+    index.json (bytes, or None for none), extra members (callables on the
+    TarFile)."""
     buf = io.BytesIO()
     tf = tarfile.open(fileobj=buf, mode='w', format=fmt)
-    member(tf, 'oci-layout', b'{"imageLayoutVersion":"1.0.0"}')
+    if marker:
+        member(tf, 'oci-layout', b'{"imageLayoutVersion":"1.0.0"}')
     for f in extra_first:
         f(tf)
-    if index_first:
+    if index_first and index is not None:
         member(tf, 'index.json', index)
     member(tf, 'blobs/', kind='d')
     member(tf, 'blobs/sha256/', kind='d')
@@ -177,7 +179,7 @@ def archive(blobs, index, extra_first=(), extra_last=(), index_first=False,
         member(tf, 'blobs/sha256/' + d[7:], b)
     for f in extra_last:
         f(tf)
-    if not index_first:
+    if not index_first and index is not None:
         member(tf, 'index.json', index)
     tf.close()
     return buf.getvalue()
@@ -268,6 +270,25 @@ def c_blob_prefix():
     return bytes(data)
 
 
+def set_size(data, name, size_field):
+    """The header of member name (a bytearray of an archive) with another
+    size field (12 bytes), its checksum made right again."""
+    hdr = data.find(name.encode() + b'\0')
+    assert hdr % 512 == 0
+    data[hdr + 124:hdr + 136] = size_field
+    data[hdr + 148:hdr + 156] = b' ' * 8
+    data[hdr + 148:hdr + 156] = b'%06o\0 ' % sum(data[hdr:hdr + 512])
+    return data
+
+
+def c_size_wrap():
+    """The 'blobs/' directory member with a base-256 size of 2^64-1: size
+    plus padding is 0 in 64 bits, so a reader that adds them reads on
+    where GNU tar and bsdtar refuse the archive."""
+    data = bytearray(simple(good_image()))
+    return bytes(set_size(data, 'blobs/', b'\x80\0\0\0' + b'\xff' * 8))
+
+
 def c_blob_twice():
     """The layer blob twice: the second copy has other bytes (its name no
     longer matches its content)."""
@@ -313,6 +334,24 @@ def c_layer_missing():
 def c_manifest_missing():
     im = good_image()
     return archive(im.all_blobs()[:-1], index_json([im.descriptor()]))
+
+
+def c_no_index_json():
+    """Every blob, but no index.json (a base image cut short)."""
+    return archive(good_image().all_blobs(), None)
+
+
+def c_no_marker():
+    """Every blob and index.json, but no oci-layout."""
+    return simple(good_image(), marker=False)
+
+
+def c_cut():
+    """The good image cut after its blobs, before index.json: no index,
+    no end-of-archive marker (what follows in a stream comes right after
+    the last blob)."""
+    data = c_good()
+    return data[:data.find(b'index.json\0')]
 
 
 def c_index_first():

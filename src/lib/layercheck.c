@@ -1,0 +1,592 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Layer blobs against their diff_ids: see ocistream/layercheck.h.
+ *
+ * The caller fills fixed-size slots of a ring and hands each over when it
+ * is full or its blob ends; the thread takes them in order, decompresses
+ * and hashes, and records one result per blob (its uncompressed digest
+ * and size, or why it could not be decompressed).  Nothing is compared
+ * until finish: a blob's result may be asked for long after it passed (a
+ * base image's layers are named at the end of its archive).
+ *
+ * gzip: oci-layer writes one gzip member per MiB of tar, so the fast path
+ * gathers whole members and inflates each one in a single libdeflate call
+ * (two to three times zlib's speed).  A member is complete once more
+ * bytes are buffered than a MiB of data can compress to; a member that
+ * does not fit (another tool's single member, data that would not
+ * compress) or that libdeflate refuses goes to zlib, streaming, for the
+ * rest of the blob, which also words the error.  After the last member
+ * nothing but another member may follow, as for a client's reader (Go's
+ * gzip reader fails on any trailing byte).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libdeflate.h>
+#include <zlib.h>
+#include <zstd.h>
+#include <zstd_errors.h>
+
+#include <ocistream/hash.h>
+#include <ocistream/layercheck.h>
+
+#include "internal.h"
+
+#define SLOT_SIZE (256 * 1024)
+#define N_SLOTS 8
+/* an oci-layer gzip member holds 1 MiB of tar */
+#define GOUT_CAP (1024 * 1024)
+/* more than a 1 MiB member can compress to (libdeflate's bound is a few
+ * hundred bytes over): with this much buffered, a member is whole */
+#define GIN_WHOLE (GOUT_CAP + 64 * 1024)
+#define GIN_CAP (GIN_WHOLE + SLOT_SIZE)
+#define ZOUT_SIZE (256 * 1024)
+/* 128 MiB, as the tar reader allows (libzstd's default limit) */
+#define ZSTD_WINDOW_LOG_MAX 27
+
+struct slot {
+	unsigned char *data;
+	size_t len;
+	int end;			/* the blob ends with this slot */
+	char digest[OCIS_DIGEST_STR_SIZE];
+};
+
+/* One blob seen; found by digest (the first member). */
+struct result {
+	char digest[OCIS_DIGEST_STR_SIZE];
+	char *diff_id;			/* NULL: not compressed, the digest itself */
+	char *why;			/* could not be decompressed: why */
+	uint64_t usize;
+};
+
+struct expect {
+	char digest[OCIS_DIGEST_STR_SIZE];
+	char diff_id[OCIS_DIGEST_STR_SIZE];
+	uint64_t usize;
+	size_t n;
+};
+
+enum codec { K_UNKNOWN, K_PLAIN, K_GZIP, K_ZSTD };
+
+struct ocis_layercheck {
+	pthread_t thread;
+	int started;
+	pthread_mutex_t mu;
+	pthread_cond_t work, space;
+	struct slot slots[N_SLOTS];
+	size_t tail, count;		/* handed-over slots: tail .. tail+count-1 */
+	int closing;
+
+	/* caller side */
+	int filling;
+	size_t fill;			/* the slot being filled */
+	struct expect *expects;
+	size_t n_expects, cap_expects;
+
+	/* thread side */
+	char *fail;			/* the thread could not go on (out of memory) */
+	struct result *results;
+	size_t n_results, cap_results;
+	struct ocis__digest_index result_index;
+	enum codec codec;
+	uint64_t usize;
+	char *why;
+	struct ocis_hash hash;
+	int hash_live;
+	/* gzip */
+	struct libdeflate_decompressor *ld;
+	unsigned char *gin, *gout;
+	size_t gin_len;
+	int gz_zlib;			/* zlib for the rest of the blob */
+	int gz_between;			/* zlib: a member ended, the next one not begun */
+	z_stream z;
+	int z_live;
+	/* zstd */
+	ZSTD_DCtx *zd;
+	unsigned char *zout;
+	size_t zs_hint;			/* 0: between frames */
+};
+
+/* --- the thread ----------------------------------------------------------- */
+
+/* The blob's error (the first one counts). */
+static void
+blob_fail(struct ocis_layercheck *c, const char *fmt, ...)
+{
+	va_list ap;
+	char buf[256];
+
+	if (c->why)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	c->why = strdup(buf);
+	if (c->why == NULL && c->fail == NULL)
+		c->fail = strdup("out of memory");
+}
+
+static void
+out(struct ocis_layercheck *c, const unsigned char *p, size_t n)
+{
+	ocis_hash_update(&c->hash, p, n);
+	c->usize += n;
+}
+
+static void
+zlib_feed(struct ocis_layercheck *c, const unsigned char *p, size_t n)
+{
+	c->z.next_in = (unsigned char *)p;
+	c->z.avail_in = (uInt)n;
+	while (c->z.avail_in > 0 && c->why == NULL) {
+		int r;
+
+		if (c->gz_between) {
+			/* only another member may follow (the header's second
+			 * byte and the rest are the decoder's to check) */
+			if (c->z.next_in[0] != 0x1f) {
+				blob_fail(c, "garbage after its gzip data");
+				break;
+			}
+			inflateReset(&c->z);
+			c->gz_between = 0;
+		}
+		c->z.next_out = c->gout;
+		c->z.avail_out = GOUT_CAP;
+		r = inflate(&c->z, Z_NO_FLUSH);
+		out(c, c->gout, GOUT_CAP - c->z.avail_out);
+		if (r == Z_STREAM_END)
+			c->gz_between = 1;
+		else if (r != Z_OK)	/* (Z_BUF_ERROR: no progress with room and input) */
+			blob_fail(c, "its gzip data is damaged (%s)", c->z.msg ? c->z.msg : "zlib error");
+	}
+}
+
+static void
+to_zlib(struct ocis_layercheck *c, const unsigned char *p, size_t n)
+{
+	if (!c->z_live) {
+		memset(&c->z, 0, sizeof(c->z));
+		if (inflateInit2(&c->z, 15 + 16) != Z_OK) {
+			blob_fail(c, "cannot initialise zlib");
+			return;
+		}
+		c->z_live = 1;
+	} else {
+		inflateReset(&c->z);
+	}
+	c->gz_zlib = 1;
+	c->gz_between = 0;
+	zlib_feed(c, p, n);
+}
+
+/* Inflate the whole members buffered (all of them at the end). */
+static void
+gz_fast(struct ocis_layercheck *c, int final)
+{
+	size_t pos = 0;
+
+	while (c->why == NULL && !c->gz_zlib &&
+	       (c->gin_len - pos >= GIN_WHOLE || (final && pos < c->gin_len))) {
+		size_t in_used, out_n;
+		enum libdeflate_result r;
+
+		if (c->gin[pos] != 0x1f || (c->gin_len - pos >= 2 && c->gin[pos + 1] != 0x8b)) {
+			blob_fail(c, "garbage after its gzip data");
+			break;
+		}
+		r = libdeflate_gzip_decompress_ex(c->ld, c->gin + pos, c->gin_len - pos, c->gout,
+						  GOUT_CAP, &in_used, &out_n);
+		if (r == LIBDEFLATE_SUCCESS) {
+			out(c, c->gout, out_n);
+			pos += in_used;
+			continue;
+		}
+		/* a member over 1 MiB, or damaged: zlib says which */
+		to_zlib(c, c->gin + pos, c->gin_len - pos);
+		pos = c->gin_len;
+	}
+	memmove(c->gin, c->gin + pos, c->gin_len - pos);
+	c->gin_len -= pos;
+}
+
+static void
+gz_data(struct ocis_layercheck *c, const unsigned char *p, size_t n)
+{
+	while (n > 0 && c->why == NULL) {
+		size_t k;
+
+		if (c->gz_zlib) {
+			zlib_feed(c, p, n);
+			return;
+		}
+		/* gz_fast leaves less than GIN_WHOLE: a slot always fits */
+		k = GIN_CAP - c->gin_len < n ? GIN_CAP - c->gin_len : n;
+		memcpy(c->gin + c->gin_len, p, k);
+		c->gin_len += k;
+		p += k;
+		n -= k;
+		gz_fast(c, 0);
+	}
+}
+
+static void
+gz_end(struct ocis_layercheck *c)
+{
+	if (!c->gz_zlib)
+		gz_fast(c, 1);
+	if (c->gz_zlib && !c->gz_between)
+		blob_fail(c, "its gzip data is truncated");
+}
+
+static void
+zs_data(struct ocis_layercheck *c, const unsigned char *p, size_t n)
+{
+	ZSTD_inBuffer in = { p, n, 0 };
+	ZSTD_outBuffer o;
+
+	do {
+		size_t r;
+
+		o.dst = c->zout;
+		o.size = ZOUT_SIZE;
+		o.pos = 0;
+		r = ZSTD_decompressStream(c->zd, &o, &in);
+		if (ZSTD_isError(r)) {
+			if (ZSTD_getErrorCode(r) == ZSTD_error_frameParameter_windowTooLarge)
+				blob_fail(c, "its zstd data needs a window of more than %d MiB, "
+					  "over what ocipipe decompresses", 1 << (ZSTD_WINDOW_LOG_MAX - 20));
+			else
+				blob_fail(c, "its zstd data is damaged (%s)", ZSTD_getErrorName(r));
+			return;
+		}
+		out(c, c->zout, o.pos);
+		c->zs_hint = r;
+	} while (in.pos < in.size || o.pos == o.size);
+}
+
+/* A new blob starts: its codec from its first bytes (the first slot of a
+ * blob holds them all, unless the blob is shorter). */
+static int
+blob_start(struct ocis_layercheck *c, const unsigned char *p, size_t n)
+{
+	ocis_error_t *e = NULL;
+
+	c->usize = 0;
+	free(c->why);
+	c->why = NULL;
+	if (ocis_hash_reset(&c->hash, &e) < 0) {
+		ocis_error_free(&e);
+		return -1;
+	}
+	if (n >= 2 && p[0] == 0x1f && p[1] == 0x8b) {
+		c->codec = K_GZIP;
+		c->gin_len = 0;
+		c->gz_zlib = 0;
+		if (c->ld == NULL && (c->ld = libdeflate_alloc_decompressor()) == NULL)
+			return -1;
+		if (c->gin == NULL && (c->gin = malloc(GIN_CAP)) == NULL)
+			return -1;
+		if (c->gout == NULL && (c->gout = malloc(GOUT_CAP)) == NULL)
+			return -1;
+	} else if (n >= 4 && p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f && p[3] == 0xfd) {
+		c->codec = K_ZSTD;
+		if (c->zd == NULL) {
+			if ((c->zd = ZSTD_createDCtx()) == NULL ||
+			    ZSTD_isError(ZSTD_DCtx_setParameter(c->zd, ZSTD_d_windowLogMax,
+								ZSTD_WINDOW_LOG_MAX)))
+				return -1;
+		} else {
+			ZSTD_DCtx_reset(c->zd, ZSTD_reset_session_only);
+		}
+		if (c->zout == NULL && (c->zout = malloc(ZOUT_SIZE)) == NULL)
+			return -1;
+		c->zs_hint = 0;
+	} else {
+		c->codec = K_PLAIN;
+	}
+	return 0;
+}
+
+static int
+blob_end(struct ocis_layercheck *c, const char *digest)
+{
+	struct result *r;
+	ocis_error_t *e = NULL;
+	char diff[OCIS_DIGEST_STR_SIZE];
+
+	if (c->codec == K_GZIP)
+		gz_end(c);
+	else if (c->codec == K_ZSTD && c->why == NULL && c->zs_hint != 0)
+		blob_fail(c, "its zstd data is truncated");
+	if (ocis__grow((void **)&c->results, &c->cap_results, c->n_results + 1,
+		       sizeof(*c->results), &e) < 0) {
+		ocis_error_free(&e);
+		return -1;
+	}
+	r = &c->results[c->n_results];
+	memset(r, 0, sizeof(*r));
+	memcpy(r->digest, digest, sizeof(r->digest));
+	r->usize = c->usize;
+	if (c->why) {
+		r->why = c->why;
+		c->why = NULL;
+	} else if (c->codec != K_PLAIN) {
+		if (ocis_hash_final(&c->hash, diff, &e) < 0 || (r->diff_id = strdup(diff)) == NULL) {
+			ocis_error_free(&e);
+			return -1;
+		}
+	}
+	if (ocis__dix_add(&c->result_index, c->results, sizeof(*c->results), c->n_results,
+			  &e) < 0) {
+		ocis_error_free(&e);
+		free(r->diff_id);
+		free(r->why);
+		return -1;
+	}
+	c->n_results++;
+	c->codec = K_UNKNOWN;
+	return 0;
+}
+
+static int
+take_slot(struct ocis_layercheck *c, struct slot *s)
+{
+	if (c->codec == K_UNKNOWN && blob_start(c, s->data, s->len) < 0)
+		return -1;
+	if (c->why == NULL) {
+		switch (c->codec) {
+		case K_PLAIN:
+			c->usize += s->len;
+			break;
+		case K_GZIP:
+			gz_data(c, s->data, s->len);
+			break;
+		case K_ZSTD:
+			zs_data(c, s->data, s->len);
+			break;
+		case K_UNKNOWN:
+			break;
+		}
+	}
+	return s->end ? blob_end(c, s->digest) : 0;
+}
+
+static void *
+thread_main(void *arg)
+{
+	struct ocis_layercheck *c = arg;
+
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		struct slot *s;
+
+		while (c->count == 0 && !c->closing)
+			pthread_cond_wait(&c->work, &c->mu);
+		if (c->count == 0)
+			break;
+		s = &c->slots[c->tail];
+		pthread_mutex_unlock(&c->mu);
+		if (c->fail == NULL && take_slot(c, s) < 0 && c->fail == NULL)
+			c->fail = strdup("out of memory");
+		pthread_mutex_lock(&c->mu);
+		c->tail = (c->tail + 1) % N_SLOTS;
+		c->count--;
+		pthread_cond_signal(&c->space);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+/* --- the caller ------------------------------------------------------------ */
+
+int
+ocis_layercheck_new(struct ocis_layercheck **out, ocis_error_t **err)
+{
+	struct ocis_layercheck *c = calloc(1, sizeof(*c));
+	size_t i;
+	int r;
+
+	*out = NULL;
+	if (c == NULL)
+		return ocis_error_oom(err);
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->work, NULL);
+	pthread_cond_init(&c->space, NULL);
+	*out = c;
+	for (i = 0; i < N_SLOTS; i++)
+		if ((c->slots[i].data = malloc(SLOT_SIZE)) == NULL)
+			return ocis_error_oom(err);
+	if (ocis_hash_init(&c->hash, err) < 0)
+		return -1;
+	c->hash_live = 1;
+	if ((r = pthread_create(&c->thread, NULL, thread_main, c)) != 0)
+		return ocis_error_set(err, r, "cannot start the layer check thread");
+	c->started = 1;
+	return 0;
+}
+
+/* Stop the thread once it has taken every slot handed over. */
+static void
+stop(struct ocis_layercheck *c)
+{
+	if (!c->started)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->closing = 1;
+	pthread_cond_signal(&c->work);
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(c->thread, NULL);
+	c->started = 0;
+}
+
+void
+ocis_layercheck_free(struct ocis_layercheck *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	stop(c);
+	for (i = 0; i < N_SLOTS; i++)
+		free(c->slots[i].data);
+	for (i = 0; i < c->n_results; i++) {
+		free(c->results[i].diff_id);
+		free(c->results[i].why);
+	}
+	free(c->results);
+	free(c->result_index.slots);
+	free(c->expects);
+	free(c->fail);
+	free(c->why);
+	if (c->hash_live)
+		ocis_hash_release(&c->hash);
+	if (c->ld)
+		libdeflate_free_decompressor(c->ld);
+	free(c->gin);
+	free(c->gout);
+	if (c->z_live)
+		inflateEnd(&c->z);
+	ZSTD_freeDCtx(c->zd);
+	free(c->zout);
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->work);
+	pthread_cond_destroy(&c->space);
+	free(c);
+}
+
+/* The slot to fill, waiting while the ring is full. */
+static struct slot *
+filling(struct ocis_layercheck *c)
+{
+	if (!c->filling) {
+		pthread_mutex_lock(&c->mu);
+		while (c->count == N_SLOTS)
+			pthread_cond_wait(&c->space, &c->mu);
+		c->fill = (c->tail + c->count) % N_SLOTS;
+		pthread_mutex_unlock(&c->mu);
+		c->slots[c->fill].len = 0;
+		c->slots[c->fill].end = 0;
+		c->filling = 1;
+	}
+	return &c->slots[c->fill];
+}
+
+static void
+hand_over(struct ocis_layercheck *c)
+{
+	pthread_mutex_lock(&c->mu);
+	c->count++;
+	pthread_cond_signal(&c->work);
+	pthread_mutex_unlock(&c->mu);
+	c->filling = 0;
+}
+
+int
+ocis_layercheck_feed(struct ocis_layercheck *c, const void *data, size_t len,
+		     ocis_error_t **err)
+{
+	const unsigned char *p = data;
+
+	(void)err;
+	while (len > 0) {
+		struct slot *s = filling(c);
+		size_t k = SLOT_SIZE - s->len < len ? SLOT_SIZE - s->len : len;
+
+		memcpy(s->data + s->len, p, k);
+		s->len += k;
+		p += k;
+		len -= k;
+		if (s->len == SLOT_SIZE)
+			hand_over(c);
+	}
+	return 0;
+}
+
+int
+ocis_layercheck_end_blob(struct ocis_layercheck *c, const char *digest, ocis_error_t **err)
+{
+	struct slot *s = filling(c);
+
+	(void)err;
+	s->end = 1;
+	snprintf(s->digest, sizeof(s->digest), "%s", digest);
+	hand_over(c);
+	return 0;
+}
+
+int
+ocis_layercheck_expect(struct ocis_layercheck *c, const struct ocis_layer_desc *d, size_t n,
+		       ocis_error_t **err)
+{
+	struct expect *x;
+
+	if (ocis__grow((void **)&c->expects, &c->cap_expects, c->n_expects + 1,
+		       sizeof(*c->expects), err) < 0)
+		return -1;
+	x = &c->expects[c->n_expects++];
+	memcpy(x->digest, d->digest, sizeof(x->digest));
+	memcpy(x->diff_id, d->diff_id, sizeof(x->diff_id));
+	x->usize = d->uncompressed_size;
+	x->n = n;
+	return 0;
+}
+
+int
+ocis_layercheck_finish(struct ocis_layercheck *c, ocis_error_t **err)
+{
+	size_t i;
+
+	stop(c);
+	if (c->fail)
+		return ocis_error_set(err, 0, "checking the layers: %s", c->fail);
+	for (i = 0; i < c->n_expects; i++) {
+		const struct expect *x = &c->expects[i];
+		const struct result *r = ocis__dix_find(&c->result_index, c->results,
+							sizeof(*c->results), x->digest);
+
+		if (r == NULL)
+			return ocis_error_set(err, EINVAL, "internal: layer %zu (%s) was not "
+					      "checked", x->n, x->digest);
+		if (r->why)
+			return ocis_error_set(err, 0, "layer %zu (%s): %s", x->n, x->digest,
+					      r->why);
+		if (strcmp(r->diff_id ? r->diff_id : r->digest, x->diff_id) != 0)
+			return ocis_error_set(err, 0, "layer %zu (%s): its uncompressed content "
+					      "is %s, not the diffID %s its descriptor says",
+					      x->n, x->digest, r->diff_id ? r->diff_id : r->digest,
+					      x->diff_id);
+		if (x->usize != 0 && r->usize != x->usize)
+			return ocis_error_set(err, 0, "layer %zu (%s): %" PRIu64 " bytes "
+					      "uncompressed, not the %" PRIu64 " its descriptor "
+					      "says", x->n, x->digest, r->usize, x->usize);
+	}
+	return 0;
+}
