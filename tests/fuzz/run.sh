@@ -69,7 +69,7 @@ if ! "$CC" -fsanitize=fuzzer,address,undefined "$probe" -o "$build/probe" 2>"$bu
 fi
 
 # --- build
-PKGS="libarchive libzstd zlib liblzma yajl libcrypto libdeflate"
+PKGS="libarchive libzstd zlib liblzma yajl libcrypto libdeflate libcurl"
 deps_cflags=$(pkg-config --cflags $PKGS) || exit 2
 deps_libs=$(pkg-config --libs $PKGS) || exit 2
 deps_libs="$deps_libs -lbz2"	# Debian's libbz2-dev has no pkg-config file
