@@ -25,6 +25,11 @@ int ocis_write_full(int fd, const void *buf, size_t len, ocis_error_t **err);
 /* pwrite all len bytes at off.  Returns 0 or -1. */
 int ocis_pwrite_full(int fd, const void *buf, size_t len, off_t off, ocis_error_t **err);
 
+/* A new unlinked read-write temporary file in $TMPDIR (else /tmp):
+ * O_TMPFILE, or mkostemp + unlink where the file system lacks it.
+ * Returns the descriptor (the caller closes it) or -1. */
+int ocis_spool_open(ocis_error_t **err);
+
 /*
  * Growable byte buffer.  Invariant: data is NUL-terminated (data[len] == 0)
  * once anything was added, so a JSON document can be used as a C string.

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,26 @@ ocis_pwrite_full(int fd, const void *buf, size_t len, off_t off, ocis_error_t **
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+int
+ocis_spool_open(ocis_error_t **err)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[4096];
+	int fd;
+
+	if (dir == NULL || *dir == 0)
+		dir = "/tmp";
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(path, sizeof(path), "%s/ocipipe-spool-XXXXXX", dir);
+		fd = mkostemp(path, O_CLOEXEC);
+		if (fd < 0)
+			return ocis_error_set(err, errno, "cannot create a spool file in '%s'", dir);
+		unlink(path);
+	}
+	return fd;
 }
 
 int

@@ -180,22 +180,8 @@ ocis_layout_open_tar(struct ocis_layout **out, int fd, int64_t mtime, ocis_error
 static int
 open_spool(struct ocis_layout *l, ocis_error_t **err)
 {
-	const char *dir = getenv("TMPDIR");
-	char path[4096];
-	int fd;
-
-	if (dir == NULL || *dir == 0)
-		dir = "/tmp";
-	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		snprintf(path, sizeof(path), "%s/ocipipe-spool-XXXXXX", dir);
-		fd = mkostemp(path, O_CLOEXEC);
-		if (fd < 0)
-			return ocis_error_set(err, errno, "cannot create a spool file in '%s'", dir);
-		unlink(path);
-	}
-	l->spool = fd;
-	return 0;
+	l->spool = ocis_spool_open(err);
+	return l->spool < 0 ? -1 : 0;
 }
 
 /* --- directory -------------------------------------------------------- */
