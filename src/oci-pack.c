@@ -276,15 +276,9 @@ main(int argc, char **argv)
 			tool_progname, stats.images, stats.images == 1 ? "" : "s", stats.layers,
 			stats.layers == 1 ? "" : "s", stats.top_digest, args.tags[0],
 			tool_elapsed());
-	if (args.descriptor_file) {
-		char *json = NULL;
-		if (asprintf(&json, "{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%llu}",
-			     stats.top_media_type, stats.top_digest,
-			     (unsigned long long)stats.top_size) < 0)
-			tool_die("out of memory");
-		tool_write_text_file(args.descriptor_file, json);
-		free(json);
-	}
+	if (args.descriptor_file)
+		tool_write_descriptor(args.descriptor_file, stats.top_media_type, stats.top_digest,
+				      stats.top_size);
 	free(args.tags);
 	free(args.annotations);
 	return tool_finish();

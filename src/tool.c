@@ -146,6 +146,19 @@ tool_write_text_file(const char *path, const char *text)
 }
 
 void
+tool_write_descriptor(const char *path, const char *media_type, const char *digest,
+		      uint64_t size)
+{
+	char *json = NULL;
+
+	if (asprintf(&json, "{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%llu}",
+		     media_type, digest, (unsigned long long)size) < 0)
+		tool_die("out of memory");
+	tool_write_text_file(path, json);
+	free(json);
+}
+
+void
 tool_set_error_stream(struct ocis_stream_writer *w)
 {
 	error_stream = w;

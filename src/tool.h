@@ -89,6 +89,10 @@ double tool_elapsed(void);
 const char *tool_bytes(uint64_t n, char buf[16]);
 /* Open FILE for --print-descriptor ("-" = stderr); dies on error. */
 void tool_write_text_file(const char *path, const char *text);
+/* --print-descriptor of oci-pack and oci-push: what the tags point at,
+ * {"mediaType","digest","size"}, into FILE. */
+void tool_write_descriptor(const char *path, const char *media_type, const char *digest,
+			   uint64_t size);
 
 /*
  * Options shared by the programs that write a layer (oci-layer, oci-diff):
