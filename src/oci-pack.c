@@ -218,7 +218,6 @@ main(int argc, char **argv)
 	struct ocis_stream_reader *r = NULL;
 	struct ocis_layout *l = NULL;
 	ocis_error_t *err = NULL;
-	const char *arch = NULL, *variant = NULL;
 
 	memset(&args, 0, sizeof(args));
 	args.progress = -1;
@@ -234,13 +233,7 @@ main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	o.tags = args.tags;
 	o.n_tags = args.n_tags;
-	if (args.arch) {
-		(void)ocis_arch_lookup(args.arch, &arch, &variant);
-		o.arch = arch;
-		o.variant = args.variant ? args.variant : variant;
-	} else {
-		o.variant = args.variant;
-	}
+	tool_default_platform(args.arch, args.variant, &o.arch, &o.variant);
 	o.os = args.os;
 	o.created = args.have_epoch ? args.epoch : (int64_t)time(NULL);
 	o.allow_same_platform = args.allow_same_platform;

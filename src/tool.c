@@ -332,6 +332,18 @@ tool_env_epoch(int64_t *out)
 	return 1;
 }
 
+void
+tool_default_platform(const char *arch, const char *variant, const char **oci_arch,
+		      const char **oci_variant)
+{
+	const char *a = NULL, *v = NULL;
+
+	if (arch)
+		(void)ocis_arch_lookup(arch, &a, &v);
+	*oci_arch = a;
+	*oci_variant = variant ? variant : v;
+}
+
 int
 tool_cpus(void)
 {
