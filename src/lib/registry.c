@@ -1155,8 +1155,10 @@ take_location(struct ocis_registry *reg, struct ocis_upload *u, const struct res
 	return 0;
 }
 
-/* "0-N" (or "bytes=0-N"): the registry holds N + 1 bytes; no header or
- * "0-0" with nothing sent is 0 bytes (registries differ). */
+/* "0-N" (or "bytes=0-N"): the registry holds N + 1 bytes; no header is 0
+ * bytes, and so is "0-0": the distribution registry answers it for an
+ * empty upload (and for one of a single byte: resending that byte is
+ * harmless, the registry's next Range says where it stands). */
 static int
 range_end(const char *range, uint64_t *held)
 {
@@ -1173,9 +1175,9 @@ range_end(const char *range, uint64_t *held)
 		return -1;
 	errno = 0;
 	n = strtoull(p + 2, &end, 10);
-	if (errno || end == p + 2 || *end != 0)
+	if (errno || end == p + 2 || *end != 0 || n == UINT64_MAX)
 		return -1;
-	*held = (uint64_t)n + 1;
+	*held = n == 0 ? 0 : (uint64_t)n + 1;
 	return 0;
 }
 
