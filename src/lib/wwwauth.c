@@ -118,8 +118,8 @@ one_challenge(struct cursor *c, struct ocis_challenge *ch, struct ocis_buf *v, o
 		const char *name;
 
 		skip_ws(c);
-		if (c->pos == c->len)
-			return 0;
+		if (c->pos == c->len || (first && c->s[c->pos] == ','))
+			return 0;	/* the end, or a challenge without parameters */
 		name_at = c->pos;
 		nlen = token(c);
 		name = c->s + name_at;
