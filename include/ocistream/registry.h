@@ -81,6 +81,10 @@ void ocis_registry_free(struct ocis_registry *reg);
 /* Request body bytes handed to the registry so far (resent bytes count
  * again); readable from any thread. */
 uint64_t ocis_registry_bytes_sent(const struct ocis_registry *reg);
+/* From another thread: on = 1 makes the request under way, and every
+ * request until on = 0, fail at once (CURLE_ABORTED_BY_CALLBACK, no
+ * retry); for a push that failed elsewhere and must stop its uploads. */
+void ocis_registry_interrupt(struct ocis_registry *reg, int on);
 /* "https://host:port" or "http://..." once open. */
 const char *ocis_registry_base_url(const struct ocis_registry *reg);
 

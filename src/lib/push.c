@@ -491,6 +491,8 @@ sink_commit(void *ctx, const char *digest, uint64_t size, ocis_error_t **err)
 	p->state = RUN_NONE;
 	if (s == RUN_SKIP)
 		return 0;
+	if (s == RUN_NONE)
+		return ocis_error_set(err, 0, "push: blob %s has no bytes", digest);
 	pthread_mutex_lock(&p->mu);
 	p->stats.blobs++;
 	pthread_mutex_unlock(&p->mu);
@@ -703,14 +705,17 @@ ocis_push(struct ocis_stream_reader *r, struct ocis_registry *reg, const struct 
 	ret = 0;
 out:
 	if (p.started && ret < 0) {
-		/* stop at the next job; an open session is given up */
+		/* the upload under way stops, the jobs left are dropped, and
+		 * the open sessions are given up (pusher_release) */
 		ocis_error_t *ignored = NULL;
 		pthread_mutex_lock(&p.mu);
 		if (p.failed == NULL)
 			ocis_error_set(&p.failed, 0, "stopped");
 		pthread_mutex_unlock(&p.mu);
+		ocis_registry_interrupt(reg, 1);
 		(void)wait_idle(&p, &ignored);
 		ocis_error_free(&ignored);
+		ocis_registry_interrupt(reg, 0);
 	}
 	p.stats.sent = ocis_registry_bytes_sent(reg);
 	if (stats)

@@ -55,6 +55,7 @@ struct ocis_registry {
 	char *authorization;		/* "Basic ..." or "Bearer ...", or NULL */
 	enum ocis_auth_scheme scheme;
 	uint64_t sent;			/* atomic */
+	int interrupted;		/* atomic: ocis_registry_interrupt */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -296,6 +297,17 @@ on_body(char *data, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
+/* A transfer goes on unless ocis_registry_interrupt was called. */
+static int
+on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+	    curl_off_t ulnow)
+{
+	struct ocis_registry *reg = ud;
+
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return __atomic_load_n(&reg->interrupted, __ATOMIC_RELAXED);
+}
+
 static int
 header_is(const char *line, size_t len, const char *name, const char **value, size_t *vlen)
 {
@@ -436,6 +448,9 @@ perform(struct ocis_registry *reg, const struct req *q, struct resp *r, int *tra
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, reg);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	if (set_tls(reg) < 0) {
 		ocis_error_set(err, 0, "registry '%s': libcurl cannot take the certificates of "
 			       "the cert dir", reg->host);
@@ -567,7 +582,8 @@ request(struct ocis_registry *reg, const struct req *q, struct resp *r, ocis_err
 		ocis_error_t *e = NULL;
 
 		if (perform(reg, q, r, &transport, &e) < 0) {
-			if (!transport || !q->replay || attempt >= reg->retries) {
+			if (!transport || !q->replay || attempt >= reg->retries ||
+			    __atomic_load_n(&reg->interrupted, __ATOMIC_RELAXED)) {
 				give_up(err, &e, attempt + 1);
 				return -1;
 			}
@@ -921,6 +937,12 @@ ocis_registry_free(struct ocis_registry *reg)
 		free(reg->mount_from[i]);
 	free(reg->mount_from);
 	free(reg);
+}
+
+void
+ocis_registry_interrupt(struct ocis_registry *reg, int on)
+{
+	__atomic_store_n(&reg->interrupted, on, __ATOMIC_RELAXED);
 }
 
 uint64_t
