@@ -190,8 +190,9 @@ job_free(struct pusher *p, struct job *j)
 	if (j->fd >= 0)
 		close(j->fd);
 	free(j->mem);
-	if (j->kind == JOB_FINISH) {
-		ocis_registry_upload_cancel(p->reg, j->st->up);	/* when it failed */
+	if (j->kind == JOB_FINISH && j->st) {
+		/* the worker's: a session left open by a failure is given up */
+		ocis_registry_upload_cancel(p->reg, j->st->up);
 		free(j->st);
 	}
 	pthread_mutex_lock(&p->mu);
@@ -318,8 +319,15 @@ submit(struct pusher *p, struct job *j, ocis_error_t **err)
 		r = worker_failed(p, err);
 	}
 	pthread_mutex_unlock(&p->mu);
-	if (j)
+	if (j) {
+		/* not taken: its session, if any, is given up after the worker
+		 * stopped (this thread must not use the registry meanwhile) */
+		if (j->kind == JOB_FINISH) {
+			p->st = j->st;
+			j->st = NULL;
+		}
 		job_free(p, j);
+	}
 	return r;
 }
 
