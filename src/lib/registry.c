@@ -415,6 +415,17 @@ transient(CURLcode cc)
 	}
 }
 
+/* Does url belong to the registry (same scheme, host and port)?  The
+ * credentials go nowhere else, whatever a Location header names (a
+ * storage backend, another host), as docker's client does it. */
+static int
+same_origin(const struct ocis_registry *reg, const char *url)
+{
+	size_t n = strlen(reg->base);
+
+	return strncasecmp(url, reg->base, n) == 0 && (url[n] == '/' || url[n] == 0);
+}
+
 /* One attempt: 0 with r filled when an answer came, -1 on a transport
  * error (*transport set) or a local one. */
 static int
@@ -489,7 +500,7 @@ perform(struct ocis_registry *reg, const struct req *q, struct resp *r, int *tra
 		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
 		curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
 	}
-	if (q->auth == AUTH_REGISTRY && reg->authorization) {
+	if (q->auth == AUTH_REGISTRY && reg->authorization && same_origin(reg, q->url)) {
 		if (asprintf(&line, "Authorization: %s", reg->authorization) < 0)
 			goto oom;
 	} else if (q->auth == AUTH_CREDENTIALS && reg->user) {
@@ -1382,9 +1393,10 @@ ocis_registry_upload_send(struct ocis_registry *reg, struct ocis_upload *u,
 			rc = take_location(reg, u, &r, what, err);
 			if (rc == 0 && range_end(r.range, &held) == 0 && r.range != NULL &&
 			    held != end) {
-				logf_(reg, 1, "%s: the registry holds %llu bytes", what,
-				      (unsigned long long)held);
-				rc = -2;	/* check where it stands */
+				/* a fault too: check where it stands */
+				ocis_error_set(&e, 0, "registry '%s': %s: the registry holds %llu "
+					       "bytes", reg->host, what, (unsigned long long)held);
+				rc = -2;
 			} else if (rc == 0) {
 				u->offset = end;
 			}
