@@ -34,6 +34,7 @@
 #   tar_listing [OPTS] TARFILE|- canonical listing (tests/helpers/listing.py)
 #   tree_listing [OPTS] DIR
 #   blob_path DIR DIGEST         path of a blob in an OCI layout
+#   rss FILE                     peak RSS in KiB from /usr/bin/time -v output
 #   not_an_image FILE            FILE is empty or no client takes it for an image
 # Servers and clients (call the start_* helpers at the top level of a test
 # file, not inside a test: they set variables; everything they start is
@@ -353,6 +354,10 @@ tree_listing() {
 # user-xattr, security-xattr)?
 rootfs_skipped() {
 	grep -qx "$2" "$1.skipped" 2>/dev/null
+}
+
+rss() {
+	sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$1"
 }
 
 # blob_path LAYOUT sha256:HEX

@@ -16,6 +16,9 @@ command -v openssl >/dev/null 2>&1 || skip_all "openssl is not installed"
 # The same config bytes in oci-push and oci-pack.
 SOURCE_DATE_EPOCH=1700000000
 export SOURCE_DATE_EPOCH
+# As in t0600: keep ASan's quarantine small so RSS measures the program.
+ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=1:thread_local_quarantine_size_kb=64"
+export ASAN_OPTIONS
 # Fast retries for the fault tests.
 FAST="--retry-delay 0.1 --chunk-size 1M"
 
@@ -146,6 +149,18 @@ test_expect_success PLAIN 're-push of the unchanged image: no blob upload in the
 	cmp raw.json raw11.json
 '
 
+test_expect_success PLAIN 'DEST@DIGEST: pushed by digest, no tag; another digest is refused before any manifest' '
+	oci-push --tls-verify=false "$PLAIN/ocipipe/bydigest@$(cat img.digest)" <img.stream &&
+	skopeo inspect --raw --tls-verify=false "docker://$PLAIN/ocipipe/bydigest@$(cat img.digest)" >d.json &&
+	cmp raw.json d.json &&
+	test_expect_code 1 oci-push --tls-verify=false "$PLAIN/ocipipe/bydigest2@$(cat new.digest)" \
+		<img.stream 2>err &&
+	test_one_error_line oci-push err &&
+	grep "not the destination" err &&
+	test_must_fail skopeo inspect --raw --tls-verify=false \
+		"docker://$PLAIN/ocipipe/bydigest2@$(cat img.digest)" 2>/dev/null
+'
+
 test_expect_success PLAIN '--stream: nothing spooled, same digests; a blob of one chunk is asked for first' '
 	mkdir tmp &&
 	wc -l <plain.out >before &&
@@ -159,6 +174,19 @@ test_expect_success PLAIN '--stream: nothing spooled, same digests; a blob of on
 	skopeo copy -q --src-tls-verify=false docker://$PLAIN/ocipipe/streamed:1.0 oci:back2:1.0 &&
 	test "$(manifest_digest back2 1.0)" = "$(cat img.digest)" &&
 	same_blobs back2 layout
+'
+
+test_expect_success PLAIN,TIME 'memory: a layer larger than 64 MiB pushed in both modes, peak RSS below 64 MiB' '
+	mkdir big &&
+	head -c 80000000 /dev/urandom >big/blob &&
+	tar -C big -c . | oci-layer -c none >big.stream &&
+	for m in --stream --check-first; do
+		/usr/bin/time -v oci-push $m --tls-verify=false $PLAIN/ocipipe/big:1 \
+			<big.stream 2>big.time || return 1
+		test_diag "oci-push $m, an 80 MB layer: peak RSS $(rss big.time) KiB" &&
+		test "$(rss big.time)" -lt 65536 || return 1
+	done &&
+	rm -rf big big.stream
 '
 
 test_expect_success PLAIN 'several images: the index is pushed, skopeo inspect --raw shows it' '
