@@ -44,7 +44,7 @@ bench_input
 # (skopeo keeps a cache of where it saw each blob, and mounts it from
 # there) finds the blobs of an earlier round.
 start_registry() {
-	local port
+	local port i
 	test -z "$regpid" || { kill "$regpid"; wait "$regpid" 2>/dev/null || :; }
 	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	rm -rf "$out/registry"
