@@ -16,28 +16,10 @@
 # ratio of wall time to the reference of its group.
 set -eu
 
-build=$(cd "${1:-.}" && pwd)
-export PATH="$build:$PATH"
+. "$(dirname "$0")/lib.sh"
+bench_setup "${1:-.}" oci-layer oci-config oci-manifest oci-pack
 runs=${BENCH_RUNS:-3}
-out=${BENCH_OUT:-$(mktemp -d)}
-mkdir -p "$out"
-cleanup() { [ -n "${BENCH_OUT:-}" ] || rm -rf "$out"; }
-trap cleanup EXIT
-
-for t in oci-layer oci-config oci-manifest oci-pack; do
-	command -v $t >/dev/null || { echo "bench: $t not found in $build" >&2; exit 1; }
-done
-
-input="$out/input.tar"
-if [ -n "${BENCH_INPUT:-}" ]; then
-	tar -C "$BENCH_INPUT" -cf "$input" .
-else
-	# A rootfs-like mix from the machine itself: executables and headers,
-	# about 500 MB on a Debian 12 build machine.
-	tar -C /usr -cf "$input" bin include 2>/dev/null || true
-fi
-insize=$(stat -c %s "$input")
-cat "$input" > /dev/null	# warm the cache
+bench_input
 
 # run1 CMD: runs CMD (a shell pipeline, input on stdin) once in an empty
 # $out/o; prints "wall cpu rss_KiB fs_blocks".

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # bash completion for the ocipipe programs: oci-layer, oci-config,
-# oci-manifest, oci-pack, oci-flatten, oci-diff.  Installed into the bash-completion directory
+# oci-manifest, oci-pack, oci-flatten, oci-diff, oci-push.  Installed into the bash-completion directory
 # (completions/ocipipe, with one symlink per program), or source it:
 #   . completion/ocipipe.bash
 # The option names come from each program's --help, so they stay true.
@@ -41,7 +41,8 @@ _ocipipe()
 		--user|--workdir|--stop-signal|--author|--author-email|--created|\
 		--source-date-epoch|--from|--annotation|--oci-annotation|--tag|\
 		--output|--created-by|--comment|--media-types|--base-ref|--name|\
-		-i|--input|--ref|-L|--lower) ;;
+		-i|--input|--ref|-L|--lower|--creds|--authfile|--cert-dir|--chunk-size|\
+		--mount-from|--retry-times|--retry-delay|--timeout|--print-descriptor) ;;
 		*) opt= ;;
 		esac
 	fi
@@ -55,14 +56,17 @@ _ocipipe()
 		*:--variant) words="v5 v6 v7 v8" ;;
 		*:--os) words="linux" ;;
 		*:--media-types) words="oci docker" ;;
+		oci-push:--tls-verify) words="true false" ;;
+		oci-push:--chunk-size) words="1M 4M 8M 16M 24M" ;;
 		*:--stop-signal) words="SIGTERM SIGINT SIGQUIT SIGKILL SIGHUP SIGUSR1 SIGUSR2" ;;
 		*:--oci-annotation)
 			words="created authors url= documentation= source= version= revision= vendor= licenses= ref.name= title= description= base.digest= base.name=" ;;
-		*:--from|oci-flatten:-i|oci-flatten:--input|oci-diff:-L|oci-diff:--lower)
+		*:--from|oci-flatten:-i|oci-flatten:--input|oci-diff:-L|oci-diff:--lower|\
+		oci-push:--authfile|*:--print-descriptor)
 			COMPREPLY=($(compgen -f -- "$val"))
 			compopt -o filenames 2>/dev/null
 			;;
-		oci-pack:-o|oci-pack:--output|*:--workdir|*:-w|*:--volume)
+		oci-pack:-o|oci-pack:--output|*:--workdir|*:-w|*:--volume|oci-push:--cert-dir)
 			COMPREPLY=($(compgen -d -- "$val"))
 			compopt -o filenames 2>/dev/null
 			;;
@@ -81,8 +85,12 @@ _ocipipe()
 		# the IMAGE argument: a file
 		COMPREPLY=($(compgen -f -- "$cur"))
 		compopt -o filenames 2>/dev/null
+	elif [[ $prog == oci-push && -z $cur ]]; then
+		# DEST
+		COMPREPLY=(docker://)
+		compopt -o nospace 2>/dev/null
 	fi
 	return 0
 }
 
-complete -F _ocipipe oci-layer oci-config oci-manifest oci-pack oci-flatten oci-diff
+complete -F _ocipipe oci-layer oci-config oci-manifest oci-pack oci-flatten oci-diff oci-push

@@ -218,7 +218,6 @@ main(int argc, char **argv)
 	struct ocis_stream_reader *r = NULL;
 	struct ocis_layout *l = NULL;
 	ocis_error_t *err = NULL;
-	const char *arch = NULL, *variant = NULL;
 
 	memset(&args, 0, sizeof(args));
 	args.progress = -1;
@@ -234,13 +233,7 @@ main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	o.tags = args.tags;
 	o.n_tags = args.n_tags;
-	if (args.arch) {
-		(void)ocis_arch_lookup(args.arch, &arch, &variant);
-		o.arch = arch;
-		o.variant = args.variant ? args.variant : variant;
-	} else {
-		o.variant = args.variant;
-	}
+	tool_default_platform(args.arch, args.variant, &o.arch, &o.variant);
 	o.os = args.os;
 	o.created = args.have_epoch ? args.epoch : (int64_t)time(NULL);
 	o.allow_same_platform = args.allow_same_platform;
@@ -276,15 +269,9 @@ main(int argc, char **argv)
 			tool_progname, stats.images, stats.images == 1 ? "" : "s", stats.layers,
 			stats.layers == 1 ? "" : "s", stats.top_digest, args.tags[0],
 			tool_elapsed());
-	if (args.descriptor_file) {
-		char *json = NULL;
-		if (asprintf(&json, "{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%llu}",
-			     stats.top_media_type, stats.top_digest,
-			     (unsigned long long)stats.top_size) < 0)
-			tool_die("out of memory");
-		tool_write_text_file(args.descriptor_file, json);
-		free(json);
-	}
+	if (args.descriptor_file)
+		tool_write_descriptor(args.descriptor_file, stats.top_media_type, stats.top_digest,
+				      stats.top_size);
 	free(args.tags);
 	free(args.annotations);
 	return tool_finish();

@@ -146,6 +146,19 @@ tool_write_text_file(const char *path, const char *text)
 }
 
 void
+tool_write_descriptor(const char *path, const char *media_type, const char *digest,
+		      uint64_t size)
+{
+	char *json = NULL;
+
+	if (asprintf(&json, "{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%llu}",
+		     media_type, digest, (unsigned long long)size) < 0)
+		tool_die("out of memory");
+	tool_write_text_file(path, json);
+	free(json);
+}
+
+void
 tool_set_error_stream(struct ocis_stream_writer *w)
 {
 	error_stream = w;
@@ -317,6 +330,18 @@ tool_env_epoch(int64_t *out)
 		tool_die("invalid SOURCE_DATE_EPOCH '%s': expected seconds since 1970", s);
 	*out = v;
 	return 1;
+}
+
+void
+tool_default_platform(const char *arch, const char *variant, const char **oci_arch,
+		      const char **oci_variant)
+{
+	const char *a = NULL, *v = NULL;
+
+	if (arch)
+		(void)ocis_arch_lookup(arch, &a, &v);
+	*oci_arch = a;
+	*oci_variant = variant ? variant : v;
 }
 
 int

@@ -62,6 +62,12 @@ int tool_media_types_arg(const char *arg);
  * 0 when unset or empty; a malformed value is a fatal error. */
 int tool_env_epoch(int64_t *out);
 
+/* The platform of a default config from --arch and --variant: the OCI
+ * name of a build-system architecture (which may bring a variant); an
+ * explicit variant wins.  NULLs stay NULL. */
+void tool_default_platform(const char *arch, const char *variant, const char **oci_arch,
+			   const char **oci_variant);
+
 /* Online CPUs (at least 1). */
 int tool_cpus(void);
 
@@ -89,6 +95,10 @@ double tool_elapsed(void);
 const char *tool_bytes(uint64_t n, char buf[16]);
 /* Open FILE for --print-descriptor ("-" = stderr); dies on error. */
 void tool_write_text_file(const char *path, const char *text);
+/* --print-descriptor of oci-pack and oci-push: what the tags point at,
+ * {"mediaType","digest","size"}, into FILE. */
+void tool_write_descriptor(const char *path, const char *media_type, const char *digest,
+			   uint64_t size);
 
 /*
  * Options shared by the programs that write a layer (oci-layer, oci-diff):

@@ -34,9 +34,22 @@
 #   tar_listing [OPTS] TARFILE|- canonical listing (tests/helpers/listing.py)
 #   tree_listing [OPTS] DIR
 #   blob_path DIR DIGEST         path of a blob in an OCI layout
+#   rss FILE                     peak RSS in KiB from /usr/bin/time -v output
 #   not_an_image FILE            FILE is empty or no client takes it for an image
 #   use_pseudo                   set up Debian's stand-alone pseudo (prereq
 #                                PSEUDO; its server stops with test_done)
+# Servers and clients (call the start_* helpers at the top level of a test
+# file, not inside a test: they set variables; everything they start is
+# stopped by test_done, skip_all, or when the file exits):
+#   free_port, wait_port PORT    a free port on 127.0.0.1; wait until it listens
+#   start_bg NAME CMD...         CMD in the background, output in NAME.out
+#   start_registry NAME [--tls CERT KEY] [--htpasswd FILE]
+#                  [--token REALM SERVICE ISSUER CERTBUNDLE]
+#                                a docker-registry on 127.0.0.1 (prereq
+#                                REGISTRY), storage NAME.data, log (every
+#                                request) NAME.out; sets REG=127.0.0.1:PORT
+#   podman_setup, podman_ ARGS   podman with its storage in the scratch
+#                                directory (vfs)
 
 # ---------------------------------------------------------------- setup
 if test -z "${top_srcdir:-}"; then
@@ -213,6 +226,7 @@ test_skip() {
 
 skip_all() {
 	echo "1..0 # SKIP $*"
+	_t_stop_bg
 	cd / && rm -rf "$TEST_DIR"
 	exit 0
 }
@@ -221,6 +235,7 @@ test_done() {
 	if test_have_prereq PSEUDO; then
 		pseudo -S >/dev/null 2>&1	# stop the pseudo server of this file
 	fi
+	_t_stop_bg
 	echo "1..$_t_count"
 	if test "$_t_failed" = 0; then
 		test -n "${TEST_KEEP:-}" || { cd / && rm -rf "$TEST_DIR"; }
@@ -363,6 +378,10 @@ rootfs_skipped() {
 	grep -qx "$2" "$1.skipped" 2>/dev/null
 }
 
+rss() {
+	sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$1"
+}
+
 # blob_path LAYOUT sha256:HEX
 blob_path() {
 	echo "$1/blobs/${2%%:*}/${2#*:}"
@@ -438,4 +457,114 @@ for b in iter(lambda: sys.stdin.buffer.read(1 << 20), b""):
     h.update(b)
     n += len(b)
 print(n, h.hexdigest())'
+}
+
+# ---------------------------------------------------------------- servers
+
+# The pids of what start_bg started, also inside a test (a subshell).
+_t_bg_file=$TEST_DIR/.bg-pids
+_t_stop_bg() {
+	if test -s "$_t_bg_file"; then
+		for _t_p in $(cat "$_t_bg_file"); do
+			kill "$_t_p" 2>/dev/null
+		done
+		for _t_p in $(cat "$_t_bg_file"); do
+			wait "$_t_p" 2>/dev/null
+		done
+		: >"$_t_bg_file"
+	fi
+	if test -n "${PODMAN_RUNROOT:-}"; then
+		podman_ rm -a -f >/dev/null 2>&1
+		rm -rf "$PODMAN_RUNROOT"
+		PODMAN_RUNROOT=
+	fi
+}
+trap '_t_stop_bg' EXIT
+trap '_t_stop_bg; exit 130' INT TERM
+
+free_port() {
+	"$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_port() {
+	"$PYTHON" -c 'import socket, sys, time
+end = time.time() + 15
+while True:
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()
+        break
+    except OSError:
+        if time.time() > end:
+            sys.exit(1)
+        time.sleep(0.1)' "$1"
+}
+
+start_bg() {
+	_t_name=$1
+	shift
+	"$@" >"$TEST_DIR/$_t_name.out" 2>&1 </dev/null &
+	echo $! >>"$_t_bg_file"
+}
+
+command -v docker-registry >/dev/null 2>&1 && test_set_prereq REGISTRY
+
+start_registry() {
+	_t_rn=$1
+	shift
+	_t_tls=
+	_t_auth=
+	while test $# -gt 0; do
+		case $1 in
+		--tls)
+			_t_tls="  tls:
+    certificate: $2
+    key: $3"
+			shift 3 ;;
+		--htpasswd)
+			_t_auth="auth:
+  htpasswd:
+    realm: ocipipe-test
+    path: $2"
+			shift 2 ;;
+		--token)
+			_t_auth="auth:
+  token:
+    realm: $2
+    service: $3
+    issuer: $4
+    rootcertbundle: $5"
+			shift 5 ;;
+		*)
+			echo "start_registry: unknown option $1" >&2
+			return 1 ;;
+		esac
+	done
+	_t_port=$(free_port) || return 1
+	cat >"$TEST_DIR/$_t_rn.yml" <<-EOF || return 1
+	version: 0.1
+	log:
+	  level: info
+	storage:
+	  filesystem:
+	    rootdirectory: $TEST_DIR/$_t_rn.data
+	http:
+	  addr: 127.0.0.1:$_t_port
+	  secret: ocipipe-test-secret
+	$_t_tls
+	$_t_auth
+	EOF
+	start_bg "$_t_rn" docker-registry serve "$TEST_DIR/$_t_rn.yml"
+	wait_port "$_t_port" || return 1
+	REG=127.0.0.1:$_t_port
+}
+
+# podman wants a short runroot (at most 50 characters)
+podman_setup() {
+	PODMAN_RUNROOT=$(mktemp -d /tmp/ocipipe-podman.XXXXXX) || exit 99
+	mkdir -p "$TEST_DIR/podman/tmp"
+}
+
+podman_() {
+	podman --storage-driver vfs --root "$TEST_DIR/podman/root" \
+		--runroot "$PODMAN_RUNROOT" --tmpdir "$TEST_DIR/podman/tmp" "$@"
 }

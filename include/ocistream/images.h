@@ -42,6 +42,12 @@ struct ocis_blob_sink {
 	int (*put_blob)(void *ctx, const char *media_type, const void *data, size_t len,
 			char digest[OCIS_DIGEST_STR_SIZE], ocis_error_t **err);
 	void *ctx;
+	/* Optional (NULL: blob_begin is called): begins a run whose digest
+	 * and size the stream gives at its start (a base image's blob), so
+	 * that a registry can be asked first whether it has the blob.  The
+	 * bytes and the commit follow as for any run. */
+	int (*blob_begin_known)(void *ctx, const char *digest, uint64_t size,
+				ocis_error_t **err);
 };
 
 struct ocis_images_opts {

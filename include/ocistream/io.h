@@ -55,4 +55,9 @@ void ocis_buf_release(struct ocis_buf *b);	/* frees memory, back to INIT */
 /* Steal the contents as a NUL-terminated malloc'd string; buffer is reset to INIT. */
 char *ocis_buf_detach(struct ocis_buf *b, size_t *len);
 
+/* The whole regular file at path into out (replacing its contents), at
+ * most cap bytes (a larger file is an error).  On failure *err->code is
+ * the errno (ENOENT for a missing file). */
+int ocis_read_file(const char *path, struct ocis_buf *out, size_t cap, ocis_error_t **err);
+
 #endif

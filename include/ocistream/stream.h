@@ -73,6 +73,11 @@ struct ocis_stream_entry {
 	/* LAYER only: 1 when it refers to a blob carried earlier in the
 	 * stream (a base image layer) rather than closing a chunk run. */
 	int layer_ref;
+	/* CHUNK only: when this reader turns a base image's blob into the
+	 * run, the digest its member name gives (checked at the run's end,
+	 * as every digest) and its size; NULL and 0 otherwise. */
+	const char *run_digest;
+	uint64_t run_size;
 };
 
 struct ocis_stream_reader;

@@ -280,13 +280,17 @@ out:
 /* A chunk entry: its bytes through the sink and the layer check, a run
  * begun if none is. */
 static int
-pass_chunk(struct ocis_stream_reader *r, const struct ocis_blob_sink *sink,
-	   struct ocis_layercheck *check, int *blob_open, ocis_error_t **err)
+pass_chunk(struct ocis_stream_reader *r, const struct ocis_stream_entry *e,
+	   const struct ocis_blob_sink *sink, struct ocis_layercheck *check, int *blob_open,
+	   ocis_error_t **err)
 {
 	unsigned char buf[65536];
 	ssize_t n;
 
-	if (!*blob_open && sink->blob_begin(sink->ctx, err) < 0)
+	if (!*blob_open && (e->run_digest && sink->blob_begin_known
+				    ? sink->blob_begin_known(sink->ctx, e->run_digest, e->run_size,
+							     err)
+				    : sink->blob_begin(sink->ctx, err)) < 0)
 		return -1;
 	*blob_open = 1;
 	while ((n = ocis_stream_read(r, buf, sizeof(buf), err)) > 0)
@@ -318,7 +322,7 @@ read_entries(struct ocis_stream_reader *r, const struct ocis_blob_sink *sink,
 	while ((rc = ocis_stream_next(r, &e, err)) > 0) {
 		switch (e.kind) {
 		case OCIS_ENTRY_CHUNK:
-			if (pass_chunk(r, sink, check, &blob_open, err) < 0)
+			if (pass_chunk(r, &e, sink, check, &blob_open, err) < 0)
 				return -1;
 			if (o->progress)
 				o->progress(o->cb_ctx, ocis_stream_input_offset(r), set->layers);

@@ -114,6 +114,9 @@ const void *ocis__dix_find(const struct ocis__digest_index *x, const void *base,
  * moved); of elements with the same digest the last one is found. */
 int ocis__dix_add(struct ocis__digest_index *x, const void *base, size_t stride, size_t k,
 		  struct ocis_error **err);
+/* Overwrite a secret string (password, token, Authorization header)
+ * before freeing it; NULL is fine. */
+void ocis__free_secret(char *s);
 /* Format a warning and pass it to warn(ctx, msg) when warn is set. */
 void ocis__warnf(void (*warn)(void *ctx, const char *msg), void *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

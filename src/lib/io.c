@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <ocistream/io.h>
 
@@ -88,6 +89,42 @@ ocis_tmpfile(ocis_error_t **err)
 		return ocis_error_set(err, errno, "cannot create a temporary file in '%s'", dir);
 	unlink(path);
 	return fd;
+}
+
+int
+ocis_read_file(const char *path, struct ocis_buf *out, size_t cap, ocis_error_t **err)
+{
+	char buf[65536];
+	struct stat st;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), r = -1;
+
+	if (fd < 0)
+		return ocis_error_set(err, errno, "cannot open '%s'", path);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		ocis_error_set(err, S_ISREG(st.st_mode) ? errno : EINVAL,
+			       "'%s' is not a regular file", path);
+		goto out;
+	}
+	ocis_buf_reset(out);
+	while ((n = ocis_read_full(fd, buf, sizeof(buf), err)) > 0) {
+		if (out->len + (size_t)n > cap) {
+			ocis_error_set(err, EFBIG, "'%s' is larger than %zu bytes", path, cap);
+			goto out;
+		}
+		if (ocis_buf_add(out, buf, (size_t)n, err) < 0)
+			goto out;
+	}
+	if (n < 0) {
+		ocis_error_wrap(err, "reading '%s'", path);
+		goto out;
+	}
+	if (ocis_buf_add(out, "", 0, err) < 0)
+		goto out;
+	r = 0;
+out:
+	close(fd);
+	return r;
 }
 
 int

@@ -358,7 +358,7 @@ int
 ocis_pack(struct ocis_stream_reader *r, struct ocis_layout *l, const struct ocis_pack_opts *o,
 	  struct ocis_pack_stats *stats, ocis_error_t **err)
 {
-	const struct ocis_blob_sink sink = { sink_begin, sink_write, sink_commit, sink_put, l };
+	const struct ocis_blob_sink sink = { sink_begin, sink_write, sink_commit, sink_put, l, NULL };
 	const struct ocis_images_opts io = {
 		.arch = o->arch, .os = o->os, .variant = o->variant, .created = o->created,
 		.types = o->types, .progress = o->progress, .cb_ctx = o->cb_ctx,

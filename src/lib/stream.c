@@ -617,6 +617,8 @@ next_blob_chunk(struct ocis_stream_reader *r, struct ocis_stream_entry *e, ocis_
 	snprintf(e->name, sizeof(e->name), "%s", name);
 	e->size = n;
 	e->offset = r->offset;
+	e->run_digest = r->lb_digest;
+	e->run_size = r->lb_size;
 	return 1;
 }
 

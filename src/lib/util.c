@@ -57,6 +57,15 @@ ocis__grow(void **v, size_t *cap, size_t need, size_t size, ocis_error_t **err)
 }
 
 void
+ocis__free_secret(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+void
 ocis__warnf(void (*warn)(void *ctx, const char *msg), void *ctx, const char *fmt, ...)
 {
 	char msg[512];

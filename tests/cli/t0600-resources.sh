@@ -18,11 +18,6 @@ test -n "${OCIPIPE_SKIP_SLOW:-}" || test_set_prereq SLOW
 ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=1:thread_local_quarantine_size_kb=64"
 export ASAN_OPTIONS
 
-# rss FILE: peak RSS in KiB from /usr/bin/time -v output
-rss() {
-	sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$1"
-}
-
 # gen KIND N: a tar stream on stdout, generated as it is written
 #   tiny N    a directory and N empty files
 #   chain N   a file and N-1 hardlinks, each to the one before

@@ -268,13 +268,8 @@ test_expect_success 'setup: the 3-layer image as a --docker tarball' '
 '
 
 if test_have_prereq PODMAN && test_have_prereq ROOT; then
-	# podman wants a short runroot (at most 50 characters)
-	PODMAN_RUNROOT=$(mktemp -d /tmp/ocipipe-podman.XXXXXX) || exit 99
+	podman_setup
 fi
-podman_() {
-	podman --storage-driver vfs --root "$TEST_DIR/podman/root" \
-		--runroot "$PODMAN_RUNROOT" --tmpdir "$TEST_DIR/podman/tmp" "$@"
-}
 
 # podman_check NAME LAYOUT TAG REF: podman image inspect REF shows the
 # config (by its digest), entrypoint, env and the layers' diffIDs
@@ -357,38 +352,12 @@ test_expect_success SKOPEO 'skopeo copy docker-archive: of the --docker tarball'
 
 # --- a docker-registry on 127.0.0.1 -------------------------------------------
 
-command -v docker-registry >/dev/null 2>&1 && test_set_prereq REGISTRY
-
-REGISTRY_PID_FILE=$TEST_DIR/registry.pid
-stop_registry() {
-	if test -s "$REGISTRY_PID_FILE"; then
-		kill "$(cat "$REGISTRY_PID_FILE")" 2>/dev/null
-		rm -f "$REGISTRY_PID_FILE"
-	fi
-}
-trap 'stop_registry' EXIT
-trap 'stop_registry; exit 130' INT TERM
-REGISTRY_PORT=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-REG=127.0.0.1:$REGISTRY_PORT
+if test_have_prereq REGISTRY && test_have_prereq SKOPEO; then
+	start_registry registry && test_set_prereq REG_UP
+fi
 
 test_expect_success REGISTRY,SKOPEO 'setup: a docker-registry on 127.0.0.1 (random port)' '
-	cat >registry.yml <<-EOF &&
-	version: 0.1
-	log:
-	  level: error
-	storage:
-	  filesystem:
-	    rootdirectory: $TEST_DIR/registry
-	http:
-	  addr: $REG
-	EOF
-	{ docker-registry serve registry.yml >registry.log 2>&1 </dev/null &
-	  echo $! >"$REGISTRY_PID_FILE"; } &&
-	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-		"$PYTHON" -c "import socket; socket.create_connection((\"127.0.0.1\", $REGISTRY_PORT), 1)" 2>/dev/null && break
-		sleep 0.5
-	done &&
-	kill -0 "$(cat "$REGISTRY_PID_FILE")" &&
+	test_have_prereq REG_UP &&
 	"$PYTHON" -c "import urllib.request; urllib.request.urlopen(\"http://$REG/v2/\", timeout=5)"
 '
 
@@ -436,9 +405,4 @@ test_expect_success REGISTRY,SKOPEO 'registry: push the two-platform index (--al
 	cmp arm.split/blob-1 back-arm64.dir/$(json_get arm.split/layer-1.json "j[\"digest\"].split(\":\")[1]")
 '
 
-stop_registry
-if test -n "${PODMAN_RUNROOT:-}"; then
-	podman_ rm -a -f >/dev/null 2>&1
-	rm -rf "$PODMAN_RUNROOT"
-fi
 test_done

@@ -183,14 +183,9 @@ fi
 
 # --- podman ---------------------------------------------------------------
 
-# podman wants a short runroot (at most 50 characters)
 if test_have_prereq PODMAN; then
-	PODMAN_RUNROOT=$(mktemp -d /tmp/ocipipe-podman.XXXXXX) || exit 99
+	podman_setup
 fi
-podman_() {
-	podman --storage-driver vfs --root "$TEST_DIR/podman/root" \
-		--runroot "$PODMAN_RUNROOT" --tmpdir "$TEST_DIR/podman/tmp" "$@"
-}
 
 # podman 4.3 "load" takes an archive with one tagged image only ("more than
 # one image in oci, choose an image"); "pull oci-archive:FILE:TAG" picks one.
@@ -272,26 +267,13 @@ fi
 
 # --- a real registry --------------------------------------------------------
 
-command -v docker-registry >/dev/null 2>&1 && test_set_prereq REGISTRY
+if test_have_prereq REGISTRY && test_have_prereq SKOPEO; then
+	start_registry registry && test_set_prereq REG_UP
+fi
 
 test_expect_success REGISTRY,SKOPEO 'push to a docker-registry on 127.0.0.1 and read back' '
-	port=$("$PYTHON" -c "import socket; s=socket.socket(); s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])") &&
-	cat >registry.yml <<-EOF &&
-	version: 0.1
-	log:
-	  level: error
-	storage:
-	  filesystem:
-	    rootdirectory: $TEST_DIR/registry
-	http:
-	  addr: 127.0.0.1:$port
-	EOF
-	{ docker-registry serve registry.yml >registry.log 2>&1 & echo $! >registry.pid; } &&
-	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-		"$PYTHON" -c "import socket; socket.create_connection((\"127.0.0.1\", $port), 1)" 2>/dev/null && break
-		sleep 0.5
-	done &&
-	ref=docker://127.0.0.1:$port/ocipipe/test &&
+	test_have_prereq REG_UP &&
+	ref=docker://$REG/ocipipe/test &&
 	skopeo copy -q --preserve-digests --dest-tls-verify=false oci-archive:gz.tar:latest $ref:gz &&
 	skopeo copy -q --preserve-digests --dest-tls-verify=false oci:zstdir:1.0 $ref:zst &&
 	skopeo inspect --tls-verify=false $ref:gz >reg-gz.json &&
@@ -303,15 +285,7 @@ test_expect_success REGISTRY,SKOPEO 'push to a docker-registry on 127.0.0.1 and 
 	json_get reg-zst.json "j[\"Layers\"]" >actual &&
 	test_cmp expect actual &&
 	skopeo copy -q --src-tls-verify=false $ref:gz dir:reg-gz.copy &&
-	cmp gz/blob-1 reg-gz.copy/$(json_get gz/layer-1.json "j[\"digest\"].split(\":\")[1]");
-	rc=$?
-	kill $(cat registry.pid) 2>/dev/null
-	wait
-	exit $rc
+	cmp gz/blob-1 reg-gz.copy/$(json_get gz/layer-1.json "j[\"digest\"].split(\":\")[1]")
 '
 
-if test -n "${PODMAN_RUNROOT:-}"; then
-	podman_ rm -a -f >/dev/null 2>&1
-	rm -rf "$PODMAN_RUNROOT"
-fi
 test_done

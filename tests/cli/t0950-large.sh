@@ -25,11 +25,6 @@ bigtar() {
 	"$PYTHON" "$TEST_HELPERS/bigtar.py" "$@"
 }
 
-# rss FILE: peak RSS in KiB from /usr/bin/time -v output
-rss() {
-	sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$1"
-}
-
 test_expect_success 'setup: the generator makes what it says' '
 	bigtar 5 | tar -tvf - >list &&
 	grep -c "^-" list >nfiles &&

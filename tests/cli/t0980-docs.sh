@@ -10,7 +10,7 @@
 
 MAN=$top_srcdir/man
 EX=$top_srcdir/examples
-PROGRAMS="oci-layer oci-config oci-manifest oci-pack oci-flatten oci-diff"
+PROGRAMS="oci-layer oci-config oci-manifest oci-pack oci-flatten oci-diff oci-push"
 
 command -v groff >/dev/null 2>&1 && test_set_prereq GROFF
 command -v man >/dev/null 2>&1 && test_set_prereq MAN
@@ -19,7 +19,7 @@ command -v docker-registry >/dev/null 2>&1 && test_set_prereq REGISTRY
 
 # --- man pages ---------------------------------------------------------------
 
-for page in oci-layer.1 oci-config.1 oci-manifest.1 oci-pack.1 oci-flatten.1 oci-diff.1 ocipipe.7; do
+for page in oci-layer.1 oci-config.1 oci-manifest.1 oci-pack.1 oci-flatten.1 oci-diff.1 oci-push.1 ocipipe.7; do
 	test_expect_success GROFF "man page $page renders without warnings (groff -ww)" "
 		groff -ww -man -z '$MAN/$page' 2>err &&
 		test_cmp /dev/null err
@@ -83,7 +83,7 @@ test_expect_success 'ocipipe(7) and oci-config(1) name every OCI_IMAGE_* variabl
 '
 
 test_expect_success 'each man page has the exit codes 0, 1 and 2' '
-	for page in oci-layer.1 oci-config.1 oci-manifest.1 oci-pack.1 oci-flatten.1 oci-diff.1 ocipipe.7; do
+	for page in oci-layer.1 oci-config.1 oci-manifest.1 oci-pack.1 oci-flatten.1 oci-diff.1 oci-push.1 ocipipe.7; do
 		sed -n "/^\.SH EXIT STATUS/,/^\.SH /p" "$MAN/$page" >exit.sec &&
 		grep -qx "\.B 0" exit.sec && grep -qx "\.B 1" exit.sec &&
 		grep -qx "\.B 2" exit.sec || { echo "$page: exit codes"; exit 1; }
@@ -260,46 +260,32 @@ test_expect_success 'examples/reproducible-build.sh: two builds, one sha256' '
 	test $(sed -n "s/^build .*sha256://p" out | sort -u | wc -l) = 1
 '
 
-# start_registry: a docker-registry on 127.0.0.1 (as t0900-clients does);
-# sets $port, writes registry.pid
-start_registry() {
-	port=$("$PYTHON" -c "import socket; s=socket.socket(); s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])") &&
-	cat >registry.yml <<-REG &&
-	version: 0.1
-	log:
-	  level: error
-	storage:
-	  filesystem:
-	    rootdirectory: $TEST_DIR/registry
-	http:
-	  addr: 127.0.0.1:$port
-	REG
-	{ docker-registry serve registry.yml >registry.log 2>&1 & echo $! >registry.pid; } &&
-	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-		"$PYTHON" -c "import socket; socket.create_connection((\"127.0.0.1\", $port), 1)" 2>/dev/null && return 0
-		sleep 0.5
-	done
-	echo "the registry did not start:" >&2
-	cat registry.log >&2
-	return 1
-}
+if test_have_prereq REGISTRY && test_have_prereq SKOPEO; then
+	start_registry registry && test_set_prereq REG_UP
+fi
 
 test_expect_success REGISTRY,SKOPEO 'examples/push-skopeo.sh pushes to a docker-registry on 127.0.0.1' '
-	start_registry &&
-	TLS_VERIFY=false bash "$EX/push-skopeo.sh" demo 127.0.0.1:$port/ocipipe/demo:1.0 >out &&
-	grep "^pushed docker://127.0.0.1:$port/ocipipe/demo:1.0" out &&
-	skopeo inspect --tls-verify=false docker://127.0.0.1:$port/ocipipe/demo:1.0 >reg.json &&
+	test_have_prereq REG_UP &&
+	TLS_VERIFY=false bash "$EX/push-skopeo.sh" demo $REG/ocipipe/demo:1.0 >out &&
+	grep "^pushed docker://$REG/ocipipe/demo:1.0" out &&
+	skopeo inspect --tls-verify=false docker://$REG/ocipipe/demo:1.0 >reg.json &&
 	test "$(json_get reg.json "len(j[\"Layers\"])")" = 1 &&
-	skopeo inspect --tls-verify=false --config docker://127.0.0.1:$port/ocipipe/demo:1.0 >config.json &&
-	test "$(json_get config.json "j[\"config\"][\"Entrypoint\"]")" = "[\"/bin/sh\"]";
-	rc=$?
-	kill $(cat registry.pid) 2>/dev/null
-	wait
-	exit $rc
+	skopeo inspect --tls-verify=false --config docker://$REG/ocipipe/demo:1.0 >config.json &&
+	test "$(json_get config.json "j[\"config\"][\"Entrypoint\"]")" = "[\"/bin/sh\"]"
+'
+
+test_expect_success REGISTRY,SKOPEO 'examples/push.sh pushes with oci-push; the second push uploads nothing' '
+	test_have_prereq REG_UP &&
+	TLS_VERIFY=false bash "$EX/push.sh" demo $REG/ocipipe/pushed:1.0 >out 2>err &&
+	test "$(grep -c "^oci-push: 1 image, 1 layer, 2 blobs: " err)" = 2 &&
+	tail -n 1 err | grep ": 0 uploaded (.*), 2 already there" &&
+	grep "^sha256:" out &&
+	skopeo inspect --tls-verify=false --config docker://$REG/ocipipe/pushed:1.0 >config.json &&
+	test "$(json_get config.json "j[\"config\"][\"Entrypoint\"]")" = "[\"/bin/sh\"]"
 '
 
 test_expect_success 'the example scripts refuse bad arguments with exit 2' '
-	for s in basic-image base-image layered-image multi-platform reproducible-build push-skopeo build-image; do
+	for s in basic-image base-image layered-image multi-platform reproducible-build push-skopeo push build-image; do
 		test_expect_code 2 bash "$EX/$s.sh" 2>err || exit 1
 		grep -q "^usage: " err || exit 1
 	done

@@ -36,15 +36,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Messages are one non-empty line. */
-static void
-check_error(ocis_error_t **err)
-{
-	fuzz_check(*err != NULL && (*err)->msg != NULL && (*err)->msg[0] != '\0');
-	fuzz_check(strchr((*err)->msg, '\n') == NULL);
-	ocis_error_free(err);
-}
-
 #if FUZZ_READER == 1
 static void
 one(const char *json, size_t len)
@@ -56,7 +47,7 @@ one(const char *json, size_t len)
 	memset(&d, 0, sizeof(d));
 	memset(&d2, 0, sizeof(d2));
 	if (ocis_layer_desc_from_json(&d, json, len, &err) < 0) {
-		check_error(&err);
+		fuzz_check_error(&err);
 		return;
 	}
 	fuzz_check(ocis_layer_desc_to_json(&d, &a, &err) == 0);
@@ -79,7 +70,7 @@ one(const char *json, size_t len)
 	ocis_config_init(&c);
 	ocis_config_init(&c2);
 	if (ocis_config_from_json(&c, json, len, &err) < 0) {
-		check_error(&err);
+		fuzz_check_error(&err);
 		ocis_config_release(&c);
 		return;
 	}
@@ -102,7 +93,7 @@ one(const char *json, size_t len)
 
 	memset(&m, 0, sizeof(m));
 	if (ocis_manifest_parse(&m, json, len, &err) < 0) {
-		check_error(&err);
+		fuzz_check_error(&err);
 		return;
 	}
 	fuzz_check(ocis_digest_valid(m.config.digest));
@@ -122,7 +113,7 @@ one(const char *json, size_t len)
 	memset(&x, 0, sizeof(x));
 	memset(&y, 0, sizeof(y));
 	if (ocis_index_from_json(&x, json, len, &err) < 0) {
-		check_error(&err);
+		fuzz_check_error(&err);
 		ocis_index_release(&x);
 		return;
 	}

@@ -9,8 +9,11 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include <ocistream/error.h>
 
 #define fuzz_check(cond) do { \
 	if (!(cond)) { \
@@ -39,6 +42,15 @@ fuzz_memfd(const void *data, size_t size)
 	if (lseek(fd, 0, SEEK_SET) != 0)
 		abort();
 	return fd;
+}
+
+/* A reader's error: one non-empty line; freed. */
+static inline void
+fuzz_check_error(ocis_error_t **err)
+{
+	fuzz_check(*err != NULL && (*err)->msg != NULL && (*err)->msg[0] != '\0');
+	fuzz_check(strchr((*err)->msg, '\n') == NULL);
+	ocis_error_free(err);
 }
 
 #endif

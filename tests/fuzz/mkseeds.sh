@@ -10,7 +10,7 @@
 # usage: tests/fuzz/mkseeds.sh OUTDIR
 #   top_srcdir / top_builddir as in the tests; the programs must be built.
 #   Writes OUTDIR/<target>/ for layer, stream, layerdesc, config, manifest,
-#   index.
+#   index, auth.
 set -eu
 
 out=${1:?usage: mkseeds.sh OUTDIR}
@@ -27,7 +27,7 @@ export ASAN_OPTIONS
 
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-for t in layer stream layerdesc config manifest index; do
+for t in layer stream layerdesc config manifest index auth; do
 	mkdir -p "$out/$t"
 done
 work=$(mktemp -d "${TMPDIR:-/tmp}/ocipipe-seeds.XXXXXX")
@@ -183,8 +183,21 @@ printf '{"architecture":"arm","variant":"v7","os":"linux","config":{"Env":["PATH
 	>"$out/config/from.json"
 oci-layer <"$out/layer/mkbad-dotdot.tar" >"$out/stream/error.stream" 2>/dev/null || :
 
+# --- what oci-push parses (fuzz-auth): the first byte chooses the reader
+seed_auth() {
+	printf "\\$(printf %03o "$1")%s" "$3" >"$out/auth/$2"
+}
+seed_auth 0 bearer 'Bearer realm="https://auth.example/token",service="reg",scope="repository:a/b:pull,push"'
+seed_auth 0 basic-and-bearer 'Basic realm="x", Bearer realm="y", error="insufficient_scope"'
+seed_auth 0 escapes 'bearer Realm = "h\"t" , scope=a, scope="b c", Newauth abc=='
+seed_auth 1 token '{"token":"eyJhbGciOiJSUzI1NiJ9.e30.c2ln","expires_in":300,"issued_at":"2024-01-01T00:00:00Z"}'
+seed_auth 1 access-token '{"access_token":"abc","refresh_token":"r"}'
+seed_auth 2 authfile '{"auths":{"h.io:5000":{"auth":"Ym9iOng6eQ=="},"h.io:5000/ns":{"auth":"YWxpY2U6czNjcmV0"},"https://h.io:5000/v1/":{"auth":""}},"credHelpers":{"x":"y"}}'
+seed_auth 3 ref-tag 'docker://h.io:5000/ns/app:1.0'
+seed_auth 3 ref-digest '[::1]:5000/a.b/c__d/e-f@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'
+
 # --- regression inputs found earlier
-for t in layer stream layerdesc config manifest index; do
+for t in layer stream layerdesc config manifest index auth; do
 	if test -d "$top_srcdir/tests/fuzz/regressions/$t"; then
 		for f in "$top_srcdir/tests/fuzz/regressions/$t"/*; do
 			test -f "$f" && cp "$f" "$out/$t/regression-$(basename "$f")"
@@ -192,6 +205,6 @@ for t in layer stream layerdesc config manifest index; do
 	fi
 done
 
-for t in layer stream layerdesc config manifest index; do
+for t in layer stream layerdesc config manifest index auth; do
 	echo "seeds: $t $(ls "$out/$t" | wc -l)"
 done

@@ -6,7 +6,7 @@
 # behaviour, times out or runs out of memory.
 #
 # usage: tests/fuzz/run.sh [TARGET...]
-#   TARGET is one of layer stream layerdesc config manifest index (default:
+#   TARGET is one of layer stream layerdesc config manifest index auth (default:
 #   all of them).  Environment:
 #     FUZZ_SECONDS   time per target (default 45)
 #     FUZZ_JOBS      targets run at the same time (default: CPUs, at most 4)
@@ -37,7 +37,7 @@ if test -z "${FUZZ_JOBS:-}"; then
 fi
 export top_srcdir top_builddir
 
-ALL="layer stream layerdesc config manifest index"
+ALL="layer stream layerdesc config manifest index auth"
 targets=${*:-$ALL}
 for t in $targets; do
 	case " $ALL " in
@@ -69,7 +69,7 @@ if ! "$CC" -fsanitize=fuzzer,address,undefined "$probe" -o "$build/probe" 2>"$bu
 fi
 
 # --- build
-PKGS="libarchive libzstd zlib liblzma yajl libcrypto libdeflate"
+PKGS="libarchive libzstd zlib liblzma yajl libcrypto libdeflate libcurl"
 deps_cflags=$(pkg-config --cflags $PKGS) || exit 2
 deps_libs=$(pkg-config --libs $PKGS) || exit 2
 deps_libs="$deps_libs -lbz2"	# Debian's libbz2-dev has no pkg-config file
@@ -99,6 +99,7 @@ fuzz_build layerdesc "$top_srcdir/tests/fuzz/fuzz-json.c" -DFUZZ_READER=1
 fuzz_build config "$top_srcdir/tests/fuzz/fuzz-json.c" -DFUZZ_READER=2
 fuzz_build manifest "$top_srcdir/tests/fuzz/fuzz-json.c" -DFUZZ_READER=3
 fuzz_build index "$top_srcdir/tests/fuzz/fuzz-json.c" -DFUZZ_READER=4
+fuzz_build auth "$top_srcdir/tests/fuzz/fuzz-auth.c"
 
 echo "=== seed corpus"
 rm -rf "$FUZZ_WORK/seeds"

@@ -99,7 +99,7 @@ static int
 read_set(int fd, struct record *rec, const struct ocis_images_opts *o, struct ocis_image_set *s,
 	 ocis_error_t **err)
 {
-	struct ocis_blob_sink sink = { rec_begin, rec_write, rec_commit, rec_put, rec };
+	struct ocis_blob_sink sink = { rec_begin, rec_write, rec_commit, rec_put, rec, NULL };
 	struct ocis_stream_reader *r;
 	int ret;
 
@@ -176,7 +176,7 @@ static int
 test_platforms_and_target(void)
 {
 	struct ocis_images_opts o = { .created = 5 };
-	struct ocis_blob_sink sink = { rec_begin, rec_write, rec_commit, rec_put, NULL };
+	struct ocis_blob_sink sink = { rec_begin, rec_write, rec_commit, rec_put, NULL, NULL };
 	struct ocis_index_entry t;
 	struct ocis_image_set s;
 	struct ocis_index two = { NULL, 0, NULL };
