@@ -1179,6 +1179,23 @@ diff_release(struct diff *d)
 	ocis_spill_release(&d->held);
 }
 
+/* The intake's warnings, said of the tree they are about. */
+static void
+warn_lower(void *ctx, const char *msg)
+{
+	const struct diff *d = ctx;
+
+	ocis__warnf(d->o->warn, d->o->cb_ctx, "lower: %s", msg);
+}
+
+static void
+warn_upper(void *ctx, const char *msg)
+{
+	const struct diff *d = ctx;
+
+	ocis__warnf(d->o->warn, d->o->cb_ctx, "upper: %s", msg);
+}
+
 int
 ocis_diff_build(int lower_fd, const char *lower_what, int upper_fd,
 		struct ocis_stream_writer *w, const struct ocis_diff_opts *o,
@@ -1203,9 +1220,10 @@ ocis_diff_build(int lower_fd, const char *lower_what, int upper_fd,
 					       .strip_absolute = o->strip_absolute };
 
 		ocis_intake_init(&d.reread_in, &io);
-		io.warn = o->warn;
-		io.cb_ctx = o->cb_ctx;
+		io.warn = o->warn ? warn_lower : NULL;
+		io.cb_ctx = &d;
 		ocis_intake_init(&d.lower_in, &io);
+		io.warn = o->warn ? warn_upper : NULL;
 		ocis_intake_init(&d.upper_in, &io);
 	}
 	d.zeros = calloc(1, ZEROS_SIZE);
