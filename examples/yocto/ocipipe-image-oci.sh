@@ -50,6 +50,8 @@ DEPLOY_DIR_IMAGE=$(cd "$DEPLOY_DIR_IMAGE" && pwd)
 : "${OCI_LAYERS=}"
 : "${OCI_LAYER_CACHE=1}"
 : "${OCI_LAYER_CACHE_DIR=$TOPDIR/oci-layer-cache/$MACHINE}"
+: "${OCI_IMAGE_PUSH=}"
+: "${OCI_IMAGE_PUSH_OPTS=}"
 : "${SOURCE_DATE_EPOCH=}"
 export OCI_IMAGE_CMD SOURCE_DATE_EPOCH
 
@@ -608,16 +610,49 @@ bbfatal() { echo "ERROR: $*" >&2; exit 1; }
 	# the environment) -> manifest -> layout.  sh has no pipefail: the
 	# tars' status goes through files; a stage that fails makes the next
 	# ones fail (the stream carries the error).
-	if oci_stream | oci-config "$@" | oci-manifest | oci-pack -o "$image_name" --tag "$tag"; then
+	# OCI_IMAGE_PUSH names a registry (docker://HOST[:PORT]/REPO): the
+	# same stream goes to oci-push through a FIFO while oci-pack writes
+	# the layout, so the layers are uploaded as they are made and no
+	# layer is read back from disk.  --stream by default: the layout is
+	# on disk already, and check-first would spool each layer again
+	# (OCI_IMAGE_PUSH_OPTS takes --check-first, --creds, --authfile,
+	# --cert-dir, --tls-verify=false).  oci-push tags only once every
+	# blob is confirmed; a failed push fails the task.
+	oci_push_pid=
+	if [ -n "$OCI_IMAGE_PUSH" ]; then
+		mkfifo "$oci_work/push.fifo"
+		# shellcheck disable=SC2086 # OCI_IMAGE_PUSH_OPTS: words
+		oci-push --stream $OCI_IMAGE_PUSH_OPTS --tag "$tag" "$OCI_IMAGE_PUSH" \
+			<"$oci_work/push.fifo" >"$oci_work/push.log" 2>&1 &
+		oci_push_pid=$!
+		if oci_stream | oci-config "$@" | oci-manifest | tee "$oci_work/push.fifo" |
+			oci-pack -o "$image_name" --tag "$tag"; then
+			pack_exit=0
+		else
+			pack_exit=$?
+		fi
+	elif oci_stream | oci-config "$@" | oci-manifest | oci-pack -o "$image_name" --tag "$tag"; then
 		pack_exit=0
 	else
 		pack_exit=$?
 	fi
+	push_exit=0
+	if [ -n "$oci_push_pid" ]; then
+		wait "$oci_push_pid" || push_exit=$?
+	fi
 	if [ -s "$oci_work/failed" ]; then
 		oci_fail "building $image_name failed: $(head -n 1 "$oci_work/failed")"
 	fi
+	# a push that fails early closes the FIFO, and the layout fails
+	# with it: the push's message is the one that says why
+	if [ "$push_exit" != 0 ]; then
+		oci_fail "pushing $image_name to $OCI_IMAGE_PUSH failed: $(tail -n 1 "$oci_work/push.log")"
+	fi
 	if [ "$pack_exit" != 0 ]; then
 		oci_fail "building $image_name failed (pipeline exit $pack_exit)"
+	fi
+	if [ -n "$oci_push_pid" ]; then
+		bbnote "OCI: pushed to $OCI_IMAGE_PUSH (tag $tag)"
 	fi
 	rm -rf "$oci_work"
 

@@ -472,4 +472,28 @@ test_expect_success 'oci-multiarch: the script runs exactly the commands of the 
 	test_cmp one two
 '
 
+# OCI_IMAGE_PUSH (an ocipipe addition): the task pushes what it writes,
+# from the same stream; a push that fails fails the task.
+if test_have_prereq REGISTRY,SKOPEO; then
+	start_registry pushreg && PUSHREG=$REG && test_set_prereq PUSHREG
+fi
+
+test_expect_success PUSHREG 'OCI_IMAGE_PUSH: the image the task writes is pushed, the same manifest' '
+	build pushed OCI_IMAGE_PUSH=docker://$PUSHREG/yocto/pushed \
+		OCI_IMAGE_PUSH_OPTS=--tls-verify=false &&
+	grep "pushed to docker://$PUSHREG/yocto/pushed (tag latest)" pushed.log &&
+	skopeo inspect --raw --tls-verify=false docker://$PUSHREG/yocto/pushed:latest >pushed.raw &&
+	json_get deploy/pushed-latest-oci/index.json \
+		"[m[\"digest\"] for m in j[\"manifests\"]][0]" >want &&
+	echo "sha256:$(sha256_of pushed.raw)" >got &&
+	test_cmp want got
+'
+
+test_expect_success PUSHREG 'OCI_IMAGE_PUSH to a registry that is not there: the task fails, one line says so' '
+	port=$(free_port) &&
+	test_must_fail build nopush OCI_IMAGE_PUSH=docker://127.0.0.1:$port/yocto/nopush \
+		OCI_IMAGE_PUSH_OPTS=--tls-verify=false &&
+	grep "ERROR: OCI: pushing nopush-qemux86-64.* failed: oci-push:" nopush.log
+'
+
 test_done

@@ -59,6 +59,8 @@ OCI_LAYER_MODE ?= "single"
 OCI_LAYERS ?= ""
 OCI_LAYER_CACHE ?= "1"
 OCI_LAYER_CACHE_DIR ?= "${TOPDIR}/oci-layer-cache/${MACHINE}"
+OCI_IMAGE_PUSH ?= ""
+OCI_IMAGE_PUSH_OPTS ?= ""
 
 # The variant of 32-bit arm images, from the tune (empty elsewhere).
 def ocipipe_subarch(d):
