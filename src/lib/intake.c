@@ -57,14 +57,14 @@ ocis_intake_names(struct ocis_intake *in, struct archive_entry *ae, struct ocis_
 		return ocis_error_set(err, 0, "an entry without a name");
 	if (name_rule(in, e->raw, "name", &in->path, err) < 0)
 		return -1;
-	e->path = (const char *)in->path.data;
+	e->path = in->path.data ? (const char *)in->path.data : "";
 	e->len = in->path.len;
 	if (in->o.exclude && e->len > 0 && in->o.exclude(in->o.exclude_ctx, e->path))
 		return 0;	/* libarchive skips its data */
 	if (hl != NULL) {
 		if (name_rule(in, hl, "hardlink target", &in->link, err) < 0)
 			return -1;
-		e->link = (const char *)in->link.data;
+		e->link = in->link.data ? (const char *)in->link.data : "";
 		e->link_len = in->link.len;
 		if (in->o.exclude && in->o.exclude(in->o.exclude_ctx, e->link))
 			return ocis_error_set(err, 0, "hardlink target '%s' is excluded "
