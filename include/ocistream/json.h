@@ -41,6 +41,13 @@ int ocis_json_close_map(yajl_gen g);
 int ocis_json_open_array(yajl_gen g);
 int ocis_json_close_array(yajl_gen g);
 
+/* A map of the strings v[0..n) sorted by key (bytewise; the last of equal
+ * keys wins): with `kv`, each string is "key=value" and the value is a
+ * string; without, each string is a key whose value is {}.  The emitters'
+ * status is ORed into *status; -1 only when out of memory. */
+int ocis_json_sorted_map(yajl_gen g, char *const *v, size_t n, int kv, int *status,
+			 ocis_error_t **err);
+
 /* Copy the generated document into out (replacing its contents) and free g.
  * `status` is the OR of the emitters' results; non-zero gives an error
  * naming `what`.  g is freed in every case. */

@@ -15,6 +15,7 @@
 #include <ocistream/error.h>
 #include <ocistream/hash.h>
 #include <ocistream/io.h>
+#include <ocistream/strv.h>
 
 /* History of one layer, as oci-layer knows it (all optional). */
 struct ocis_history {
@@ -26,18 +27,36 @@ struct ocis_history {
 /*
  * Descriptor of a layer blob, as carried by ocipipe/layer.json.
  * JSON keys, in this order: mediaType, digest, size, diffID,
- * uncompressedSize, history {created, created_by, comment}.
+ * uncompressedSize, annotations {key: value, sorted by key},
+ * history {created, created_by, comment}.
+ *
+ * Annotations are the descriptor's own (the lazy-pull TOC digest and
+ * positions of an estargz or zstd:chunked layer): they go unchanged into
+ * the manifest's layer descriptor.  In memory they are "key=value"
+ * strings; a key is non-empty, holds no '=', and appears once.  At most
+ * OCIS_LAYER_ANNOTATIONS_MAX of them, each key at most 256 bytes and each
+ * value at most 4096.
  */
+#define OCIS_LAYER_ANNOTATIONS_MAX 32
+#define OCIS_LAYER_ANNOTATION_KEY_MAX 256
+#define OCIS_LAYER_ANNOTATION_VALUE_MAX 4096
 struct ocis_layer_desc {
 	char media_type[96];
 	char digest[OCIS_DIGEST_STR_SIZE];
 	uint64_t size;
 	char diff_id[OCIS_DIGEST_STR_SIZE];
 	uint64_t uncompressed_size;
+	struct ocis_strv annotations;	/* "key=value", owned */
 	struct ocis_history history;	/* strings owned */
 };
 
 void ocis_layer_desc_release(struct ocis_layer_desc *d);
+/* Add the annotation key=value (both copied); refuses a key already set,
+ * an empty key, a key with '=', and the limits above. */
+int ocis_layer_desc_annotate(struct ocis_layer_desc *d, const char *key, const char *value,
+			     ocis_error_t **err);
+/* The value of annotation key, or NULL. */
+const char *ocis_layer_desc_annotation(const struct ocis_layer_desc *d, const char *key);
 /* blob.json: only digest and size ({"digest":...,"size":N}). */
 int ocis_blob_desc_to_json(const struct ocis_layer_desc *d, struct ocis_buf *out, ocis_error_t **err);
 int ocis_blob_desc_from_json(struct ocis_layer_desc *d, const char *json, size_t len,

@@ -362,39 +362,8 @@ static int
 gen_sorted_map(yajl_gen g, const char *key, const struct ocis_strv *s, int kv, int *status,
 	       ocis_error_t **err)
 {
-	struct ocis__kv_item *it;
-	size_t i;
-	int st = 0;
-
-	it = calloc(s->n ? s->n : 1, sizeof(*it));
-	if (it == NULL)
-		return ocis_error_oom(err);
-	for (i = 0; i < s->n; i++) {
-		it[i].s = s->v[i];
-		it[i].klen = kv ? ocis_strv_keylen(s->v[i]) : strlen(s->v[i]);
-		it[i].idx = i;
-	}
-	if (s->n > 1)
-		qsort(it, s->n, sizeof(*it), ocis__kv_cmp);
-	st |= ocis_json_key(g, key);
-	st |= ocis_json_open_map(g);
-	for (i = 0; i < s->n; i++) {
-		if (i + 1 < s->n && it[i].klen == it[i + 1].klen &&
-		    memcmp(it[i].s, it[i + 1].s, it[i].klen) == 0)
-			continue;	/* a later duplicate follows */
-		st |= ocis_json_strn(g, it[i].s, it[i].klen);
-		if (kv) {
-			const char *v = it[i].s + it[i].klen;
-			st |= ocis_json_str(g, *v == '=' ? v + 1 : v);
-		} else {
-			st |= ocis_json_open_map(g);
-			st |= ocis_json_close_map(g);
-		}
-	}
-	st |= ocis_json_close_map(g);
-	free(it);
-	*status |= st;
-	return 0;
+	*status |= ocis_json_key(g, key);
+	return ocis_json_sorted_map(g, s->v, s->n, kv, status, err);
 }
 
 static int

@@ -9,6 +9,9 @@
 #include <string.h>
 
 #include <ocistream/json.h>
+#include <ocistream/strv.h>
+
+#include "internal.h"
 
 yajl_gen
 ocis_json_gen_new(void)
@@ -79,6 +82,44 @@ int ocis_json_open_map(yajl_gen g) { return yajl_gen_map_open(g); }
 int ocis_json_close_map(yajl_gen g) { return yajl_gen_map_close(g); }
 int ocis_json_open_array(yajl_gen g) { return yajl_gen_array_open(g); }
 int ocis_json_close_array(yajl_gen g) { return yajl_gen_array_close(g); }
+
+int
+ocis_json_sorted_map(yajl_gen g, char *const *v, size_t n, int kv, int *status,
+		     ocis_error_t **err)
+{
+	struct ocis__kv_item *it;
+	size_t i;
+	int st = 0;
+
+	it = calloc(n ? n : 1, sizeof(*it));
+	if (it == NULL)
+		return ocis_error_oom(err);
+	for (i = 0; i < n; i++) {
+		it[i].s = v[i];
+		it[i].klen = kv ? ocis_strv_keylen(v[i]) : strlen(v[i]);
+		it[i].idx = i;
+	}
+	if (n > 1)
+		qsort(it, n, sizeof(*it), ocis__kv_cmp);
+	st |= ocis_json_open_map(g);
+	for (i = 0; i < n; i++) {
+		if (i + 1 < n && it[i].klen == it[i + 1].klen &&
+		    memcmp(it[i].s, it[i + 1].s, it[i].klen) == 0)
+			continue;	/* a later duplicate follows */
+		st |= ocis_json_strn(g, it[i].s, it[i].klen);
+		if (kv) {
+			const char *val = it[i].s + it[i].klen;
+			st |= ocis_json_str(g, *val == '=' ? val + 1 : val);
+		} else {
+			st |= ocis_json_open_map(g);
+			st |= ocis_json_close_map(g);
+		}
+	}
+	st |= ocis_json_close_map(g);
+	free(it);
+	*status |= st;
+	return 0;
+}
 
 int
 ocis_json_gen_finish(yajl_gen g, int status, const char *what, struct ocis_buf *out,

@@ -2,7 +2,8 @@
 /*
  * The layer descriptor carried by ocipipe/layer.json: JSON in and out.
  * Bytes: keys in the fixed order mediaType, digest, size, diffID,
- * uncompressedSize, history{created, created_by, comment}.
+ * uncompressedSize, annotations{sorted}, history{created, created_by,
+ * comment}.
  */
 #include "config.h"
 
@@ -22,7 +23,66 @@ ocis_layer_desc_release(struct ocis_layer_desc *d)
 	free(d->history.created);
 	free(d->history.created_by);
 	free(d->history.comment);
+	ocis_strv_clear(&d->annotations);
 	memset(d, 0, sizeof(*d));
+}
+
+const char *
+ocis_layer_desc_annotation(const struct ocis_layer_desc *d, const char *key)
+{
+	ssize_t i = ocis_strv_find_key(&d->annotations, key, strlen(key));
+
+	return i < 0 ? NULL : d->annotations.v[i] + strlen(key) + 1;
+}
+
+int
+ocis_layer_desc_annotate(struct ocis_layer_desc *d, const char *key, const char *value,
+			 ocis_error_t **err)
+{
+	size_t klen = strlen(key), vlen = strlen(value);
+	char *kv;
+	int r;
+
+	if (klen == 0 || strchr(key, '=') != NULL || klen > OCIS_LAYER_ANNOTATION_KEY_MAX)
+		return ocis_error_set(err, EINVAL, "layer annotation key '%.64s' is empty, too "
+				      "long or holds '='", key);
+	if (vlen > OCIS_LAYER_ANNOTATION_VALUE_MAX)
+		return ocis_error_set(err, EINVAL, "layer annotation '%s': value over %d bytes",
+				      key, OCIS_LAYER_ANNOTATION_VALUE_MAX);
+	if (ocis_strv_find_key(&d->annotations, key, klen) >= 0)
+		return ocis_error_set(err, EINVAL, "layer annotation '%s' given twice", key);
+	if (d->annotations.n >= OCIS_LAYER_ANNOTATIONS_MAX)
+		return ocis_error_set(err, EINVAL, "more than %d layer annotations",
+				      OCIS_LAYER_ANNOTATIONS_MAX);
+	kv = malloc(klen + vlen + 2);
+	if (kv == NULL)
+		return ocis_error_oom(err);
+	memcpy(kv, key, klen);
+	kv[klen] = '=';
+	memcpy(kv + klen + 1, value, vlen + 1);
+	r = ocis_strv_push(&d->annotations, kv, err);
+	free(kv);
+	return r;
+}
+
+/* The "annotations" object of a layer.json, into d (strings only). */
+static int
+annotations_from_json(struct ocis_layer_desc *d, yajl_val obj, ocis_error_t **err)
+{
+	size_t i;
+
+	if (!YAJL_IS_OBJECT(obj))
+		return ocis_error_set(err, EINVAL, "annotations is not an object");
+	for (i = 0; i < obj->u.object.len; i++) {
+		yajl_val v = obj->u.object.values[i];
+		if (!YAJL_IS_STRING(v))
+			return ocis_error_set(err, EINVAL, "annotation '%.64s' is not a string",
+					      obj->u.object.keys[i]);
+		if (ocis_layer_desc_annotate(d, obj->u.object.keys[i], YAJL_GET_STRING(v),
+					     err) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 int
@@ -105,6 +165,13 @@ ocis_layer_desc_to_json(const struct ocis_layer_desc *d, struct ocis_buf *out, o
 	s |= ocis_json_kv_u64(g, "size", d->size);
 	s |= ocis_json_kv_str(g, "diffID", d->diff_id);
 	s |= ocis_json_kv_u64(g, "uncompressedSize", d->uncompressed_size);
+	if (d->annotations.n > 0) {
+		s |= ocis_json_key(g, "annotations");
+		if (ocis_json_sorted_map(g, d->annotations.v, d->annotations.n, 1, &s, err) < 0) {
+			yajl_gen_free(g);
+			return -1;
+		}
+	}
 	if (h->created || h->created_by || h->comment) {
 		s |= ocis_json_key(g, "history");
 		s |= ocis_json_open_map(g);
@@ -125,7 +192,7 @@ ocis_layer_desc_from_json(struct ocis_layer_desc *d, const char *json, size_t le
 			  ocis_error_t **err)
 {
 	struct ocis_layer_desc n;
-	yajl_val root = NULL, hist;
+	yajl_val root = NULL, hist, annotations;
 	const char *mt, *digest, *diff_id;
 	int r = -1;
 
@@ -151,6 +218,9 @@ ocis_layer_desc_from_json(struct ocis_layer_desc *d, const char *json, size_t le
 	strcpy(n.media_type, mt);
 	strcpy(n.digest, digest);
 	strcpy(n.diff_id, diff_id);
+	annotations = ocis_json_get(root, "annotations");
+	if (annotations != NULL && annotations_from_json(&n, annotations, err) < 0)
+		goto out;
 	hist = ocis_json_get(root, "history");
 	if (hist != NULL) {
 		if (!YAJL_IS_OBJECT(hist)) {
@@ -228,11 +298,13 @@ ocis_layer_list_push(struct ocis_layer_list *l, const struct ocis_layer_desc *d,
 		l->alloc = na;
 	}
 	n = *d;
+	memset(&n.history, 0, sizeof(n.history));
+	memset(&n.annotations, 0, sizeof(n.annotations));
 	if (ocis__strdup_opt(&n.history.created, d->history.created, err) < 0 ||
 	    ocis__strdup_opt(&n.history.created_by, d->history.created_by, err) < 0 ||
-	    ocis__strdup_opt(&n.history.comment, d->history.comment, err) < 0) {
-		free(n.history.created);
-		free(n.history.created_by);
+	    ocis__strdup_opt(&n.history.comment, d->history.comment, err) < 0 ||
+	    ocis_strv_copy(&n.annotations, &d->annotations, err) < 0) {
+		ocis_layer_desc_release(&n);
 		return -1;
 	}
 	l->v[l->n++] = n;
@@ -244,11 +316,8 @@ ocis_layer_list_clear(struct ocis_layer_list *l)
 {
 	size_t i;
 
-	for (i = 0; i < l->n; i++) {
-		free(l->v[i].history.created);
-		free(l->v[i].history.created_by);
-		free(l->v[i].history.comment);
-	}
+	for (i = 0; i < l->n; i++)
+		ocis_layer_desc_release(&l->v[i]);
 	free(l->v);
 	l->v = NULL;
 	l->n = l->alloc = 0;

@@ -35,6 +35,25 @@ gen_descriptor(yajl_gen g, const char *mt, const char *digest, uint64_t size)
 	       ocis_json_close_map(g);
 }
 
+/* A layer's descriptor: as above, plus the annotations its layer.json
+ * carries (lazy-pull TOC digests and positions), sorted by key. */
+static int
+gen_layer_descriptor(yajl_gen g, const char *mt, const struct ocis_layer_desc *d, int *status,
+		     ocis_error_t **err)
+{
+	*status |= ocis_json_open_map(g) | ocis_json_kv_str(g, "mediaType", mt) |
+		   ocis_json_kv_str(g, "digest", d->digest) |
+		   ocis_json_kv_u64(g, "size", d->size);
+	if (d->annotations.n > 0) {
+		*status |= ocis_json_key(g, "annotations");
+		if (ocis_json_sorted_map(g, d->annotations.v, d->annotations.n, 1, status,
+					 err) < 0)
+			return -1;
+	}
+	*status |= ocis_json_close_map(g);
+	return 0;
+}
+
 const char *
 ocis_docker_layer_type(const char *oci_type)
 {
@@ -61,7 +80,6 @@ ocis_manifest_build_typed(enum ocis_media_types types, const void *config, size_
 			  struct ocis_buf *out, ocis_error_t **err)
 {
 	char digest[OCIS_DIGEST_STR_SIZE];
-	struct ocis__kv_item *a = NULL;
 	yajl_gen g;
 	size_t i;
 	int s = 0;
@@ -78,32 +96,17 @@ ocis_manifest_build_typed(enum ocis_media_types types, const void *config, size_
 	if (types == OCIS_TYPES_DOCKER && n_annotations > 0)
 		return ocis_error_set(err, 0, "building " WHAT ": Docker manifests have no "
 				      "annotations");
-	if (n_annotations > 0) {
-		a = calloc(n_annotations, sizeof(*a));
-		if (a == NULL)
-			return ocis_error_oom(err);
-		for (i = 0; i < n_annotations; i++) {
-			const char *eq = strchr(annotations[i], '=');
-			if (eq == NULL || eq == annotations[i]) {
-				free(a);
-				return ocis_error_set(err, 0, "invalid annotation '%s': "
-						      "expected key=value", annotations[i]);
-			}
-			a[i].s = annotations[i];
-			a[i].klen = (size_t)(eq - annotations[i]);
-			a[i].idx = i;
-		}
-		qsort(a, n_annotations, sizeof(*a), ocis__kv_cmp);
+	for (i = 0; i < n_annotations; i++) {
+		const char *eq = strchr(annotations[i], '=');
+		if (eq == NULL || eq == annotations[i])
+			return ocis_error_set(err, 0, "invalid annotation '%s': "
+					      "expected key=value", annotations[i]);
 	}
-	if (ocis_hash_buffer(config, config_len, digest, err) < 0) {
-		free(a);
+	if (ocis_hash_buffer(config, config_len, digest, err) < 0)
 		return -1;
-	}
 	g = ocis_json_gen_new();
-	if (g == NULL) {
-		free(a);
+	if (g == NULL)
 		return ocis_error_oom(err);
-	}
 	s |= ocis_json_open_map(g);
 	s |= ocis_json_key(g, "schemaVersion");
 	s |= ocis_json_u64(g, 2);
@@ -115,25 +118,21 @@ ocis_manifest_build_typed(enum ocis_media_types types, const void *config, size_
 	s |= ocis_json_key(g, "layers");
 	s |= ocis_json_open_array(g);
 	for (i = 0; i < n_layers; i++)
-		s |= gen_descriptor(g, types == OCIS_TYPES_DOCKER ?
-				    ocis_docker_layer_type(layers[i].media_type) :
-				    layers[i].media_type, layers[i].digest, layers[i].size);
+		if (gen_layer_descriptor(g, types == OCIS_TYPES_DOCKER ?
+					 ocis_docker_layer_type(layers[i].media_type) :
+					 layers[i].media_type, &layers[i], &s, err) < 0)
+			goto fail;
 	s |= ocis_json_close_array(g);
 	if (n_annotations > 0) {
 		s |= ocis_json_key(g, "annotations");
-		s |= ocis_json_open_map(g);
-		for (i = 0; i < n_annotations; i++) {
-			if (i + 1 < n_annotations && a[i].klen == a[i + 1].klen &&
-			    memcmp(a[i].s, a[i + 1].s, a[i].klen) == 0)
-				continue;	/* a later duplicate wins */
-			s |= ocis_json_strn(g, a[i].s, a[i].klen);
-			s |= ocis_json_str(g, a[i].s + a[i].klen + 1);
-		}
-		s |= ocis_json_close_map(g);
+		if (ocis_json_sorted_map(g, annotations, n_annotations, 1, &s, err) < 0)
+			goto fail;
 	}
 	s |= ocis_json_close_map(g);
-	free(a);
 	return ocis_json_gen_finish(g, s, WHAT, out, err);
+fail:
+	yajl_gen_free(g);
+	return -1;
 }
 
 static int

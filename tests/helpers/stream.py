@@ -19,6 +19,10 @@ usage: stream.py split STREAM OUTDIR
        stream.py names TAR
          "typeflag name" for each entry of an uncompressed tar: the raw name (pax path or GNU
          long name applied; ustar prefix joined), escaped like listing.py.
+       stream.py annotate STREAM KEY=VALUE...
+         Copy an image stream to stdout, with the annotations added to every
+         ocipipe/layer.json (the other entries as they are; headers as the
+         stream's: mode 0644, owner 0:0, mtime 0).
        stream.py verify-blobs LAYOUTDIR
          Check that every file under LAYOUTDIR/blobs/ALG/ is named by the
          digest of its content; print the number of blobs.
@@ -83,6 +87,25 @@ def split(stream, outdir):
             raise SystemExit('stream.py: unknown stream entry %r' % name)
     if blob is not None:
         raise SystemExit('stream.py: stream ends inside a chunk run')
+    return 0
+
+
+def annotate(stream, pairs):
+    import io
+    import json
+    add = dict(p.split('=', 1) for p in pairs)
+    tf = tarfile.open(stream, mode='r|', ignore_zeros=True)
+    out = tarfile.open(fileobj=sys.stdout.buffer, mode='w|', format=tarfile.USTAR_FORMAT)
+    for m in tf:
+        data = tf.extractfile(m).read()
+        if m.name == 'ocipipe/layer.json':
+            d = json.loads(data)
+            d.setdefault('annotations', {}).update(add)
+            data = json.dumps(d, separators=(',', ':')).encode()
+        info = tarfile.TarInfo(m.name)
+        info.size, info.mode, info.mtime = len(data), 0o644, 0
+        out.addfile(info, io.BytesIO(data))
+    out.close()
     return 0
 
 
@@ -179,6 +202,8 @@ def main():
         return headers(a[1])
     if len(a) == 2 and a[0] == 'names':
         return headers(a[1], names_only=True)
+    if len(a) >= 2 and a[0] == 'annotate':
+        return annotate(a[1], a[2:])
     if len(a) == 2 and a[0] == 'verify-blobs':
         return verify_blobs(a[1])
     sys.stderr.write(__doc__)

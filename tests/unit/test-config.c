@@ -514,6 +514,88 @@ test_layer_list(void)
 	return 0;
 }
 
+/* Descriptor annotations: layer.json in and out (sorted, bounded, no
+ * duplicate keys), copied by the layer list, into the manifest's layer. */
+static int
+test_layer_annotations(void)
+{
+	static const char golden[] =
+		"{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\","
+		"\"digest\":\"" DA "\",\"size\":1234,\"diffID\":\"" D1 "\","
+		"\"uncompressedSize\":10240,"
+		"\"annotations\":{\"a.b\":\"1\",\"z.toc\":\"x=y\"}}";
+	struct ocis_layer_list ll = OCIS_LAYER_LIST_INIT;
+	struct ocis_buf out = OCIS_BUF_INIT, man = OCIS_BUF_INIT;
+	struct ocis_layer_desc d, back;
+	ocis_error_t *err = NULL;
+	char key[300], *bad;
+	int i;
+
+	set_layer(&d, DA, D1, NULL, NULL);
+	TAP_CHECK(ocis_layer_desc_annotate(&d, "z.toc", "x=y", &err) == 0);
+	TAP_CHECK(ocis_layer_desc_annotate(&d, "a.b", "1", &err) == 0);
+	TAP_CHECK(ocis_layer_desc_annotate(&d, "a.b", "2", &err) < 0);
+	TAP_CHECK(strstr(err->msg, "twice") != NULL);
+	ocis_error_free(&err);
+	TAP_CHECK(ocis_layer_desc_annotate(&d, "k=v", "2", &err) < 0);
+	ocis_error_free(&err);
+	TAP_CHECK(ocis_layer_desc_annotate(&d, "", "2", &err) < 0);
+	ocis_error_free(&err);
+	memset(key, 'k', sizeof(key) - 1);
+	key[sizeof(key) - 1] = 0;
+	TAP_CHECK(ocis_layer_desc_annotate(&d, key, "2", &err) < 0);
+	ocis_error_free(&err);
+	TAP_CHECK(strcmp(ocis_layer_desc_annotation(&d, "z.toc"), "x=y") == 0);
+	TAP_CHECK(ocis_layer_desc_annotation(&d, "z") == NULL);
+
+	TAP_CHECK(ocis_layer_desc_to_json(&d, &out, &err) == 0);
+	if (strcmp((char *)out.data, golden) != 0)
+		printf("# got: %s\n", (char *)out.data);
+	TAP_CHECK(strcmp((char *)out.data, golden) == 0);
+	TAP_CHECK(ocis_layer_desc_from_json(&back, (char *)out.data, out.len, &err) == 0);
+	TAP_CHECK(back.annotations.n == 2);
+	TAP_CHECK(strcmp(ocis_layer_desc_annotation(&back, "a.b"), "1") == 0);
+
+	/* The list owns its copies. */
+	TAP_CHECK(ocis_layer_list_push(&ll, &back, &err) == 0);
+	TAP_CHECK(ll.v[0].annotations.v != back.annotations.v);
+	ocis_layer_desc_release(&back);
+	TAP_CHECK(strcmp(ocis_layer_desc_annotation(&ll.v[0], "z.toc"), "x=y") == 0);
+
+	/* The manifest's layer descriptor carries them, sorted. */
+	TAP_CHECK(ocis_manifest_build("{}", 2, ll.v, 1, NULL, 0, &man, &err) == 0);
+	TAP_CHECK(strstr((char *)man.data, "\"size\":1234,\"annotations\":{\"a.b\":\"1\","
+			 "\"z.toc\":\"x=y\"}}]") != NULL);
+	ocis_layer_list_clear(&ll);
+
+	/* Hostile layer.json: not strings, a key with '=', too many. */
+	bad = "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\","
+	      "\"digest\":\"" DA "\",\"size\":1,\"diffID\":\"" D1 "\","
+	      "\"uncompressedSize\":1,\"annotations\":{\"a\":1}}";
+	TAP_CHECK(ocis_layer_desc_from_json(&back, bad, strlen(bad), &err) < 0);
+	TAP_CHECK(strstr(err->msg, "not a string") != NULL);
+	ocis_error_free(&err);
+	bad = "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\","
+	      "\"digest\":\"" DA "\",\"size\":1,\"diffID\":\"" D1 "\","
+	      "\"uncompressedSize\":1,\"annotations\":{\"a=b\":\"c\"}}";
+	TAP_CHECK(ocis_layer_desc_from_json(&back, bad, strlen(bad), &err) < 0);
+	ocis_error_free(&err);
+	ocis_layer_desc_release(&d);
+	ocis_buf_reset(&out);
+	ocis_buf_addstr(&out, "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\","
+			"\"digest\":\"" DA "\",\"size\":1,\"diffID\":\"" D1 "\","
+			"\"uncompressedSize\":1,\"annotations\":{", &err);
+	for (i = 0; i < OCIS_LAYER_ANNOTATIONS_MAX + 1; i++)
+		ocis_buf_addf(&out, &err, "%s\"k%d\":\"v\"", i ? "," : "", i);
+	ocis_buf_addstr(&out, "}}", &err);
+	TAP_CHECK(ocis_layer_desc_from_json(&back, (char *)out.data, out.len, &err) < 0);
+	TAP_CHECK(strstr(err->msg, "more than") != NULL);
+	ocis_error_free(&err);
+	ocis_buf_release(&out);
+	ocis_buf_release(&man);
+	return 0;
+}
+
 static int
 test_manifest(void)
 {
@@ -729,7 +811,7 @@ test_config_stage(void)
 int
 main(void)
 {
-	TAP_PLAN(14);
+	TAP_PLAN(15);
 	TAP_RUN(test_golden_config);
 	TAP_RUN(test_round_trip);
 	TAP_RUN(test_from_json_tolerant);
@@ -740,6 +822,7 @@ main(void)
 	TAP_RUN(test_shell_split);
 	TAP_RUN(test_sync_layers);
 	TAP_RUN(test_layer_list);
+	TAP_RUN(test_layer_annotations);
 	TAP_RUN(test_manifest);
 	TAP_RUN(test_manifest_errors);
 	TAP_RUN(test_truncated);
