@@ -146,6 +146,11 @@ parse_args(int argc, char **argv, struct diff_args *a)
 	if (a->lower == NULL)
 		tool_usage_error("--lower FILE is required (the lower rootfs tar or image)");
 	tool_layer_args_done(&a->l);
+	/* the diff's writer (held-back parents, spooled headers) does not
+	 * record its entries for a lazy-pull TOC (docs/lazy-pull.md) */
+	if (a->l.compression == OCIS_COMPRESS_ESTARGZ)
+		tool_usage_error("--compress=%s: oci-diff writes gzip, zstd or plain layers",
+				 ocis_compression_name(a->l.compression));
 }
 
 /* Pass 3 with an image lower: flatten it again (o.reopen_lower). */

@@ -30,6 +30,9 @@ enum ocis_compression {
 	OCIS_COMPRESS_NONE,
 	OCIS_COMPRESS_GZIP,
 	OCIS_COMPRESS_ZSTD,
+	/* eStargz (docs/lazy-pull.md): gzip members cut where the layer
+	 * says (ocis_compressor_mark), a TOC and a footer at the end. */
+	OCIS_COMPRESS_ESTARGZ,
 };
 
 /* Receives compressed bytes in order.  Returns 0, or -1 with *err set, which
@@ -45,10 +48,10 @@ struct ocis_compress_result {
 
 struct ocis_compressor;
 
-/* Parse "gzip", "zstd", "none"; -1 when unknown. */
+/* Parse "gzip", "zstd", "none", "estargz"; -1 when unknown. */
 int ocis_compression_from_name(const char *name, enum ocis_compression *out);
 const char *ocis_compression_name(enum ocis_compression c);
-/* Media type suffix: "", "+gzip", "+zstd". */
+/* Media type suffix: "", "+gzip" (estargz too), "+zstd". */
 const char *ocis_compression_suffix(enum ocis_compression c);
 /* Default level (gzip 6, zstd 3) and valid range. */
 int ocis_compression_default_level(enum ocis_compression c);
@@ -63,6 +66,29 @@ int ocis_compressor_write(struct ocis_compressor *c, const void *data, size_t le
 /* Flush everything, wait until all output reached `out`, fill *res. */
 int ocis_compressor_finish(struct ocis_compressor *c, struct ocis_compress_result *res,
 			   ocis_error_t **err);
+
+/*
+ * Cut points, for lazy-pull layers (OCIS_COMPRESS_ESTARGZ only; -1 with
+ * EINVAL otherwise).  A mark ends the current member: the next byte
+ * written starts a new one.  Marks are numbered 0, 1, ... in order;
+ * *id gets the number.  Where a mark lands in the output is known once
+ * ocis_compressor_drain has returned: ocis_compressor_mark_offset.
+ * Memory: 8 bytes a mark.
+ */
+int ocis_compressor_mark(struct ocis_compressor *c, uint64_t *id, ocis_error_t **err);
+/* Mark, then wait until everything written so far reached `out`; *out_bytes
+ * gets the compressed size so far (where the next member will start). */
+int ocis_compressor_drain(struct ocis_compressor *c, uint64_t *out_bytes, ocis_error_t **err);
+/* The output offset of mark id (after a drain that followed it). */
+uint64_t ocis_compressor_mark_offset(const struct ocis_compressor *c, uint64_t id);
+/* Like ocis_compressor_finish, for lazy-pull layers: `tail` (uncompressed
+ * bytes of the layer, hashed into the diff_id) becomes one member of its
+ * own however long it is, then `raw` (already compressed bytes, such as a
+ * footer) is appended as it is (in the digest and the size only). */
+int ocis_compressor_finish_tail(struct ocis_compressor *c, const void *tail, size_t tail_len,
+				const void *raw, size_t raw_len,
+				struct ocis_compress_result *res, ocis_error_t **err);
+
 /* Free; stops threads if finish was not called (after an error). */
 void ocis_compressor_free(struct ocis_compressor *c);
 

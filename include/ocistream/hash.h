@@ -31,6 +31,8 @@ int ocis_hash_final_raw(struct ocis_hash *h, unsigned char out[OCIS_DIGEST_LEN],
 int ocis_hash_reset(struct ocis_hash *h, ocis_error_t **err);
 void ocis_hash_release(struct ocis_hash *h);
 
+/* "sha256:<hex>" of the 32 bytes md into out. */
+void ocis_digest_format(const unsigned char md[OCIS_DIGEST_LEN], char out[OCIS_DIGEST_STR_SIZE]);
 /* One-shot digest of a buffer. */
 int ocis_hash_buffer(const void *data, size_t len, char out[OCIS_DIGEST_STR_SIZE], ocis_error_t **err);
 

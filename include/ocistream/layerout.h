@@ -8,7 +8,9 @@
  *   on its own threads) -> 1 MiB chunk assembler ->
  *   ocis_stream_write_chunk ... ocis_stream_write_layer
  *
- * Memory: one chunk and the compressor's bounded ring.
+ * Memory: one chunk and the compressor's bounded ring; a lazy-pull layer
+ * also its table of contents (ocistream/toc.h), which grows with the
+ * entries.
  */
 #ifndef OCISTREAM_LAYEROUT_H
 #define OCISTREAM_LAYEROUT_H
@@ -19,6 +21,7 @@
 #include <ocistream/compress.h>
 #include <ocistream/error.h>
 #include <ocistream/layerdesc.h>
+#include <ocistream/pax.h>
 #include <ocistream/stream.h>
 
 struct ocis_layer_out;
@@ -28,6 +31,12 @@ int ocis_layer_out_new(struct ocis_layer_out **out, struct ocis_stream_writer *w
 		       ocis_error_t **err);
 /* Append uncompressed layer tar bytes. */
 int ocis_layer_out_write(struct ocis_layer_out *lo, const void *data, size_t len,
+			 ocis_error_t **err);
+/* The entry whose header was just written (pe as given to the pax
+ * encoder): a lazy-pull layer (estargz) records it in its TOC, and cuts
+ * a member where each chunk of its data starts.  Call it for every
+ * entry, right after its header, before its data. */
+int ocis_layer_out_entry(struct ocis_layer_out *lo, const struct ocis_pax_entry *pe,
 			 ocis_error_t **err);
 /* Append n zero bytes (padding, sparse holes, the end-of-archive blocks). */
 int ocis_layer_out_zeros(struct ocis_layer_out *lo, uint64_t n, ocis_error_t **err);

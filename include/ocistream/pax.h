@@ -54,6 +54,9 @@ struct ocis_pax_entry {
 	size_t n_xattrs;
 };
 
+/* 1 when s[0..len) is valid UTF-8 (shortest forms, no surrogates). */
+int ocis_utf8_valid(const void *s, size_t len);
+
 /* Append the header block(s) of e to out (the data and its padding to a
  * 512-byte boundary are the caller's). */
 int ocis_pax_encode_header(const struct ocis_pax_entry *e, struct ocis_buf *out,

@@ -129,6 +129,14 @@ struct ocis_compressor {
 
 	struct ocis_hash hin, hout;
 	ZSTD_CCtx *zc;
+
+	/* Lazy-pull cut points (ocis_compressor_mark): marks[i] holds the
+	 * block that starts at mark i until the writer reaches that block,
+	 * then its output offset.  n_marks grows on the caller's thread,
+	 * n_marks_done on the writer's, both under the lock. */
+	int marks_ok;
+	uint64_t *marks;
+	size_t n_marks, marks_cap, n_marks_done;
 };
 
 int
@@ -142,6 +150,8 @@ ocis_compression_from_name(const char *name, enum ocis_compression *out)
 		*out = OCIS_COMPRESS_ZSTD;
 	else if (strcmp(name, "none") == 0)
 		*out = OCIS_COMPRESS_NONE;
+	else if (strcmp(name, "estargz") == 0)
+		*out = OCIS_COMPRESS_ESTARGZ;
 	else
 		return -1;
 	return 0;
@@ -157,6 +167,8 @@ ocis_compression_name(enum ocis_compression c)
 		return "zstd";
 	case OCIS_COMPRESS_NONE:
 		return "none";
+	case OCIS_COMPRESS_ESTARGZ:
+		return "estargz";
 	}
 	return "unknown";
 }
@@ -166,6 +178,7 @@ ocis_compression_suffix(enum ocis_compression c)
 {
 	switch (c) {
 	case OCIS_COMPRESS_GZIP:
+	case OCIS_COMPRESS_ESTARGZ:
 		return "+gzip";
 	case OCIS_COMPRESS_ZSTD:
 		return "+zstd";
@@ -180,6 +193,7 @@ ocis_compression_default_level(enum ocis_compression c)
 {
 	switch (c) {
 	case OCIS_COMPRESS_GZIP:
+	case OCIS_COMPRESS_ESTARGZ:
 		return 6;
 	case OCIS_COMPRESS_ZSTD:
 		return 3;
@@ -196,6 +210,7 @@ ocis_compression_level_valid(enum ocis_compression c, int level)
 {
 	switch (c) {
 	case OCIS_COMPRESS_GZIP:
+	case OCIS_COMPRESS_ESTARGZ:
 		return level >= 1 && level <= 12;
 	case OCIS_COMPRESS_ZSTD:
 		return level >= 1 && level <= 19;
@@ -269,31 +284,28 @@ slot_of(struct ocis_compressor *c, uint64_t seq)
  * gzip
  */
 
-/* One block as one complete gzip member: fixed header (no name, mtime 0,
- * XFL 0, OS 3), raw deflate by libdeflate, CRC-32 and ISIZE. */
-static int
-gzip_block(struct worker *w, struct slot *s, uint64_t seq, ocis_error_t **err)
+/* in[0..len) as one complete gzip member into out (cap bytes, at least
+ * the bound): fixed header (no name, mtime 0, XFL 0, OS 3), raw deflate by
+ * libdeflate, CRC-32 and ISIZE.  Returns the member's size, 0 on failure. */
+static size_t
+gzip_member(struct libdeflate_compressor *d, const unsigned char *in, size_t len,
+	    unsigned char *out, size_t cap)
 {
 	static const unsigned char header[GZIP_HEADER_SIZE] = {
 		0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3
 	};
-	unsigned char *p = s->out;
+	unsigned char *p = out;
 	size_t n;
 	uint32_t crc, isize;
 
-	s->out_len = 0;
-	/* Only the last block can be short; an empty one adds nothing, except
-	 * that an empty input still gets one (empty) member. */
-	if (s->in_len == 0 && seq != 0)
-		return 0;
 	memcpy(p, header, GZIP_HEADER_SIZE);
-	n = libdeflate_deflate_compress(w->deflate, s->in, s->in_len, p + GZIP_HEADER_SIZE,
-					s->out_cap - GZIP_HEADER_SIZE - GZIP_TRAILER_SIZE);
+	n = libdeflate_deflate_compress(d, in, len, p + GZIP_HEADER_SIZE,
+					cap - GZIP_HEADER_SIZE - GZIP_TRAILER_SIZE);
 	if (n == 0)
-		return ocis_error_set(err, 0, "compressing with gzip: output buffer too small");
+		return 0;
 	p += GZIP_HEADER_SIZE + n;
-	crc = libdeflate_crc32(0, s->in, s->in_len);
-	isize = (uint32_t)s->in_len;
+	crc = libdeflate_crc32(0, in, len);
+	isize = (uint32_t)len;
 	p[0] = crc & 0xff;
 	p[1] = (crc >> 8) & 0xff;
 	p[2] = (crc >> 16) & 0xff;
@@ -302,8 +314,33 @@ gzip_block(struct worker *w, struct slot *s, uint64_t seq, ocis_error_t **err)
 	p[5] = (isize >> 8) & 0xff;
 	p[6] = (isize >> 16) & 0xff;
 	p[7] = isize >> 24;
-	s->out_len = GZIP_HEADER_SIZE + n + GZIP_TRAILER_SIZE;
+	return GZIP_HEADER_SIZE + n + GZIP_TRAILER_SIZE;
+}
+
+/* One block as one gzip member. */
+static int
+gzip_block(struct worker *w, struct slot *s, uint64_t seq, ocis_error_t **err)
+{
+	s->out_len = 0;
+	/* Only the last block can be short (or one ended by a mark); an empty
+	 * one adds nothing, except that an empty input still gets one (empty)
+	 * member. */
+	if (s->in_len == 0 && seq != 0)
+		return 0;
+	s->out_len = gzip_member(w->deflate, s->in, s->in_len, s->out, s->out_cap);
+	if (s->out_len == 0)
+		return ocis_error_set(err, 0, "compressing with gzip: output buffer too small");
 	return 0;
+}
+
+/* Marks that start at block seq (or before: a mark with no block after
+ * it yet starts where the next output goes) get their output offset, the
+ * compressed bytes so far.  Lock held, or no threads. */
+static void
+resolve_marks(struct ocis_compressor *c, uint64_t seq)
+{
+	while (c->n_marks_done < c->n_marks && c->marks[c->n_marks_done] <= seq)
+		c->marks[c->n_marks_done++] = c->out_total;
 }
 
 /*
@@ -474,6 +511,7 @@ writer_main(void *arg)
 			}
 			pthread_cond_wait(&c->cond_writer, &c->lock);
 		}
+		resolve_marks(c, c->n_released);
 		pthread_mutex_unlock(&c->lock);
 
 		if (s->out_len > 0) {
@@ -579,7 +617,8 @@ ocis_compressor_new(struct ocis_compressor **out, enum ocis_compression alg, int
 	size_t i, out_cap = 0;
 
 	*out = NULL;
-	if (alg != OCIS_COMPRESS_NONE && alg != OCIS_COMPRESS_GZIP && alg != OCIS_COMPRESS_ZSTD)
+	if (alg != OCIS_COMPRESS_NONE && alg != OCIS_COMPRESS_GZIP && alg != OCIS_COMPRESS_ZSTD &&
+	    alg != OCIS_COMPRESS_ESTARGZ)
 		return ocis_error_set(err, EINVAL, "unknown compression %d", (int)alg);
 	if (alg == OCIS_COMPRESS_NONE)
 		level = 0;
@@ -596,6 +635,10 @@ ocis_compressor_new(struct ocis_compressor **out, enum ocis_compression alg, int
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return ocis_error_oom(err);
+	/* eStargz is gzip members, with cut points */
+	c->marks_ok = alg == OCIS_COMPRESS_ESTARGZ;
+	if (alg == OCIS_COMPRESS_ESTARGZ)
+		alg = OCIS_COMPRESS_GZIP;
 	c->alg = alg;
 	c->level = level;
 	c->threads = threads;
@@ -722,6 +765,7 @@ run_block(struct ocis_compressor *c, struct slot *s, ocis_error_t **err)
 		s->out = s->in;
 		s->out_len = s->in_len;
 	}
+	resolve_marks(c, seq);
 	if (r == 0 && s->out_len > 0) {
 		ocis_hash_update(&c->hout, s->out, s->out_len);
 		c->out_total += s->out_len;
@@ -805,14 +849,124 @@ ocis_compressor_write(struct ocis_compressor *c, const void *data, size_t len,
 	return 0;
 }
 
+/* End the current block early (a mark or a drain): the next byte written
+ * starts a new block. */
+static int
+cut(struct ocis_compressor *c, ocis_error_t **err)
+{
+	if (!c->marks_ok)
+		return ocis_error_set(err, EINVAL, "internal: cut points on a %s compressor",
+				      ocis_compression_name(c->alg));
+	if (c->finished)
+		return ocis_error_set(err, EINVAL, "compressor already finished");
+	if (is_failed(c))
+		return report(c, err);
+	if (c->cur != NULL && c->cur->in_len > 0 && submit(c, 0, err) < 0)
+		return -1;
+	return 0;
+}
+
+int
+ocis_compressor_mark(struct ocis_compressor *c, uint64_t *id, ocis_error_t **err)
+{
+	if (cut(c, err) < 0)
+		return -1;
+	pthread_mutex_lock(&c->lock);
+	if (c->n_marks == c->marks_cap) {
+		size_t ncap = c->marks_cap ? c->marks_cap * 2 : 1024;
+		uint64_t *m = realloc(c->marks, ncap * sizeof(*m));
+
+		if (m == NULL) {
+			pthread_mutex_unlock(&c->lock);
+			return ocis_error_oom(err);
+		}
+		c->marks = m;
+		c->marks_cap = ncap;
+	}
+	*id = c->n_marks;
+	c->marks[c->n_marks++] = c->n_submitted;
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+int
+ocis_compressor_drain(struct ocis_compressor *c, uint64_t *out_bytes, ocis_error_t **err)
+{
+	int failed;
+
+	if (cut(c, err) < 0)
+		return -1;
+	pthread_mutex_lock(&c->lock);
+	while (!c->failed && c->n_released < c->n_submitted)
+		pthread_cond_wait(&c->cond_caller, &c->lock);
+	failed = c->failed;
+	resolve_marks(c, UINT64_MAX);
+	*out_bytes = c->out_total;
+	pthread_mutex_unlock(&c->lock);
+	return failed ? report(c, err) : 0;
+}
+
+uint64_t
+ocis_compressor_mark_offset(const struct ocis_compressor *c, uint64_t id)
+{
+	return id < c->n_marks_done ? c->marks[id] : UINT64_MAX;
+}
+
+/* After the last block: the tail as one member of its own, then the raw
+ * bytes, on the caller's thread (no other thread runs any more). */
+static int
+write_tail(struct ocis_compressor *c, const void *tail, size_t tail_len, const void *raw,
+	   size_t raw_len, ocis_error_t **err)
+{
+	unsigned char *buf;
+	size_t cap, n;
+	int r;
+
+	if (tail_len > 0) {
+		cap = GZIP_HEADER_SIZE + GZIP_TRAILER_SIZE +
+		      libdeflate_deflate_compress_bound(c->workers[0].deflate, tail_len);
+		buf = malloc(cap);
+		if (buf == NULL)
+			return ocis_error_oom(err);
+		n = gzip_member(c->workers[0].deflate, tail, tail_len, buf, cap);
+		ocis_hash_update(&c->hin, tail, tail_len);
+		c->in_total += tail_len;
+		ocis_hash_update(&c->hout, buf, n);
+		c->out_total += n;
+		r = n == 0 ? ocis_error_set(err, 0, "compressing with gzip: output buffer too "
+					    "small") : c->fn(c->ctx, buf, n, err);
+		free(buf);
+		if (r < 0)
+			return -1;
+	}
+	if (raw_len > 0) {
+		ocis_hash_update(&c->hout, raw, raw_len);
+		c->out_total += raw_len;
+		if (c->fn(c->ctx, raw, raw_len, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int
 ocis_compressor_finish(struct ocis_compressor *c, struct ocis_compress_result *res,
 		       ocis_error_t **err)
+{
+	return ocis_compressor_finish_tail(c, NULL, 0, NULL, 0, res, err);
+}
+
+int
+ocis_compressor_finish_tail(struct ocis_compressor *c, const void *tail, size_t tail_len,
+			    const void *raw, size_t raw_len, struct ocis_compress_result *res,
+			    ocis_error_t **err)
 {
 	int failed;
 
 	if (c->finished)
 		return ocis_error_set(err, EINVAL, "compressor already finished");
+	if ((tail_len > 0 || raw_len > 0) && !c->marks_ok)
+		return ocis_error_set(err, EINVAL, "internal: a tail on a %s compressor",
+				      ocis_compression_name(c->alg));
 	if (is_failed(c))
 		return report(c, err);
 	if (c->cur == NULL && acquire(c, err) < 0)
@@ -831,6 +985,8 @@ ocis_compressor_finish(struct ocis_compressor *c, struct ocis_compress_result *r
 	/* Every thread leaves its loop at eof once its work is done. */
 	join_threads(c);
 	c->finished = 1;
+	if (write_tail(c, tail, tail_len, raw, raw_len, err) < 0)
+		return -1;
 
 	memset(res, 0, sizeof(*res));
 	if (ocis_hash_final(&c->hout, res->digest, err) < 0)
@@ -862,6 +1018,7 @@ ocis_compressor_free(struct ocis_compressor *c)
 		free(c->slots[i].in);
 	}
 	free(c->slots);
+	free(c->marks);
 	if (c->zc)
 		ZSTD_freeCCtx(c->zc);
 	ocis_hash_release(&c->hin);

@@ -58,21 +58,28 @@ ocis_hash_final_raw(struct ocis_hash *h, unsigned char out[OCIS_DIGEST_LEN], oci
 	return 0;
 }
 
-int
-ocis_hash_final(struct ocis_hash *h, char out[OCIS_DIGEST_STR_SIZE], ocis_error_t **err)
+void
+ocis_digest_format(const unsigned char md[OCIS_DIGEST_LEN], char out[OCIS_DIGEST_STR_SIZE])
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char md[OCIS_DIGEST_LEN];
 	unsigned int i;
 
-	if (ocis_hash_final_raw(h, md, err) < 0)
-		return -1;
 	memcpy(out, "sha256:", 7);
 	for (i = 0; i < OCIS_DIGEST_LEN; i++) {
 		out[7 + 2 * i] = hex[md[i] >> 4];
 		out[7 + 2 * i + 1] = hex[md[i] & 15];
 	}
 	out[7 + 64] = 0;
+}
+
+int
+ocis_hash_final(struct ocis_hash *h, char out[OCIS_DIGEST_STR_SIZE], ocis_error_t **err)
+{
+	unsigned char md[OCIS_DIGEST_LEN];
+
+	if (ocis_hash_final_raw(h, md, err) < 0)
+		return -1;
+	ocis_digest_format(md, out);
 	return 0;
 }
 

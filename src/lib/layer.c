@@ -182,6 +182,8 @@ add_entry(struct builder *b, struct archive_entry *ae, ocis_error_t **err)
 		return ocis_error_wrap(err, "entry '%s'", ocis__shown(e.raw, s1, sizeof(s1)));
 	if (tar_out(b, b->hdr.data, b->hdr.len, err) < 0)
 		return -1;
+	if (ocis_layer_out_entry(b->lo, &pe, err) < 0)
+		return ocis_error_wrap(err, "entry '%s'", ocis__shown(e.raw, s1, sizeof(s1)));
 	if (pe.type == '0' && copy_data(b, pe.size, err) < 0)
 		return -1;
 	if (b->o->on_entry)

@@ -2,12 +2,16 @@
 /* The output side of a layer: see ocistream/layerout.h. */
 #include "config.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <ocistream/estargz.h>
 #include <ocistream/layerdesc.h>
 #include <ocistream/layerout.h>
+#include <ocistream/toc.h>
 
 #include "internal.h"
 
@@ -21,6 +25,7 @@ struct ocis_layer_out {
 	size_t chunk_len;
 	uint64_t written;	/* compressed bytes, updated by the writer thread */
 	unsigned char *zeros;	/* ZEROS_SIZE zero bytes for ocis_layer_out_zeros */
+	struct ocis_toc *toc;	/* lazy-pull layers (estargz) only */
 };
 
 /* Compressor output (on the compressor's writer thread): cut into chunks. */
@@ -69,6 +74,17 @@ ocis_layer_out_new(struct ocis_layer_out **out, struct ocis_stream_writer *w,
 		ocis_layer_out_free(lo);
 		return -1;
 	}
+	if (compression == OCIS_COMPRESS_ESTARGZ) {
+		lo->toc = malloc(sizeof(*lo->toc));
+		if (lo->toc == NULL || ocis_toc_init(lo->toc, OCIS_TOC_CHUNK_SIZE, err) < 0) {
+			if (lo->toc == NULL)
+				ocis_error_oom(err);
+			free(lo->toc);
+			lo->toc = NULL;
+			ocis_layer_out_free(lo);
+			return -1;
+		}
+	}
 	*out = lo;
 	return 0;
 }
@@ -79,7 +95,63 @@ ocis_layer_out_new(struct ocis_layer_out **out, struct ocis_stream_writer *w,
 int
 ocis_layer_out_write(struct ocis_layer_out *lo, const void *data, size_t len, ocis_error_t **err)
 {
-	return ocis_compressor_write(lo->comp, data, len, err);
+	const unsigned char *p = data;
+
+	/* a lazy-pull layer's file data: each chunk starts a member */
+	while (lo->toc != NULL && len > 0 && ocis_toc_data_left(lo->toc) > 0) {
+		uint64_t mark;
+		size_t n;
+
+		if (ocis_toc_chunk_due(lo->toc) &&
+		    (ocis_compressor_mark(lo->comp, &mark, err) < 0 ||
+		     ocis_toc_begin_chunk(lo->toc, mark, err) < 0))
+			return -1;
+		n = ocis_toc_room(lo->toc) < len ? (size_t)ocis_toc_room(lo->toc) : len;
+		if (ocis_toc_data(lo->toc, p, n, err) < 0 ||
+		    ocis_compressor_write(lo->comp, p, n, err) < 0)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return len ? ocis_compressor_write(lo->comp, p, len, err) : 0;
+}
+
+int
+ocis_layer_out_entry(struct ocis_layer_out *lo, const struct ocis_pax_entry *pe,
+		     ocis_error_t **err)
+{
+	return lo->toc ? ocis_toc_add_entry(lo->toc, pe, err) : 0;
+}
+
+/* A lazy-pull layer's end: the TOC entry and the end-of-archive blocks as
+ * one member, then the footer (docs/lazy-pull.md).  Annotations into d. */
+static int
+finish_estargz(struct ocis_layer_out *lo, struct ocis_compress_result *res,
+	       struct ocis_layer_desc *d, ocis_error_t **err)
+{
+	unsigned char footer[OCIS_ESTARGZ_FOOTER_SIZE];
+	char toc_digest[OCIS_DIGEST_STR_SIZE], usize[32];
+	struct ocis_buf tail = OCIS_BUF_INIT;
+	uint64_t toc_offset;
+	int r = -1;
+
+	if (ocis_toc_data_left(lo->toc) > 0)
+		return ocis_error_set(err, EINVAL, "internal: layer ends inside a file's data");
+	if (ocis_compressor_drain(lo->comp, &toc_offset, err) < 0 ||
+	    ocis_estargz_tail(lo->toc, lo->comp, &tail, toc_digest, err) < 0)
+		goto out;
+	ocis_estargz_footer(toc_offset, footer);
+	if (ocis_compressor_finish_tail(lo->comp, tail.data, tail.len, footer, sizeof(footer),
+					res, err) < 0)
+		goto out;
+	snprintf(usize, sizeof(usize), "%" PRIu64, res->uncompressed_size);
+	if (ocis_layer_desc_annotate(d, OCIS_ESTARGZ_TOC_DIGEST_ANNOTATION, toc_digest, err) < 0 ||
+	    ocis_layer_desc_annotate(d, OCIS_ESTARGZ_USIZE_ANNOTATION, usize, err) < 0)
+		goto out;
+	r = 0;
+out:
+	ocis_buf_release(&tail);
+	return r;
 }
 
 int
@@ -109,11 +181,15 @@ ocis_layer_out_finish(struct ocis_layer_out *lo, const char *created, const char
 	int r = -1;
 
 	memset(&d, 0, sizeof(d));
-	if (ocis_layer_out_zeros(lo, 2 * OCIS_BLOCK, err) < 0 ||
-	    ocis_compressor_finish(lo->comp, &res, err) < 0)
+	if (lo->toc != NULL) {
+		if (finish_estargz(lo, &res, &d, err) < 0)
+			goto out;
+	} else if (ocis_layer_out_zeros(lo, 2 * OCIS_BLOCK, err) < 0 ||
+		   ocis_compressor_finish(lo->comp, &res, err) < 0) {
 		return -1;
+	}
 	if (lo->chunk_len > 0 && ocis_stream_write_chunk(lo->w, lo->chunk, lo->chunk_len, err) < 0)
-		return -1;
+		goto out;
 	lo->chunk_len = 0;
 
 	snprintf(d.media_type, sizeof(d.media_type), "%s%s", OCIS_MT_LAYER,
@@ -143,6 +219,9 @@ ocis_layer_out_free(struct ocis_layer_out *lo)
 	if (lo == NULL)
 		return;
 	ocis_compressor_free(lo->comp);
+	if (lo->toc != NULL)
+		ocis_toc_release(lo->toc);
+	free(lo->toc);
 	free(lo->chunk);
 	free(lo->zeros);
 	free(lo);

@@ -57,9 +57,10 @@ add_num_record(struct ocis_buf *rec, const char *key, uint64_t v, ocis_error_t *
 	return add_record(rec, key, num, (size_t)n, err);
 }
 
-static int
-valid_utf8(const unsigned char *s, size_t len)
+int
+ocis_utf8_valid(const void *str, size_t len)
 {
+	const unsigned char *s = str;
 	size_t i = 0;
 
 	while (i < len) {
@@ -160,12 +161,12 @@ ocis_pax_encode_header(const struct ocis_pax_entry *e, struct ocis_buf *out, oci
 	if (plen > 100) {
 		if (add_record(&rec, "path", e->path, plen, err) < 0)
 			goto out;
-		binary |= !valid_utf8((const unsigned char *)e->path, plen);
+		binary |= !ocis_utf8_valid((const unsigned char *)e->path, plen);
 	}
 	if (llen > 100) {
 		if (add_record(&rec, "linkpath", e->linkname, llen, err) < 0)
 			goto out;
-		binary |= !valid_utf8((const unsigned char *)e->linkname, llen);
+		binary |= !ocis_utf8_valid((const unsigned char *)e->linkname, llen);
 	}
 	if (e->size > USTAR_MAX_OCTAL_12 && add_num_record(&rec, "size", e->size, err) < 0)
 		goto out;
@@ -176,12 +177,12 @@ ocis_pax_encode_header(const struct ocis_pax_entry *e, struct ocis_buf *out, oci
 	if (e->uname && strlen(e->uname) > 31) {
 		if (add_record(&rec, "uname", e->uname, strlen(e->uname), err) < 0)
 			goto out;
-		binary |= !valid_utf8((const unsigned char *)e->uname, strlen(e->uname));
+		binary |= !ocis_utf8_valid((const unsigned char *)e->uname, strlen(e->uname));
 	}
 	if (e->gname && strlen(e->gname) > 31) {
 		if (add_record(&rec, "gname", e->gname, strlen(e->gname), err) < 0)
 			goto out;
-		binary |= !valid_utf8((const unsigned char *)e->gname, strlen(e->gname));
+		binary |= !ocis_utf8_valid((const unsigned char *)e->gname, strlen(e->gname));
 	}
 	if (e->mtime < 0 || (uint64_t)e->mtime > USTAR_MAX_OCTAL_12 || e->mtime_nsec != 0) {
 		char t[48];

@@ -224,6 +224,7 @@ check_roundtrip(enum ocis_compression alg, int level, int threads, size_t n, siz
 		goto out;
 	switch (alg) {
 	case OCIS_COMPRESS_GZIP:
+	case OCIS_COMPRESS_ESTARGZ:	/* without marks, the same members */
 		members = gunzip_all(sink.buf.data, sink.buf.len, &back, &backn);
 		if (members != (n == 0 ? 1 : (int)((n + BLOCK - 1) / BLOCK))) {
 			printf("# %zu bytes: %d gzip members\n", n, members);
@@ -597,11 +598,110 @@ test_free_unfinished(void)
 	return 0;
 }
 
+/* Marks (estargz): each mark starts a member at the offset the
+ * compressor reports; drain, a tail member and raw bytes; the same bytes
+ * for 1, 2 and 8 threads; gzip and zstd refuse marks. */
+static int
+marks_run(int threads, struct sink *sink, uint64_t offs[4], uint64_t *drained,
+	  struct ocis_compress_result *res, const unsigned char *in)
+{
+	/* marks after 10 bytes, after 3 MiB, twice at the same place, at 5 MiB */
+	static const size_t at[] = { 10, 3 * BLOCK + 5, 3 * BLOCK + 5, 5 * BLOCK };
+	struct ocis_compressor *c = NULL;
+	ocis_error_t *err = NULL;
+	uint64_t id;
+	size_t i, off = 0;
+
+	memset(sink, 0, sizeof(*sink));
+	if (ocis_compressor_new(&c, OCIS_COMPRESS_ESTARGZ, 6, threads, sink_out, sink, &err) < 0)
+		goto fail;
+	for (i = 0; i < 4; i++) {
+		if (ocis_compressor_write(c, in + off, at[i] - off, &err) < 0 ||
+		    ocis_compressor_mark(c, &id, &err) < 0 || id != i)
+			goto fail;
+		off = at[i];
+	}
+	if (ocis_compressor_write(c, in + off, 100, &err) < 0 ||
+	    ocis_compressor_drain(c, drained, &err) < 0)
+		goto fail;
+	for (i = 0; i < 4; i++)
+		offs[i] = ocis_compressor_mark_offset(c, i);
+	if (ocis_compressor_finish_tail(c, "tail", 4, "RAW", 3, res, &err) < 0)
+		goto fail;
+	ocis_compressor_free(c);
+	return 0;
+fail:
+	printf("# marks failed: %s\n", err ? err->msg : "?");
+	ocis_error_free(&err);
+	ocis_compressor_free(c);
+	return -1;
+}
+
+static int
+test_marks(void)
+{
+	size_t n = 5 * BLOCK + 100;
+	unsigned char *in = make_input(n), *back = NULL;
+	struct sink s1, s2, s8;
+	struct ocis_compress_result r1, r2, r8;
+	struct ocis_compressor *c = NULL;
+	uint64_t o1[4], o2[4], o8[4], d1, d2, d8, id;
+	ocis_error_t *err = NULL;
+	size_t backn = 0;
+	z_stream z;
+	unsigned char first[16];
+	int ok = 0;
+
+	if (in == NULL || marks_run(1, &s1, o1, &d1, &r1, in) < 0 ||
+	    marks_run(2, &s2, o2, &d2, &r2, in) < 0 || marks_run(8, &s8, o8, &d8, &r8, in) < 0)
+		goto out;
+	TAP_CHECK(s1.buf.len == s2.buf.len && memcmp(s1.buf.data, s2.buf.data, s1.buf.len) == 0);
+	TAP_CHECK(s1.buf.len == s8.buf.len && memcmp(s1.buf.data, s8.buf.data, s1.buf.len) == 0);
+	TAP_CHECK(memcmp(o1, o2, sizeof(o1)) == 0 && memcmp(o1, o8, sizeof(o1)) == 0);
+	TAP_CHECK(d1 == d2 && d1 == d8);
+	TAP_CHECK(strcmp(r1.digest, r8.digest) == 0 && r1.uncompressed_size == n + 4);
+	TAP_CHECK(r1.size == s1.buf.len);
+	/* the same place twice: one member start */
+	TAP_CHECK(o1[1] == o1[2] && o1[0] < o1[1] && o1[2] < o1[3] && o1[3] < d1);
+	/* the raw bytes last, the tail member before them, at the drain */
+	TAP_CHECK(memcmp(s1.buf.data + s1.buf.len - 3, "RAW", 3) == 0);
+	/* all of it (but RAW) inflates to the input and the tail */
+	TAP_CHECK(gunzip_all(s1.buf.data, s1.buf.len - 3, &back, &backn) > 0);
+	TAP_CHECK(backn == n + 4 && memcmp(back, in, n) == 0 && memcmp(back + n, "tail", 4) == 0);
+	/* a member starts at each mark, with the input byte at the mark */
+	memset(&z, 0, sizeof(z));
+	TAP_CHECK(inflateInit2(&z, 31) == Z_OK);
+	z.next_in = s1.buf.data + o1[3];
+	z.avail_in = (uInt)(s1.buf.len - o1[3]);
+	z.next_out = first;
+	z.avail_out = sizeof(first);
+	TAP_CHECK(inflate(&z, Z_NO_FLUSH) != Z_DATA_ERROR);
+	inflateEnd(&z);
+	TAP_CHECK(memcmp(first, in + 5 * BLOCK, sizeof(first)) == 0);
+	TAP_CHECK(s1.buf.data[d1] == 0x1f && s1.buf.data[d1 + 1] == 0x8b);
+
+	/* gzip and zstd have no marks, nor tails */
+	TAP_CHECK(ocis_compressor_new(&c, OCIS_COMPRESS_GZIP, 6, 1, sink_out, &s2, &err) == 0);
+	TAP_CHECK(ocis_compressor_mark(c, &id, &err) < 0 && err && err->code == EINVAL);
+	ocis_error_free(&err);
+	TAP_CHECK(ocis_compressor_finish_tail(c, "x", 1, NULL, 0, &r2, &err) < 0);
+	ocis_error_free(&err);
+	ocis_compressor_free(c);
+	ok = 1;
+out:
+	free(in);
+	free(back);
+	ocis_buf_release(&s1.buf);
+	ocis_buf_release(&s2.buf);
+	ocis_buf_release(&s8.buf);
+	return ok ? 0 : -1;
+}
+
 int
 main(void)
 {
 	test_thread = pthread_self();
-	TAP_PLAN(12);
+	TAP_PLAN(13);
 	TAP_RUN(test_names);
 	TAP_RUN(test_bad_level);
 	TAP_RUN(test_none_known_digests);
@@ -614,5 +714,6 @@ main(void)
 	TAP_RUN(test_out_failure);
 	TAP_RUN(test_one_thread_is_serial);
 	TAP_RUN(test_free_unfinished);
+	TAP_RUN(test_marks);
 	return tap_done();
 }

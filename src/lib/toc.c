@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The table of contents of a lazy-pull layer: see ocistream/toc.h.
+ *
+ * The whole-file digest and the chunk digest are two sha256 passes over a
+ * file's data when it has more than one chunk; a file of one chunk (most
+ * of them) is hashed once and both digests are the same.  The hashing
+ * runs on the thread that writes the tar, beside the compressor's.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ocistream/toc.h>
+
+#include "internal.h"
+
+int
+ocis_toc_init(struct ocis_toc *t, uint64_t chunk_size, ocis_error_t **err)
+{
+	memset(t, 0, sizeof(*t));
+	if (chunk_size == 0)
+		return ocis_error_set(err, EINVAL, "internal: TOC chunk size 0");
+	t->chunk_size = chunk_size;
+	if (ocis_hash_init(&t->file_hash, err) < 0)
+		return -1;
+	if (ocis_hash_init(&t->chunk_hash, err) < 0) {
+		ocis_hash_release(&t->file_hash);
+		return -1;
+	}
+	t->hashes_ready = 1;
+	return 0;
+}
+
+static void
+entry_release(struct ocis_toc_entry *e)
+{
+	size_t i;
+
+	free(e->name);
+	free(e->linkname);
+	free(e->uname);
+	free(e->gname);
+	for (i = 0; i < e->n_xattrs; i++) {
+		free(e->xattr_names[i]);
+		free(e->xattr_values[i]);
+	}
+	free(e->xattr_names);
+	free(e->xattr_values);
+	free(e->xattr_sizes);
+}
+
+void
+ocis_toc_release(struct ocis_toc *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n_entries; i++)
+		entry_release(&t->entries[i]);
+	free(t->entries);
+	free(t->chunks);
+	if (t->hashes_ready) {
+		ocis_hash_release(&t->file_hash);
+		ocis_hash_release(&t->chunk_hash);
+	}
+	memset(t, 0, sizeof(*t));
+}
+
+static int
+copy_xattrs(struct ocis_toc_entry *e, const struct ocis_pax_entry *pe, ocis_error_t **err)
+{
+	size_t i, n = pe->n_xattrs;
+
+	if (n == 0)
+		return 0;
+	e->xattr_names = calloc(n, sizeof(*e->xattr_names));
+	e->xattr_values = calloc(n, sizeof(*e->xattr_values));
+	e->xattr_sizes = calloc(n, sizeof(*e->xattr_sizes));
+	if (e->xattr_names == NULL || e->xattr_values == NULL || e->xattr_sizes == NULL)
+		return ocis_error_oom(err);
+	for (; e->n_xattrs < n; e->n_xattrs++) {
+		i = e->n_xattrs;
+		e->xattr_names[i] = strdup(pe->xattrs[i].name);
+		e->xattr_values[i] = malloc(pe->xattrs[i].size ? pe->xattrs[i].size : 1);
+		if (e->xattr_names[i] == NULL || e->xattr_values[i] == NULL) {
+			e->n_xattrs++;	/* so that release frees what was made */
+			return ocis_error_oom(err);
+		}
+		memcpy(e->xattr_values[i], pe->xattrs[i].value, pe->xattrs[i].size);
+		e->xattr_sizes[i] = pe->xattrs[i].size;
+	}
+	return 0;
+}
+
+static int
+utf8_or_null(const char *s)
+{
+	return s == NULL || ocis_utf8_valid(s, strlen(s));
+}
+
+int
+ocis_toc_add_entry(struct ocis_toc *t, const struct ocis_pax_entry *pe, ocis_error_t **err)
+{
+	struct ocis_toc_entry e;
+
+	size_t i;
+
+	if (t->data_left > 0)
+		return ocis_error_set(err, EINVAL, "internal: TOC entry before the last one's data");
+	/* The TOC is JSON: a name it cannot hold would be changed by every
+	 * reader (Go writes U+FFFD), and the lazy tree would differ. */
+	if (!utf8_or_null(pe->path) || !utf8_or_null(pe->linkname) ||
+	    !utf8_or_null(pe->uname) || !utf8_or_null(pe->gname))
+		return ocis_error_set(err, EILSEQ, "a lazy-pull layer's TOC is JSON, and this "
+				      "entry's name, link target, user or group name is not "
+				      "UTF-8 (use --compress=gzip or zstd)");
+	for (i = 0; i < pe->n_xattrs; i++)
+		if (!utf8_or_null(pe->xattrs[i].name))
+			return ocis_error_set(err, EILSEQ, "a lazy-pull layer's TOC is JSON, "
+					      "and an xattr name is not UTF-8");
+	if (ocis__grow((void **)&t->entries, &t->entries_cap, t->n_entries + 1,
+		       sizeof(*t->entries), err) < 0)
+		return -1;
+	memset(&e, 0, sizeof(e));
+	e.type = pe->type;
+	e.mode = pe->mode;
+	e.uid = pe->uid;
+	e.gid = pe->gid;
+	e.mtime = pe->mtime;
+	e.mtime_nsec = pe->mtime_nsec;
+	e.size = pe->type == '0' ? pe->size : 0;
+	e.devmajor = pe->devmajor;
+	e.devminor = pe->devminor;
+	e.chunk0 = t->n_chunks;
+	if (ocis__strdup_opt(&e.name, pe->path, err) < 0 ||
+	    ocis__strdup_opt(&e.linkname, pe->linkname, err) < 0 ||
+	    ocis__strdup_opt(&e.uname, pe->uname && *pe->uname ? pe->uname : NULL, err) < 0 ||
+	    ocis__strdup_opt(&e.gname, pe->gname && *pe->gname ? pe->gname : NULL, err) < 0 ||
+	    copy_xattrs(&e, pe, err) < 0) {
+		entry_release(&e);
+		return -1;
+	}
+	t->entries[t->n_entries++] = e;
+	t->data_left = e.size;
+	t->chunk_left = 0;
+	return 0;
+}
+
+int
+ocis_toc_begin_chunk(struct ocis_toc *t, uint64_t mark, ocis_error_t **err)
+{
+	struct ocis_toc_entry *e = &t->entries[t->n_entries - 1];
+	struct ocis_toc_chunk *c;
+
+	if (!ocis_toc_chunk_due(t))
+		return ocis_error_set(err, EINVAL, "internal: TOC chunk where none is due");
+	if (ocis__grow((void **)&t->chunks, &t->chunks_cap, t->n_chunks + 1, sizeof(*t->chunks),
+		       err) < 0)
+		return -1;
+	c = &t->chunks[t->n_chunks++];
+	memset(c, 0, sizeof(*c));
+	c->mark = mark;
+	c->file_offset = e->size - t->data_left;
+	c->size = t->data_left < t->chunk_size ? t->data_left : t->chunk_size;
+	e->n_chunks++;
+	t->chunk_left = c->size;
+	return 0;
+}
+
+int
+ocis_toc_data(struct ocis_toc *t, const void *p, size_t n, ocis_error_t **err)
+{
+	struct ocis_toc_entry *e = &t->entries[t->n_entries - 1];
+	int multi = e->size > t->chunk_size;
+
+	if (n > t->chunk_left)
+		return ocis_error_set(err, EINVAL, "internal: TOC data past its chunk");
+	ocis_hash_update(&t->chunk_hash, p, n);
+	if (multi)
+		ocis_hash_update(&t->file_hash, p, n);
+	t->chunk_left -= n;
+	t->data_left -= n;
+	if (t->chunk_left == 0) {
+		struct ocis_toc_chunk *c = &t->chunks[t->n_chunks - 1];
+
+		if (ocis_hash_final_raw(&t->chunk_hash, c->digest, err) < 0 ||
+		    ocis_hash_reset(&t->chunk_hash, err) < 0)
+			return -1;
+		if (!multi)
+			memcpy(e->digest, c->digest, sizeof(e->digest));
+	}
+	if (t->data_left == 0 && multi &&
+	    (ocis_hash_final_raw(&t->file_hash, e->digest, err) < 0 ||
+	     ocis_hash_reset(&t->file_hash, err) < 0))
+		return -1;
+	return 0;
+}
