@@ -44,6 +44,7 @@
 #include <ocistream/stream.h>
 #include <ocistream/tarin.h>
 
+#include "imagename-private.h"
 #include "internal.h"
 
 #define BUF_SIZE (1024 * 1024)
