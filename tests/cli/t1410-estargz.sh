@@ -162,6 +162,19 @@ test_expect_success 'oci-flatten gives the input tree (and the TOC file)' '
 	test_cmp layer.list flat.list
 '
 
+test_expect_success 'oci-diff --lower reads the eStargz image as the gzip layers it is' '
+	cp -a r r2 &&
+	echo changed >r2/etc/hostname &&
+	mktar r2 --format=pax --xattrs --xattrs-include="*" >in2.tar &&
+	oci-diff --lower img.tar <in2.tar >diff.stream &&
+	stream_split diff.stream d >dsplit &&
+	test "$(grep -c "^layer" dsplit)" = 2 &&
+	cmp e/blob-1 d/blob-1 &&
+	gzip -dc d/blob-2 | tar -tf - | LC_ALL=C sort >dnames &&
+	printf "%s\n" .wh.stargz.index.json etc/ etc/hostname ./ | LC_ALL=C sort >dnames.expect &&
+	test_cmp dnames.expect dnames
+'
+
 test_expect_success 'a name the JSON TOC cannot hold is refused, named' '
 	mkdir -p nu &&
 	cp nonutf8/* nu/ &&
