@@ -55,6 +55,8 @@ void ocis_layer_desc_release(struct ocis_layer_desc *d);
  * an empty key, a key with '=', and the limits above. */
 int ocis_layer_desc_annotate(struct ocis_layer_desc *d, const char *key, const char *value,
 			     ocis_error_t **err);
+/* The same from "key=value" (the first '=' ends the key). */
+int ocis_layer_desc_annotate_kv(struct ocis_layer_desc *d, const char *kv, ocis_error_t **err);
 /* The value of annotation key, or NULL. */
 const char *ocis_layer_desc_annotation(const struct ocis_layer_desc *d, const char *key);
 /* blob.json: only digest and size ({"digest":...,"size":N}). */

@@ -21,6 +21,9 @@ struct ocis_blob_ref {
 	char media_type[96];
 	char digest[OCIS_DIGEST_STR_SIZE];
 	uint64_t size;
+	/* a parsed manifest's layers only: the descriptor's annotations with
+	 * string values, as "key=value" (owned; others are left out) */
+	struct ocis_strv annotations;
 };
 
 /* A parsed manifest, as oci-pack needs it. */

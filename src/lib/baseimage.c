@@ -360,7 +360,7 @@ ocis__base_image_resolve(struct ocis_stream_reader *r, ocis_error_t **err)
 	struct ocis_config c;
 	const struct held_blob *mb, *cb;
 	struct ocis_buf json = OCIS_BUF_INIT, list = OCIS_BUF_INIT;
-	size_t i;
+	size_t i, a;
 	int ret = -1;
 
 	memset(&m, 0, sizeof(m));
@@ -457,7 +457,14 @@ ocis__base_image_resolve(struct ocis_stream_reader *r, ocis_error_t **err)
 			goto out;
 		}
 		memcpy(d.diff_id, c.diff_ids.v[i], sizeof(d.diff_id));
-		rc = ocis_layer_desc_to_json(&d, &json, err);
+		/* its descriptor's annotations stay (an eStargz base stays lazy) */
+		for (a = 0, rc = 0; rc == 0 && a < m.layers[i].annotations.n; a++)
+			rc = ocis_layer_desc_annotate_kv(&d, m.layers[i].annotations.v[a], err);
+		if (rc < 0)
+			ocis_error_wrap(err, "base image: layer %zu (%s)", i + 1, d.digest);
+		if (rc == 0)
+			rc = ocis_layer_desc_to_json(&d, &json, err);
+		ocis_layer_desc_release(&d);
 		if (rc < 0 || queue_push(r, OCIS_ENTRY_LAYER, json.data, json.len, err) < 0)
 			goto out;
 	}

@@ -65,6 +65,23 @@ ocis_layer_desc_annotate(struct ocis_layer_desc *d, const char *key, const char 
 	return r;
 }
 
+int
+ocis_layer_desc_annotate_kv(struct ocis_layer_desc *d, const char *kv, ocis_error_t **err)
+{
+	const char *eq = strchr(kv, '=');
+	char *key;
+	int r;
+
+	if (eq == NULL)
+		return ocis_error_set(err, EINVAL, "layer annotation '%.64s' has no value", kv);
+	key = strndup(kv, (size_t)(eq - kv));
+	if (key == NULL)
+		return ocis_error_oom(err);
+	r = ocis_layer_desc_annotate(d, key, eq + 1, err);
+	free(key);
+	return r;
+}
+
 /* The "annotations" object of a layer.json, into d (strings only). */
 static int
 annotations_from_json(struct ocis_layer_desc *d, yajl_val obj, ocis_error_t **err)

@@ -160,6 +160,36 @@ parse_ref(yajl_val v, const char *path, struct ocis_blob_ref *ref, ocis_error_t 
 	return 0;
 }
 
+/* A layer descriptor's annotations (lazy-pull TOC digests and positions),
+ * kept as "key=value"; the layer descriptor's rules check them later. */
+static int
+parse_annotations(yajl_val v, const char *path, struct ocis_blob_ref *ref, ocis_error_t **err)
+{
+	yajl_val a = ocis_json_get(v, "annotations");
+	size_t i;
+
+	if (a == NULL)
+		return 0;
+	if (!YAJL_IS_OBJECT(a))
+		return ocis_error_set(err, 0, "parsing " WHAT ": '%s': annotations is not an "
+				      "object", path);
+	for (i = 0; i < a->u.object.len; i++) {
+		const char *val = YAJL_GET_STRING(a->u.object.values[i]);
+		char *kv;
+		int r;
+
+		if (val == NULL)
+			continue;
+		if (asprintf(&kv, "%s=%s", a->u.object.keys[i], val) < 0)
+			return ocis_error_oom(err);
+		r = ocis_strv_push(&ref->annotations, kv, err);
+		free(kv);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int
 ocis_manifest_parse(struct ocis_manifest_info *m, const char *json, size_t len,
 		    ocis_error_t **err)
@@ -208,9 +238,10 @@ ocis_manifest_parse(struct ocis_manifest_info *m, const char *json, size_t len,
 	}
 	for (i = 0; i < layers->u.array.len; i++) {
 		snprintf(path, sizeof(path), "layers[%zu]", i);
-		if (parse_ref(layers->u.array.values[i], path, &n.layers[i], err) < 0)
-			goto out;
 		n.n_layers++;
+		if (parse_ref(layers->u.array.values[i], path, &n.layers[i], err) < 0 ||
+		    parse_annotations(layers->u.array.values[i], path, &n.layers[i], err) < 0)
+			goto out;
 	}
 	*m = n;
 	memset(&n, 0, sizeof(n));
@@ -224,6 +255,10 @@ out:
 void
 ocis_manifest_info_release(struct ocis_manifest_info *m)
 {
+	size_t i;
+
+	for (i = 0; i < m->n_layers; i++)
+		ocis_strv_clear(&m->layers[i].annotations);
 	free(m->layers);
 	memset(m, 0, sizeof(*m));
 }

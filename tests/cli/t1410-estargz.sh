@@ -175,6 +175,17 @@ test_expect_success 'oci-diff --lower reads the eStargz image as the gzip layers
 	test_cmp dnames.expect dnames
 '
 
+test_expect_success 'an image built on the eStargz image keeps its layer lazy' '
+	mkdir -p app &&
+	echo app >app/app.txt &&
+	{ cat img.tar; mktar app | oci-layer; } | oci-config | oci-manifest | oci-pack >on.tar &&
+	mkdir on && tar -C on -xf on.tar &&
+	m=$(blob_path on "$(json_get on/index.json "j[\"manifests\"][0][\"digest\"]")") &&
+	test "$(json_get "$m" "j[\"layers\"][0][\"annotations\"][\"containerd.io/snapshot/stargz/toc.digest\"]")" = \
+		"$(cat toc.digest)" &&
+	test "$(json_get "$m" "j[\"layers\"][1].get(\"annotations\")")" = null
+'
+
 test_expect_success 'a name the JSON TOC cannot hold is refused, named' '
 	mkdir -p nu &&
 	cp nonutf8/* nu/ &&
