@@ -39,6 +39,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <ocistream/decompress.h>
 #include <ocistream/error.h>
 #include <ocistream/io.h>
 #include <ocistream/pax.h>
@@ -58,7 +59,7 @@ struct ocis_tarin_opts {
 };
 
 /* A source of raw bytes: like read(2), -1 with errno set on error. */
-typedef ssize_t (*ocis_tarin_read_fn)(void *ctx, void *buf, size_t len);
+typedef ocis_decompress_read_fn ocis_tarin_read_fn;
 
 int ocis_tarin_open(struct ocis_tarin **out, ocis_tarin_read_fn read_fn, void *read_ctx,
 		    const struct ocis_tarin_opts *o, ocis_error_t **err);

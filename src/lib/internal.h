@@ -44,6 +44,12 @@ int ocis__tar_size(const unsigned char *h, uint64_t *size);
 void ocis__tar_finish_header(unsigned char h[OCIS_BLOCK]);
 /* 1 when the stored checksum matches. */
 int ocis__tar_checksum_ok(const unsigned char h[OCIS_BLOCK]);
+/* A numeric field and a checksum the way libarchive reads them (octal
+ * up to the first other byte after blanks, or base-256; a checksum summed
+ * over unsigned or signed chars): to tell a tar header, and to walk the
+ * headers libarchive walked.  -1 / 0 when negative, too large or wrong. */
+int ocis__tar_num_lax(const unsigned char *p, size_t width, uint64_t *out);
+int ocis__tar_checksum_lax(const unsigned char *h);
 /* 1 when the block is all zeros. */
 int ocis__block_is_zero(const unsigned char *b);
 

@@ -3,8 +3,8 @@
  * Layer builder: see ocistream/layer.h.
  *
  * Data path, one pass:
- *   tar reader (src/lib/tarin.c: decompression, libarchive, checks)
- *   -> normalise entry -> pax encoder -> layer output (src/lib/layerout.c:
+ *   tar reader (src/lib/decompress.c, src/lib/tarin.c: decompression,
+ *   libarchive, checks) -> entry intake (src/lib/intake.c) -> pax encoder -> layer output (src/lib/layerout.c:
  *   compressor hashing diff_id and digest on its own threads, chunk
  *   assembler, image stream writer)
  * Only bounded buffers hold data, so memory does not depend on the layer
