@@ -55,9 +55,7 @@ struct ocis_tarin {
 	int input_failed;		/* the callback failed: the message is ours */
 	struct ocis_decompress *dec;	/* the raw input, decompressed */
 	/* entries */
-	int not_image;			/* a name no image archive has */
-	int layout_files;		/* 1: oci-layout seen, 2: index.json, 4: manifest.json */
-	int docker_files;		/* <id>/..., <id>.json, <id>.tar seen */
+	struct ocis__image_sniff sniff;	/* is the input an image rather than a rootfs? */
 	struct archive_entry *ae;
 	uint64_t entries, size, data_at;
 	char name[256];
@@ -504,16 +502,15 @@ ocis_tarin_next(struct ocis_tarin *t, struct archive_entry **ae, ocis_error_t **
 			return ocis_error_set(err, 0, "%s: archive ends after %" PRIu64 " entries "
 					      "without an end-of-archive marker (truncated input?)",
 					      t->o.what, t->entries);
-		/* Nothing but the members of an OCI image layout: the layer
-		 * would be an image in a layer.  Known only at the end, so the
-		 * output already written fails with this error. */
-		if (!t->o.layer_blob && !t->not_image && (t->layout_files & 3) == 3)
+		/* Nothing but the members of an image: the layer would be an
+		 * image in a layer.  Known only at the end, so the output
+		 * already written fails with this error. */
+		if (!t->o.layer_blob && ocis__image_sniff_kind(&t->sniff) == OCIS__IMAGE_OCI_LAYOUT)
 			return ocis_error_set(err, 0, "%s: the input is an OCI image tarball, not "
 					      "a rootfs tar (oci-flatten writes its rootfs)",
 					      t->o.what);
-		/* docker save's archive: manifest.json and <id> members */
-		if (!t->o.layer_blob && !t->not_image && (t->layout_files & 4) &&
-		    t->docker_files)
+		if (!t->o.layer_blob &&
+		    ocis__image_sniff_kind(&t->sniff) == OCIS__IMAGE_DOCKER_ARCHIVE)
 			return ocis_error_set(err, 0, "%s: the input is a docker-archive image "
 					      "(docker save), not a rootfs tar (skopeo copy "
 					      "docker-archive:FILE oci-archive:OUT converts it)",
@@ -553,23 +550,8 @@ ocis_tarin_next(struct ocis_tarin *t, struct archive_entry **ae, ocis_error_t **
 				      "tar (oci-layer already ran on it)", t->o.what);
 	ocis__shown(archive_entry_pathname(t->ae) ? archive_entry_pathname(t->ae) : "",
 		    t->name, sizeof(t->name));
-	if (!t->not_image) {
-		const char *p = archive_entry_pathname(t->ae) ? archive_entry_pathname(t->ae) : "";
-		const char *n = ocis__layout_member_name(p);
-
-		while (p[0] == '.' && p[1] == '/')
-			p += 2;
-		if (n != NULL && !strcmp(n, "oci-layout"))
-			t->layout_files |= 1;	/* both are required in a layout: */
-		else if (n != NULL && !strcmp(n, "index.json"))
-			t->layout_files |= 2;	/* a site may be just index.json */
-		else if (n != NULL && !strcmp(n, "manifest.json"))
-			t->layout_files |= 4;
-		else if (n == NULL && ocis__docker_archive_name(p))
-			t->docker_files = 1;
-		else if (n == NULL)
-			t->not_image = 1;
-	}
+	ocis__image_sniff_name(&t->sniff, archive_entry_pathname(t->ae) ?
+			       archive_entry_pathname(t->ae) : "");
 	if (fix_entry(t, t->ae, err) < 0)
 		return -1;
 	t->entries++;
