@@ -78,6 +78,21 @@ int ocis_tarin_next(struct ocis_tarin *t, struct archive_entry **ae, ocis_error_
 int ocis_tarin_data(struct ocis_tarin *t, const void **buf, size_t *len, uint64_t *off,
 		    ocis_error_t **err);
 
+/* Where ocis_tarin_copy_data() sends an entry's data: data blocks in
+ * order, and runs of zeros (never 0 bytes). */
+struct ocis_tarin_sink {
+	int (*data)(void *ctx, const void *buf, size_t len, ocis_error_t **err);
+	int (*zeros)(void *ctx, uint64_t n, ocis_error_t **err);
+	void *ctx;
+};
+
+/* The current entry's data, all `size` bytes its header gives, into s:
+ * its blocks, the sparse holes between them and what follows the last
+ * one as zeros (a layer has no sparse entries).  The tar padding after it
+ * is the caller's.  0, or -1. */
+int ocis_tarin_copy_data(struct ocis_tarin *t, uint64_t size, const struct ocis_tarin_sink *s,
+			 ocis_error_t **err);
+
 /* The current entry's name, printable (for messages). */
 const char *ocis_tarin_name(const struct ocis_tarin *t);
 /* Raw (compressed) bytes read so far. */

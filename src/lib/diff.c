@@ -544,31 +544,52 @@ data_zeros(struct diff *d, uint64_t n, int to, ocis_error_t **err)
 	return 0;
 }
 
+/* A data block of the current entry, where `to` sends it. */
+static int
+data_block(struct diff *d, const void *buf, size_t len, int to, ocis_error_t **err)
+{
+	if (to & DATA_HASH)
+		ocis_hash_update(&d->ch, buf, len);
+	if ((to & DATA_HOLD) && ocis_spill_add(&d->held, buf, len, err) < 0)
+		return -1;
+	if ((to & DATA_EMIT) && tar_out(d, buf, len, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* The data sink of read_data: the diff and where its data goes. */
+struct data_route {
+	struct diff *d;
+	int to;
+};
+
+static int
+route_data(void *ctx, const void *buf, size_t len, ocis_error_t **err)
+{
+	struct data_route *r = ctx;
+
+	return data_block(r->d, buf, len, r->to, err);
+}
+
+static int
+route_zeros(void *ctx, uint64_t n, ocis_error_t **err)
+{
+	struct data_route *r = ctx;
+
+	return data_zeros(r->d, n, r->to, err);
+}
+
 static int
 read_data(struct diff *d, struct tar_in *t, uint64_t size, int to, ocis_error_t **err)
 {
-	uint64_t at = 0, off;
-	const void *buf;
-	size_t len;
-	int r;
+	struct data_route route = { d, to };
+	const struct ocis_tarin_sink s = { route_data, route_zeros, &route };
 
 	if ((to & DATA_HASH) && ocis_hash_reset(&d->ch, err) < 0)
 		return -1;
 	if ((to & DATA_HOLD) && ocis_spill_reset(&d->held, err) < 0)
 		return -1;
-	/* the reader gives blocks in order, within the size */
-	while ((r = ocis_tarin_data(t->in, &buf, &len, &off, err)) != 0) {
-		if (r < 0 || data_zeros(d, off - at, to, err) < 0)
-			return -1;
-		if (to & DATA_HASH)
-			ocis_hash_update(&d->ch, buf, len);
-		if ((to & DATA_HOLD) && ocis_spill_add(&d->held, buf, len, err) < 0)
-			return -1;
-		if ((to & DATA_EMIT) && tar_out(d, buf, len, err) < 0)
-			return -1;
-		at = off + len;
-	}
-	if (data_zeros(d, size - at, to, err) < 0)
+	if (ocis_tarin_copy_data(t->in, size, &s, err) < 0)
 		return -1;
 	return (to & DATA_EMIT) ? tar_zeros(d, ocis__pad512(size), err) : 0;
 }

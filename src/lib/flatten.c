@@ -782,21 +782,26 @@ out_zeros(struct flat *f, uint64_t n, ocis_error_t **err)
 }
 
 static int
+data_out(void *ctx, const void *buf, size_t len, ocis_error_t **err)
+{
+	return out_add(ctx, buf, len, err);
+}
+
+static int
+zeros_out(void *ctx, uint64_t n, ocis_error_t **err)
+{
+	return out_zeros(ctx, n, err);
+}
+
+/* The entry's data (holes as zeros), then its padding. */
+static int
 copy_data(struct flat *f, struct ocis_tarin *a, uint64_t size, ocis_error_t **err)
 {
-	uint64_t written = 0, off;
-	const void *buf;
-	size_t len;
-	int r;
+	const struct ocis_tarin_sink s = { data_out, zeros_out, f };
 
-	while ((r = ocis_tarin_data(a, &buf, &len, &off, err)) > 0) {
-		if (out_zeros(f, off - written, err) < 0 || out_add(f, buf, len, err) < 0)
-			return -1;
-		written = off + len;
-	}
-	if (r < 0)
+	if (ocis_tarin_copy_data(a, size, &s, err) < 0)
 		return -1;
-	return out_zeros(f, size - written + ocis__pad512(size), err);
+	return out_zeros(f, ocis__pad512(size), err);
 }
 
 /* Output name of a normalised path: directories get "/", the root "./". */

@@ -4,9 +4,10 @@
  *
  * Data path, one pass:
  *   tar reader (src/lib/decompress.c, src/lib/tarin.c: decompression,
- *   libarchive, checks) -> entry intake (src/lib/intake.c) -> pax encoder -> layer output (src/lib/layerout.c:
- *   compressor hashing diff_id and digest on its own threads, chunk
- *   assembler, image stream writer)
+ *   libarchive, checks) -> entry intake (src/lib/intake.c) -> pax
+ *   encoder -> layer output (src/lib/layerout.c: compressor hashing
+ *   diff_id and digest on its own threads, chunk assembler, image stream
+ *   writer)
  * Only bounded buffers hold data, so memory does not depend on the layer
  * size.
  *
@@ -122,25 +123,26 @@ excluded(void *ctx, const char *name)
 }
 
 static int
+data_out(void *ctx, const void *buf, size_t len, ocis_error_t **err)
+{
+	return tar_out(ctx, buf, len, err);
+}
+
+static int
+zeros_out(void *ctx, uint64_t n, ocis_error_t **err)
+{
+	return tar_zeros(ctx, n, err);
+}
+
+/* The entry's data (holes as zeros), then its padding. */
+static int
 copy_data(struct builder *b, uint64_t size, ocis_error_t **err)
 {
-	uint64_t written = 0, off;
-	const void *buf;
-	size_t len;
-	int r;
+	const struct ocis_tarin_sink s = { data_out, zeros_out, b };
 
-	while ((r = ocis_tarin_data(b->in, &buf, &len, &off, err)) > 0) {
-		/* sparse hole before this block */
-		if (tar_zeros(b, off - written, err) < 0 || tar_out(b, buf, len, err) < 0)
-			return -1;
-		written = off + len;
-	}
-	if (r < 0)
+	if (ocis_tarin_copy_data(b->in, size, &s, err) < 0)
 		return -1;
-	/* trailing hole, then padding */
-	if (tar_zeros(b, size - written, err) < 0 || tar_zeros(b, ocis__pad512(size), err) < 0)
-		return -1;
-	return 0;
+	return tar_zeros(b, ocis__pad512(size), err);
 }
 
 /* The next input entry into the layer: 1 written, 0 left out. */

@@ -582,6 +582,28 @@ ocis_tarin_data(struct ocis_tarin *t, const void **buf, size_t *len, uint64_t *o
 	return 1;
 }
 
+int
+ocis_tarin_copy_data(struct ocis_tarin *t, uint64_t size, const struct ocis_tarin_sink *s,
+		     ocis_error_t **err)
+{
+	uint64_t at = 0, off;
+	const void *buf;
+	size_t len;
+	int r;
+
+	/* ocis_tarin_data gives blocks in order, within the size */
+	while ((r = ocis_tarin_data(t, &buf, &len, &off, err)) > 0) {
+		if (off > at && s->zeros(s->ctx, off - at, err) < 0)
+			return -1;
+		if (s->data(s->ctx, buf, len, err) < 0)
+			return -1;
+		at = off + len;
+	}
+	if (r < 0)
+		return -1;
+	return size > at ? s->zeros(s->ctx, size - at, err) : 0;
+}
+
 const char *
 ocis_tarin_name(const struct ocis_tarin *t)
 {
