@@ -82,7 +82,7 @@ extern int ocis__pathtab_const_hash;
 struct ocis_error;
 /* A name as it may be shown in a one-line message: control characters
  * become '?', other bytes are kept; truncated to fit buf.  Returns buf. */
-const char *ocis__shown(const char *name, char *buf, size_t size);
+const char *ocis__safe_name(const char *name, char *buf, size_t size);
 /* *dst = copy of src, or NULL when src is NULL.  0, or -1 (out of memory). */
 int ocis__strdup_opt(char **dst, const char *src, struct ocis_error **err);
 /* Make room for need elements of size bytes in *v (capacity *cap). */

@@ -156,7 +156,7 @@ add_entry(struct builder *b, struct archive_entry *ae, ocis_error_t **err)
 
 	if ((r = ocis_intake_entry(&b->intake, ae, &e, err)) <= 0)
 		return r < 0 ? ocis_error_wrap(err, "entry '%s'",
-					       ocis__shown(archive_entry_pathname(ae), s1,
+					       ocis__safe_name(archive_entry_pathname(ae), s1,
 							   sizeof(s1))) : 0;
 	pe = e.pe;
 	/* the layer's names: the root "./", directories with a "/" */
@@ -181,7 +181,7 @@ add_entry(struct builder *b, struct archive_entry *ae, ocis_error_t **err)
 
 	ocis_buf_reset(&b->hdr);
 	if (ocis_pax_encode_header(&pe, &b->hdr, err) < 0)
-		return ocis_error_wrap(err, "entry '%s'", ocis__shown(e.raw, s1, sizeof(s1)));
+		return ocis_error_wrap(err, "entry '%s'", ocis__safe_name(e.raw, s1, sizeof(s1)));
 	if (tar_out(b, b->hdr.data, b->hdr.len, err) < 0)
 		return -1;
 	if (pe.type == '0' && copy_data(b, pe.size, err) < 0)

@@ -524,7 +524,7 @@ ocis_tarin_next(struct ocis_tarin *t, struct archive_entry **ae, ocis_error_t **
 	}
 	if (r == ARCHIVE_WARN) {
 		char s1[256];
-		const char *n = ocis__shown(archive_entry_pathname(t->ae) ?
+		const char *n = ocis__safe_name(archive_entry_pathname(t->ae) ?
 					    archive_entry_pathname(t->ae) : "", s1, sizeof(s1));
 		/* libarchive dropped or guessed something (a malformed pax
 		 * record, a damaged header): the tree would not be the input */
@@ -548,7 +548,7 @@ ocis_tarin_next(struct ocis_tarin *t, struct archive_entry **ae, ocis_error_t **
 	if (t->entries == 0 && !t->o.layer_blob && is_image_stream(t->ae))
 		return ocis_error_set(err, 0, "%s: the input is an image stream, not a rootfs "
 				      "tar (oci-layer already ran on it)", t->o.what);
-	ocis__shown(archive_entry_pathname(t->ae) ? archive_entry_pathname(t->ae) : "",
+	ocis__safe_name(archive_entry_pathname(t->ae) ? archive_entry_pathname(t->ae) : "",
 		    t->name, sizeof(t->name));
 	ocis__image_sniff_name(&t->sniff, archive_entry_pathname(t->ae) ?
 			       archive_entry_pathname(t->ae) : "");
