@@ -25,6 +25,8 @@
 #include "baseimage-private.h"
 #include "imagename-private.h"
 #include "internal.h"
+#include "layout-private.h"
+#include "tarhdr-private.h"
 #include "stream-private.h"
 
 #define HELD_BLOB_MAX (4 * 1024 * 1024)		/* a JSON blob of a base image */

@@ -33,6 +33,7 @@
 #include <ocistream/decompress.h>
 
 #include "internal.h"
+#include "tarhdr-private.h"
 
 /* What is read from the source at a time. */
 #define RAW_SIZE (1024 * 1024)

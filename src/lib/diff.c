@@ -40,6 +40,7 @@
 #include <ocistream/treecheck.h>
 
 #include "internal.h"
+#include "tarhdr-private.h"
 
 #define ZEROS_SIZE (256 * 1024)	/* a buffer of zeros for sparse holes */
 #define NONE UINT32_MAX

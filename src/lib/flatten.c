@@ -47,6 +47,7 @@
 
 #include "imagename-private.h"
 #include "internal.h"
+#include "tarhdr-private.h"
 
 #define OUT_BUF (256 * 1024)
 #define MAX_LAYERS 65535

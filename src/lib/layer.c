@@ -41,6 +41,7 @@
 #include <ocistream/tarin.h>
 
 #include "internal.h"
+#include "tarhdr-private.h"
 
 
 struct builder {

@@ -10,6 +10,7 @@
 #include <ocistream/layerout.h>
 
 #include "internal.h"
+#include "tarhdr-private.h"
 
 #define ZEROS_SIZE (256 * 1024)
 

@@ -18,6 +18,8 @@
 #include <ocistream/layout.h>
 
 #include "internal.h"
+#include "layout-private.h"
+#include "tarhdr-private.h"
 
 #define OCI_LAYOUT_JSON "{\"imageLayoutVersion\":\"1.0.0\"}"
 /* index.json of a layout directory is read whole: a cap keeps a hostile

@@ -24,6 +24,8 @@
 #include <ocistream/stream.h>
 
 #include "internal.h"
+#include "layerdesc-private.h"
+#include "tarhdr-private.h"
 
 #define IOBUF_SIZE (256 * 1024)
 

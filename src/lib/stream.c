@@ -30,6 +30,8 @@
 #include "baseimage-private.h"
 #include "imagename-private.h"
 #include "internal.h"
+#include "layerdesc-private.h"
+#include "tarhdr-private.h"
 #include "stream-private.h"
 
 struct ocis_stream_writer {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "tarhdr-private.h"
 
 int
 ocis__tar_octal(unsigned char *field, size_t width, uint64_t v)

@@ -35,6 +35,7 @@
 
 #include "imagename-private.h"
 #include "internal.h"
+#include "tarhdr-private.h"
 
 #define BUF_SIZE (1024 * 1024)
 #define NWIN 3
