@@ -25,6 +25,8 @@
 #include "baseimage-private.h"
 #include "imagename-private.h"
 #include "internal.h"
+#include "layout-private.h"
+#include "tarhdr-private.h"
 #include "stream-private.h"
 
 #define HELD_BLOB_MAX (4 * 1024 * 1024)		/* a JSON blob of a base image */
@@ -111,16 +113,16 @@ ocis__base_image_next_chunk(struct ocis_stream_reader *r, struct ocis_stream_ent
 	char name[64];
 	uint64_t n;
 
-	if (r->lb_remaining == 0) {
+	if (r->split_remaining == 0) {
 		struct ocis_layer_desc d;
 		struct ocis_buf json = OCIS_BUF_INIT;
 
-		if (ocis__stream_skip(r, r->lb_padding, err) < 0)
+		if (ocis__stream_skip(r, r->split_padding, err) < 0)
 			return -1;
-		r->lb_open = 0;
+		r->split_open = 0;
 		memset(&d, 0, sizeof(d));
-		memcpy(d.digest, r->lb_digest, sizeof(d.digest));
-		d.size = r->lb_size;
+		memcpy(d.digest, r->split_digest, sizeof(d.digest));
+		d.size = r->split_size;
 		size_t len;
 		unsigned char *data;
 
@@ -129,13 +131,13 @@ ocis__base_image_next_chunk(struct ocis_stream_reader *r, struct ocis_stream_ent
 		data = (unsigned char *)ocis_buf_detach(&json, &len);
 		return ocis__base_image_deliver(r, e, OCIS_ENTRY_BLOB, data, len, err);
 	}
-	n = r->lb_remaining > OCIS_CHUNK_MAX ? OCIS_CHUNK_MAX : r->lb_remaining;
-	r->lb_remaining -= n;
+	n = r->split_remaining > OCIS_CHUNK_MAX ? OCIS_CHUNK_MAX : r->split_remaining;
+	r->split_remaining -= n;
 	snprintf(name, sizeof(name), "%schunk.%06u", OCIS_STREAM_DIR, r->run_chunks++);
 	ocis__stream_header(r->header, name, n);
 	synthesized_entry(r, e, OCIS_ENTRY_CHUNK, name, n);
-	e->run_digest = r->lb_digest;
-	e->run_size = r->lb_size;
+	e->run_digest = r->split_digest;
+	e->run_size = r->split_size;
 	return 1;
 }
 
@@ -440,7 +442,7 @@ ocis__base_image_resolve(struct ocis_stream_reader *r, ocis_error_t **err)
 		if (mt == NULL) {
 			ocis_error_set(err, 0, "base image: layer %zu (%s) has media type '%s', "
 				       "which ocipipe cannot build on", i + 1, m.layers[i].digest,
-				       ocis__shown(m.layers[i].media_type, shown, sizeof(shown)));
+				       ocis__safe_name(m.layers[i].media_type, shown, sizeof(shown)));
 			goto out;
 		}
 		memset(&d, 0, sizeof(d));
@@ -601,9 +603,9 @@ ocis__base_image_member(struct ocis_stream_reader *r, struct ocis_stream_entry *
 	}
 	if (ocis__stream_open_run(r, 1, err) < 0)
 		return -1;
-	r->lb_open = 1;
-	snprintf(r->lb_digest, sizeof(r->lb_digest), "sha256:%s", n + 13);
-	r->lb_size = r->lb_remaining = size;
-	r->lb_padding = ocis__pad512(size);
+	r->split_open = 1;
+	snprintf(r->split_digest, sizeof(r->split_digest), "sha256:%s", n + 13);
+	r->split_size = r->split_remaining = size;
+	r->split_padding = ocis__pad512(size);
 	return ocis__base_image_next_chunk(r, e, err);
 }

@@ -26,6 +26,7 @@
 #include <ocistream/pax.h>
 
 #include "internal.h"
+#include "tarhdr-private.h"
 
 static const char *
 toc_type(char t)

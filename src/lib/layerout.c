@@ -14,6 +14,7 @@
 #include <ocistream/toc.h>
 
 #include "internal.h"
+#include "tarhdr-private.h"
 
 #define ZEROS_SIZE (256 * 1024)
 

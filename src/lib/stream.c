@@ -30,6 +30,8 @@
 #include "baseimage-private.h"
 #include "imagename-private.h"
 #include "internal.h"
+#include "layerdesc-private.h"
+#include "tarhdr-private.h"
 #include "stream-private.h"
 
 struct ocis_stream_writer {
@@ -228,8 +230,9 @@ ocis_stream_read(struct ocis_stream_reader *r, void *buf, size_t len, ocis_error
 	return ocis__stream_take(r, buf, len, err);
 }
 
+/* The kind of a stream entry by its name; -1 for no name of ours. */
 static int
-classify(const char *name, enum ocis_entry_kind *kind)
+entry_kind_of_name(const char *name, enum ocis_entry_kind *kind)
 {
 	const char *leaf;
 
@@ -464,7 +467,7 @@ next:
 			r->q_head = r->q_len = 0;
 		return ocis__base_image_deliver(r, e, p.kind, p.data, p.len, err);
 	}
-	if (r->lb_open)
+	if (r->split_open)
 		return ocis__base_image_next_chunk(r, e, err);
 
 	for (;;) {
@@ -546,7 +549,7 @@ next:
 		goto next;
 	}
 
-	if (classify(name, &kind) < 0 || h[TH_PREFIX] != 0 ||
+	if (entry_kind_of_name(name, &kind) < 0 || h[TH_PREFIX] != 0 ||
 	    (h[TH_TYPE] != '0' && h[TH_TYPE] != 0)) {
 		if (r->entries == 0 && h[TH_PREFIX] == 0 && ocis__docker_archive_name(name))
 			return ocis_error_set(err, 0, "input is a docker-archive (first entry is "
