@@ -324,8 +324,10 @@ gzip_block(struct worker *w, struct slot *s, uint64_t seq, ocis_error_t **err)
 	s->out_len = 0;
 	/* Only the last block can be short (or one ended by a mark); an empty
 	 * one adds nothing, except that an empty input still gets one (empty)
-	 * member. */
-	if (s->in_len == 0 && seq != 0)
+	 * member: not with marks, whose layer always ends with a tail member
+	 * (an empty member first would move the TOC from where the footer,
+	 * drained before, says it is). */
+	if (s->in_len == 0 && (seq != 0 || w->c->marks_ok))
 		return 0;
 	s->out_len = gzip_member(w->deflate, s->in, s->in_len, s->out, s->out_cap);
 	if (s->out_len == 0)

@@ -120,6 +120,17 @@ for l in open(sys.argv[1]):
 	test "$(grep -o "\"type\":\"chunk\"" toc.json | wc -l)" = 2
 '
 
+test_expect_success VERIFIER 'an empty layer (an empty tar) is a valid eStargz layer too' '
+	head -c 1024 /dev/zero >empty.tar &&
+	oci-layer --compress=estargz <empty.tar >empty.stream &&
+	stream_split empty.stream em >/dev/null &&
+	./estargz-verify em/blob-1 \
+		"$(json_get em/layer-1.json "j[\"annotations\"][\"containerd.io/snapshot/stargz/toc.digest\"]")" \
+		>em.verified 2>/dev/null &&
+	echo "diffid $(json_get em/layer-1.json "j[\"diffID\"]")" >em.expect &&
+	test_cmp em.expect em.verified
+'
+
 test_expect_success VERIFIER 'a wrong TOC digest is refused by the verifier' '
 	test_must_fail ./estargz-verify e/blob-1 sha256:0000000000000000000000000000000000000000000000000000000000000000 \
 		>/dev/null 2>err &&

@@ -86,11 +86,10 @@ func main() {
 			return true
 		})
 	}
-	root, ok := r.Lookup("")
-	if !ok {
-		fail("no root in the TOC")
+	// an empty layer's TOC has no entries, so no root either
+	if root, ok := r.Lookup(""); ok {
+		walk("", root)
 	}
-	walk("", root)
 	chunks := 0
 	for _, name := range names {
 		// a hardlink's entry is its target's: its chunks are under that name
