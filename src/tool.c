@@ -20,6 +20,7 @@
 #include <zstd.h>
 
 #include <ocistream/arch.h>
+#include <ocistream/gzmember.h>
 #include <ocistream/layerdesc.h>
 #include <ocistream/manifest.h>
 #include <ocistream/rfc3339.h>
@@ -261,11 +262,16 @@ tool_usage_error(const char *fmt, ...)
 void
 tool_version(void)
 {
+	char codec[64];
+
 	printf("%s (ocipipe) %s\n", tool_progname, PACKAGE_VERSION);
 	printf("libarchive %s, zlib %s, libdeflate %s, libzstd %s, yajl %d.%d.%d, %s\n",
 	       archive_version_string() + strlen("libarchive "), zlibVersion(),
 	       LIBDEFLATE_VERSION_STRING, ZSTD_versionString(),
 	       YAJL_MAJOR, YAJL_MINOR, YAJL_MICRO, OPENSSL_VERSION_TEXT);
+	/* level 1's bytes depend on whether this build has ISA-L */
+	ocis_gzmember_codec(1, codec, sizeof(codec));
+	printf("gzip level 1: %s\n", codec);
 	exit(tool_finish());
 }
 

@@ -13,7 +13,8 @@
  *	caller   --copy-->  slot  --submit-->
  *	hasher   (1 thread)  sha256 of the input, blocks in order -> diff_id
  *	workers  gzip: `threads` threads, each takes the next block and makes
- *		 it one complete gzip member with libdeflate;
+ *		 it one complete gzip member (gzmember.c:
+ *		 libdeflate, or ISA-L at level 1);
  *		 zstd: 1 feeder thread pushing blocks in order into a
  *		 ZSTD_CCtx that runs max(1, threads) libzstd workers
  *	writer   (1 thread)  in block order: sha256 of the output -> digest,
@@ -47,11 +48,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <libdeflate.h>
 #include <zstd.h>
 
 #include <ocistream/compress.h>
 #include <ocistream/error.h>
+#include <ocistream/gzmember.h>
 #include <ocistream/hash.h>
 
 /* Uncompressed bytes per block (per gzip member).  Changing it changes the
@@ -71,8 +72,6 @@
 #endif
 
 #define MAX_THREADS 256
-#define GZIP_HEADER_SIZE 10
-#define GZIP_TRAILER_SIZE 8
 
 struct slot {
 	unsigned char *in;
@@ -89,7 +88,7 @@ struct worker {
 	struct ocis_compressor *c;
 	pthread_t tid;
 	int started;
-	struct libdeflate_compressor *deflate;
+	struct ocis_gzmember *gz;
 };
 
 struct ocis_compressor {
@@ -269,41 +268,17 @@ slot_of(struct ocis_compressor *c, uint64_t seq)
  * gzip
  */
 
-/* One block as one complete gzip member: fixed header (no name, mtime 0,
- * XFL 0, OS 3), raw deflate by libdeflate, CRC-32 and ISIZE. */
+/* One block as one gzip member (gzmember.c).  Only the last block can be
+ * short; an empty one adds nothing, except that an empty input still gets
+ * one (empty) member. */
 static int
 gzip_block(struct worker *w, struct slot *s, uint64_t seq, ocis_error_t **err)
 {
-	static const unsigned char header[GZIP_HEADER_SIZE] = {
-		0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3
-	};
-	unsigned char *p = s->out;
-	size_t n;
-	uint32_t crc, isize;
-
 	s->out_len = 0;
-	/* Only the last block can be short; an empty one adds nothing, except
-	 * that an empty input still gets one (empty) member. */
 	if (s->in_len == 0 && seq != 0)
 		return 0;
-	memcpy(p, header, GZIP_HEADER_SIZE);
-	n = libdeflate_deflate_compress(w->deflate, s->in, s->in_len, p + GZIP_HEADER_SIZE,
-					s->out_cap - GZIP_HEADER_SIZE - GZIP_TRAILER_SIZE);
-	if (n == 0)
-		return ocis_error_set(err, 0, "compressing with gzip: output buffer too small");
-	p += GZIP_HEADER_SIZE + n;
-	crc = libdeflate_crc32(0, s->in, s->in_len);
-	isize = (uint32_t)s->in_len;
-	p[0] = crc & 0xff;
-	p[1] = (crc >> 8) & 0xff;
-	p[2] = (crc >> 16) & 0xff;
-	p[3] = crc >> 24;
-	p[4] = isize & 0xff;
-	p[5] = (isize >> 8) & 0xff;
-	p[6] = (isize >> 16) & 0xff;
-	p[7] = isize >> 24;
-	s->out_len = GZIP_HEADER_SIZE + n + GZIP_TRAILER_SIZE;
-	return 0;
+	return ocis_gzmember_compress(w->gz, s->in, s->in_len, s->out, s->out_cap, &s->out_len,
+				      err);
 }
 
 /*
@@ -630,13 +605,11 @@ ocis_compressor_new(struct ocis_compressor **out, enum ocis_compression alg, int
 		c->workers[i].c = c;
 		if (alg != OCIS_COMPRESS_GZIP)
 			continue;
-		c->workers[i].deflate = libdeflate_alloc_compressor(level);
-		if (c->workers[i].deflate == NULL)
-			goto oom;
+		if (ocis_gzmember_new(&c->workers[i].gz, level, err) < 0)
+			goto fail;
 	}
 	if (alg == OCIS_COMPRESS_GZIP)
-		out_cap = GZIP_HEADER_SIZE + GZIP_TRAILER_SIZE +
-			  libdeflate_deflate_compress_bound(c->workers[0].deflate, BLOCK_SIZE);
+		out_cap = ocis_gzmember_bound(BLOCK_SIZE);
 
 	/* Large buffers come from mmap: pages untouched stay out of RSS. */
 	c->slots = calloc(c->nslots, sizeof(*c->slots));
@@ -853,8 +826,7 @@ ocis_compressor_free(struct ocis_compressor *c)
 		return;
 	stop_threads(c);
 	for (i = 0; c->workers != NULL && i < c->nworkers; i++)
-		if (c->workers[i].deflate)
-			libdeflate_free_compressor(c->workers[i].deflate);
+		ocis_gzmember_free(c->workers[i].gz);
 	free(c->workers);
 	for (i = 0; c->slots != NULL && i < c->nslots; i++) {
 		if (c->slots[i].out != c->slots[i].in)
