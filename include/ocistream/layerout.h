@@ -29,6 +29,9 @@ int ocis_layer_out_new(struct ocis_layer_out **out, struct ocis_stream_writer *w
 /* Append uncompressed layer tar bytes. */
 int ocis_layer_out_write(struct ocis_layer_out *lo, const void *data, size_t len,
 			 ocis_error_t **err);
+/* An entry starts at the next byte (its header): lets gzip end a block
+ * there, so that blocks follow the files (compress.h, chunker.h). */
+int ocis_layer_out_entry(struct ocis_layer_out *lo, ocis_error_t **err);
 /* Append n zero bytes (padding, sparse holes, the end-of-archive blocks). */
 int ocis_layer_out_zeros(struct ocis_layer_out *lo, uint64_t n, ocis_error_t **err);
 /* Compressed bytes handed to the stream so far (readable from any thread). */

@@ -3,9 +3,10 @@
  * The layer compressor: see include/ocistream/compress.h and
  * docs/compression.md.
  *
- * Design.  The caller's bytes are cut into fixed-size blocks (BLOCK_SIZE,
- * never dependent on the thread count or on how the caller slices its
- * writes) held in a ring of `nslots` slots.  Block number `seq` lives in
+ * Design.  The caller's bytes are cut into blocks of at most BLOCK_SIZE
+ * (gzip: where the chunker says, content-defined and at entry starts the
+ * caller reports; zstd, none: fixed BLOCK_SIZE; never dependent on the
+ * thread count or on how the caller slices its writes) held in a ring of `nslots` slots.  Block number `seq` lives in
  * slot seq % nslots, so the ring is also the bounded queue: the caller
  * waits when nslots blocks are in flight, until half of them are written.
  * Around the ring run
@@ -50,6 +51,7 @@
 
 #include <zstd.h>
 
+#include <ocistream/chunker.h>
 #include <ocistream/compress.h>
 #include <ocistream/error.h>
 #include <ocistream/gzmember.h>
@@ -128,6 +130,7 @@ struct ocis_compressor {
 
 	struct ocis_hash hin, hout;
 	ZSTD_CCtx *zc;
+	struct ocis_chunker *chunker;	/* gzip: where blocks end (chunker.h) */
 };
 
 int
@@ -608,8 +611,13 @@ ocis_compressor_new(struct ocis_compressor **out, enum ocis_compression alg, int
 		if (ocis_gzmember_new(&c->workers[i].gz, level, err) < 0)
 			goto fail;
 	}
-	if (alg == OCIS_COMPRESS_GZIP)
+	if (alg == OCIS_COMPRESS_GZIP) {
 		out_cap = ocis_gzmember_bound(BLOCK_SIZE);
+		c->chunker = malloc(sizeof(*c->chunker));
+		if (c->chunker == NULL)
+			goto oom;
+		ocis_chunker_init(c->chunker, BLOCK_SIZE);
+	}
 
 	/* Large buffers come from mmap: pages untouched stay out of RSS. */
 	c->slots = calloc(c->nslots, sizeof(*c->slots));
@@ -749,11 +757,22 @@ submit(struct ocis_compressor *c, int last, ocis_error_t **err)
 	return 0;
 }
 
+/* The current block is complete: hand it on; the next byte starts a new
+ * block. */
+static int
+end_block(struct ocis_compressor *c, ocis_error_t **err)
+{
+	if (c->chunker)
+		ocis_chunker_next_block(c->chunker);
+	return submit(c, 0, err);
+}
+
 int
 ocis_compressor_write(struct ocis_compressor *c, const void *data, size_t len,
 		      ocis_error_t **err)
 {
 	const unsigned char *p = data;
+	int cut;
 
 	if (c->finished)
 		return ocis_error_set(err, EINVAL, "compressor already finished");
@@ -767,14 +786,31 @@ ocis_compressor_write(struct ocis_compressor *c, const void *data, size_t len,
 		n = BLOCK_SIZE - c->cur->in_len;
 		if (n > len)
 			n = len;
+		cut = c->cur->in_len + n == BLOCK_SIZE;
+		if (c->chunker)
+			n = ocis_chunker_scan(c->chunker, p, n, &cut);
 		memcpy(c->cur->in + c->cur->in_len, p, n);
 		c->cur->in_len += n;
 		c->in_total += n;
 		p += n;
 		len -= n;
-		if (c->cur->in_len == BLOCK_SIZE && submit(c, 0, err) < 0)
+		if (cut && end_block(c, err) < 0)
 			return -1;
 	}
+	return 0;
+}
+
+int
+ocis_compressor_entry(struct ocis_compressor *c, ocis_error_t **err)
+{
+	if (c->finished)
+		return ocis_error_set(err, EINVAL, "compressor already finished");
+	if (is_failed(c))
+		return report(c, err);
+	/* the chunker counts from every entry start; right after a cut (no
+	 * current block) it never asks for one */
+	if (c->chunker && ocis_chunker_entry(c->chunker) && c->cur)
+		return end_block(c, err);
 	return 0;
 }
 
@@ -836,6 +872,7 @@ ocis_compressor_free(struct ocis_compressor *c)
 	free(c->slots);
 	if (c->zc)
 		ZSTD_freeCCtx(c->zc);
+	free(c->chunker);
 	ocis_hash_release(&c->hin);
 	ocis_hash_release(&c->hout);
 	ocis_error_free(&c->error);

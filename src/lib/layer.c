@@ -180,7 +180,7 @@ add_entry(struct builder *b, struct archive_entry *ae, ocis_error_t **err)
 	ocis_buf_reset(&b->hdr);
 	if (ocis_pax_encode_header(&pe, &b->hdr, err) < 0)
 		return ocis_error_wrap(err, "entry '%s'", ocis__shown(e.raw, s1, sizeof(s1)));
-	if (tar_out(b, b->hdr.data, b->hdr.len, err) < 0)
+	if (ocis_layer_out_entry(b->lo, err) < 0 || tar_out(b, b->hdr.data, b->hdr.len, err) < 0)
 		return -1;
 	if (pe.type == '0' && copy_data(b, pe.size, err) < 0)
 		return -1;

@@ -83,6 +83,12 @@ ocis_layer_out_write(struct ocis_layer_out *lo, const void *data, size_t len, oc
 }
 
 int
+ocis_layer_out_entry(struct ocis_layer_out *lo, ocis_error_t **err)
+{
+	return ocis_compressor_entry(lo->comp, err);
+}
+
+int
 ocis_layer_out_zeros(struct ocis_layer_out *lo, uint64_t n, ocis_error_t **err)
 {
 	while (n > 0) {

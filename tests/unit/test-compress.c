@@ -17,6 +17,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <ocistream/chunker.h>
 #include <ocistream/compress.h>
 #include <ocistream/gzmember.h>
 #include <ocistream/hash.h>
@@ -226,8 +227,11 @@ check_roundtrip(enum ocis_compression alg, int level, int threads, size_t n, siz
 		goto out;
 	switch (alg) {
 	case OCIS_COMPRESS_GZIP:
+		/* a member per block: blocks of OCIS_CDC_MIN .. BLOCK bytes
+		 * but the last (chunker.h) */
 		members = gunzip_all(sink.buf.data, sink.buf.len, &back, &backn);
-		if (members != (n == 0 ? 1 : (int)((n + BLOCK - 1) / BLOCK))) {
+		if (members < (n == 0 ? 1 : (int)((n + BLOCK - 1) / BLOCK)) ||
+		    members > (int)(n / OCIS_CDC_MIN) + 1) {
 			printf("# %zu bytes: %d gzip members\n", n, members);
 			goto out;
 		}
@@ -580,8 +584,10 @@ test_one_thread_is_serial(void)
 		calls_before_finish = sink.calls;
 		if (algs[i] != OCIS_COMPRESS_ZSTD) {
 			TAP_CHECK(count_threads() == before);
-			/* the four full blocks went out during write */
-			TAP_CHECK(calls_before_finish == 4);
+			/* the four full blocks (gzip: at least four blocks,
+			 * none longer than BLOCK) went out during write */
+			TAP_CHECK(algs[i] == OCIS_COMPRESS_GZIP ? calls_before_finish >= 4 :
+				  calls_before_finish == 4);
 		}
 		TAP_CHECK(ocis_compressor_finish(c, &res, &err) == 0);
 		TAP_CHECK(sink.foreign == 0 && sink.calls > calls_before_finish);
