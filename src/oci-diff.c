@@ -81,6 +81,7 @@ usage(void)
 	       "                            zstd 1-19, default 3)\n"
 	       "  -T, --threads=N           compression threads (default: all CPUs;\n"
 	       "                            1: one core, no threads)\n"
+	       TOOL_CACHE_HELP
 	       "      --source-date-epoch=N build time in seconds (default: $SOURCE_DATE_EPOCH)\n"
 	       "      --created-by=TEXT     history text for this layer\n"
 	       "      --comment=TEXT        history comment for this layer\n"
@@ -228,6 +229,8 @@ main(int argc, char **argv)
 	o.compression = args.l.compression;
 	o.level = args.l.level;
 	o.threads = args.l.threads;
+	o.cache_dir = args.l.cache_dir;
+	o.cache_max = args.l.cache_max;
 	o.trust_mtime = args.trust_mtime;
 	o.strip_absolute = args.strip_absolute;
 	o.hold_max = args.checksum_max;
@@ -271,15 +274,17 @@ main(int argc, char **argv)
 		tool_die_error(err);
 	close(lfd);
 	if (args.l.summary || tool_verbosity >= 2) {
-		char size[16];
+		char size[16], cache[128];
 		fprintf(stderr, "%s: %s %s %s, %llu lower and %llu upper entries, %llu "
-			"written (%llu whiteouts), %llu unchanged%s, %.2f s\n", tool_progname,
+			"written (%llu whiteouts), %llu unchanged%s%s, %.2f s\n", tool_progname,
 			desc.digest, tool_bytes(desc.size, size),
 			ocis_compression_name(args.l.compression),
 			(unsigned long long)st.lower_entries, (unsigned long long)st.upper_entries,
 			(unsigned long long)st.written, (unsigned long long)st.whiteouts,
 			(unsigned long long)st.unchanged,
-			st.lower_reread ? ", lower read twice" : "", tool_elapsed());
+			st.lower_reread ? ", lower read twice" : "",
+			tool_cache_summary(st.cache_used, &st.cache, cache, sizeof(cache)),
+			tool_elapsed());
 	}
 	tool_layer_print_descriptor(&args.l, &desc);
 	ocis_layer_desc_release(&desc);

@@ -45,6 +45,7 @@ usage(void)
 	       "                            zstd 1-19, default 3)\n"
 	       "  -T, --threads=N           compression threads (default: all CPUs;\n"
 	       "                            1: one core, no threads)\n"
+	       TOOL_CACHE_HELP
 	       "      --strip-absolute      store absolute names relative instead of failing\n"
 	       "      --whiteouts           the input is a prepared layer: keep its OCI\n"
 	       "                            whiteouts (.wh.NAME, .wh..wh..opq) instead of\n"
@@ -209,6 +210,8 @@ main(int argc, char **argv)
 	o.compression = args.l.compression;
 	o.level = args.l.level;
 	o.threads = args.l.threads;
+	o.cache_dir = args.l.cache_dir;
+	o.cache_max = args.l.cache_max;
 	o.strip_absolute = args.strip_absolute;
 	o.whiteouts = args.whiteouts;
 	o.clamp_mtime = args.clamp_mtime;
@@ -239,15 +242,16 @@ main(int argc, char **argv)
 		tool_die_error(err);
 	tool_progress_clear();
 	if (args.l.summary || tool_verbosity >= 2) {
-		char size[16], usize[16];
+		char size[16], usize[16], cache[128];
 		double t = tool_elapsed();
-		fprintf(stderr, "%s: %s %s %s (%.1f %% of %s), %llu entries, %.2f s\n",
+		fprintf(stderr, "%s: %s %s %s (%.1f %% of %s), %llu entries%s, %.2f s\n",
 			tool_progname, desc.digest, tool_bytes(desc.size, size),
 			ocis_compression_name(args.l.compression),
 			desc.uncompressed_size ? 100.0 * (double)desc.size /
 						 (double)desc.uncompressed_size : 0.0,
 			tool_bytes(desc.uncompressed_size, usize),
-			(unsigned long long)stats.entries, t);
+			(unsigned long long)stats.entries,
+			tool_cache_summary(stats.cache_used, &stats.cache, cache, sizeof(cache)), t);
 	}
 	tool_layer_print_descriptor(&args.l, &desc);
 	ocis_layer_desc_release(&desc);

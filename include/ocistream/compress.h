@@ -62,6 +62,13 @@ int ocis_compressor_new(struct ocis_compressor **out, enum ocis_compression alg,
 /* Feed uncompressed bytes (any length). */
 int ocis_compressor_write(struct ocis_compressor *c, const void *data, size_t len,
 			  ocis_error_t **err);
+struct ocis_blockcache;
+/* gzip: take members from `cache` (blockcache.h) when it holds a block's,
+ * store the others; the bytes are the same as without it.  Before the
+ * first write; the cache must outlive the compressor.  1 when used, 0 for
+ * zstd and none (their stream does not split into independent blocks:
+ * docs/cache.md). */
+int ocis_compressor_use_cache(struct ocis_compressor *c, struct ocis_blockcache *cache);
 /* An entry of the layer tar starts at the next byte written: gzip may end
  * its block here (chunker.h); other algorithms ignore it.  Optional; the
  * bytes depend on the calls made, so a caller makes them the same way

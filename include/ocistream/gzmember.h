@@ -31,6 +31,11 @@ size_t ocis_gzmember_bound(size_t in_len);
  * *out_len gets the member's size. */
 int ocis_gzmember_compress(struct ocis_gzmember *g, const void *in, size_t in_len,
 			   void *out, size_t out_cap, size_t *out_len, ocis_error_t **err);
+/* 1 when member[0 .. len) is exactly one gzip member with ocipipe's
+ * header that inflates to block[0 .. block_len) (a block cache entry is
+ * used only then); 0 otherwise. */
+int ocis_gzmember_matches(struct ocis_gzmember *g, const void *member, size_t len,
+			  const void *block, size_t block_len);
 /* What decides a member's bytes besides the block: the deflate library, its
  * version and its own level for gzip `level` ("libdeflate 1.14 6",
  * "isa-l 2.30.0 2"), into buf (64 bytes are plenty), for cache keys. */

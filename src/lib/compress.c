@@ -51,6 +51,7 @@
 
 #include <zstd.h>
 
+#include <ocistream/blockcache.h>
 #include <ocistream/chunker.h>
 #include <ocistream/compress.h>
 #include <ocistream/error.h>
@@ -131,6 +132,7 @@ struct ocis_compressor {
 	struct ocis_hash hin, hout;
 	ZSTD_CCtx *zc;
 	struct ocis_chunker *chunker;	/* gzip: where blocks end (chunker.h) */
+	struct ocis_blockcache *cache;	/* gzip: members seen before, or NULL */
 };
 
 int
@@ -277,11 +279,29 @@ slot_of(struct ocis_compressor *c, uint64_t seq)
 static int
 gzip_block(struct worker *w, struct slot *s, uint64_t seq, ocis_error_t **err)
 {
+	struct ocis_blockcache *cache = w->c->cache;
+	unsigned char key[OCIS_DIGEST_LEN];
+
 	s->out_len = 0;
 	if (s->in_len == 0 && seq != 0)
 		return 0;
-	return ocis_gzmember_compress(w->gz, s->in, s->in_len, s->out, s->out_cap, &s->out_len,
-				      err);
+	if (cache == NULL)
+		return ocis_gzmember_compress(w->gz, s->in, s->in_len, s->out, s->out_cap,
+					      &s->out_len, err);
+	/* blockcache.h: an entry is whole, its own and unchanged; used only
+	 * if it also inflates to this very block */
+	if (ocis_blockcache_key(cache, s->in, s->in_len, key, err) < 0)
+		return -1;
+	if (ocis_blockcache_get(cache, key, s->out, s->out_cap, &s->out_len)) {
+		if (ocis_gzmember_matches(w->gz, s->out, s->out_len, s->in, s->in_len))
+			return 0;
+		ocis_blockcache_reject(cache);
+	}
+	if (ocis_gzmember_compress(w->gz, s->in, s->in_len, s->out, s->out_cap, &s->out_len,
+				   err) < 0)
+		return -1;
+	ocis_blockcache_put(cache, key, s->out, s->out_len);
+	return 0;
 }
 
 /*
@@ -798,6 +818,15 @@ ocis_compressor_write(struct ocis_compressor *c, const void *data, size_t len,
 			return -1;
 	}
 	return 0;
+}
+
+int
+ocis_compressor_use_cache(struct ocis_compressor *c, struct ocis_blockcache *cache)
+{
+	if (c->alg != OCIS_COMPRESS_GZIP || c->in_total > 0 || c->cur != NULL)
+		return 0;
+	c->cache = cache;
+	return 1;
 }
 
 int

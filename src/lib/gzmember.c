@@ -31,6 +31,9 @@
 struct ocis_gzmember {
 	int level;
 	struct libdeflate_compressor *deflate;	/* always: also ISA-L's fallback */
+	struct libdeflate_decompressor *inflate;	/* ocis_gzmember_matches */
+	unsigned char *scratch;			/* its output */
+	size_t scratch_cap;
 #ifdef HAVE_ISAL
 	unsigned char *isal_buf;		/* ISA-L's level buffer */
 #endif
@@ -168,6 +171,34 @@ ocis_gzmember_codec(int level, char *buf, size_t size)
 	snprintf(buf, size, "libdeflate %s %d", LIBDEFLATE_VERSION_STRING, level);
 }
 
+int
+ocis_gzmember_matches(struct ocis_gzmember *g, const void *member, size_t len, const void *block,
+		      size_t block_len)
+{
+	static const unsigned char header[GZIP_HEADER_SIZE] = {
+		0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3
+	};
+	size_t in_used = 0, out_len = 0;
+
+	if (len < GZIP_HEADER_SIZE + GZIP_TRAILER_SIZE || memcmp(member, header, GZIP_HEADER_SIZE))
+		return 0;
+	if (g->inflate == NULL && (g->inflate = libdeflate_alloc_decompressor()) == NULL)
+		return 0;
+	/* one byte more than the block: a longer member does not fit */
+	if (g->scratch_cap < block_len + 1) {
+		unsigned char *p = realloc(g->scratch, block_len + 1);
+		if (p == NULL)
+			return 0;
+		g->scratch = p;
+		g->scratch_cap = block_len + 1;
+	}
+	if (libdeflate_gzip_decompress_ex(g->inflate, member, len, g->scratch, g->scratch_cap,
+					  &in_used, &out_len) != LIBDEFLATE_SUCCESS)
+		return 0;
+	return in_used == len && out_len == block_len &&
+	       memcmp(g->scratch, block, block_len) == 0;
+}
+
 void
 ocis_gzmember_free(struct ocis_gzmember *g)
 {
@@ -175,6 +206,9 @@ ocis_gzmember_free(struct ocis_gzmember *g)
 		return;
 	if (g->deflate)
 		libdeflate_free_compressor(g->deflate);
+	if (g->inflate)
+		libdeflate_free_decompressor(g->inflate);
+	free(g->scratch);
 #ifdef HAVE_ISAL
 	free(g->isal_buf);
 #endif

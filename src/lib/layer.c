@@ -221,6 +221,7 @@ ocis_layer_build(int in_fd, struct ocis_stream_writer *w, const struct ocis_laye
 	b.o = o;
 	ocis_intake_init(&b.intake, &ino);
 	if (ocis_layer_out_new(&b.lo, w, o->compression, o->level, o->threads, err) < 0 ||
+	    (o->cache_dir && ocis_layer_out_use_cache(b.lo, o->cache_dir, o->cache_max, err) < 0) ||
 	    ocis_tarin_open_fd(&b.in, in_fd, &io, err) < 0)
 		goto out;
 	while ((r = ocis_tarin_next(b.in, &ae, err)) > 0) {
@@ -234,6 +235,7 @@ ocis_layer_build(int in_fd, struct ocis_stream_writer *w, const struct ocis_laye
 	if (stats) {
 		stats->entries = b.entries;
 		stats->input_bytes = ocis_tarin_input_bytes(b.in);
+		stats->cache_used = ocis_layer_out_cache_stats(b.lo, &stats->cache);
 	}
 	ret = 0;
 out:

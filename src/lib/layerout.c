@@ -2,10 +2,13 @@
 /* The output side of a layer: see ocistream/layerout.h. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <ocistream/blockcache.h>
+#include <ocistream/gzmember.h>
 #include <ocistream/layerdesc.h>
 #include <ocistream/layerout.h>
 
@@ -17,6 +20,8 @@ struct ocis_layer_out {
 	struct ocis_stream_writer *w;
 	enum ocis_compression compression;
 	struct ocis_compressor *comp;
+	int level;
+	struct ocis_blockcache *cache;	/* --cache, or NULL */
 	unsigned char *chunk;	/* compressed bytes gathered into a chunk */
 	size_t chunk_len;
 	uint64_t written;	/* compressed bytes, updated by the writer thread */
@@ -58,6 +63,7 @@ ocis_layer_out_new(struct ocis_layer_out **out, struct ocis_stream_writer *w,
 		return ocis_error_oom(err);
 	lo->w = w;
 	lo->compression = compression;
+	lo->level = level;
 	lo->chunk = malloc(OCIS_CHUNK_MAX);
 	lo->zeros = calloc(1, ZEROS_SIZE);
 	if (lo->chunk == NULL || lo->zeros == NULL) {
@@ -80,6 +86,31 @@ int
 ocis_layer_out_write(struct ocis_layer_out *lo, const void *data, size_t len, ocis_error_t **err)
 {
 	return ocis_compressor_write(lo->comp, data, len, err);
+}
+
+int
+ocis_layer_out_use_cache(struct ocis_layer_out *lo, const char *dir, uint64_t max,
+			 ocis_error_t **err)
+{
+	char codec[64];
+
+	if (lo->compression != OCIS_COMPRESS_GZIP || lo->cache != NULL)
+		return 0;
+	ocis_gzmember_codec(lo->level, codec, sizeof(codec));
+	if (ocis_blockcache_open(&lo->cache, dir, codec, max, err) < 0)
+		return ocis_error_wrap(err, "block cache");
+	if (!ocis_compressor_use_cache(lo->comp, lo->cache))
+		return ocis_error_set(err, EINVAL, "block cache: set after the first write");
+	return 0;
+}
+
+int
+ocis_layer_out_cache_stats(struct ocis_layer_out *lo, struct ocis_blockcache_stats *st)
+{
+	if (lo->cache == NULL)
+		return 0;
+	ocis_blockcache_stats(lo->cache, st);
+	return 1;
 }
 
 int
@@ -121,6 +152,11 @@ ocis_layer_out_finish(struct ocis_layer_out *lo, const char *created, const char
 	if (lo->chunk_len > 0 && ocis_stream_write_chunk(lo->w, lo->chunk, lo->chunk_len, err) < 0)
 		return -1;
 	lo->chunk_len = 0;
+	/* The cache's bound is kept once the layer is out; failing to trim
+	 * (another builder trimming, a read-only DIR) costs disk, not the
+	 * layer. */
+	if (lo->cache != NULL)
+		(void)ocis_blockcache_trim(lo->cache, NULL);
 
 	snprintf(d.media_type, sizeof(d.media_type), "%s%s", OCIS_MT_LAYER,
 		 ocis_compression_suffix(lo->compression));
@@ -149,6 +185,7 @@ ocis_layer_out_free(struct ocis_layer_out *lo)
 	if (lo == NULL)
 		return;
 	ocis_compressor_free(lo->comp);
+	ocis_blockcache_close(lo->cache);
 	free(lo->chunk);
 	free(lo->zeros);
 	free(lo);
