@@ -521,7 +521,7 @@ tool_layer_args_done(struct tool_layer_args *a)
 	 * --cache or --no-cache said otherwise; --cache-max beats the
 	 * environment's bound */
 	if (a->cache_set == 0) {
-		const char *env = getenv("OCI_LAYER_CACHE");
+		const char *env = getenv("OCI_LAYER_CACHE_DIR");
 		if (env != NULL && *env != 0)
 			a->cache_dir = env;
 	}

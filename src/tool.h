@@ -118,7 +118,7 @@ struct tool_layer_args {
 	const char *comment;			/* --comment */
 	int summary;				/* --summary (or -v) */
 	const char *descriptor_file;		/* --print-descriptor=FILE */
-	const char *cache_dir;			/* --cache, $OCI_LAYER_CACHE */
+	const char *cache_dir;			/* --cache, $OCI_LAYER_CACHE_DIR */
 	uint64_t cache_max;			/* --cache-max, $OCI_LAYER_CACHE_MAX */
 	int cache_set;				/* 1 --cache, -1 --no-cache, 0 neither */
 	int cache_max_set;			/* --cache-max was given */
@@ -133,10 +133,10 @@ enum {
 #define TOOL_CACHE_HELP \
 	"      --cache=DIR           gzip: reuse compressed blocks kept in DIR from\n" \
 	"                            earlier builds (same bytes; default:\n" \
-	"                            $OCI_LAYER_CACHE; docs/cache.md)\n" \
+	"                            $OCI_LAYER_CACHE_DIR; docs/cache.md)\n" \
 	"      --cache-max=SIZE      keep DIR within SIZE bytes (K, M, G, T suffixes;\n" \
 	"                            0: no bound; default $OCI_LAYER_CACHE_MAX or 2G)\n" \
-	"      --no-cache            no cache, whatever $OCI_LAYER_CACHE says\n"
+	"      --no-cache            no cache, whatever $OCI_LAYER_CACHE_DIR says\n"
 #define TOOL_LAYER_LONGOPTS \
 	{ "compress", required_argument, NULL, 'c' }, \
 	{ "gzip", no_argument, NULL, TOOL_OPT_GZIP }, \

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # The block cache (issue 19, docs/cache.md): with --cache=DIR (or
-# OCI_LAYER_CACHE) the layer is byte for byte the one a build without the
+# OCI_LAYER_CACHE_DIR) the layer is byte for byte the one a build without the
 # cache writes, cold and warm, with 1 and 8 threads, and on the golden
 # input the golden digest; a changed file costs only the blocks around it;
 # a corrupted, truncated, foreign or forged entry is recompressed, never
@@ -10,7 +10,7 @@
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib.sh"
 
 GOLDEN=$top_srcdir/tests/fixtures/golden
-unset OCI_LAYER_CACHE OCI_LAYER_CACHE_MAX
+unset OCI_LAYER_CACHE_DIR OCI_LAYER_CACHE_MAX
 
 # mkinput DIR SEED: a rootfs of many small text files, a few big ones and
 # some incompressible data, about 14 MB: several dozen blocks
@@ -274,15 +274,15 @@ test_expect_success '--cache-max=1M keeps the directory small; the layer is stil
 	test "${total:-0}" -le 1048576
 '
 
-test_expect_success 'OCI_LAYER_CACHE is the default, --no-cache wins over it' '
+test_expect_success 'OCI_LAYER_CACHE_DIR is the default, --no-cache wins over it' '
 	rm -rf envc &&
-	(export OCI_LAYER_CACHE=envc && layer in.tar e1.stream --threads=1) &&
+	(export OCI_LAYER_CACHE_DIR=envc && layer in.tar e1.stream --threads=1) &&
 	cmp cold.stream e1.stream && test $(entries envc | wc -l) -gt 20 &&
-	(export OCI_LAYER_CACHE=envc && layer in.tar e2.stream --threads=1) &&
+	(export OCI_LAYER_CACHE_DIR=envc && layer in.tar e2.stream --threads=1) &&
 	set -- $(reused e2.stream.err) && test "$1" = "$2" &&
-	(export OCI_LAYER_CACHE=envc && layer in.tar e3.stream --threads=1 --no-cache) &&
+	(export OCI_LAYER_CACHE_DIR=envc && layer in.tar e3.stream --threads=1 --no-cache) &&
 	cmp cold.stream e3.stream && ! grep "cache:" e3.stream.err &&
-	(export OCI_LAYER_CACHE=envc OCI_LAYER_CACHE_MAX=1M &&
+	(export OCI_LAYER_CACHE_DIR=envc OCI_LAYER_CACHE_MAX=1M &&
 	 layer in.tar e4.stream --threads=1) &&
 	total=$(entries envc | xargs -r du -cb | tail -n 1 | cut -f1) &&
 	test "${total:-0}" -le 1048576
@@ -291,7 +291,7 @@ test_expect_success 'OCI_LAYER_CACHE is the default, --no-cache wins over it' '
 test_expect_success 'bad --cache-max and OCI_LAYER_CACHE_MAX are usage errors' '
 	test_expect_code 2 oci-layer --cache=x --cache-max=lots <in.tar >out 2>err &&
 	test_one_error_line oci-layer err &&
-	test_expect_code 2 env OCI_LAYER_CACHE=x OCI_LAYER_CACHE_MAX=-1 oci-layer <in.tar >out 2>err &&
+	test_expect_code 2 env OCI_LAYER_CACHE_DIR=x OCI_LAYER_CACHE_MAX=-1 oci-layer <in.tar >out 2>err &&
 	grep OCI_LAYER_CACHE_MAX err
 '
 
