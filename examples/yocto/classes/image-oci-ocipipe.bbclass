@@ -59,6 +59,8 @@ OCI_LAYER_MODE ?= "single"
 OCI_LAYERS ?= ""
 OCI_LAYER_CACHE ?= "1"
 OCI_LAYER_CACHE_DIR ?= "${TOPDIR}/oci-layer-cache/${MACHINE}"
+# the bound of the block cache in OCI_LAYER_CACHE_DIR ("": oci-layer's 2G)
+OCI_LAYER_CACHE_MAX ?= ""
 OCI_IMAGE_PUSH ?= ""
 OCI_IMAGE_PUSH_OPTS ?= ""
 
