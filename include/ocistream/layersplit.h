@@ -45,21 +45,26 @@
 
 struct ocis_layersplit;
 
-/* map stays the caller's and must outlive the split. */
+/* map stays the caller's and must outlive the split.  threads: <= 0 all
+ * online CPUs, 1 none of its own (see layersplit.c); never changes the
+ * bytes. */
 int ocis_layersplit_new(struct ocis_layersplit **out, struct ocis_splitmap *map,
 			struct ocis_stream_writer *w, enum ocis_compression compression,
-			int level, ocis_error_t **err);
+			int level, int threads, ocis_error_t **err);
 
 /*
  * Route one entry: path (normalised, "" the root), its type ('5' a
  * directory, '1' a hardlink with the normalised target link), and its
  * encoded pax header hdr.  Writes the missing parent directories and the
- * header into the layers it goes to; *lo is the layer its data (if any)
- * goes to.
+ * header into the layers it goes to; its data (if any) follows with
+ * ocis_layersplit_write.
  */
 int ocis_layersplit_entry(struct ocis_layersplit *s, const char *path, size_t len, char type,
 			  const char *link, size_t link_len, const void *hdr, size_t hdr_len,
-			  struct ocis_layer_out **lo, ocis_error_t **err);
+			  ocis_error_t **err);
+/* The current entry's data (and padding) into its layer. */
+int ocis_layersplit_write(struct ocis_layersplit *s, const void *data, size_t len,
+			  ocis_error_t **err);
 
 /* Compressed bytes made so far, all layers. */
 uint64_t ocis_layersplit_written(const struct ocis_layersplit *s);

@@ -45,8 +45,7 @@
 
 struct builder {
 	const struct ocis_layer_opts *o;
-	struct ocis_layer_out *lo;	/* compressor, chunks, descriptor; with a
-					 * split, the current entry's layer */
+	struct ocis_layer_out *lo;	/* compressor, chunks, descriptor */
 	struct ocis_layersplit *split;	/* --split, or NULL */
 	uint64_t tar_bytes;		/* uncompressed layer bytes so far */
 	uint64_t entries;
@@ -79,16 +78,29 @@ tar_out(struct builder *b, const void *data, size_t len, ocis_error_t **err)
 	b->tar_bytes += len;
 	if (b->tar_bytes - b->progress_mark >= 4 * 1024 * 1024)
 		report_progress(b);
+	if (b->split != NULL)
+		return ocis_layersplit_write(b->split, data, len, err);
 	return ocis_layer_out_write(b->lo, data, len, err);
 }
 
 static int
 tar_zeros(struct builder *b, uint64_t n, ocis_error_t **err)
 {
-	b->tar_bytes += n;
-	if (b->tar_bytes - b->progress_mark >= 4 * 1024 * 1024)
-		report_progress(b);
-	return ocis_layer_out_zeros(b->lo, n, err);
+	static const unsigned char zeros[64 * 1024];
+
+	if (b->split == NULL) {
+		b->tar_bytes += n;
+		if (b->tar_bytes - b->progress_mark >= 4 * 1024 * 1024)
+			report_progress(b);
+		return ocis_layer_out_zeros(b->lo, n, err);
+	}
+	while (n > 0) {
+		size_t k = n > sizeof(zeros) ? sizeof(zeros) : (size_t)n;
+		if (tar_out(b, zeros, k, err) < 0)
+			return -1;
+		n -= k;
+	}
+	return 0;
 }
 
 /*
@@ -188,7 +200,7 @@ add_entry(struct builder *b, struct archive_entry *ae, ocis_error_t **err)
 		/* the split writes the header (and parent directories) */
 		b->tar_bytes += b->hdr.len;
 		if (ocis_layersplit_entry(b->split, e.path, e.len, pe.type, e.link, e.link_len,
-					  b->hdr.data, b->hdr.len, &b->lo, err) < 0)
+					  b->hdr.data, b->hdr.len, err) < 0)
 			return ocis_error_wrap(err, "entry '%s'", ocis__shown(e.raw, s1, sizeof(s1)));
 	} else if (tar_out(b, b->hdr.data, b->hdr.len, err) < 0) {
 		return -1;
@@ -205,8 +217,7 @@ add_entry(struct builder *b, struct archive_entry *ae, ocis_error_t **err)
 static void
 builder_release(struct builder *b)
 {
-	if (b->split == NULL)
-		ocis_layer_out_free(b->lo);
+	ocis_layer_out_free(b->lo);
 	ocis_layersplit_free(b->split);
 	ocis_tarin_free(b->in);
 	ocis_intake_release(&b->intake);
@@ -234,7 +245,8 @@ ocis_layer_build(int in_fd, struct ocis_stream_writer *w, const struct ocis_laye
 	b.o = o;
 	ocis_intake_init(&b.intake, &ino);
 	if (o->split != NULL ?
-	    ocis_layersplit_new(&b.split, o->split, w, o->compression, o->level, err) < 0 :
+	    ocis_layersplit_new(&b.split, o->split, w, o->compression, o->level, o->threads,
+				err) < 0 :
 	    ocis_layer_out_new(&b.lo, w, o->compression, o->level, o->threads, err) < 0)
 		goto out;
 	if (ocis_tarin_open_fd(&b.in, in_fd, &io, err) < 0)
