@@ -144,13 +144,7 @@ parse_args(int argc, char **argv, struct diff_args *a)
 	if (a->lower == NULL)
 		tool_usage_error("--lower FILE is required (the lower rootfs tar or image)");
 	tool_layer_args_done(&a->l);
-	/* what the options every layer writer shares say */
-	a->o.compression = a->l.compression;
-	a->o.level = a->l.level;
-	a->o.threads = a->l.threads;
-	a->o.created = a->l.created[0] ? a->l.created : NULL;
-	a->o.created_by = a->l.created_by;
-	a->o.comment = a->l.comment;
+	TOOL_LAYER_ARGS_APPLY(&a->l, &a->o);
 }
 
 /* Pass 3 with an image lower: flatten it again (args.o.reopen_lower). */

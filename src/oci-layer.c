@@ -156,15 +156,9 @@ parse_args(int argc, char **argv, struct layer_args *a)
 	tool_layer_args_done(&a->l);
 	if (a->o.clamp_mtime && !a->l.have_epoch)
 		tool_usage_error("--clamp-mtime needs --source-date-epoch or SOURCE_DATE_EPOCH");
-	/* what the options every layer writer shares say */
-	a->o.exclude = a->exclude;
-	a->o.compression = a->l.compression;
-	a->o.level = a->l.level;
-	a->o.threads = a->l.threads;
+	TOOL_LAYER_ARGS_APPLY(&a->l, &a->o);
 	a->o.clamp_epoch = a->l.epoch;
-	a->o.created = a->l.created[0] ? a->l.created : NULL;
-	a->o.created_by = a->l.created_by;
-	a->o.comment = a->l.comment;
+	a->o.exclude = a->exclude;
 }
 
 static void

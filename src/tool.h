@@ -118,6 +118,17 @@ struct tool_layer_args {
 	int summary;				/* --summary (or -v) */
 	const char *descriptor_file;		/* --print-descriptor=FILE */
 };
+/* What the shared layer options say, into a library option struct o (a
+ * struct ocis_layer_opts or ocis_diff_opts: the fields have the same
+ * names): compression, level, threads and the history entry. */
+#define TOOL_LAYER_ARGS_APPLY(l, o) do { \
+	(o)->compression = (l)->compression; \
+	(o)->level = (l)->level; \
+	(o)->threads = (l)->threads; \
+	(o)->created = (l)->created[0] ? (l)->created : NULL; \
+	(o)->created_by = (l)->created_by; \
+	(o)->comment = (l)->comment; \
+} while (0)
 enum {
 	TOOL_OPT_GZIP = 0x1000, TOOL_OPT_ZSTD, TOOL_OPT_EPOCH, TOOL_OPT_CREATED_BY,
 	TOOL_OPT_COMMENT, TOOL_OPT_SUMMARY, TOOL_OPT_DESCRIPTOR,
