@@ -20,14 +20,8 @@
 
 struct layer_args {
 	struct tool_layer_args l;		/* compression, history, output */
-	int strip_absolute;			/* --strip-absolute */
-	int whiteouts;				/* --whiteouts */
-	int clamp_mtime;			/* --clamp-mtime */
-	int set_uid, set_gid;			/* --owner, --group */
-	uint64_t uid, gid;
-	const char *uname, *gname;
-	const char **exclude;			/* --exclude (repeatable) */
-	size_t n_exclude;
+	struct ocis_layer_opts o;		/* the builder's options, set here */
+	const char **exclude;			/* --exclude (repeatable): o.exclude */
 	int progress;				/* --progress 1, --no-progress 0, auto -1 */
 	const char *split;			/* --split=MAP, or NULL */
 	const char *split_rest;			/* --split-rest=NAME */
@@ -136,34 +130,34 @@ parse_args(int argc, char **argv, struct layer_args *a)
 		if (tool_layer_option(&a->l, c, optarg))
 			continue;
 		switch (c) {
-		case OPT_STRIP: a->strip_absolute = 1; break;
-		case OPT_WHITEOUTS: a->whiteouts = 1; break;
-		case OPT_CLAMP: a->clamp_mtime = 1; break;
+		case OPT_STRIP: a->o.strip_absolute = 1; break;
+		case OPT_WHITEOUTS: a->o.whiteouts = 1; break;
+		case OPT_CLAMP: a->o.clamp_mtime = 1; break;
 		case OPT_PROGRESS: a->progress = 1; break;
 		case OPT_SPLIT: a->split = optarg; break;
 		case OPT_SPLIT_REST: a->split_rest = optarg; break;
 		case OPT_NO_PROGRESS: a->progress = 0; break;
 		case OPT_OWNER:
-			if (parse_id(optarg, &a->uid, &a->uname) < 0)
+			if (parse_id(optarg, &a->o.uid, &a->o.uname) < 0)
 				tool_usage_error("invalid --owner '%s' (UID or UID:NAME, UID "
 						 "0-4294967294)", optarg);
-			a->set_uid = 1;
+			a->o.set_uid = 1;
 			break;
 		case OPT_GROUP:
-			if (parse_id(optarg, &a->gid, &a->gname) < 0)
+			if (parse_id(optarg, &a->o.gid, &a->o.gname) < 0)
 				tool_usage_error("invalid --group '%s' (GID or GID:NAME, GID "
 						 "0-4294967294)", optarg);
-			a->set_gid = 1;
+			a->o.set_gid = 1;
 			break;
 		case OPT_EXCLUDE: {
 			const char **n;
 			if (*optarg == 0)
 				tool_usage_error("empty --exclude pattern");
-			n = realloc(a->exclude, (a->n_exclude + 1) * sizeof(*n));
+			n = realloc(a->exclude, (a->o.n_exclude + 1) * sizeof(*n));
 			if (n == NULL)
 				tool_die("out of memory");
 			a->exclude = n;
-			a->exclude[a->n_exclude++] = optarg;
+			a->exclude[a->o.n_exclude++] = optarg;
 			break;
 		}
 		default: tool_common_option(c, usage);
@@ -178,8 +172,11 @@ parse_args(int argc, char **argv, struct layer_args *a)
 	if (a->split != NULL && a->l.descriptor_file != NULL)
 		tool_usage_error("--print-descriptor writes one layer's descriptor; with --split "
 				 "use --summary, or read the layer.json entries of the stream");
-	if (a->clamp_mtime && !a->l.have_epoch)
+	if (a->o.clamp_mtime && !a->l.have_epoch)
 		tool_usage_error("--clamp-mtime needs --source-date-epoch or SOURCE_DATE_EPOCH");
+	TOOL_LAYER_ARGS_APPLY(&a->l, &a->o);
+	a->o.clamp_epoch = a->l.epoch;
+	a->o.exclude = a->exclude;
 }
 
 static void
@@ -215,7 +212,6 @@ int
 main(int argc, char **argv)
 {
 	struct layer_args args;
-	struct ocis_layer_opts o;
 	struct ocis_stream_writer *w = NULL;
 	struct ocis_layer_desc desc;
 	struct ocis_layer_stats stats;
@@ -238,46 +234,24 @@ main(int argc, char **argv)
 	if (isatty(STDOUT_FILENO))
 		tool_die("refusing to write an image stream to a terminal (pipe it to oci-pack)");
 
-	memset(&o, 0, sizeof(o));
-	o.compression = args.l.compression;
-	o.level = args.l.level;
-	o.threads = args.l.threads;
-	o.cache_dir = args.l.cache_dir;
-	o.cache_max = args.l.cache_max;
-	o.strip_absolute = args.strip_absolute;
-	o.whiteouts = args.whiteouts;
-	o.clamp_mtime = args.clamp_mtime;
-	o.clamp_epoch = args.l.epoch;
-	if (args.l.created[0])
-		o.created = args.l.created;
-	o.created_by = args.l.created_by;
-	o.set_uid = args.set_uid;
-	o.uid = args.uid;
-	o.uname = args.uname;
-	o.set_gid = args.set_gid;
-	o.gid = args.gid;
-	o.gname = args.gname;
-	o.exclude = args.exclude;
-	o.n_exclude = args.n_exclude;
-	o.comment = args.l.comment;
-	o.warn = tool_on_warn;
-	o.on_entry = tool_on_entry;
+	args.o.warn = tool_on_warn;
+	args.o.on_entry = tool_on_entry;
 	if (tool_progress_enabled())
-		o.progress = on_progress;
+		args.o.progress = on_progress;
 
 	if (args.split != NULL) {
 		if (ocis_splitmap_load(&map, args.split, args.split_rest ? args.split_rest : "rest",
 				       &err) < 0)
 			tool_die_error(err);
-		o.split = &map;
-		o.on_split_layer = on_split_layer;
-		o.cb_ctx = &args;
+		args.o.split = &map;
+		args.o.on_split_layer = on_split_layer;
+		args.o.cb_ctx = &args;
 	}
 
 	if (ocis_stream_writer_new(&w, STDOUT_FILENO, &err) < 0)
 		tool_die_error(err);
 	tool_set_error_stream(w);
-	if (ocis_layer_build(STDIN_FILENO, w, &o, &desc, &stats, &err) < 0)
+	if (ocis_layer_build(STDIN_FILENO, w, &args.o, &desc, &stats, &err) < 0)
 		tool_die_error(err);
 	if (ocis_stream_finish(w, &err) < 0)
 		tool_die_error(err);

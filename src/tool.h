@@ -123,6 +123,19 @@ struct tool_layer_args {
 	int cache_set;				/* 1 --cache, -1 --no-cache, 0 neither */
 	int cache_max_set;			/* --cache-max was given */
 };
+/* What the shared layer options say, into a library option struct o (a
+ * struct ocis_layer_opts or ocis_diff_opts: the fields have the same
+ * names): compression, level, threads and the history entry. */
+#define TOOL_LAYER_ARGS_APPLY(l, o) do { \
+	(o)->compression = (l)->compression; \
+	(o)->level = (l)->level; \
+	(o)->threads = (l)->threads; \
+	(o)->cache_dir = (l)->cache_dir; \
+	(o)->cache_max = (l)->cache_max; \
+	(o)->created = (l)->created[0] ? (l)->created : NULL; \
+	(o)->created_by = (l)->created_by; \
+	(o)->comment = (l)->comment; \
+} while (0)
 enum {
 	TOOL_OPT_GZIP = 0x1000, TOOL_OPT_ZSTD, TOOL_OPT_EPOCH, TOOL_OPT_CREATED_BY,
 	TOOL_OPT_COMMENT, TOOL_OPT_SUMMARY, TOOL_OPT_DESCRIPTOR, TOOL_OPT_CACHE,
