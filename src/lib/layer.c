@@ -3,10 +3,11 @@
  * Layer builder: see ocistream/layer.h.
  *
  * Data path, one pass:
- *   tar reader (src/lib/tarin.c: decompression, libarchive, checks)
- *   -> normalise entry -> pax encoder -> layer output (src/lib/layerout.c:
- *   compressor hashing diff_id and digest on its own threads, chunk
- *   assembler, image stream writer)
+ *   tar reader (src/lib/decompress.c, src/lib/tarin.c: decompression,
+ *   libarchive, checks) -> entry intake (src/lib/intake.c) -> pax
+ *   encoder -> layer output (src/lib/layerout.c: compressor hashing
+ *   diff_id and digest on its own threads, chunk assembler, image stream
+ *   writer)
  * Only bounded buffers hold data, so memory does not depend on the layer
  * size.
  *
@@ -41,6 +42,7 @@
 #include <ocistream/tarin.h>
 
 #include "internal.h"
+#include "tarhdr-private.h"
 
 
 struct builder {
@@ -138,25 +140,26 @@ excluded(void *ctx, const char *name)
 }
 
 static int
+data_out(void *ctx, const void *buf, size_t len, ocis_error_t **err)
+{
+	return tar_out(ctx, buf, len, err);
+}
+
+static int
+zeros_out(void *ctx, uint64_t n, ocis_error_t **err)
+{
+	return tar_zeros(ctx, n, err);
+}
+
+/* The entry's data (holes as zeros), then its padding. */
+static int
 copy_data(struct builder *b, uint64_t size, ocis_error_t **err)
 {
-	uint64_t written = 0, off;
-	const void *buf;
-	size_t len;
-	int r;
+	const struct ocis_tarin_sink s = { data_out, zeros_out, b };
 
-	while ((r = ocis_tarin_data(b->in, &buf, &len, &off, err)) > 0) {
-		/* sparse hole before this block */
-		if (tar_zeros(b, off - written, err) < 0 || tar_out(b, buf, len, err) < 0)
-			return -1;
-		written = off + len;
-	}
-	if (r < 0)
+	if (ocis_tarin_copy_data(b->in, size, &s, err) < 0)
 		return -1;
-	/* trailing hole, then padding */
-	if (tar_zeros(b, size - written, err) < 0 || tar_zeros(b, ocis__pad512(size), err) < 0)
-		return -1;
-	return 0;
+	return tar_zeros(b, ocis__pad512(size), err);
 }
 
 /* The next input entry into the layer: 1 written, 0 left out. */
@@ -170,7 +173,7 @@ add_entry(struct builder *b, struct archive_entry *ae, ocis_error_t **err)
 
 	if ((r = ocis_intake_entry(&b->intake, ae, &e, err)) <= 0)
 		return r < 0 ? ocis_error_wrap(err, "entry '%s'",
-					       ocis__shown(archive_entry_pathname(ae), s1,
+					       ocis__safe_name(archive_entry_pathname(ae), s1,
 							   sizeof(s1))) : 0;
 	pe = e.pe;
 	/* the layer's names: the root "./", directories with a "/" */
@@ -195,13 +198,13 @@ add_entry(struct builder *b, struct archive_entry *ae, ocis_error_t **err)
 
 	ocis_buf_reset(&b->hdr);
 	if (ocis_pax_encode_header(&pe, &b->hdr, err) < 0)
-		return ocis_error_wrap(err, "entry '%s'", ocis__shown(e.raw, s1, sizeof(s1)));
+		return ocis_error_wrap(err, "entry '%s'", ocis__safe_name(e.raw, s1, sizeof(s1)));
 	if (b->split != NULL) {
 		/* the split writes the header (and parent directories) */
 		b->tar_bytes += b->hdr.len;
 		if (ocis_layersplit_entry(b->split, e.path, e.len, pe.type, e.link, e.link_len,
 					  b->hdr.data, b->hdr.len, err) < 0)
-			return ocis_error_wrap(err, "entry '%s'", ocis__shown(e.raw, s1, sizeof(s1)));
+			return ocis_error_wrap(err, "entry '%s'", ocis__safe_name(e.raw, s1, sizeof(s1)));
 	} else if (tar_out(b, b->hdr.data, b->hdr.len, err) < 0) {
 		return -1;
 	}

@@ -13,6 +13,7 @@
 #include <ocistream/layerout.h>
 
 #include "internal.h"
+#include "tarhdr-private.h"
 
 #define ZEROS_SIZE (256 * 1024)
 

@@ -19,7 +19,7 @@
 #include "internal.h"
 
 const char *
-ocis__shown(const char *name, char *buf, size_t size)
+ocis__safe_name(const char *name, char *buf, size_t size)
 {
 	size_t i, j = 0;
 
