@@ -169,6 +169,9 @@ parse_args(int argc, char **argv, struct layer_args *a)
 	tool_layer_args_done(&a->l);
 	if (a->split_rest != NULL && a->split == NULL)
 		tool_usage_error("--split-rest needs --split");
+	if (a->split != NULL && a->whiteouts)
+		tool_usage_error("--whiteouts with --split: a whiteout in one layer would hide "
+				 "what the split put in the layers below it");
 	if (a->split != NULL && a->l.descriptor_file != NULL)
 		tool_usage_error("--print-descriptor writes one layer's descriptor; with --split "
 				 "use --summary, or read the layer.json entries of the stream");
