@@ -169,7 +169,7 @@ parse_args(int argc, char **argv, struct layer_args *a)
 	tool_layer_args_done(&a->l);
 	if (a->split_rest != NULL && a->split == NULL)
 		tool_usage_error("--split-rest needs --split");
-	if (a->split != NULL && a->whiteouts)
+	if (a->split != NULL && a->o.whiteouts)
 		tool_usage_error("--whiteouts with --split: a whiteout in one layer would hide "
 				 "what the split put in the layers below it");
 	if (a->split != NULL && a->l.descriptor_file != NULL)
