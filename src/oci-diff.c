@@ -33,9 +33,7 @@ struct diff_args {
 	struct tool_image_args im;		/* the image of an image lower */
 	int no_lower_image;			/* --no-lower-image */
 	struct tool_layer_args l;		/* compression, history, output */
-	int trust_mtime;			/* --trust-mtime */
-	int strip_absolute;			/* --strip-absolute */
-	uint64_t checksum_max;			/* --checksum-max */
+	struct ocis_diff_opts o;		/* the diff's options, set here */
 };
 
 static void
@@ -81,6 +79,7 @@ usage(void)
 	       "                            zstd 1-19, default 3)\n"
 	       "  -T, --threads=N           compression threads (default: all CPUs;\n"
 	       "                            1: one core, no threads)\n"
+	       TOOL_CACHE_HELP
 	       "      --source-date-epoch=N build time in seconds (default: $SOURCE_DATE_EPOCH)\n"
 	       "      --created-by=TEXT     history text for this layer\n"
 	       "      --comment=TEXT        history comment for this layer\n"
@@ -129,13 +128,13 @@ parse_args(int argc, char **argv, struct diff_args *a)
 			a->lower = optarg;
 			break;
 		case OPT_NO_LOWER_IMAGE: a->no_lower_image = 1; break;
-		case OPT_TRUST_MTIME: a->trust_mtime = 1; break;
-		case OPT_STRIP: a->strip_absolute = 1; break;
-		case OPT_CHECKSUM: a->trust_mtime = 0; break;	/* the default */
+		case OPT_TRUST_MTIME: a->o.trust_mtime = 1; break;
+		case OPT_STRIP: a->o.strip_absolute = 1; break;
+		case OPT_CHECKSUM: a->o.trust_mtime = 0; break;	/* the default */
 		case OPT_CHECKSUM_MAX:
 			if (tool_parse_int(optarg, 0, 1LL << 40, &v) < 0)
 				tool_usage_error("invalid --checksum-max '%s' (bytes, 0-2^40)", optarg);
-			a->checksum_max = (uint64_t)v;
+			a->o.hold_max = (uint64_t)v;
 			break;
 		default: tool_common_option(c, usage);
 		}
@@ -151,9 +150,10 @@ parse_args(int argc, char **argv, struct diff_args *a)
 	if (a->l.compression == OCIS_COMPRESS_ESTARGZ)
 		tool_usage_error("--compress=%s: oci-diff writes gzip, zstd or plain layers",
 				 ocis_compression_name(a->l.compression));
+	TOOL_LAYER_ARGS_APPLY(&a->l, &a->o);
 }
 
-/* Pass 3 with an image lower: flatten it again (o.reopen_lower). */
+/* Pass 3 with an image lower: flatten it again (args.o.reopen_lower). */
 static int
 reopen_lower(void *ctx, int *fd, ocis_error_t **err)
 {
@@ -200,7 +200,6 @@ int
 main(int argc, char **argv)
 {
 	struct diff_args args;
-	struct ocis_diff_opts o;
 	struct ocis_stream_writer *w = NULL;
 	struct ocis_layer_desc desc;
 	struct ocis_diff_stats st;
@@ -215,7 +214,7 @@ main(int argc, char **argv)
 	tool_init("oci-diff");
 	memset(&args, 0, sizeof(args));
 	tool_layer_args_init(&args.l);
-	args.checksum_max = CHECKSUM_MAX_DEFAULT;
+	args.o.hold_max = CHECKSUM_MAX_DEFAULT;
 	parse_args(argc, argv, &args);
 
 	if (isatty(STDIN_FILENO))
@@ -229,19 +228,8 @@ main(int argc, char **argv)
 	src = open_lower_image(&args, lfd, &fo);
 	dfd = lfd;
 
-	memset(&o, 0, sizeof(o));
-	o.compression = args.l.compression;
-	o.level = args.l.level;
-	o.threads = args.l.threads;
-	o.trust_mtime = args.trust_mtime;
-	o.strip_absolute = args.strip_absolute;
-	o.hold_max = args.checksum_max;
-	if (args.l.created[0])
-		o.created = args.l.created;
-	o.created_by = args.l.created_by;
-	o.comment = args.l.comment;
-	o.warn = tool_on_warn;
-	o.on_entry = tool_on_entry;
+	args.o.warn = tool_on_warn;
+	args.o.on_entry = tool_on_entry;
 
 	if (ocis_stream_writer_new(&w, STDOUT_FILENO, &err) < 0)
 		tool_die_error(err);
@@ -254,10 +242,10 @@ main(int argc, char **argv)
 		}
 		if (ocis_flatten_src_start(src, &dfd, &err) < 0)
 			tool_die_error(err);
-		o.reopen_lower = reopen_lower;
-		o.reopen_ctx = src;
+		args.o.reopen_lower = reopen_lower;
+		args.o.reopen_ctx = src;
 	}
-	if (ocis_diff_build(dfd, args.lower, STDIN_FILENO, w, &o, &desc, &st, &err) < 0) {
+	if (ocis_diff_build(dfd, args.lower, STDIN_FILENO, w, &args.o, &desc, &st, &err) < 0) {
 		/* A flattening that failed cut the lower tar short: its error
 		 * says why, the diff's only that the tar ended. */
 		ocis_error_t *ferr = NULL;
@@ -276,15 +264,17 @@ main(int argc, char **argv)
 		tool_die_error(err);
 	close(lfd);
 	if (args.l.summary || tool_verbosity >= 2) {
-		char size[16];
+		char size[16], cache[128];
 		fprintf(stderr, "%s: %s %s %s, %llu lower and %llu upper entries, %llu "
-			"written (%llu whiteouts), %llu unchanged%s, %.2f s\n", tool_progname,
+			"written (%llu whiteouts), %llu unchanged%s%s, %.2f s\n", tool_progname,
 			desc.digest, tool_bytes(desc.size, size),
 			ocis_compression_name(args.l.compression),
 			(unsigned long long)st.lower_entries, (unsigned long long)st.upper_entries,
 			(unsigned long long)st.written, (unsigned long long)st.whiteouts,
 			(unsigned long long)st.unchanged,
-			st.lower_reread ? ", lower read twice" : "", tool_elapsed());
+			st.lower_reread ? ", lower read twice" : "",
+			tool_cache_summary(st.cache_used, &st.cache, cache, sizeof(cache)),
+			tool_elapsed());
 	}
 	tool_layer_print_descriptor(&args.l, &desc);
 	ocis_layer_desc_release(&desc);

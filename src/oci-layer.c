@@ -20,15 +20,11 @@
 
 struct layer_args {
 	struct tool_layer_args l;		/* compression, history, output */
-	int strip_absolute;			/* --strip-absolute */
-	int whiteouts;				/* --whiteouts */
-	int clamp_mtime;			/* --clamp-mtime */
-	int set_uid, set_gid;			/* --owner, --group */
-	uint64_t uid, gid;
-	const char *uname, *gname;
-	const char **exclude;			/* --exclude (repeatable) */
-	size_t n_exclude;
+	struct ocis_layer_opts o;		/* the builder's options, set here */
+	const char **exclude;			/* --exclude (repeatable): o.exclude */
 	int progress;				/* --progress 1, --no-progress 0, auto -1 */
+	const char *split;			/* --split=MAP, or NULL */
+	const char *split_rest;			/* --split-rest=NAME */
 };
 
 static void
@@ -46,6 +42,7 @@ usage(void)
 	       "                            zstd 1-19, default 3)\n"
 	       "  -T, --threads=N           compression threads (default: all CPUs;\n"
 	       "                            1: one core, no threads)\n"
+	       TOOL_CACHE_HELP
 	       "      --strip-absolute      store absolute names relative instead of failing\n"
 	       "      --whiteouts           the input is a prepared layer: keep its OCI\n"
 	       "                            whiteouts (.wh.NAME, .wh..wh..opq) instead of\n"
@@ -59,6 +56,12 @@ usage(void)
 	       "                            them (repeatable; as tar --exclude: matched on the\n"
 	       "                            name and each tail after a '/', '*' matches '/';\n"
 	       "                            a leading '/' anchors it at the layer root)\n"
+	       "      --split=MAP           several layers, by MAP: NAME<TAB>PATH lines; a\n"
+	       "                            path goes to the layer of the longest PATH above\n"
+	       "                            it (oci-layermap(1) writes one from a package\n"
+	       "                            database; see oci-layer(1))\n"
+	       "      --split-rest=NAME     the last layer, of what MAP does not cover\n"
+	       "                            (default: rest)\n"
 	       "      --created-by=TEXT     history text for this layer\n"
 	       "      --comment=TEXT        history comment for this layer\n"
 	       "      --progress            show a progress line on stderr even when it is\n"
@@ -103,7 +106,7 @@ static void
 parse_args(int argc, char **argv, struct layer_args *a)
 {
 	enum { OPT_STRIP = 256, OPT_CLAMP, OPT_OWNER, OPT_GROUP, OPT_EXCLUDE, OPT_PROGRESS,
-	       OPT_NO_PROGRESS, OPT_WHITEOUTS };
+	       OPT_NO_PROGRESS, OPT_WHITEOUTS, OPT_SPLIT, OPT_SPLIT_REST };
 	static const struct option longopts[] = {
 		TOOL_LAYER_LONGOPTS,
 		{ "strip-absolute", no_argument, NULL, OPT_STRIP },
@@ -114,6 +117,8 @@ parse_args(int argc, char **argv, struct layer_args *a)
 		{ "owner", required_argument, NULL, OPT_OWNER },
 		{ "group", required_argument, NULL, OPT_GROUP },
 		{ "exclude", required_argument, NULL, OPT_EXCLUDE },
+		{ "split", required_argument, NULL, OPT_SPLIT },
+		{ "split-rest", required_argument, NULL, OPT_SPLIT_REST },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -126,32 +131,34 @@ parse_args(int argc, char **argv, struct layer_args *a)
 		if (tool_layer_option(&a->l, c, optarg))
 			continue;
 		switch (c) {
-		case OPT_STRIP: a->strip_absolute = 1; break;
-		case OPT_WHITEOUTS: a->whiteouts = 1; break;
-		case OPT_CLAMP: a->clamp_mtime = 1; break;
+		case OPT_STRIP: a->o.strip_absolute = 1; break;
+		case OPT_WHITEOUTS: a->o.whiteouts = 1; break;
+		case OPT_CLAMP: a->o.clamp_mtime = 1; break;
 		case OPT_PROGRESS: a->progress = 1; break;
+		case OPT_SPLIT: a->split = optarg; break;
+		case OPT_SPLIT_REST: a->split_rest = optarg; break;
 		case OPT_NO_PROGRESS: a->progress = 0; break;
 		case OPT_OWNER:
-			if (parse_id(optarg, &a->uid, &a->uname) < 0)
+			if (parse_id(optarg, &a->o.uid, &a->o.uname) < 0)
 				tool_usage_error("invalid --owner '%s' (UID or UID:NAME, UID "
 						 "0-4294967294)", optarg);
-			a->set_uid = 1;
+			a->o.set_uid = 1;
 			break;
 		case OPT_GROUP:
-			if (parse_id(optarg, &a->gid, &a->gname) < 0)
+			if (parse_id(optarg, &a->o.gid, &a->o.gname) < 0)
 				tool_usage_error("invalid --group '%s' (GID or GID:NAME, GID "
 						 "0-4294967294)", optarg);
-			a->set_gid = 1;
+			a->o.set_gid = 1;
 			break;
 		case OPT_EXCLUDE: {
 			const char **n;
 			if (*optarg == 0)
 				tool_usage_error("empty --exclude pattern");
-			n = realloc(a->exclude, (a->n_exclude + 1) * sizeof(*n));
+			n = realloc(a->exclude, (a->o.n_exclude + 1) * sizeof(*n));
 			if (n == NULL)
 				tool_die("out of memory");
 			a->exclude = n;
-			a->exclude[a->n_exclude++] = optarg;
+			a->exclude[a->o.n_exclude++] = optarg;
 			break;
 		}
 		default: tool_common_option(c, usage);
@@ -161,8 +168,19 @@ parse_args(int argc, char **argv, struct layer_args *a)
 		tool_usage_error("unexpected argument '%s' (the rootfs tar is read from stdin)",
 				 argv[optind]);
 	tool_layer_args_done(&a->l);
-	if (a->clamp_mtime && !a->l.have_epoch)
+	if (a->split_rest != NULL && a->split == NULL)
+		tool_usage_error("--split-rest needs --split");
+	if (a->split != NULL && a->o.whiteouts)
+		tool_usage_error("--whiteouts with --split: a whiteout in one layer would hide "
+				 "what the split put in the layers below it");
+	if (a->split != NULL && a->l.descriptor_file != NULL)
+		tool_usage_error("--print-descriptor writes one layer's descriptor; with --split "
+				 "use --summary, or read the layer.json entries of the stream");
+	if (a->o.clamp_mtime && !a->l.have_epoch)
 		tool_usage_error("--clamp-mtime needs --source-date-epoch or SOURCE_DATE_EPOCH");
+	TOOL_LAYER_ARGS_APPLY(&a->l, &a->o);
+	a->o.clamp_epoch = a->l.epoch;
+	a->o.exclude = a->exclude;
 }
 
 static void
@@ -180,14 +198,28 @@ on_progress(void *ctx, const struct ocis_layer_progress *p)
 		      tool_bytes(t > 0 ? (uint64_t)((double)p->tar_bytes / t) : 0, rate));
 }
 
+/* --split: a line per layer for --summary and -v. */
+static void
+on_split_layer(void *ctx, const char *name, const struct ocis_layer_desc *d)
+{
+	const struct layer_args *a = ctx;
+	char size[16], usize[16];
+
+	if (!a->l.summary && tool_verbosity < 2)
+		return;
+	tool_progress_clear();
+	fprintf(stderr, "%s: layer %s: %s %s (%s uncompressed)\n", tool_progname, name,
+		d->digest, tool_bytes(d->size, size), tool_bytes(d->uncompressed_size, usize));
+}
+
 int
 main(int argc, char **argv)
 {
 	struct layer_args args;
-	struct ocis_layer_opts o;
 	struct ocis_stream_writer *w = NULL;
 	struct ocis_layer_desc desc;
 	struct ocis_layer_stats stats;
+	struct ocis_splitmap map;
 	ocis_error_t *err = NULL;
 
 	/* Names are bytes: a UTF-8 ctype lets libarchive hand pax (UTF-8)
@@ -206,53 +238,45 @@ main(int argc, char **argv)
 	if (isatty(STDOUT_FILENO))
 		tool_die("refusing to write an image stream to a terminal (pipe it to oci-pack)");
 
-	memset(&o, 0, sizeof(o));
-	o.compression = args.l.compression;
-	o.level = args.l.level;
-	o.threads = args.l.threads;
-	o.strip_absolute = args.strip_absolute;
-	o.whiteouts = args.whiteouts;
-	o.clamp_mtime = args.clamp_mtime;
-	o.clamp_epoch = args.l.epoch;
-	if (args.l.created[0])
-		o.created = args.l.created;
-	o.created_by = args.l.created_by;
-	o.set_uid = args.set_uid;
-	o.uid = args.uid;
-	o.uname = args.uname;
-	o.set_gid = args.set_gid;
-	o.gid = args.gid;
-	o.gname = args.gname;
-	o.exclude = args.exclude;
-	o.n_exclude = args.n_exclude;
-	o.comment = args.l.comment;
-	o.warn = tool_on_warn;
-	o.on_entry = tool_on_entry;
+	args.o.warn = tool_on_warn;
+	args.o.on_entry = tool_on_entry;
 	if (tool_progress_enabled())
-		o.progress = on_progress;
+		args.o.progress = on_progress;
+
+	if (args.split != NULL) {
+		if (ocis_splitmap_load(&map, args.split, args.split_rest ? args.split_rest : "rest",
+				       &err) < 0)
+			tool_die_error(err);
+		args.o.split = &map;
+		args.o.on_split_layer = on_split_layer;
+		args.o.cb_ctx = &args;
+	}
 
 	if (ocis_stream_writer_new(&w, STDOUT_FILENO, &err) < 0)
 		tool_die_error(err);
 	tool_set_error_stream(w);
-	if (ocis_layer_build(STDIN_FILENO, w, &o, &desc, &stats, &err) < 0)
+	if (ocis_layer_build(STDIN_FILENO, w, &args.o, &desc, &stats, &err) < 0)
 		tool_die_error(err);
 	if (ocis_stream_finish(w, &err) < 0)
 		tool_die_error(err);
 	tool_progress_clear();
-	if (args.l.summary || tool_verbosity >= 2) {
-		char size[16], usize[16];
+	if (args.split == NULL && (args.l.summary || tool_verbosity >= 2)) {
+		char size[16], usize[16], cache[128];
 		double t = tool_elapsed();
-		fprintf(stderr, "%s: %s %s %s (%.1f %% of %s), %llu entries, %.2f s\n",
+		fprintf(stderr, "%s: %s %s %s (%.1f %% of %s), %llu entries%s, %.2f s\n",
 			tool_progname, desc.digest, tool_bytes(desc.size, size),
 			ocis_compression_name(args.l.compression),
 			desc.uncompressed_size ? 100.0 * (double)desc.size /
 						 (double)desc.uncompressed_size : 0.0,
 			tool_bytes(desc.uncompressed_size, usize),
-			(unsigned long long)stats.entries, t);
+			(unsigned long long)stats.entries,
+			tool_cache_summary(stats.cache_used, &stats.cache, cache, sizeof(cache)), t);
 	}
 	tool_layer_print_descriptor(&args.l, &desc);
 	ocis_layer_desc_release(&desc);
 	ocis_stream_writer_free(w);
+	if (args.split != NULL)
+		ocis_splitmap_release(&map);
 	free(args.exclude);
 	return tool_finish();
 }

@@ -343,6 +343,52 @@ collect(const struct ocis_stream_reader *r, struct resolve *rs, const struct oci
 	return 0;
 }
 
+/* Queue the layer reference of base layer i (l in its manifest, diff_id
+ * in its config), its blob checked: it passed as a chunk run, its media
+ * type is one ocipipe builds on, its size and first bytes agree. */
+static int
+queue_layer_ref(struct ocis_stream_reader *r, const struct ocis_blob_ref *l, size_t i,
+		const char *diff_id, struct ocis_buf *json, ocis_error_t **err)
+{
+	const struct run_rec *rec = ocis__stream_find_run(r, l->digest);
+	const char *mt = base_layer_type(l->media_type);
+	struct ocis_layer_desc d;
+	char why[256], shown[128];
+	size_t a;
+	int rc;
+
+	if (rec == NULL)
+		return ocis_error_set(err, 0, "base image: layer %s is %s", l->digest,
+				      find_held(r, l->digest) ?
+				      "too small to tell from metadata (unsupported)" :
+				      "missing from the archive");
+	if (mt == NULL)
+		return ocis_error_set(err, 0, "base image: layer %zu (%s) has media type '%s', "
+				      "which ocipipe cannot build on", i + 1, l->digest,
+				      ocis__safe_name(l->media_type, shown, sizeof(shown)));
+	memset(&d, 0, sizeof(d));
+	snprintf(d.media_type, sizeof(d.media_type), "%s", mt);
+	memcpy(d.digest, l->digest, sizeof(d.digest));
+	d.size = l->size;
+	if (ocis__stream_layer_blob_mismatch(rec, &d, why, sizeof(why)) != NULL)
+		return ocis_error_set(err, 0, "base image: layer %zu (%s): %s", i + 1, d.digest,
+				      why);
+	if (!ocis_digest_valid(diff_id))
+		return ocis_error_set(err, 0, "base image: malformed diff_id %zu", i + 1);
+	memcpy(d.diff_id, diff_id, sizeof(d.diff_id));
+	/* its descriptor's annotations stay (an eStargz base stays lazy) */
+	for (a = 0, rc = 0; rc == 0 && a < l->annotations.n; a++)
+		rc = ocis_layer_desc_annotate_kv(&d, l->annotations.v[a], err);
+	if (rc < 0)
+		ocis_error_wrap(err, "base image: layer %zu (%s)", i + 1, d.digest);
+	if (rc == 0)
+		rc = ocis_layer_desc_to_json(&d, json, err);
+	ocis_layer_desc_release(&d);
+	if (rc < 0)
+		return -1;
+	return queue_push(r, OCIS_ENTRY_LAYER, json->data, json->len, err);
+}
+
 /*
  * The layout archive has ended: choose its image (by --base-ref and
  * platform), and queue what the rest of the pipeline needs: a layer
@@ -362,7 +408,7 @@ ocis__base_image_resolve(struct ocis_stream_reader *r, ocis_error_t **err)
 	struct ocis_config c;
 	const struct held_blob *mb, *cb;
 	struct ocis_buf json = OCIS_BUF_INIT, list = OCIS_BUF_INIT;
-	size_t i, a;
+	size_t i;
 	int ret = -1;
 
 	memset(&m, 0, sizeof(m));
@@ -425,51 +471,9 @@ ocis__base_image_resolve(struct ocis_stream_reader *r, ocis_error_t **err)
 			       c.os ? c.os : "?", c.architecture ? c.architecture : "?");
 		goto out;
 	}
-	for (i = 0; i < m.n_layers; i++) {
-		const struct run_rec *rec = ocis__stream_find_run(r, m.layers[i].digest);
-		const char *mt = base_layer_type(m.layers[i].media_type);
-		struct ocis_layer_desc d;
-		char why[256], shown[128];
-		int rc;
-
-		if (rec == NULL) {
-			ocis_error_set(err, 0, "base image: layer %s is %s", m.layers[i].digest,
-				       find_held(r, m.layers[i].digest) ?
-				       "too small to tell from metadata (unsupported)" :
-				       "missing from the archive");
+	for (i = 0; i < m.n_layers; i++)
+		if (queue_layer_ref(r, &m.layers[i], i, c.diff_ids.v[i], &json, err) < 0)
 			goto out;
-		}
-		if (mt == NULL) {
-			ocis_error_set(err, 0, "base image: layer %zu (%s) has media type '%s', "
-				       "which ocipipe cannot build on", i + 1, m.layers[i].digest,
-				       ocis__safe_name(m.layers[i].media_type, shown, sizeof(shown)));
-			goto out;
-		}
-		memset(&d, 0, sizeof(d));
-		snprintf(d.media_type, sizeof(d.media_type), "%s", mt);
-		memcpy(d.digest, m.layers[i].digest, sizeof(d.digest));
-		d.size = m.layers[i].size;
-		if (ocis__stream_layer_blob_mismatch(rec, &d, why, sizeof(why)) != NULL) {
-			ocis_error_set(err, 0, "base image: layer %zu (%s): %s", i + 1, d.digest,
-				       why);
-			goto out;
-		}
-		if (!ocis_digest_valid(c.diff_ids.v[i])) {
-			ocis_error_set(err, 0, "base image: malformed diff_id %zu", i + 1);
-			goto out;
-		}
-		memcpy(d.diff_id, c.diff_ids.v[i], sizeof(d.diff_id));
-		/* its descriptor's annotations stay (an eStargz base stays lazy) */
-		for (a = 0, rc = 0; rc == 0 && a < m.layers[i].annotations.n; a++)
-			rc = ocis_layer_desc_annotate_kv(&d, m.layers[i].annotations.v[a], err);
-		if (rc < 0)
-			ocis_error_wrap(err, "base image: layer %zu (%s)", i + 1, d.digest);
-		if (rc == 0)
-			rc = ocis_layer_desc_to_json(&d, &json, err);
-		ocis_layer_desc_release(&d);
-		if (rc < 0 || queue_push(r, OCIS_ENTRY_LAYER, json.data, json.len, err) < 0)
-			goto out;
-	}
 	if (queue_push(r, OCIS_ENTRY_CONFIG, cb->data, cb->len, err) < 0)
 		goto out;
 	ret = 0;

@@ -1269,7 +1269,8 @@ ocis_diff_build(int lower_fd, const char *lower_what, int upper_fd,
 	/* The lower first (a FIFO is read before anything waits on stdin). */
 	if (index_lower(&d, lower_fd, lower_what, err) < 0)
 		goto out;
-	if (ocis_layer_out_new(&d.lo, w, o->compression, o->level, o->threads, err) < 0)
+	if (ocis_layer_out_new(&d.lo, w, o->compression, o->level, o->threads, err) < 0 ||
+	    (o->cache_dir && ocis_layer_out_use_cache(d.lo, o->cache_dir, o->cache_max, err) < 0))
 		goto out;
 	if (diff_upper(&d, upper_fd, err) < 0)
 		goto out;
@@ -1277,6 +1278,7 @@ ocis_diff_build(int lower_fd, const char *lower_what, int upper_fd,
 		goto out;
 	if (ocis_layer_out_finish(d.lo, o->created, o->created_by, o->comment, desc, err) < 0)
 		goto out;
+	stats->cache_used = ocis_layer_out_cache_stats(d.lo, &stats->cache);
 	ret = 0;
 out:
 	diff_release(&d);

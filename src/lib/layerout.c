@@ -7,8 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <ocistream/blockcache.h>
 #include <ocistream/estargz.h>
+#include <ocistream/gzmember.h>
+#include <ocistream/io.h>
 #include <ocistream/layerdesc.h>
 #include <ocistream/layerout.h>
 #include <ocistream/toc.h>
@@ -22,11 +26,14 @@ struct ocis_layer_out {
 	struct ocis_stream_writer *w;
 	enum ocis_compression compression;
 	struct ocis_compressor *comp;
+	int level;
+	struct ocis_blockcache *cache;	/* --cache, or NULL */
 	unsigned char *chunk;	/* compressed bytes gathered into a chunk */
 	size_t chunk_len;
 	uint64_t written;	/* compressed bytes, updated by the writer thread */
 	unsigned char *zeros;	/* ZEROS_SIZE zero bytes for ocis_layer_out_zeros */
 	struct ocis_toc *toc;	/* lazy-pull layers (estargz) only */
+	int spool_fd;		/* spooled: the compressed bytes until finish, else -1 */
 };
 
 /* Compressor output (on the compressor's writer thread): cut into chunks. */
@@ -37,6 +44,8 @@ on_compressed(void *ctx, const void *data, size_t len, ocis_error_t **err)
 	const unsigned char *p = data;
 
 	__atomic_fetch_add(&lo->written, len, __ATOMIC_RELAXED);
+	if (lo->spool_fd >= 0)
+		return ocis_write_full(lo->spool_fd, data, len, err);
 	while (len > 0) {
 		size_t n = OCIS_CHUNK_MAX - lo->chunk_len;
 		if (n > len)
@@ -54,16 +63,23 @@ on_compressed(void *ctx, const void *data, size_t len, ocis_error_t **err)
 	return 0;
 }
 
-int
-ocis_layer_out_new(struct ocis_layer_out **out, struct ocis_stream_writer *w,
-		   enum ocis_compression compression, int level, int threads, ocis_error_t **err)
+static int
+layer_out_new(struct ocis_layer_out **out, struct ocis_stream_writer *w,
+	      enum ocis_compression compression, int level, int threads, int spooled,
+	      ocis_error_t **err)
 {
 	struct ocis_layer_out *lo = calloc(1, sizeof(*lo));
 
 	if (lo == NULL)
 		return ocis_error_oom(err);
 	lo->w = w;
+	lo->spool_fd = -1;
+	if (spooled && (lo->spool_fd = ocis_tmpfile(err)) < 0) {
+		free(lo);
+		return ocis_error_wrap(err, "spooling a layer");
+	}
 	lo->compression = compression;
+	lo->level = level;
 	lo->chunk = malloc(OCIS_CHUNK_MAX);
 	lo->zeros = calloc(1, ZEROS_SIZE);
 	if (lo->chunk == NULL || lo->zeros == NULL) {
@@ -88,6 +104,34 @@ ocis_layer_out_new(struct ocis_layer_out **out, struct ocis_stream_writer *w,
 	}
 	*out = lo;
 	return 0;
+}
+
+int
+ocis_layer_out_new(struct ocis_layer_out **out, struct ocis_stream_writer *w,
+		   enum ocis_compression compression, int level, int threads, ocis_error_t **err)
+{
+	return layer_out_new(out, w, compression, level, threads, 0, err);
+}
+
+int
+ocis_layer_out_new_spooled(struct ocis_layer_out **out, struct ocis_stream_writer *w,
+			   enum ocis_compression compression, int level, ocis_error_t **err)
+{
+	return layer_out_new(out, w, compression, level, 1, 1, err);
+}
+
+/* A spooled layer's compressed bytes, from the start, into chunks. */
+static int
+copy_spool(struct ocis_layer_out *lo, ocis_error_t **err)
+{
+	ssize_t n;
+
+	if (lseek(lo->spool_fd, 0, SEEK_SET) < 0)
+		return ocis_error_set(err, errno, "rewinding a layer spool");
+	while ((n = ocis_read_full(lo->spool_fd, lo->chunk, OCIS_CHUNK_MAX, err)) > 0)
+		if (ocis_stream_write_chunk(lo->w, lo->chunk, (size_t)n, err) < 0)
+			return -1;
+	return n < 0 ? ocis_error_wrap(err, "reading a layer spool") : 0;
 }
 
 /* Straight into the compressor, which copies into its 1 MiB blocks anyway:
@@ -118,8 +162,8 @@ ocis_layer_out_write(struct ocis_layer_out *lo, const void *data, size_t len, oc
 }
 
 int
-ocis_layer_out_entry(struct ocis_layer_out *lo, const struct ocis_pax_entry *pe,
-		     ocis_error_t **err)
+ocis_layer_out_entry_data(struct ocis_layer_out *lo, const struct ocis_pax_entry *pe,
+			  ocis_error_t **err)
 {
 	return lo->toc ? ocis_toc_add_entry(lo->toc, pe, err) : 0;
 }
@@ -156,6 +200,37 @@ out:
 }
 
 int
+ocis_layer_out_use_cache(struct ocis_layer_out *lo, const char *dir, uint64_t max,
+			 ocis_error_t **err)
+{
+	char codec[64];
+
+	if (lo->compression != OCIS_COMPRESS_GZIP || lo->cache != NULL)
+		return 0;
+	ocis_gzmember_codec(lo->level, codec, sizeof(codec));
+	if (ocis_blockcache_open(&lo->cache, dir, codec, max, err) < 0)
+		return ocis_error_wrap(err, "block cache");
+	if (!ocis_compressor_use_cache(lo->comp, lo->cache))
+		return ocis_error_set(err, EINVAL, "block cache: set after the first write");
+	return 0;
+}
+
+int
+ocis_layer_out_cache_stats(struct ocis_layer_out *lo, struct ocis_blockcache_stats *st)
+{
+	if (lo->cache == NULL)
+		return 0;
+	ocis_blockcache_stats(lo->cache, st);
+	return 1;
+}
+
+int
+ocis_layer_out_entry(struct ocis_layer_out *lo, ocis_error_t **err)
+{
+	return ocis_compressor_entry(lo->comp, err);
+}
+
+int
 ocis_layer_out_zeros(struct ocis_layer_out *lo, uint64_t n, ocis_error_t **err)
 {
 	while (n > 0) {
@@ -186,12 +261,18 @@ ocis_layer_out_finish(struct ocis_layer_out *lo, const char *created, const char
 		if (finish_estargz(lo, &res, &d, err) < 0)
 			goto out;
 	} else if (ocis_layer_out_zeros(lo, 2 * OCIS_BLOCK, err) < 0 ||
-		   ocis_compressor_finish(lo->comp, &res, err) < 0) {
+		   ocis_compressor_finish(lo->comp, &res, err) < 0 ||
+		   (lo->spool_fd >= 0 && copy_spool(lo, err) < 0)) {
 		return -1;
 	}
 	if (lo->chunk_len > 0 && ocis_stream_write_chunk(lo->w, lo->chunk, lo->chunk_len, err) < 0)
 		goto out;
 	lo->chunk_len = 0;
+	/* The cache's bound is kept once the layer is out; failing to trim
+	 * (another builder trimming, a read-only DIR) costs disk, not the
+	 * layer. */
+	if (lo->cache != NULL)
+		(void)ocis_blockcache_trim(lo->cache, NULL);
 
 	snprintf(d.media_type, sizeof(d.media_type), "%s%s", OCIS_MT_LAYER,
 		 ocis_compression_suffix(lo->compression));
@@ -223,7 +304,10 @@ ocis_layer_out_free(struct ocis_layer_out *lo)
 	if (lo->toc != NULL)
 		ocis_toc_release(lo->toc);
 	free(lo->toc);
+	ocis_blockcache_close(lo->cache);
 	free(lo->chunk);
 	free(lo->zeros);
+	if (lo->spool_fd >= 0)
+		close(lo->spool_fd);
 	free(lo);
 }
