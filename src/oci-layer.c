@@ -173,6 +173,11 @@ parse_args(int argc, char **argv, struct layer_args *a)
 	if (a->split != NULL && a->o.whiteouts)
 		tool_usage_error("--whiteouts with --split: a whiteout in one layer would hide "
 				 "what the split put in the layers below it");
+	/* the split's layers are spooled, and a spooled layer records no
+	 * entries for a TOC (docs/lazy-pull.md) */
+	if (a->split != NULL && a->l.compression == OCIS_COMPRESS_ESTARGZ)
+		tool_usage_error("--split with --compress=estargz: split layers carry no TOC; "
+				 "use gzip or zstd");
 	if (a->split != NULL && a->l.descriptor_file != NULL)
 		tool_usage_error("--print-descriptor writes one layer's descriptor; with --split "
 				 "use --summary, or read the layer.json entries of the stream");

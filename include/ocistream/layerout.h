@@ -16,6 +16,7 @@
  * from one input) has a compressor without threads of its own, writes
  * its compressed bytes to a temporary file without a name, and copies
  * them into the stream as chunks at finish: the blob touches disk once.
+ * It cannot be estargz (EINVAL): its entries make no TOC.
  */
 #ifndef OCISTREAM_LAYEROUT_H
 #define OCISTREAM_LAYEROUT_H

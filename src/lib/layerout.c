@@ -72,6 +72,12 @@ layer_out_new(struct ocis_layer_out **out, struct ocis_stream_writer *w,
 
 	if (lo == NULL)
 		return ocis_error_oom(err);
+	/* a spooled layer is one of several from one input (--split): its
+	 * entries are not recorded for a TOC (docs/lazy-pull.md) */
+	if (spooled && compression == OCIS_COMPRESS_ESTARGZ) {
+		free(lo);
+		return ocis_error_set(err, EINVAL, "internal: a spooled layer cannot be estargz");
+	}
 	lo->w = w;
 	lo->spool_fd = -1;
 	if (spooled && (lo->spool_fd = ocis_tmpfile(err)) < 0) {

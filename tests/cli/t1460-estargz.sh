@@ -213,4 +213,12 @@ test_expect_success 'oci-diff refuses --compress=estargz' '
 	grep -q "estargz" err
 '
 
+test_expect_success 'oci-layer --split refuses --compress=estargz (one usage line)' '
+	printf "app\t/big\n" >split.map &&
+	test_expect_code 2 oci-layer --split=split.map --compress=estargz <in.tar >split.out 2>err &&
+	test_one_error_line oci-layer err &&
+	grep -q "split with --compress=estargz" err &&
+	test ! -s split.out
+'
+
 test_done
