@@ -532,8 +532,10 @@ tool_layer_args_done(struct tool_layer_args *a)
 			tool_usage_error("invalid OCI_LAYER_CACHE_MAX '%s' (bytes, or with K, M, G, T)",
 					 env);
 	}
-	if (a->cache_set == 1 && a->compression != OCIS_COMPRESS_GZIP)
-		tool_warn("--cache applies to gzip layers only (docs/cache.md); not used for %s",
+	if (a->cache_set == 1 && a->compression != OCIS_COMPRESS_GZIP &&
+	    a->compression != OCIS_COMPRESS_ESTARGZ)
+		tool_warn("--cache applies to gzip layers only (estargz too; docs/cache.md); "
+			  "not used for %s",
 			  ocis_compression_name(a->compression));
 	if (!a->have_epoch)
 		a->have_epoch = tool_env_epoch(&a->epoch);

@@ -44,10 +44,10 @@ int ocis_layer_out_new_spooled(struct ocis_layer_out **out, struct ocis_stream_w
 int ocis_layer_out_write(struct ocis_layer_out *lo, const void *data, size_t len,
 			 ocis_error_t **err);
 struct ocis_blockcache_stats;
-/* gzip: use the block cache in dir (blockcache.h, docs/cache.md), bounded
- * to max bytes (0: no bound) and trimmed when the layer is finished; the
- * layer's bytes are the same.  Before the first write.  zstd and none:
- * does nothing. */
+/* gzip and estargz: use the block cache in dir (blockcache.h,
+ * docs/cache.md), bounded to max bytes (0: no bound) and trimmed when the
+ * layer is finished; the layer's bytes are the same.  Before the first
+ * write.  zstd and none: does nothing. */
 int ocis_layer_out_use_cache(struct ocis_layer_out *lo, const char *dir, uint64_t max,
 			     ocis_error_t **err);
 /* 1 and *st filled when a cache is in use, else 0. */

@@ -211,7 +211,9 @@ ocis_layer_out_use_cache(struct ocis_layer_out *lo, const char *dir, uint64_t ma
 {
 	char codec[64];
 
-	if (lo->compression != OCIS_COMPRESS_GZIP || lo->cache != NULL)
+	/* estargz is gzip members too: blocks keyed as usual (docs/cache.md) */
+	if ((lo->compression != OCIS_COMPRESS_GZIP && lo->compression != OCIS_COMPRESS_ESTARGZ) ||
+	    lo->cache != NULL)
 		return 0;
 	ocis_gzmember_codec(lo->level, codec, sizeof(codec));
 	if (ocis_blockcache_open(&lo->cache, dir, codec, max, err) < 0)

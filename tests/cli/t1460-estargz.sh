@@ -221,4 +221,16 @@ test_expect_success 'oci-layer --split refuses --compress=estargz (one usage lin
 	test ! -s split.out
 '
 
+test_expect_success 'the block cache: cold and warm estargz layers are the bytes without it' '
+	oci-layer --compress=estargz -T 1 --cache=bc <in.tar >c1.stream 2>c1.err &&
+	! grep -q "not used" c1.err &&
+	test -n "$(find bc -type f | head -n 1)" &&
+	oci-layer --compress=estargz -T 8 --cache=bc --summary <in.tar >c8.stream 2>c8.err &&
+	oci-layer --compress=estargz -T 1 --cache=bc <in.tar >c1w.stream &&
+	cmp t1.stream c1.stream &&
+	cmp t1.stream c8.stream &&
+	cmp t1.stream c1w.stream &&
+	grep -q "cache: [1-9][0-9]* of [1-9][0-9]* blocks reused, 0 rejected" c8.err
+'
+
 test_done
