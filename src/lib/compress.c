@@ -5,10 +5,12 @@
  *
  * Design.  The caller's bytes are cut into blocks of at most BLOCK_SIZE
  * (gzip: where the chunker says, content-defined and at entry starts the
- * caller reports; zstd, none: fixed BLOCK_SIZE; never dependent on the
- * thread count or on how the caller slices its writes) held in a ring of `nslots` slots.  Block number `seq` lives in
- * slot seq % nslots, so the ring is also the bounded queue: the caller
- * waits when nslots blocks are in flight, until half of them are written.
+ * caller reports, and at every mark of an estargz layer, after which the
+ * chunker starts afresh; zstd, none: fixed BLOCK_SIZE; never dependent on
+ * the thread count or on how the caller slices its writes) held in a ring
+ * of `nslots` slots.  Block number `seq` lives in slot seq % nslots, so
+ * the ring is also the bounded queue: the caller waits when nslots blocks
+ * are in flight, until half of them are written.
  * Around the ring run
  *
  *	caller   --copy-->  slot  --submit-->
