@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 #include <ocistream/diff.h>
 #include <ocistream/flatten.h>
 #include <ocistream/layerdesc.h>
+#include <ocistream/locale.h>
 #include <ocistream/stream.h>
 
 #include "tool.h"
@@ -204,9 +204,8 @@ main(int argc, char **argv)
 	ocis_error_t *err = NULL;
 	int lfd, dfd;
 
-	/* Names are bytes (see oci-layer). */
-	if (setlocale(LC_CTYPE, "C.UTF-8") == NULL)
-		setlocale(LC_CTYPE, "");
+	/* Names are bytes (locale.h). */
+	ocis_locale_init();
 	tool_init("oci-diff");
 	memset(&args, 0, sizeof(args));
 	tool_layer_args_init(&args.l);
