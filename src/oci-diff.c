@@ -272,13 +272,15 @@ main(int argc, char **argv)
 	if (args.l.summary || tool_verbosity >= 2) {
 		char size[16];
 		fprintf(stderr, "%s: %s %s %s, %llu lower and %llu upper entries, %llu "
-			"written (%llu whiteouts), %llu unchanged%s, %.2f s\n", tool_progname,
+			"written (%llu whiteouts), %llu unchanged%s, %llu name lookups, %.2f s\n",
+			tool_progname,
 			desc.digest, tool_bytes(desc.size, size),
 			ocis_compression_name(args.l.compression),
 			(unsigned long long)st.lower_entries, (unsigned long long)st.upper_entries,
 			(unsigned long long)st.written, (unsigned long long)st.whiteouts,
 			(unsigned long long)st.unchanged,
-			st.lower_reread ? ", lower read twice" : "", tool_elapsed());
+			st.lower_reread ? ", lower read twice" : "", (unsigned long long)st.lookups,
+			tool_elapsed());
 	}
 	tool_layer_print_descriptor(&args.l, &desc);
 	ocis_layer_desc_release(&desc);

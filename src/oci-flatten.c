@@ -126,10 +126,10 @@ main(int argc, char **argv)
 	if (args.summary || tool_verbosity >= 2) {
 		char out[16];
 		fprintf(stderr, "%s: %llu layers, %llu entries read, %llu written (%s), "
-			"%llu paths, %.2f s\n", tool_progname, (unsigned long long)st.layers,
-			(unsigned long long)st.entries_in, (unsigned long long)st.entries_out,
-			tool_bytes(st.bytes_out, out), (unsigned long long)st.paths,
-			tool_elapsed());
+			"%llu paths, %llu name lookups, %.2f s\n", tool_progname,
+			(unsigned long long)st.layers, (unsigned long long)st.entries_in,
+			(unsigned long long)st.entries_out, tool_bytes(st.bytes_out, out),
+			(unsigned long long)st.paths, (unsigned long long)st.lookups, tool_elapsed());
 	}
 	if (fd != STDIN_FILENO)
 		close(fd);

@@ -102,6 +102,8 @@ struct ocis_diff_stats {
 	uint64_t whiteouts;		/* .wh.NAME and .wh..wh..opq entries */
 	uint64_t unchanged;		/* upper entries not written */
 	int lower_reread;		/* pass 3 ran */
+	uint64_t lookups;		/* name components looked up in the lower and
+					 * upper name tables */
 };
 
 /* lower_fd: the lower tar (read from its start; a pipe is fine unless pass
