@@ -6,7 +6,7 @@
  * the layers that oci-flatten merges all come through here.
  *
  * The name rules (every side): names normalised as layers name entries
- * (ocis_tarin_name_normalise: no "./", no trailing "/", the root is ""),
+ * (ocis_tarentry_name_normalise: no "./", no trailing "/", the root is ""),
  * ".." components and components over 255 bytes refused.  A leading "/":
  *   - in a rootfs tree (OCIS_INTAKE_TREE: oci-layer's input, oci-diff's
  *     lower and upper) it is refused, or with strip_absolute stored
@@ -14,8 +14,8 @@
  *   - in a layer of an image (OCIS_INTAKE_LAYER) it is dropped, as every
  *     unpacker resolves a layer's names below the rootfs.
  * The entry (ocis_intake_entry only): the metadata as a pax entry
- * (ocis_tarin_pax_entry: ids, lengths, xattrs), a socket left out with a
- * warning, what no layer can carry (ocis_tarin_unkept) dropped with a
+ * (ocis_tarentry_to_pax: ids, lengths, xattrs), a socket left out with a
+ * warning, what no layer can carry (ocis_tarentry_unstorable) dropped with a
  * warning, only a directory as the root; in a rootfs tree, the tree rules
  * of ocistream/treecheck.h (what an unpacker can apply, no whiteout names
  * unless `whiteouts`), and a hardlink to itself left out.

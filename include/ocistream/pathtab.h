@@ -28,7 +28,7 @@
  * Cost: 12 bytes a node, the component's bytes once per node (not per
  * path: "usr/lib/x" and "usr/lib/y" share "usr" and "lib"), and 5 bytes a
  * slot, between 1.33 and 2.67 slots a node (the table grows at 3/4).
- * Components are the ones ocis_tarin_name_normalise() gives: 1 to 255
+ * Components are the ones ocis_tarentry_name_normalise() gives: 1 to 255
  * bytes, without '/'.
  */
 #ifndef OCISTREAM_PATHTAB_H

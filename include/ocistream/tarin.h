@@ -45,15 +45,6 @@
 
 struct ocis_tarin;
 
-/* What an unpacked tree can hold (Linux): uids and gids ((uid_t)-1 is
- * "unchanged" to chown), a symlink target, one name component. */
-#define OCIS_ID_MAX 4294967294u
-#define OCIS_LINK_MAX 4095u
-#define OCIS_NAME_MAX 255u
-/* ... and a whole name: unpackers (umoci, containerd) open entries by
- * their path below the rootfs, which the kernel takes up to PATH_MAX. */
-#define OCIS_PATH_MAX 4095u
-
 struct ocis_tarin_opts {
 	const char *what;	/* the input in messages: "reading input tar" */
 	int layer_blob;		/* a layer of an image: see above */
@@ -90,43 +81,5 @@ int ocis_tarin_data(struct ocis_tarin *t, const void **buf, size_t *len, uint64_
 const char *ocis_tarin_name(const struct ocis_tarin *t);
 /* Raw (compressed) bytes read so far. */
 uint64_t ocis_tarin_input_bytes(const struct ocis_tarin *t);
-
-/*
- * The metadata of an entry as a pax entry: type ('1' for a hardlink, 0
- * for a socket, which no layer holds), mode, owner (an id above
- * OCIS_ID_MAX or below 0 is an error), mtime, symlink target (empty or
- * longer than OCIS_LINK_MAX: an error), device numbers, data size and
- * xattrs (sorted by name, an identical repeat dropped, as bsdtar stores
- * each twice; a conflicting repeat is an error), the ACLs among them (see
- * ocis_tarin_unkept()).
- * The path and the hardlink target are left to the caller (they need
- * normalising).  xbuf and xcap are the caller's reusable array for the
- * xattrs.
- */
-int ocis_tarin_pax_entry(struct archive_entry *ae, struct ocis_pax_entry *pe,
-			 struct ocis_xattr **xbuf, size_t *xcap, ocis_error_t **err);
-
-/*
- * A tar entry name the way layers name entries, without the trailing "/"
- * of directories: leading "/" and "./", "." and empty components dropped;
- * the root is "".  -1 on a ".." component or one longer than
- * OCIS_NAME_MAX bytes (the message names it).
- */
-int ocis_tarin_name_normalise(const char *in, struct ocis_buf *out, ocis_error_t **err);
-
-/*
- * What an entry holds that no layer can carry, to follow "its " in a
- * warning: "NFSv4 ACL cannot be stored in a layer", "file flags (chattr)
- * cannot be stored in a layer", or why a POSIX.1e ACL cannot be written
- * as its xattr ("ACL names user 'jo' without a uid"); NULL when nothing is
- * lost.  The result may be written into buf (size bytes; 256 suffice).
- * The callers warn: the layer is the tree without it.
- *
- * POSIX.1e ACLs are kept: ocis_tarin_pax_entry() gives them as the
- * kernel's xattrs system.posix_acl_access and system.posix_acl_default,
- * as containerd's layers carry them, and the mode's group bits as the
- * ACL's mask (libarchive gives them from its group:: entry).
- */
-const char *ocis_tarin_unkept(struct archive_entry *ae, char *buf, size_t size);
 
 #endif

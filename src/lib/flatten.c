@@ -45,6 +45,7 @@
 #include <ocistream/stream.h>
 #include <ocistream/tarin.h>
 
+#include "imagename-private.h"
 #include "internal.h"
 
 #define OUT_BUF (256 * 1024)

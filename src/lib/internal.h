@@ -47,15 +47,6 @@ int ocis__tar_checksum_ok(const unsigned char h[OCIS_BLOCK]);
 /* 1 when the block is all zeros. */
 int ocis__block_is_zero(const unsigned char *b);
 
-/* --- stream.c --- */
-/* The name of an OCI image-layout tarball member (oci-layout, index.json,
- * blobs/sha256/<hex>, their directories, the root, docker-archive files)
- * without leading "./"; NULL for any other name. */
-const char *ocis__layout_member_name(const char *name);
-/* 1 when name is one of a docker-archive (docker save, podman save): the
- * first entries of one start with a 64-hex id. */
-int ocis__docker_archive_name(const char *name);
-
 /* --- layerdesc.c --- */
 /* Bytes of a blob's start that tell its compression. */
 #define OCIS_MAGIC_LEN 6
