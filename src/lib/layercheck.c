@@ -279,7 +279,12 @@ zs_data(struct ocis_layercheck *c, const unsigned char *p, size_t n)
 		}
 		out(c, c->zout, o.pos);
 		c->zs_hint = r;
-	} while (in.pos < in.size || o.pos == o.size);
+		/* a full buffer may hold back more of the frame, unless the
+		 * frame ended with it (0): called again without input, libzstd
+		 * would start on the next frame's header and ask for it, and
+		 * the blob would pass for truncated (a layer of a multiple of
+		 * 256 KiB, one frame) */
+	} while (in.pos < in.size || (o.pos == o.size && c->zs_hint != 0));
 }
 
 /* A new blob starts: its codec from its first bytes (the first slot of a

@@ -175,6 +175,27 @@ test_gzip_buffer_refills(void)
 	return 0;
 }
 
+/* A zstd frame whose content ends just as the thread's 256 KiB output
+ * buffer fills (oci-layer --zstd of a tar of 711 MiB, one frame): was
+ * refused as truncated.  Also two such frames in one piece. */
+static int
+test_zstd_frame_ends_with_buffer(void)
+{
+	size_t len = 2 * 256 * 1024;
+	char diff[OCIS_DIGEST_STR_SIZE], diff2[OCIS_DIGEST_STR_SIZE], msg[512];
+	struct buf b = zstd_of(data, len, len), two = zstd_of(data, 2 * len, len);
+
+	ocis_hash_buffer(data, len, diff, NULL);
+	ocis_hash_buffer(data, 2 * len, diff2, NULL);
+	TAP_CHECK(check(&b, b.len, diff, len, msg, sizeof(msg)) == 0);
+	TAP_CHECK(check(&b, 70001, diff, len, msg, sizeof(msg)) == 0);
+	TAP_CHECK(check(&two, two.len, diff2, 2 * len, msg, sizeof(msg)) == 0);
+	TAP_CHECK(check(&two, 1, diff2, 2 * len, msg, sizeof(msg)) == 0);
+	free(b.p);
+	free(two.p);
+	return 0;
+}
+
 /* one gzip member of it all (other tools: the zlib path), zstd frames */
 static int
 test_one_member_and_zstd(void)
@@ -330,9 +351,10 @@ main(void)
 		data[i] = (x >> 16) % 7 == 0 ? (unsigned char)(x >> 8) : (unsigned char)"layer "[i % 6];
 	}
 	ocis_hash_buffer(data, DATA_LEN, data_diff, NULL);
-	TAP_PLAN(7);
+	TAP_PLAN(8);
 	TAP_RUN(test_gzip_members);
 	TAP_RUN(test_gzip_buffer_refills);
+	TAP_RUN(test_zstd_frame_ends_with_buffer);
 	TAP_RUN(test_one_member_and_zstd);
 	TAP_RUN(test_plain);
 	TAP_RUN(test_mismatch);
