@@ -307,13 +307,6 @@ read_file(const char *path, struct ocis_buf *out, ocis_error_t **err)
 	return 0;
 }
 
-static void
-on_warn(void *ctx, const char *msg)
-{
-	(void)ctx;
-	tool_warn("%s", msg);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -369,7 +362,7 @@ main(int argc, char **argv)
 	if (args.from != NULL && im.have_config)
 		tool_msg(2, "using --from '%s' instead of the config in the stream", args.from);
 
-	if (ocis_config_stage(&args.o, args.from ? &from : NULL, &im, &c, on_warn, NULL,
+	if (ocis_config_stage(&args.o, args.from ? &from : NULL, &im, &c, tool_on_warn, NULL,
 			      &err) < 0)
 		tool_die_error(err);
 	if (ocis_config_to_json(&c, &out, &err) < 0 ||

@@ -491,6 +491,13 @@ tool_on_warn(void *ctx, const char *msg)
 }
 
 void
+tool_on_note(void *ctx, const char *msg)
+{
+	(void)ctx;
+	tool_msg(2, "%s", msg);
+}
+
+void
 tool_on_entry(void *ctx, const char *name)
 {
 	(void)ctx;

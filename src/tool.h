@@ -164,6 +164,8 @@ int tool_image_option(struct tool_image_args *a, int c, const char *arg);
 
 /* Library callbacks: warnings through tool_warn, entry names with -v. */
 void tool_on_warn(void *ctx, const char *msg);
+/* Library callback: a message shown with -v. */
+void tool_on_note(void *ctx, const char *msg);
 void tool_on_entry(void *ctx, const char *name);
 
 /* Append a copy of v to s; dies when out of memory. */

@@ -39,6 +39,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <ocistream/decompress.h>
 #include <ocistream/error.h>
 #include <ocistream/io.h>
 #include <ocistream/pax.h>
@@ -58,7 +59,7 @@ struct ocis_tarin_opts {
 };
 
 /* A source of raw bytes: like read(2), -1 with errno set on error. */
-typedef ssize_t (*ocis_tarin_read_fn)(void *ctx, void *buf, size_t len);
+typedef ocis_decompress_read_fn ocis_tarin_read_fn;
 
 int ocis_tarin_open(struct ocis_tarin **out, ocis_tarin_read_fn read_fn, void *read_ctx,
 		    const struct ocis_tarin_opts *o, ocis_error_t **err);
@@ -76,6 +77,21 @@ int ocis_tarin_next(struct ocis_tarin *t, struct archive_entry **ae, ocis_error_
  * the data, -1 on error.  Blocks never reach beyond the entry's size. */
 int ocis_tarin_data(struct ocis_tarin *t, const void **buf, size_t *len, uint64_t *off,
 		    ocis_error_t **err);
+
+/* Where ocis_tarin_copy_data() sends an entry's data: data blocks in
+ * order, and runs of zeros (never 0 bytes). */
+struct ocis_tarin_sink {
+	int (*data)(void *ctx, const void *buf, size_t len, ocis_error_t **err);
+	int (*zeros)(void *ctx, uint64_t n, ocis_error_t **err);
+	void *ctx;
+};
+
+/* The current entry's data, all `size` bytes its header gives, into s:
+ * its blocks, the sparse holes between them and what follows the last
+ * one as zeros (a layer has no sparse entries).  The tar padding after it
+ * is the caller's.  0, or -1. */
+int ocis_tarin_copy_data(struct ocis_tarin *t, uint64_t size, const struct ocis_tarin_sink *s,
+			 ocis_error_t **err);
 
 /* The current entry's name, printable (for messages). */
 const char *ocis_tarin_name(const struct ocis_tarin *t);

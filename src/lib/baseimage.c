@@ -25,6 +25,8 @@
 #include "baseimage-private.h"
 #include "imagename-private.h"
 #include "internal.h"
+#include "layout-private.h"
+#include "tarhdr-private.h"
 #include "stream-private.h"
 
 #define HELD_BLOB_MAX (4 * 1024 * 1024)		/* a JSON blob of a base image */
@@ -111,16 +113,16 @@ ocis__base_image_next_chunk(struct ocis_stream_reader *r, struct ocis_stream_ent
 	char name[64];
 	uint64_t n;
 
-	if (r->lb_remaining == 0) {
+	if (r->split_remaining == 0) {
 		struct ocis_layer_desc d;
 		struct ocis_buf json = OCIS_BUF_INIT;
 
-		if (ocis__stream_skip(r, r->lb_padding, err) < 0)
+		if (ocis__stream_skip(r, r->split_padding, err) < 0)
 			return -1;
-		r->lb_open = 0;
+		r->split_open = 0;
 		memset(&d, 0, sizeof(d));
-		memcpy(d.digest, r->lb_digest, sizeof(d.digest));
-		d.size = r->lb_size;
+		memcpy(d.digest, r->split_digest, sizeof(d.digest));
+		d.size = r->split_size;
 		size_t len;
 		unsigned char *data;
 
@@ -129,13 +131,13 @@ ocis__base_image_next_chunk(struct ocis_stream_reader *r, struct ocis_stream_ent
 		data = (unsigned char *)ocis_buf_detach(&json, &len);
 		return ocis__base_image_deliver(r, e, OCIS_ENTRY_BLOB, data, len, err);
 	}
-	n = r->lb_remaining > OCIS_CHUNK_MAX ? OCIS_CHUNK_MAX : r->lb_remaining;
-	r->lb_remaining -= n;
+	n = r->split_remaining > OCIS_CHUNK_MAX ? OCIS_CHUNK_MAX : r->split_remaining;
+	r->split_remaining -= n;
 	snprintf(name, sizeof(name), "%schunk.%06u", OCIS_STREAM_DIR, r->run_chunks++);
 	ocis__stream_header(r->header, name, n);
 	synthesized_entry(r, e, OCIS_ENTRY_CHUNK, name, n);
-	e->run_digest = r->lb_digest;
-	e->run_size = r->lb_size;
+	e->run_digest = r->split_digest;
+	e->run_size = r->split_size;
 	return 1;
 }
 
@@ -341,6 +343,42 @@ collect(const struct ocis_stream_reader *r, struct resolve *rs, const struct oci
 	return 0;
 }
 
+/* Queue the layer reference of base layer i (l in its manifest, diff_id
+ * in its config), its blob checked: it passed as a chunk run, its media
+ * type is one ocipipe builds on, its size and first bytes agree. */
+static int
+queue_layer_ref(struct ocis_stream_reader *r, const struct ocis_blob_ref *l, size_t i,
+		const char *diff_id, struct ocis_buf *json, ocis_error_t **err)
+{
+	const struct run_rec *rec = ocis__stream_find_run(r, l->digest);
+	const char *mt = base_layer_type(l->media_type);
+	struct ocis_layer_desc d;
+	char why[256], shown[128];
+
+	if (rec == NULL)
+		return ocis_error_set(err, 0, "base image: layer %s is %s", l->digest,
+				      find_held(r, l->digest) ?
+				      "too small to tell from metadata (unsupported)" :
+				      "missing from the archive");
+	if (mt == NULL)
+		return ocis_error_set(err, 0, "base image: layer %zu (%s) has media type '%s', "
+				      "which ocipipe cannot build on", i + 1, l->digest,
+				      ocis__safe_name(l->media_type, shown, sizeof(shown)));
+	memset(&d, 0, sizeof(d));
+	snprintf(d.media_type, sizeof(d.media_type), "%s", mt);
+	memcpy(d.digest, l->digest, sizeof(d.digest));
+	d.size = l->size;
+	if (ocis__stream_layer_blob_mismatch(rec, &d, why, sizeof(why)) != NULL)
+		return ocis_error_set(err, 0, "base image: layer %zu (%s): %s", i + 1, d.digest,
+				      why);
+	if (!ocis_digest_valid(diff_id))
+		return ocis_error_set(err, 0, "base image: malformed diff_id %zu", i + 1);
+	memcpy(d.diff_id, diff_id, sizeof(d.diff_id));
+	if (ocis_layer_desc_to_json(&d, json, err) < 0)
+		return -1;
+	return queue_push(r, OCIS_ENTRY_LAYER, json->data, json->len, err);
+}
+
 /*
  * The layout archive has ended: choose its image (by --base-ref and
  * platform), and queue what the rest of the pipeline needs: a layer
@@ -423,44 +461,9 @@ ocis__base_image_resolve(struct ocis_stream_reader *r, ocis_error_t **err)
 			       c.os ? c.os : "?", c.architecture ? c.architecture : "?");
 		goto out;
 	}
-	for (i = 0; i < m.n_layers; i++) {
-		const struct run_rec *rec = ocis__stream_find_run(r, m.layers[i].digest);
-		const char *mt = base_layer_type(m.layers[i].media_type);
-		struct ocis_layer_desc d;
-		char why[256], shown[128];
-		int rc;
-
-		if (rec == NULL) {
-			ocis_error_set(err, 0, "base image: layer %s is %s", m.layers[i].digest,
-				       find_held(r, m.layers[i].digest) ?
-				       "too small to tell from metadata (unsupported)" :
-				       "missing from the archive");
+	for (i = 0; i < m.n_layers; i++)
+		if (queue_layer_ref(r, &m.layers[i], i, c.diff_ids.v[i], &json, err) < 0)
 			goto out;
-		}
-		if (mt == NULL) {
-			ocis_error_set(err, 0, "base image: layer %zu (%s) has media type '%s', "
-				       "which ocipipe cannot build on", i + 1, m.layers[i].digest,
-				       ocis__shown(m.layers[i].media_type, shown, sizeof(shown)));
-			goto out;
-		}
-		memset(&d, 0, sizeof(d));
-		snprintf(d.media_type, sizeof(d.media_type), "%s", mt);
-		memcpy(d.digest, m.layers[i].digest, sizeof(d.digest));
-		d.size = m.layers[i].size;
-		if (ocis__stream_layer_blob_mismatch(rec, &d, why, sizeof(why)) != NULL) {
-			ocis_error_set(err, 0, "base image: layer %zu (%s): %s", i + 1, d.digest,
-				       why);
-			goto out;
-		}
-		if (!ocis_digest_valid(c.diff_ids.v[i])) {
-			ocis_error_set(err, 0, "base image: malformed diff_id %zu", i + 1);
-			goto out;
-		}
-		memcpy(d.diff_id, c.diff_ids.v[i], sizeof(d.diff_id));
-		rc = ocis_layer_desc_to_json(&d, &json, err);
-		if (rc < 0 || queue_push(r, OCIS_ENTRY_LAYER, json.data, json.len, err) < 0)
-			goto out;
-	}
 	if (queue_push(r, OCIS_ENTRY_CONFIG, cb->data, cb->len, err) < 0)
 		goto out;
 	ret = 0;
@@ -594,9 +597,9 @@ ocis__base_image_member(struct ocis_stream_reader *r, struct ocis_stream_entry *
 	}
 	if (ocis__stream_open_run(r, 1, err) < 0)
 		return -1;
-	r->lb_open = 1;
-	snprintf(r->lb_digest, sizeof(r->lb_digest), "sha256:%s", n + 13);
-	r->lb_size = r->lb_remaining = size;
-	r->lb_padding = ocis__pad512(size);
+	r->split_open = 1;
+	snprintf(r->split_digest, sizeof(r->split_digest), "sha256:%s", n + 13);
+	r->split_size = r->split_remaining = size;
+	r->split_padding = ocis__pad512(size);
 	return ocis__base_image_next_chunk(r, e, err);
 }

@@ -40,6 +40,7 @@
 #include <ocistream/treecheck.h>
 
 #include "internal.h"
+#include "tarhdr-private.h"
 
 #define ZEROS_SIZE (256 * 1024)	/* a buffer of zeros for sparse holes */
 #define NONE UINT32_MAX
@@ -129,15 +130,16 @@ struct diff {
 
 /* --- small helpers -------------------------------------------------------- */
 
+/* The name of record r. */
 static const char *
-rname(const struct diff *d, uint32_t r)
+rec_name(const struct diff *d, uint32_t r)
 {
 	return (const char *)d->names.data + d->recs[r].name;
 }
 
 /* Lower record of name p, or NONE. */
 static uint32_t
-lfind(const struct diff *d, const char *p, size_t len)
+lower_find(const struct diff *d, const char *p, size_t len)
 {
 	return ocis_pathtab_find(&d->ltab, p, len);
 }
@@ -176,17 +178,19 @@ lfind_walked(const struct diff *d, size_t len)
 /* Upper non-directory p: its carrier record or NONE (written); NULL when
  * the upper tree has no such entry (yet). */
 static const uint32_t *
-ufind(const struct diff *d, const char *p, size_t len)
+upper_carrier(const struct diff *d, const char *p, size_t len)
 {
 	uint32_t id = ocis_pathtab_find(&d->utab, p, len);
 
-	if (id == NONE || d->ucar == NULL)	/* (the root, before any uset) */
+	if (id == NONE || d->ucar == NULL)	/* (the root, before any upper_set) */
 		return NULL;
 	return d->ucar[id] == U_ABSENT ? NULL : &d->ucar[id];
 }
 
+/* Upper entry p (its parents made too) carries lower record v, or NONE
+ * when it is written itself. */
 static int
-uset(struct diff *d, const char *p, size_t len, uint32_t v, ocis_error_t **err)
+upper_set(struct diff *d, const char *p, size_t len, uint32_t v, ocis_error_t **err)
 {
 	size_t n0 = ocis_pathtab_count(&d->utab), n, i;
 	uint32_t id;
@@ -233,7 +237,7 @@ rec_init(struct diff *d, uint32_t r, uint32_t parent, const char *p, size_t len,
  * lower table; the nodes a walk makes are the last components of the
  * path, parents first. */
 static int
-lget(struct diff *d, const char *p, size_t len, uint32_t *out, ocis_error_t **err)
+lower_get(struct diff *d, const char *p, size_t len, uint32_t *out, ocis_error_t **err)
 {
 	const struct ocis_pathtab_walk *w = &d->lwalk;
 	size_t n;
@@ -368,13 +372,14 @@ entry_fp(struct diff *d, char type, const unsigned char md[OCIS_DIGEST_LEN],
 
 /* --- reading tars ----------------------------------------------------------- */
 
-struct tar_in {
+/* A tree's tar reader and the entries read from it so far. */
+struct counted_tarin {
 	struct ocis_tarin *in;
 	uint64_t entries;
 };
 
 static int
-tar_open(struct tar_in *t, int fd, const char *what, ocis_error_t **err)
+tar_open(struct counted_tarin *t, int fd, const char *what, ocis_error_t **err)
 {
 	struct ocis_tarin_opts o = { .what = what };
 
@@ -384,7 +389,7 @@ tar_open(struct tar_in *t, int fd, const char *what, ocis_error_t **err)
 
 /* 1 with *ae, 0 at the (checked) end, -1 on error. */
 static int
-tar_next(struct tar_in *t, struct archive_entry **ae, ocis_error_t **err)
+tar_next(struct counted_tarin *t, struct archive_entry **ae, ocis_error_t **err)
 {
 	int r = ocis_tarin_next(t->in, ae, err);
 
@@ -398,7 +403,7 @@ tar_next(struct tar_in *t, struct archive_entry **ae, ocis_error_t **err)
 #define DATA_HOLD 2	/* into d->held, reset first */
 #define DATA_EMIT 4	/* into the layer, padded */
 static int
-read_data(struct diff *d, struct tar_in *t, uint64_t size, int to, ocis_error_t **err);
+read_data(struct diff *d, struct counted_tarin *t, uint64_t size, int to, ocis_error_t **err);
 
 /* --- the layer output ------------------------------------------------------- */
 
@@ -576,31 +581,52 @@ data_zeros(struct diff *d, uint64_t n, int to, ocis_error_t **err)
 	return 0;
 }
 
+/* A data block of the current entry, where `to` sends it. */
 static int
-read_data(struct diff *d, struct tar_in *t, uint64_t size, int to, ocis_error_t **err)
+data_block(struct diff *d, const void *buf, size_t len, int to, ocis_error_t **err)
 {
-	uint64_t at = 0, off;
-	const void *buf;
-	size_t len;
-	int r;
+	if (to & DATA_HASH)
+		ocis_hash_update(&d->ch, buf, len);
+	if ((to & DATA_HOLD) && ocis_spill_add(&d->held, buf, len, err) < 0)
+		return -1;
+	if ((to & DATA_EMIT) && tar_out(d, buf, len, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* The data sink of read_data: the diff and where its data goes. */
+struct data_route {
+	struct diff *d;
+	int to;
+};
+
+static int
+route_data(void *ctx, const void *buf, size_t len, ocis_error_t **err)
+{
+	struct data_route *r = ctx;
+
+	return data_block(r->d, buf, len, r->to, err);
+}
+
+static int
+route_zeros(void *ctx, uint64_t n, ocis_error_t **err)
+{
+	struct data_route *r = ctx;
+
+	return data_zeros(r->d, n, r->to, err);
+}
+
+static int
+read_data(struct diff *d, struct counted_tarin *t, uint64_t size, int to, ocis_error_t **err)
+{
+	struct data_route route = { d, to };
+	const struct ocis_tarin_sink s = { route_data, route_zeros, &route };
 
 	if ((to & DATA_HASH) && ocis_hash_reset(&d->ch, err) < 0)
 		return -1;
 	if ((to & DATA_HOLD) && ocis_spill_reset(&d->held, err) < 0)
 		return -1;
-	/* the reader gives blocks in order, within the size */
-	while ((r = ocis_tarin_data(t->in, &buf, &len, &off, err)) != 0) {
-		if (r < 0 || data_zeros(d, off - at, to, err) < 0)
-			return -1;
-		if (to & DATA_HASH)
-			ocis_hash_update(&d->ch, buf, len);
-		if ((to & DATA_HOLD) && ocis_spill_add(&d->held, buf, len, err) < 0)
-			return -1;
-		if ((to & DATA_EMIT) && tar_out(d, buf, len, err) < 0)
-			return -1;
-		at = off + len;
-	}
-	if (data_zeros(d, size - at, to, err) < 0)
+	if (ocis_tarin_copy_data(t->in, size, &s, err) < 0)
 		return -1;
 	return (to & DATA_EMIT) ? tar_zeros(d, ocis__pad512(size), err) : 0;
 }
@@ -610,13 +636,13 @@ read_data(struct diff *d, struct tar_in *t, uint64_t size, int to, ocis_error_t 
 static int
 index_lower(struct diff *d, int fd, const char *what, ocis_error_t **err)
 {
-	struct tar_in t = { NULL, 0 };
+	struct counted_tarin t = { NULL, 0 };
 	struct archive_entry *ae;
 	uint32_t root;
 	int r, ret = -1;
 	char s1[256];
 
-	if (lget(d, "", 0, &root, err) < 0)
+	if (lower_get(d, "", 0, &root, err) < 0)
 		return -1;
 	if (tar_open(&t, fd, what, err) < 0)
 		goto out;
@@ -635,14 +661,14 @@ index_lower(struct diff *d, int fd, const char *what, ocis_error_t **err)
 		ocis_buf_reset(&d->path);
 		if (ocis_buf_add(&d->path, e.path, e.len, err) < 0)
 			goto out;
-		if (lget(d, (char *)d->path.data, d->path.len, &x, err) < 0)
+		if (lower_get(d, (char *)d->path.data, d->path.len, &x, err) < 0)
 			goto out;
 		if (pe.type == '1') {
-			uint32_t tg = lfind(d, e.link, e.link_len);
+			uint32_t tg = lower_find(d, e.link, e.link_len);
 
 			if (tg == NONE || (d->recs[tg].type != '0' && d->recs[tg].type != '1')) {
 				ocis_error_set(err, 0, "%s: hardlink '%s' to '%s', which is not an "
-					       "earlier file", what, ocis__shown(raw, s1, sizeof(s1)),
+					       "earlier file", what, ocis__safe_name(raw, s1, sizeof(s1)),
 					       e.link);
 				goto out;
 			}
@@ -665,7 +691,7 @@ index_lower(struct diff *d, int fd, const char *what, ocis_error_t **err)
 	goto out;
 fail_entry:
 	ocis_error_wrap(err, "%s: entry '%s'", what,
-			ocis__shown(archive_entry_pathname(ae), s1, sizeof(s1)));
+			ocis__safe_name(archive_entry_pathname(ae), s1, sizeof(s1)));
 out:
 	ocis_tarin_free(t.in);
 	return ret;
@@ -719,7 +745,7 @@ close_dir(struct diff *d, uint32_t r, int opaque, ocis_error_t **err)
 	}
 	if (gone == 0)
 		return 0;
-	dir = strdup(rname(d, r));	/* the arena does not move here, but be safe */
+	dir = strdup(rec_name(d, r));	/* the arena does not move here, but be safe */
 	if (dir == NULL)
 		return ocis_error_oom(err);
 	if (kept == 0 && opaque) {
@@ -730,7 +756,7 @@ close_dir(struct diff *d, uint32_t r, int opaque, ocis_error_t **err)
 			const char *n, *b;
 			if (d->recs[c].flags & F_SEEN)
 				continue;
-			n = rname(d, c);
+			n = rec_name(d, c);
 			b = strrchr(n, '/');
 			if (whiteout(d, dir, b ? b + 1 : n, err) < 0)
 				goto out;
@@ -884,8 +910,8 @@ held_out(void *ctx, const void *data, size_t len, ocis_error_t **err)
  * header.
  */
 static int
-upper_file(struct diff *d, struct tar_in *t, struct ocis_pax_entry *pe, const char *p, size_t len,
-	   uint32_t lr, const unsigned char md[OCIS_DIGEST_LEN], ocis_error_t **err)
+upper_file(struct diff *d, struct counted_tarin *t, struct ocis_pax_entry *pe, const char *p,
+	   size_t len, uint32_t lr, const unsigned char md[OCIS_DIGEST_LEN], ocis_error_t **err)
 {
 	unsigned char fp[OCIS_DIGEST_LEN];
 
@@ -894,16 +920,16 @@ upper_file(struct diff *d, struct tar_in *t, struct ocis_pax_entry *pe, const ch
 		return -1;
 	if (memcmp(fp, d->recs[lr].fp, sizeof(fp)) == 0) {
 		d->st->unchanged++;
-		return uset(d, p, len, lr, err);
+		return upper_set(d, p, len, lr, err);
 	}
 	if (put_header(d, pe, p, err) < 0 || ocis_spill_replay(&d->held, held_out, d, err) < 0 ||
 	    tar_zeros(d, ocis__pad512(pe->size), err) < 0)
 		return -1;
-	return uset(d, p, len, NONE, err);
+	return upper_set(d, p, len, NONE, err);
 }
 
 static int
-upper_entry(struct diff *d, struct tar_in *t, struct archive_entry *ae, ocis_error_t **err)
+upper_entry(struct diff *d, struct counted_tarin *t, struct archive_entry *ae, ocis_error_t **err)
 {
 	struct ocis_intake_entry e;
 	struct ocis_pax_entry pe;
@@ -940,7 +966,7 @@ upper_entry(struct diff *d, struct tar_in *t, struct archive_entry *ae, ocis_err
 		const uint32_t *s;
 		uint32_t c;
 
-		s = ufind(d, e.link, e.link_len);
+		s = upper_carrier(d, e.link, e.link_len);
 		if (s == NULL)
 			return ocis_error_set(err, 0, "hardlink to '%s', which is not an earlier "
 					      "entry of the upper tree", e.link);
@@ -951,7 +977,7 @@ upper_entry(struct diff *d, struct tar_in *t, struct archive_entry *ae, ocis_err
 			pe.linkname = e.link;
 			if (put_header(d, &pe, p, err) < 0)
 				return -1;
-			return uset(d, p, len, NONE, err);
+			return upper_set(d, p, len, NONE, err);
 		}
 		/* to an unchanged file c: unchanged when it was a link of the
 		 * same group in the lower, with the same metadata */
@@ -971,7 +997,7 @@ upper_entry(struct diff *d, struct tar_in *t, struct archive_entry *ae, ocis_err
 		d->pend[d->n_pend++].carrier = c;
 		if (!changed)
 			d->st->unchanged++;
-		return uset(d, p, len, c, err);
+		return upper_set(d, p, len, c, err);
 	}
 	if (fingerprint(d, &pe, md, err) < 0)
 		return -1;
@@ -1004,29 +1030,29 @@ upper_entry(struct diff *d, struct tar_in *t, struct archive_entry *ae, ocis_err
 	if (pe.type != '0') {
 		/* a symlink, device or fifo: a later hardlink may name it */
 		if (changed)
-			return put_header(d, &pe, p, err) < 0 ? -1 : uset(d, p, len, NONE, err);
+			return put_header(d, &pe, p, err) < 0 ? -1 : upper_set(d, p, len, NONE, err);
 		d->st->unchanged++;
-		return uset(d, p, len, lr, err);
+		return upper_set(d, p, len, lr, err);
 	}
 	/* a regular file (unchanged: with trust_mtime) */
 	if (!changed) {
 		d->st->unchanged++;
-		return uset(d, p, len, lr, err);
+		return upper_set(d, p, len, lr, err);
 	}
 	if (put_header(d, &pe, p, err) < 0 || read_data(d, t, pe.size, DATA_EMIT, err) < 0)
 		return -1;
-	return uset(d, p, len, NONE, err);
+	return upper_set(d, p, len, NONE, err);
 }
 
 static int
 diff_upper(struct diff *d, int fd, ocis_error_t **err)
 {
-	struct tar_in t = { NULL, 0 };
+	struct counted_tarin t = { NULL, 0 };
 	struct archive_entry *ae;
 	int r, ret = -1;
 	char s1[256];
 
-	if (push_dir(d, 0, lfind(d, "", 0), err) < 0)
+	if (push_dir(d, 0, lower_find(d, "", 0), err) < 0)
 		return -1;
 	if (ocis_buf_add(&d->cur, "", 1, err) < 0)
 		return -1;
@@ -1037,7 +1063,7 @@ diff_upper(struct diff *d, int fd, ocis_error_t **err)
 		d->st->upper_entries++;
 		if (upper_entry(d, &t, ae, err) < 0) {
 			ocis_error_wrap(err, "upper: entry '%s'",
-					ocis__shown(archive_entry_pathname(ae), s1, sizeof(s1)));
+					ocis__safe_name(archive_entry_pathname(ae), s1, sizeof(s1)));
 			goto out;
 		}
 	}
@@ -1083,14 +1109,14 @@ mark_pass3_parents(struct diff *d)
 		const char *n = d->pend[i].name, *slash = strrchr(n, '/');
 
 		if (d->recs[d->pend[i].carrier].flags & F_NEEDED)
-			mark_parents(d, lfind(d, n, slash ? (size_t)(slash - n) : 0));
+			mark_parents(d, lower_find(d, n, slash ? (size_t)(slash - n) : 0));
 	}
 }
 
 static int
 emit_needed(struct diff *d, int fd, const char *what, ocis_error_t **err)
 {
-	struct tar_in t = { NULL, 0 };
+	struct counted_tarin t = { NULL, 0 };
 	struct archive_entry *ae;
 	struct stat sb;
 	size_t i;
@@ -1120,7 +1146,7 @@ emit_needed(struct diff *d, int fd, const char *what, ocis_error_t **err)
 		/* the names and metadata pass 1 took in (its checks hold) */
 		if ((r = ocis_intake_names(&d->reread_in, ae, &e, err)) < 0)
 			goto out;
-		x = r == 0 ? NONE : lfind(d, e.path, e.len);
+		x = r == 0 ? NONE : lower_find(d, e.path, e.len);
 		if (x == NONE || !(d->recs[x].flags & (F_NEEDED | F_PARENT)) ||
 		    d->recs[x].seq != t.entries)
 			continue;
@@ -1136,11 +1162,11 @@ emit_needed(struct diff *d, int fd, const char *what, ocis_error_t **err)
 			goto changed;
 		if (d->recs[x].flags & F_PARENT) {
 			d->recs[x].flags |= F_WRITTEN;
-			if (put_header(d, &pe, rname(d, x), err) < 0)
+			if (put_header(d, &pe, rec_name(d, x), err) < 0)
 				goto out;
 			continue;
 		}
-		if (put_header(d, &pe, rname(d, x), err) < 0 ||
+		if (put_header(d, &pe, rec_name(d, x), err) < 0 ||
 		    (pe.type == '0' &&
 		     read_data(d, &t, pe.size,
 			       DATA_EMIT | (content_compared(d, pe.type) ? DATA_HASH : 0), err) < 0))
@@ -1158,7 +1184,7 @@ emit_needed(struct diff *d, int fd, const char *what, ocis_error_t **err)
 		for (i = 0; i < d->n_pend; i++) {
 			if (d->pend[i].carrier != x)
 				continue;
-			pe.linkname = rname(d, x);
+			pe.linkname = rec_name(d, x);
 			if (encode_header(d, &pe, d->pend[i].name, err) < 0 ||
 			    ocis_buf_add(&d->ins, d->hdr.data, d->hdr.len, err) < 0)
 				goto out;

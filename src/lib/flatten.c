@@ -47,6 +47,7 @@
 
 #include "imagename-private.h"
 #include "internal.h"
+#include "tarhdr-private.h"
 
 #define OUT_BUF (256 * 1024)
 #define MAX_LAYERS 65535
@@ -433,13 +434,14 @@ check_diff_id(struct flat *f, size_t li, ocis_error_t **err)
 
 enum ekind { E_NORMAL, E_WHITEOUT, E_OPAQUE, E_IGNORE, E_BAD };
 
-/* Classify the entry whose normalised name is in f->path; for whiteouts
+/* What the entry whose normalised name is in f->path is: a plain entry,
+ * a whiteout or an opaque directory marker (or one to ignore); for whiteouts
  * f->path becomes the name they act on (the removed path, or the opaque
  * directory).  E_BAD, with *why, for a name no layer can mean: a
  * whiteout of "", "." or "..", or an entry below a whiteout (".wh.x/y":
  * the whiteout is no directory, and a tar reader would make one). */
 static enum ekind
-classify(struct flat *f, const char **why)
+whiteout_kind(struct flat *f, const char **why)
 {
 	char *p = (char *)f->path.data;
 	char *slash = strrchr(p, '/');
@@ -538,7 +540,7 @@ raise16(uint16_t *v, unsigned layer)
 }
 
 /* An entry's names through the intake (a layer's name rules); its path
- * into f->path, which classify() rewrites for whiteouts. */
+ * into f->path, which whiteout_kind() rewrites for whiteouts. */
 static int
 take_names(struct flat *f, struct archive_entry *ae, struct ocis_intake_entry *e,
 	   ocis_error_t **err)
@@ -577,12 +579,12 @@ index_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 		}
 		if (take_names(f, ae, &e, err) < 0)
 			goto fail_entry;
-		k = classify(f, &why);
+		k = whiteout_kind(f, &why);
 		if (k == E_IGNORE)
 			continue;
 		if (k == E_BAD) {
 			ocis_error_set(err, 0, "layer %zu: entry '%s' is %s", li + 1,
-				       ocis__shown(raw, s1, sizeof(s1)), why);
+				       ocis__safe_name(raw, s1, sizeof(s1)), why);
 			goto out;
 		}
 		if (node_get(f, (char *)f->path.data, f->path.len, &id, err) < 0)
@@ -616,15 +618,15 @@ index_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 			tid = ocis_pathtab_find(&f->tab, e.link, e.link_len);
 			if (!is_live(f, tid)) {
 				ocis_error_set(err, 0, "layer %zu: hardlink '%s' to '%s', which is "
-					       "not in the tree", li + 1, ocis__shown(raw, s1, sizeof(s1)),
-					       ocis__shown(hl, s2, sizeof(s2)));
+					       "not in the tree", li + 1, ocis__safe_name(raw, s1, sizeof(s1)),
+					       ocis__safe_name(hl, s2, sizeof(s2)));
 				goto out;
 			}
 			t = &f->nodes[tid];
 			if (t->is_dir) {
 				ocis_error_set(err, 0, "layer %zu: hardlink '%s' to '%s', which is "
-					       "a directory", li + 1, ocis__shown(raw, s1, sizeof(s1)),
-					       ocis__shown(hl, s2, sizeof(s2)));
+					       "a directory", li + 1, ocis__safe_name(raw, s1, sizeof(s1)),
+					       ocis__safe_name(hl, s2, sizeof(s2)));
 				goto out;
 			}
 			tseq = t->last_seq;
@@ -657,7 +659,7 @@ index_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 		if (!n->is_dir && f->path.len == 0) {
 			/* "./" as a file or symlink: the tree would have no root */
 			ocis_error_set(err, 0, "layer %zu: entry '%s' is the root, and not a "
-				       "directory", li + 1, ocis__shown(raw, s1, sizeof(s1)));
+				       "directory", li + 1, ocis__safe_name(raw, s1, sizeof(s1)));
 			goto out;
 		}
 		if (!n->is_dir)
@@ -668,7 +670,7 @@ index_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 	goto out;
 fail_entry:
 	ocis_error_wrap(err, "layer %zu, entry '%s'", li + 1,
-			ocis__shown(archive_entry_pathname(ae), s1, sizeof(s1)));
+			ocis__safe_name(archive_entry_pathname(ae), s1, sizeof(s1)));
 out:
 	ocis_tarin_free(a);
 	return ret;
@@ -784,21 +786,26 @@ out_zeros(struct flat *f, uint64_t n, ocis_error_t **err)
 }
 
 static int
+data_out(void *ctx, const void *buf, size_t len, ocis_error_t **err)
+{
+	return out_add(ctx, buf, len, err);
+}
+
+static int
+zeros_out(void *ctx, uint64_t n, ocis_error_t **err)
+{
+	return out_zeros(ctx, n, err);
+}
+
+/* The entry's data (holes as zeros), then its padding. */
+static int
 copy_data(struct flat *f, struct ocis_tarin *a, uint64_t size, ocis_error_t **err)
 {
-	uint64_t written = 0, off;
-	const void *buf;
-	size_t len;
-	int r;
+	const struct ocis_tarin_sink s = { data_out, zeros_out, f };
 
-	while ((r = ocis_tarin_data(a, &buf, &len, &off, err)) > 0) {
-		if (out_zeros(f, off - written, err) < 0 || out_add(f, buf, len, err) < 0)
-			return -1;
-		written = off + len;
-	}
-	if (r < 0)
+	if (ocis_tarin_copy_data(a, size, &s, err) < 0)
 		return -1;
-	return out_zeros(f, size - written + ocis__pad512(size), err);
+	return out_zeros(f, ocis__pad512(size), err);
 }
 
 /* Output name of a normalised path: directories get "/", the root "./". */
@@ -860,7 +867,7 @@ emit(struct flat *f, struct ocis_tarin *a, struct ocis_pax_entry *pe, const char
 	if (k > 0)
 		return ocis_error_set(err, 0, "it is below '%s', which the layers make "
 				      "a symlink or another non-directory",
-				      ocis__shown(name, s1, k + 1 < sizeof(s1) ? k + 1 : sizeof(s1)));
+				      ocis__safe_name(name, s1, k + 1 < sizeof(s1) ? k + 1 : sizeof(s1)));
 	if (out_name(f, name, pe->type == '5', err) < 0)
 		return -1;
 	pe->path = (const char *)f->out_name.data;
@@ -898,7 +905,7 @@ emit_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 
 		if (take_names(f, ae, &e, err) < 0)
 			goto changed;
-		if (classify(f, &why) != E_NORMAL)
+		if (whiteout_kind(f, &why) != E_NORMAL)
 			continue;
 		++*seq;
 		/* a socket (0) comes as type 0: dropped below, with a warning
@@ -930,7 +937,7 @@ emit_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 		if (pe.type == 0) {
 			if (live)
 				fwarn(f, "entry '%s': sockets cannot be stored in a tar; dropped",
-				      ocis__shown(e.raw, s1, sizeof(s1)));
+				      ocis__safe_name(e.raw, s1, sizeof(s1)));
 			continue;
 		}
 		g = f->n_links ? target_group(f, *seq) : f->n_links;
@@ -984,7 +991,7 @@ changed:
 	goto out;
 fail_entry:
 	ocis_error_wrap(err, "layer %zu, entry '%s'", li + 1,
-			ocis__shown(archive_entry_pathname(ae), s1, sizeof(s1)));
+			ocis__safe_name(archive_entry_pathname(ae), s1, sizeof(s1)));
 out:
 	ocis_tarin_free(a);
 	return ret;
@@ -1416,7 +1423,7 @@ ocis_flatten_sniff(int fd, enum ocis_input_kind *kind, ocis_error_t **err)
 						      "which ocipipe does not read: make it an OCI "
 						      "archive with skopeo copy docker-archive:IN "
 						      "oci-archive:OUT",
-						      ocis__shown(name, shown, sizeof(shown)));
+						      ocis__safe_name(name, shown, sizeof(shown)));
 			first = 0;
 			if (h[TH_PREFIX] == 0 &&
 			    strncmp(name, OCIS_STREAM_DIR, strlen(OCIS_STREAM_DIR)) == 0) {

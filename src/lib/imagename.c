@@ -43,3 +43,38 @@ ocis__docker_archive_name(const char *name)
 	 * <id>.tar (podman save, skopeo: the layers beside the <id>/ dirs) */
 	return name[64] == '/' || !strcmp(name + 64, ".json") || !strcmp(name + 64, ".tar");
 }
+
+void
+ocis__image_sniff_name(struct ocis__image_sniff *s, const char *p)
+{
+	const char *n;
+
+	if (s->not_image)
+		return;
+	n = ocis__layout_member_name(p);
+	while (p[0] == '.' && p[1] == '/')
+		p += 2;
+	if (n != NULL && !strcmp(n, "oci-layout"))
+		s->layout_files |= 1;	/* both are required in a layout: */
+	else if (n != NULL && !strcmp(n, "index.json"))
+		s->layout_files |= 2;	/* a site may be just index.json */
+	else if (n != NULL && !strcmp(n, "manifest.json"))
+		s->layout_files |= 4;
+	else if (n == NULL && ocis__docker_archive_name(p))
+		s->docker_files = 1;
+	else if (n == NULL)
+		s->not_image = 1;
+}
+
+enum ocis__image_kind
+ocis__image_sniff_kind(const struct ocis__image_sniff *s)
+{
+	if (s->not_image)
+		return OCIS__IMAGE_NONE;
+	if ((s->layout_files & 3) == 3)
+		return OCIS__IMAGE_OCI_LAYOUT;
+	/* docker save's archive: manifest.json and <id> members */
+	if ((s->layout_files & 4) && s->docker_files)
+		return OCIS__IMAGE_DOCKER_ARCHIVE;
+	return OCIS__IMAGE_NONE;
+}

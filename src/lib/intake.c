@@ -41,7 +41,7 @@ name_rule(const struct ocis_intake *in, const char *name, const char *what, stru
 
 	if (*name == '/' && in->o.side == OCIS_INTAKE_TREE && !in->o.strip_absolute)
 		return ocis_error_set(err, 0, "%s '%s' is absolute (use --strip-absolute to "
-				      "store it relative)", what, ocis__shown(name, s1, sizeof(s1)));
+				      "store it relative)", what, ocis__safe_name(name, s1, sizeof(s1)));
 	return ocis_tarentry_name_normalise(name, out, err);
 }
 
@@ -84,11 +84,11 @@ ocis_intake_meta(struct ocis_intake *in, struct archive_entry *ae, struct ocis_i
 		return -1;
 	if (e->pe.type == 0) {
 		warn(in, "entry '%s': sockets cannot be stored in a layer; dropped",
-		     ocis__shown(e->raw, s1, sizeof(s1)));
+		     ocis__safe_name(e->raw, s1, sizeof(s1)));
 		return 0;
 	}
 	if ((what = ocis_tarentry_unstorable(ae, s1, sizeof(s1))) != NULL)
-		warn(in, "entry '%s': its %s; dropped", ocis__shown(e->raw, s2, sizeof(s2)), what);
+		warn(in, "entry '%s': its %s; dropped", ocis__safe_name(e->raw, s2, sizeof(s2)), what);
 	/* A pax hardlink with data (pax -o linkdata) comes back as a hardlink
 	 * with a size: its data is the target's, and the caller skips it. */
 	if (e->link != NULL)

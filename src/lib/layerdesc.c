@@ -15,6 +15,7 @@
 #include <ocistream/layerdesc.h>
 
 #include "internal.h"
+#include "layerdesc-private.h"
 
 void
 ocis_layer_desc_release(struct ocis_layer_desc *d)

@@ -18,6 +18,8 @@
 #include <ocistream/layout.h>
 
 #include "internal.h"
+#include "layout-private.h"
+#include "tarhdr-private.h"
 
 #define OCI_LAYOUT_JSON "{\"imageLayoutVersion\":\"1.0.0\"}"
 /* index.json of a layout directory is read whole: a cap keeps a hostile
@@ -86,7 +88,7 @@ ocis__layout_version_check(const void *data, size_t len, const char *what, ocis_
 				   what);
 	else if (strncmp(v, "1.", 2) != 0)
 		r = ocis_error_set(err, 0, "%s: imageLayoutVersion '%s' is not supported (1.x "
-				   "is)", what, ocis__shown(v, shown, sizeof(shown)));
+				   "is)", what, ocis__safe_name(v, shown, sizeof(shown)));
 	yajl_tree_free(root);
 	return r;
 }

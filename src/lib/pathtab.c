@@ -21,6 +21,7 @@
 #include <ocistream/pathtab.h>
 
 #include "internal.h"
+#include "pathtab-private.h"
 
 int ocis__pathtab_const_hash;
 

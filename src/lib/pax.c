@@ -15,6 +15,7 @@
 #include <ocistream/pax.h>
 
 #include "internal.h"
+#include "tarhdr-private.h"
 
 #define USTAR_MAX_OCTAL_8 07777777ULL		/* 8-byte field */
 #define USTAR_MAX_OCTAL_12 077777777777ULL	/* 12-byte field */

@@ -153,7 +153,7 @@ ocis_image_ref_parse(const char *s, struct ocis_image_ref *out, ocis_error_t **e
 	if (slash == NULL || !host_valid(p, (size_t)(slash - p), &hostish) || !hostish)
 		return ocis_error_set(err, 0, "'%s' names no registry: expected "
 				      "docker://HOST[:PORT]/REPO[:TAG]",
-				      ocis__shown(s, shown, sizeof(shown)));
+				      ocis__safe_name(s, shown, sizeof(shown)));
 	at = strchr(slash + 1, '@');
 	name_end = at ? at : slash + 1 + strlen(slash + 1);
 	colon = memchr(slash + 1, ':', (size_t)(name_end - slash - 1));
@@ -164,10 +164,10 @@ ocis_image_ref_parse(const char *s, struct ocis_image_ref *out, ocis_error_t **e
 	if (!repo_valid(slash + 1, (size_t)(colon - slash - 1)))
 		return ocis_error_set(err, 0, "'%s': invalid repository name (lowercase letters, "
 				      "digits and separators . _ __ - /)",
-				      ocis__shown(s, shown, sizeof(shown)));
+				      ocis__safe_name(s, shown, sizeof(shown)));
 	if ((size_t)(colon - p) > NAME_MAX_LEN)
 		return ocis_error_set(err, 0, "'%s': repository name longer than %d bytes",
-				      ocis__shown(s, shown, sizeof(shown)), NAME_MAX_LEN);
+				      ocis__safe_name(s, shown, sizeof(shown)), NAME_MAX_LEN);
 	if ((r.host = strndup(p, (size_t)(slash - p))) == NULL ||
 	    (r.repo = strndup(slash + 1, (size_t)(colon - slash - 1))) == NULL)
 		goto oom;
@@ -178,19 +178,19 @@ ocis_image_ref_parse(const char *s, struct ocis_image_ref *out, ocis_error_t **e
 			goto oom;
 		if (!ocis_image_tag_valid(r.tag)) {
 			ocis_error_set(err, 0, "'%s': invalid tag '%s'",
-				       ocis__shown(s, shown, sizeof(shown)), r.tag);
+				       ocis__safe_name(s, shown, sizeof(shown)), r.tag);
 			goto fail;
 		}
 	}
 	if (at) {
 		if (!ocis_digest_valid(at + 1)) {
 			ocis_error_set(err, 0, "'%s': invalid digest (sha256:<64 hex digits>)",
-				       ocis__shown(s, shown, sizeof(shown)));
+				       ocis__safe_name(s, shown, sizeof(shown)));
 			goto fail;
 		}
 		if (r.tag) {
 			ocis_error_set(err, 0, "'%s': a destination with both a tag and a digest "
-				       "is not supported", ocis__shown(s, shown, sizeof(shown)));
+				       "is not supported", ocis__safe_name(s, shown, sizeof(shown)));
 			goto fail;
 		}
 		if ((r.digest = strdup(at + 1)) == NULL)

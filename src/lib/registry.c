@@ -217,7 +217,7 @@ http_error(struct ocis_registry *reg, const struct req *q, const struct resp *r,
 	error_detail(r, detail, sizeof(detail));
 	return ocis_error_set(err, 0, "registry '%s': %s: %ld %s%s%s%s", reg->host, q->what,
 			      r->status, reason(r->status), detail[0] ? " (" : "",
-			      ocis__shown(detail, shown, sizeof(shown)), detail[0] ? ")" : "");
+			      ocis__safe_name(detail, shown, sizeof(shown)), detail[0] ? ")" : "");
 }
 
 /* Was it the registry's error code? */

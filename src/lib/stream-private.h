@@ -24,6 +24,8 @@
 #include <ocistream/stream.h>
 
 #include "internal.h"
+#include "layerdesc-private.h"
+#include "tarhdr-private.h"
 
 #define IOBUF_SIZE (256 * 1024)
 
@@ -94,9 +96,12 @@ struct ocis_stream_reader {
 	size_t n_held, cap_held;
 	struct ocis__digest_index held_index;
 	size_t held_total;
-	int lb_open;		/* a large blob is being turned into chunks */
-	char lb_digest[OCIS_DIGEST_STR_SIZE];
-	uint64_t lb_remaining, lb_padding, lb_size;
+	/* a blob of the layout too large to hold, being split into chunks
+	 * (ocis__base_image_next_chunk): its digest and size, the bytes of
+	 * it still to come and the padding after them */
+	int split_open;
+	char split_digest[OCIS_DIGEST_STR_SIZE];
+	uint64_t split_remaining, split_padding, split_size;
 	struct pending *queue;	/* synthesized entries to return */
 	size_t q_head, q_len;
 };

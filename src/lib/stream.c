@@ -30,6 +30,8 @@
 #include "baseimage-private.h"
 #include "imagename-private.h"
 #include "internal.h"
+#include "layerdesc-private.h"
+#include "tarhdr-private.h"
 #include "stream-private.h"
 
 struct ocis_stream_writer {
@@ -228,8 +230,9 @@ ocis_stream_read(struct ocis_stream_reader *r, void *buf, size_t len, ocis_error
 	return ocis__stream_take(r, buf, len, err);
 }
 
+/* The kind of a stream entry by its name; -1 for no name of ours. */
 static int
-classify(const char *name, enum ocis_entry_kind *kind)
+entry_kind_of_name(const char *name, enum ocis_entry_kind *kind)
 {
 	const char *leaf;
 
@@ -443,6 +446,68 @@ ocis__stream_accept_meta(struct ocis_stream_reader *r, struct ocis_stream_entry 
 }
 
 
+/* The next header block of the input, checked, into r->header: 1 with
+ * its offset, size and name (and the name made printable), 0 at the
+ * (checked) end of the input, 2 when zero blocks ended a base image
+ * archive (its entries are queued then), -1 on error. */
+static int
+next_header(struct ocis_stream_reader *r, uint64_t *hdr_offset, uint64_t *size, char name[101],
+	    char shown[101], ocis_error_t **err)
+{
+	unsigned char *h = r->header;
+	int rc;
+
+	for (;;) {
+		if (ocis__stream_fill(r, OCIS_BLOCK, err) < 0)
+			return -1;
+		if (r->end - r->pos == 0)
+			return at_end(r, err) < 0 ? -1 : 0;
+		if (r->end - r->pos < OCIS_BLOCK && r->offset == 0)
+			return ocis_error_set(err, 0, "input is not an image stream "
+					      "(%zu bytes): rootfs tars must go through "
+					      "oci-layer first", r->end - r->pos);
+		if (r->end - r->pos < OCIS_BLOCK)
+			return ocis_error_set(err, 0, "image stream truncated at byte %" PRIu64
+					      " inside a header (did an earlier stage fail?)",
+					      r->offset);
+		if (!ocis__block_is_zero(r->buf + r->pos))
+			break;
+		consume(r, OCIS_BLOCK);
+		if (++r->zero_run >= 2) {
+			r->archive_start = 1;
+			if (r->in_layout) {
+				return ocis__base_image_resolve(r, err) < 0 ? -1 : 2;
+			}
+		}
+	}
+	*hdr_offset = r->offset;
+	memcpy(h, r->buf + r->pos, OCIS_BLOCK);
+	consume(r, OCIS_BLOCK);
+	r->zero_run = 0;
+
+	memcpy(name, h + TH_NAME, 100);
+	name[100] = 0;
+	ocis__stream_printable(shown, 101, h + TH_NAME, 100);
+	if (!ocis__tar_checksum_ok(h) || memcmp(h + TH_MAGIC, "ustar", 5) != 0) {
+		if (r->entries == 0)
+			return ocis_error_set(err, 0, "input is not an image stream "
+					      "(no valid tar header at byte 0): "
+					      "rootfs tars must go through oci-layer first");
+		return ocis_error_set(err, 0, "corrupt image stream: bad tar header at byte %"
+				      PRIu64, *hdr_offset);
+	}
+	rc = ocis__tar_size(h, size);
+	if (rc == -1)
+		return ocis_error_set(err, 0, "corrupt image stream: bad size of '%s' at byte %"
+				      PRIu64, shown, *hdr_offset);
+	if (rc == -2)
+		return ocis_error_set(err, 0, "tar member '%s' at byte %" PRIu64 ": its size "
+				      "field says %" PRIu64 " bytes, more than a tar member can "
+				      "hold (2^63-1)", shown, *hdr_offset, *size);
+
+	return 1;
+}
+
 int
 ocis_stream_next(struct ocis_stream_reader *r, struct ocis_stream_entry *e, ocis_error_t **err)
 {
@@ -464,59 +529,14 @@ next:
 			r->q_head = r->q_len = 0;
 		return ocis__base_image_deliver(r, e, p.kind, p.data, p.len, err);
 	}
-	if (r->lb_open)
+	if (r->split_open)
 		return ocis__base_image_next_chunk(r, e, err);
 
-	for (;;) {
-		if (ocis__stream_fill(r, OCIS_BLOCK, err) < 0)
-			return -1;
-		if (r->end - r->pos == 0)
-			return at_end(r, err) < 0 ? -1 : 0;
-		if (r->end - r->pos < OCIS_BLOCK && r->offset == 0)
-			return ocis_error_set(err, 0, "input is not an image stream "
-					      "(%zu bytes): rootfs tars must go through "
-					      "oci-layer first", r->end - r->pos);
-		if (r->end - r->pos < OCIS_BLOCK)
-			return ocis_error_set(err, 0, "image stream truncated at byte %" PRIu64
-					      " inside a header (did an earlier stage fail?)",
-					      r->offset);
-		if (!ocis__block_is_zero(r->buf + r->pos))
-			break;
-		consume(r, OCIS_BLOCK);
-		if (++r->zero_run >= 2) {
-			r->archive_start = 1;
-			if (r->in_layout) {
-				if (ocis__base_image_resolve(r, err) < 0)
-					return -1;
-				goto next;
-			}
-		}
-	}
-	hdr_offset = r->offset;
-	memcpy(h, r->buf + r->pos, OCIS_BLOCK);
-	consume(r, OCIS_BLOCK);
-	r->zero_run = 0;
-
-	memcpy(name, h + TH_NAME, 100);
-	name[100] = 0;
-	ocis__stream_printable(shown, sizeof(shown), h + TH_NAME, 100);
-	if (!ocis__tar_checksum_ok(h) || memcmp(h + TH_MAGIC, "ustar", 5) != 0) {
-		if (r->entries == 0)
-			return ocis_error_set(err, 0, "input is not an image stream "
-					      "(no valid tar header at byte 0): "
-					      "rootfs tars must go through oci-layer first");
-		return ocis_error_set(err, 0, "corrupt image stream: bad tar header at byte %"
-				      PRIu64, hdr_offset);
-	}
-	rc = ocis__tar_size(h, &size);
-	if (rc == -1)
-		return ocis_error_set(err, 0, "corrupt image stream: bad size of '%s' at byte %"
-				      PRIu64, shown, hdr_offset);
-	if (rc == -2)
-		return ocis_error_set(err, 0, "tar member '%s' at byte %" PRIu64 ": its size "
-				      "field says %" PRIu64 " bytes, more than a tar member can "
-				      "hold (2^63-1)", shown, hdr_offset, size);
-
+	rc = next_header(r, &hdr_offset, &size, name, shown, err);
+	if (rc == 2)
+		goto next;
+	if (rc <= 0)
+		return rc;
 	if (r->archive_start && !r->in_layout && h[TH_PREFIX] == 0 &&
 	    (ocis__layout_member_name(name) != NULL || h[TH_TYPE] == 'x' || h[TH_TYPE] == 'g') &&
 	    strncmp(name, OCIS_STREAM_DIR, strlen(OCIS_STREAM_DIR)) != 0) {
@@ -546,7 +566,7 @@ next:
 		goto next;
 	}
 
-	if (classify(name, &kind) < 0 || h[TH_PREFIX] != 0 ||
+	if (entry_kind_of_name(name, &kind) < 0 || h[TH_PREFIX] != 0 ||
 	    (h[TH_TYPE] != '0' && h[TH_TYPE] != 0)) {
 		if (r->entries == 0 && h[TH_PREFIX] == 0 && ocis__docker_archive_name(name))
 			return ocis_error_set(err, 0, "input is a docker-archive (first entry is "

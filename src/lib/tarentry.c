@@ -115,7 +115,7 @@ acl_encode(struct archive_entry *ae, int type, unsigned char **val, size_t *len,
 			if (qual < 0) {
 				snprintf(why, whylen, "%s names %s '%s' without a %s", what,
 					 k[i].tag == K_USER ? "user" : "group",
-					 ocis__shown(name ? name : "", s1, sizeof(s1)),
+					 ocis__safe_name(name ? name : "", s1, sizeof(s1)),
 					 k[i].tag == K_USER ? "uid" : "gid");
 				goto out;
 			}
@@ -241,12 +241,12 @@ ocis_tarentry_name_normalise(const char *in, struct ocis_buf *out, ocis_error_t 
 			d[len++] = *q;
 		if (q - p == 2 && p[0] == '.' && p[1] == '.')
 			return ocis_error_set(err, 0, "name '%s' has a '..' component",
-					      ocis__shown(in, s1, sizeof(s1)));
+					      ocis__safe_name(in, s1, sizeof(s1)));
 		/* no Linux file system holds a longer one (NAME_MAX) */
 		if (q - p > OCIS_NAME_MAX)
 			return ocis_error_set(err, 0, "name '%s' has a component of %zu bytes, "
 					      "longer than the %u a file name can have",
-					      ocis__shown(in, s1, sizeof(s1)), (size_t)(q - p),
+					      ocis__safe_name(in, s1, sizeof(s1)), (size_t)(q - p),
 					      OCIS_NAME_MAX);
 		if (q - p == 0 || (q - p == 1 && p[0] == '.'))
 			len = mark;
@@ -256,7 +256,7 @@ ocis_tarentry_name_normalise(const char *in, struct ocis_buf *out, ocis_error_t 
 	out->len = len;
 	if (out->len > OCIS_PATH_MAX)
 		return ocis_error_set(err, 0, "name '%s' is %zu bytes long, longer than the %u "
-				      "a path can have", ocis__shown(in, s1, sizeof(s1)), out->len,
+				      "a path can have", ocis__safe_name(in, s1, sizeof(s1)), out->len,
 				      OCIS_PATH_MAX);
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "tarhdr-private.h"
 
 int
 ocis__tar_octal(unsigned char *field, size_t width, uint64_t v)
@@ -125,3 +126,46 @@ ocis__block_is_zero(const unsigned char *b)
 	return 1;
 }
 
+
+/* A numeric header field the way libarchive reads it (blanks, then octal
+ * digits up to the first other byte; or GNU base-256), so that the walk
+ * of tarin.c follows the headers libarchive followed.  -1 when negative or
+ * too large. */
+int
+ocis__tar_num_lax(const unsigned char *p, size_t width, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i = 0;
+
+	if (p[0] & 0x80)
+		return ocis__tar_parse_num(p, width, out);
+	while (i < width && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	for (; i < width && p[i] >= '0' && p[i] <= '7'; i++) {
+		if (v >> 61)
+			return -1;
+		v = (v << 3) | (uint64_t)(p[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* libarchive takes a checksum that sums the bytes as unsigned or as
+ * signed chars (old tars did the latter). */
+int
+ocis__tar_checksum_lax(const unsigned char *h)
+{
+	uint64_t stored;
+	int64_t ssum = 0;
+	uint64_t usum = 0;
+	size_t i;
+
+	if (ocis__tar_num_lax(h + TH_CHKSUM, 8, &stored) < 0)
+		return 0;
+	for (i = 0; i < OCIS_BLOCK; i++) {
+		unsigned char c = (i >= TH_CHKSUM && i < TH_CHKSUM + 8) ? ' ' : h[i];
+		usum += c;
+		ssum += (signed char)c;
+	}
+	return stored == usum || (int64_t)stored == ssum;
+}

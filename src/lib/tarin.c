@@ -2,16 +2,10 @@
 /*
  * Reading rootfs tars: see ocistream/tarin.h.
  *
- * Input side: our read callback hands libarchive the uncompressed tar in
- * 1 MiB buffers.  gzip, zstd, xz and bzip2 are decompressed here:
- * libarchive's gzip reader does not check the CRC-32 and length of each
- * member, and a damaged rootfs must not become a good-looking layer (zlib
- * checks both; libzstd checks a frame's checksum when it has one, liblzma
- * and libbz2 check theirs); and the window below must hold the tar's own
- * bytes whatever the compression.  Several members, frames or streams
- * follow each other (pigz, pbzip2, concatenated files); zero bytes after
- * the last one (tape padding) are ignored, anything else is an error.
- * Rarer compressions (lzip, lz4, compress) are left to libarchive.
+ * Input side: the decompressor (decompress.c) hands our read callback
+ * the uncompressed tar, and the callback hands it to libarchive in 1 MiB
+ * buffers, so that the window below holds the tar's own bytes whatever
+ * the compression.
  *
  * The last NWIN buffers handed over are kept (the callback rotates
  * through them, nothing is copied), so that the header blocks of the
@@ -35,33 +29,20 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <bzlib.h>
-#include <lzma.h>
-#include <zlib.h>
-#include <zstd.h>
-#include <zstd_errors.h>
-
+#include <ocistream/decompress.h>
 #include <ocistream/stream.h>
 #include <ocistream/tarin.h>
 
 #include "imagename-private.h"
 #include "internal.h"
+#include "tarhdr-private.h"
 
 #define BUF_SIZE (1024 * 1024)
 #define NWIN 3
 
-/* C_OTHER: a compression libarchive knows (lz4, lzip, compress, lzma,
- * lzop, ...), decompressed by a libarchive reader of its own ("raw"
- * format) so that the tar reader still gets the tar's own bytes. */
-enum codec { C_UNKNOWN, C_NONE, C_GZIP, C_ZSTD, C_XZ, C_BZIP2, C_OTHER };
-
-static const char *const codec_name[] = { "", "", "gzip", "zstd", "xz", "bzip2", "" };
-
 struct ocis_tarin {
 	struct ocis_tarin_opts o;
 	struct archive *a;
-	ocis_tarin_read_fn read_fn;
-	void *read_ctx;
 	int fd;				/* ocis_tarin_open_fd */
 	/* what libarchive was handed: the last NWIN buffers */
 	unsigned char *win[NWIN];
@@ -73,414 +54,18 @@ struct ocis_tarin {
 	uint64_t handed;		/* bytes handed over so far */
 	int ended;			/* the callback said end of input */
 	int input_failed;		/* the callback failed: the message is ours */
-	/* raw input and its decompression */
-	enum codec codec;
-	unsigned char *raw;
-	size_t raw_pos, raw_len;
-	int raw_eof, dec_done;
-	uint64_t in_bytes;
-	z_stream gz;
-	int gz_live;
-	ZSTD_DStream *zs;
-	size_t zs_left;			/* ZSTD_decompressStream hint: 0 = frame ended */
-	int zs_started;
-	lzma_stream xz;			/* concatenated streams and their padding */
-	int xz_live;
-	bz_stream bz;
-	int bz_live;
-	struct archive *other;		/* C_OTHER's decompressing reader */
+	struct ocis_decompress *dec;	/* the raw input, decompressed */
 	/* entries */
-	int not_image;			/* a name no image archive has */
-	int layout_files;		/* 1: oci-layout seen, 2: index.json, 4: manifest.json */
-	int docker_files;		/* <id>/..., <id>.json, <id>.tar seen */
+	struct ocis__image_sniff sniff;	/* is the input an image rather than a rootfs? */
 	struct archive_entry *ae;
 	uint64_t entries, size, data_at;
 	char name[256];
 };
 
-/* --- raw input -------------------------------------------------------------- */
-
-/* Read into buf until it holds at least `want` of its `len` bytes, or the
- * input ends: the count, or -1. */
-static ssize_t
-read_input(struct ocis_tarin *t, unsigned char *buf, size_t len, size_t want)
-{
-	size_t got = 0;
-
-	while (got < want && !t->raw_eof) {
-		ssize_t n = t->read_fn(t->read_ctx, buf + got, len - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			archive_set_error(t->a, errno, "read error: %s", strerror(errno));
-			return -1;
-		}
-		t->in_bytes += (uint64_t)n;
-		got += (size_t)n;
-		if (n == 0)
-			t->raw_eof = 1;
-	}
-	return (ssize_t)got;
-}
-
-static int
-raw_fill(struct ocis_tarin *t)
-{
-	ssize_t n;
-
-	if (t->raw_pos < t->raw_len || t->raw_eof)
-		return 0;
-	if ((n = read_input(t, t->raw, BUF_SIZE, 1)) < 0)
-		return -1;
-	t->raw_pos = 0;
-	t->raw_len = (size_t)n;
-	return 0;
-}
-
 static ssize_t
 fd_read(void *ctx, void *buf, size_t len)
 {
 	return read(*(int *)ctx, buf, len);
-}
-
-/*
- * Between two members or frames: 1 when another one starts, 0 at the end
- * of the input (zero padding skipped), -1 on anything else.
- */
-static int
-next_member(struct ocis_tarin *t)
-{
-	static const unsigned char zstd_magic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
-
-	for (;;) {
-		if (raw_fill(t) < 0)
-			return -1;
-		if (t->raw_pos == t->raw_len)
-			return 0;
-		if (t->raw[t->raw_pos] != 0)
-			break;
-		t->raw_pos++;
-	}
-	/* A member starts with its magic (its first byte suffices here:
-	 * a false start fails in the decoder). */
-	if (t->codec == C_GZIP && t->raw[t->raw_pos] == 0x1f) {
-		if (inflateReset(&t->gz) != Z_OK) {
-			archive_set_error(t->a, EINVAL, "gzip input: cannot start a member");
-			return -1;
-		}
-		return 1;
-	}
-	if (t->codec == C_ZSTD && (t->raw[t->raw_pos] == zstd_magic[0] ||
-				   (t->raw[t->raw_pos] & 0xf0) == 0x50)) {
-		/* ZSTD_decompressStream starts the next frame by itself;
-		 * 0x5? is a skippable frame */
-		return 1;
-	}
-	if (t->codec == C_BZIP2 && t->raw[t->raw_pos] == 'B') {
-		/* libbz2 reads one stream: a new one, into the same output */
-		char *next_out = t->bz.next_out;
-		unsigned avail_out = t->bz.avail_out;
-
-		BZ2_bzDecompressEnd(&t->bz);
-		memset(&t->bz, 0, sizeof(t->bz));
-		if (BZ2_bzDecompressInit(&t->bz, 0, 0) != BZ_OK) {
-			t->bz_live = 0;
-			archive_set_error(t->a, ENOMEM, "bzip2 input: cannot start a stream");
-			return -1;
-		}
-		t->bz.next_out = next_out;
-		t->bz.avail_out = avail_out;
-		return 1;
-	}
-	archive_set_error(t->a, EINVAL, "%s input: garbage after the compressed data",
-			  codec_name[t->codec]);
-	return -1;
-}
-
-/* Decompress into out, up to BUF_SIZE bytes: the count, -1 on error. */
-static ssize_t
-inflate_gzip(struct ocis_tarin *t, unsigned char *out)
-{
-	int zr;
-
-	t->gz.next_out = out;
-	t->gz.avail_out = BUF_SIZE;
-	while (t->gz.avail_out > 0 && !t->dec_done) {
-		if (raw_fill(t) < 0)
-			return -1;
-		t->gz.next_in = t->raw + t->raw_pos;
-		t->gz.avail_in = (uInt)(t->raw_len - t->raw_pos);
-		zr = inflate(&t->gz, Z_NO_FLUSH);
-		t->raw_pos = t->raw_len - t->gz.avail_in;
-		if (zr == Z_BUF_ERROR && t->raw_pos == t->raw_len && t->raw_eof) {
-			/* no progress possible: the member never ended */
-			archive_set_error(t->a, EINVAL, "gzip input is truncated");
-			return -1;
-		}
-		if (zr == Z_STREAM_END) {
-			int more = next_member(t);
-			if (more < 0)
-				return -1;
-			t->dec_done = more == 0;
-		} else if (zr != Z_OK && zr != Z_BUF_ERROR) {
-			archive_set_error(t->a, EINVAL, "gzip input is damaged: %s",
-					  t->gz.msg ? t->gz.msg : "inflate error");
-			return -1;
-		}
-	}
-	return (ssize_t)(BUF_SIZE - t->gz.avail_out);
-}
-
-static ssize_t
-inflate_zstd(struct ocis_tarin *t, unsigned char *out)
-{
-	ZSTD_outBuffer ob = { out, BUF_SIZE, 0 };
-
-	while (ob.pos < ob.size && !t->dec_done) {
-		ZSTD_inBuffer ib;
-		size_t before = ob.pos;
-
-		if (raw_fill(t) < 0)
-			return -1;
-		if (t->zs_left == 0 && t->zs_started) {
-			/* a frame ended: another one, or padding to the end */
-			int more = next_member(t);
-			if (more < 0)
-				return -1;
-			if (more == 0) {
-				t->dec_done = 1;
-				break;
-			}
-		}
-		ib.src = t->raw + t->raw_pos;
-		ib.size = t->raw_len - t->raw_pos;
-		ib.pos = 0;
-		t->zs_left = ZSTD_decompressStream(t->zs, &ob, &ib);
-		t->zs_started = 1;
-		if (ZSTD_isError(t->zs_left) &&
-		    ZSTD_getErrorCode(t->zs_left) == ZSTD_error_frameParameter_windowTooLarge) {
-			/* not damage: libzstd's default limit (128 MiB) keeps
-			 * the memory bounded; zstd --long=28 and up go past it */
-			archive_set_error(t->a, EINVAL, "zstd input needs a window of more than "
-					  "128 MiB (zstd --long above 27): decompress it first, "
-					  "with zstd -d --long=31");
-			return -1;
-		}
-		if (ZSTD_isError(t->zs_left)) {
-			archive_set_error(t->a, EINVAL, "zstd input is damaged: %s",
-					  ZSTD_getErrorName(t->zs_left));
-			return -1;
-		}
-		t->raw_pos += ib.pos;
-		if (t->zs_left != 0 && ib.pos == 0 && ob.pos == before && t->raw_eof) {
-			/* no progress possible: the frame never ended */
-			archive_set_error(t->a, EINVAL, "zstd input is truncated");
-			return -1;
-		}
-	}
-	return (ssize_t)ob.pos;
-}
-
-/* liblzma with LZMA_CONCATENATED reads stream after stream, and the
- * stream padding between and after them, itself; anything else after the
- * last stream is a format error. */
-static ssize_t
-inflate_xz(struct ocis_tarin *t, unsigned char *out)
-{
-	t->xz.next_out = out;
-	t->xz.avail_out = BUF_SIZE;
-	while (t->xz.avail_out > 0 && !t->dec_done) {
-		lzma_ret lr;
-
-		if (raw_fill(t) < 0)
-			return -1;
-		t->xz.next_in = t->raw + t->raw_pos;
-		t->xz.avail_in = t->raw_len - t->raw_pos;
-		lr = lzma_code(&t->xz, t->raw_eof && t->raw_pos == t->raw_len ? LZMA_FINISH :
-			       LZMA_RUN);
-		t->raw_pos = t->raw_len - t->xz.avail_in;
-		if (lr == LZMA_STREAM_END) {
-			t->dec_done = 1;
-		} else if (lr == LZMA_BUF_ERROR && t->raw_eof) {
-			archive_set_error(t->a, EINVAL, "xz input is truncated");
-			return -1;
-		} else if (lr != LZMA_OK && lr != LZMA_BUF_ERROR) {
-			archive_set_error(t->a, lr == LZMA_MEM_ERROR ? ENOMEM : EINVAL,
-					  "xz input is damaged: %s",
-					  lr == LZMA_DATA_ERROR ? "corrupt data or garbage after it" :
-					  lr == LZMA_FORMAT_ERROR ? "not in the xz format" :
-					  lr == LZMA_OPTIONS_ERROR ? "unsupported options" :
-					  lr == LZMA_MEM_ERROR ? "out of memory" : "decoder error");
-			return -1;
-		}
-	}
-	return (ssize_t)(BUF_SIZE - t->xz.avail_out);
-}
-
-static ssize_t
-inflate_bzip2(struct ocis_tarin *t, unsigned char *out)
-{
-	t->bz.next_out = (char *)out;
-	t->bz.avail_out = BUF_SIZE;
-	while (t->bz.avail_out > 0 && !t->dec_done) {
-		unsigned before_in, before_out;
-		int br;
-
-		if (raw_fill(t) < 0)
-			return -1;
-		t->bz.next_in = (char *)t->raw + t->raw_pos;
-		t->bz.avail_in = (unsigned)(t->raw_len - t->raw_pos);
-		before_in = t->bz.avail_in;
-		before_out = t->bz.avail_out;
-		br = BZ2_bzDecompress(&t->bz);
-		t->raw_pos = t->raw_len - t->bz.avail_in;
-		if (br == BZ_STREAM_END) {
-			/* pbzip2 and cat write several streams */
-			int more = next_member(t);
-			if (more < 0)
-				return -1;
-			t->dec_done = more == 0;
-		} else if (br != BZ_OK) {
-			archive_set_error(t->a, br == BZ_MEM_ERROR ? ENOMEM : EINVAL,
-					  "bzip2 input is damaged (%s)",
-					  br == BZ_DATA_ERROR ? "data check failed" :
-					  br == BZ_DATA_ERROR_MAGIC ? "not in the bzip2 format" :
-					  br == BZ_MEM_ERROR ? "out of memory" : "decoder error");
-			return -1;
-		} else if (t->raw_eof && t->raw_pos == t->raw_len &&
-			   t->bz.avail_in == before_in && t->bz.avail_out == before_out) {
-			/* no progress possible: the stream never ended */
-			archive_set_error(t->a, EINVAL, "bzip2 input is truncated");
-			return -1;
-		}
-	}
-	return (ssize_t)(BUF_SIZE - t->bz.avail_out);
-}
-
-static int raw_checksum_ok(const unsigned char *h);
-
-/* C_OTHER's source: the raw input, what detect() read first. */
-static la_ssize_t
-other_read(struct archive *a, void *ctx, const void **buf)
-{
-	struct ocis_tarin *t = ctx;
-	ssize_t n;
-
-	(void)a;
-	if (t->raw_pos == t->raw_len) {
-		if ((n = read_input(t, t->raw, BUF_SIZE, 1)) < 0) {
-			archive_set_error(a, errno, "read error: %s", strerror(errno));
-			return -1;
-		}
-		t->raw_pos = 0;
-		t->raw_len = (size_t)n;
-	}
-	*buf = t->raw + t->raw_pos;
-	n = (ssize_t)(t->raw_len - t->raw_pos);
-	t->raw_pos = t->raw_len;
-	return n;
-}
-
-static int
-open_other(struct ocis_tarin *t)
-{
-	struct archive_entry *ae;
-
-	if ((t->other = archive_read_new()) == NULL) {
-		archive_set_error(t->a, ENOMEM, "cannot initialise libarchive");
-		return -1;
-	}
-	archive_read_support_filter_all(t->other);
-	archive_read_support_format_raw(t->other);
-	if (archive_read_open(t->other, t, NULL, other_read, NULL) != ARCHIVE_OK ||
-	    archive_read_next_header(t->other, &ae) != ARCHIVE_OK) {
-		archive_set_error(t->a, archive_errno(t->other), "%s",
-				  archive_error_string(t->other) ? archive_error_string(t->other)
-								 : "cannot read the input");
-		return -1;
-	}
-	t->codec = C_OTHER;
-	return 0;
-}
-
-/* C_OTHER: fill out whole (the window holds NWIN MiB, as for the rest). */
-static ssize_t
-inflate_other(struct ocis_tarin *t, unsigned char *out)
-{
-	size_t got = 0;
-
-	while (got < BUF_SIZE) {
-		la_ssize_t n = archive_read_data(t->other, out + got, BUF_SIZE - got);
-		if (n < 0) {
-			archive_set_error(t->a, archive_errno(t->other), "%s",
-					  archive_error_string(t->other) ?
-					  archive_error_string(t->other) : "read error");
-			return -1;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
-
-/* Look at the first bytes of the input: which codec? */
-static int
-detect(struct ocis_tarin *t)
-{
-	/* a block, to tell a tar header (a pipe may hand over less at a
-	 * time: read_input waits for it) */
-	ssize_t n = read_input(t, t->raw, BUF_SIZE, OCIS_BLOCK);
-	static const unsigned char xz_magic[6] = { 0xfd, '7', 'z', 'X', 'Z', 0 };
-
-	if (n < 0)
-		return -1;
-	t->raw_pos = 0;
-	t->raw_len = (size_t)n;
-	t->codec = C_NONE;
-	if (t->raw_len >= 2 && t->raw[0] == 0x1f && t->raw[1] == 0x8b) {
-		memset(&t->gz, 0, sizeof(t->gz));
-		if (inflateInit2(&t->gz, 15 + 16) != Z_OK) {
-			archive_set_error(t->a, ENOMEM, "gzip input: cannot initialise zlib");
-			return -1;
-		}
-		t->gz_live = 1;
-		t->codec = C_GZIP;
-	} else if (t->raw_len >= 4 && t->raw[0] == 0x28 && t->raw[1] == 0xb5 &&
-		   t->raw[2] == 0x2f && t->raw[3] == 0xfd) {
-		t->zs = ZSTD_createDStream();
-		if (t->zs == NULL || ZSTD_isError(ZSTD_initDStream(t->zs))) {
-			archive_set_error(t->a, ENOMEM, "zstd input: cannot initialise libzstd");
-			return -1;
-		}
-		t->codec = C_ZSTD;
-	} else if (t->raw_len >= 6 && memcmp(t->raw, xz_magic, 6) == 0) {
-		lzma_stream init = LZMA_STREAM_INIT;
-
-		t->xz = init;
-		if (lzma_stream_decoder(&t->xz, UINT64_MAX, LZMA_CONCATENATED) != LZMA_OK) {
-			archive_set_error(t->a, ENOMEM, "xz input: cannot initialise liblzma");
-			return -1;
-		}
-		t->xz_live = 1;
-		t->codec = C_XZ;
-	} else if (t->raw_len >= 4 && t->raw[0] == 'B' && t->raw[1] == 'Z' && t->raw[2] == 'h' &&
-		   t->raw[3] >= '1' && t->raw[3] <= '9') {
-		memset(&t->bz, 0, sizeof(t->bz));
-		if (BZ2_bzDecompressInit(&t->bz, 0, 0) != BZ_OK) {
-			archive_set_error(t->a, ENOMEM, "bzip2 input: cannot initialise libbz2");
-			return -1;
-		}
-		t->bz_live = 1;
-		t->codec = C_BZIP2;
-	} else if (t->raw_len > 0 && (t->raw_len < OCIS_BLOCK ||
-				      (!ocis__block_is_zero(t->raw) && !raw_checksum_ok(t->raw)))) {
-		/* no tar header and none of ours: another compression, or
-		 * no tar at all (the tar reader says so then); an input
-		 * shorter than a block is no tar either */
-		return open_other(t);
-	}
-	return 0;
 }
 
 static la_ssize_t
@@ -489,44 +74,13 @@ input_read(struct archive *a, void *ctx, const void **buf)
 	struct ocis_tarin *t = ctx;
 	unsigned next = (t->cur + 1) % NWIN;
 	unsigned char *out = t->win[next];
+	ocis_error_t *e = NULL;
 	ssize_t n;
 
-	(void)a;
-	if (t->codec == C_UNKNOWN && detect(t) < 0) {
-		t->input_failed = 1;
-		return -1;
-	}
-	switch (t->codec) {
-	case C_GZIP:
-		n = inflate_gzip(t, out);
-		break;
-	case C_ZSTD:
-		n = inflate_zstd(t, out);
-		break;
-	case C_XZ:
-		n = inflate_xz(t, out);
-		break;
-	case C_BZIP2:
-		n = inflate_bzip2(t, out);
-		break;
-	case C_OTHER:
-		n = inflate_other(t, out);
-		break;
-	default:
-		if (t->raw_pos < t->raw_len) {
-			/* what detect() read */
-			n = (ssize_t)(t->raw_len - t->raw_pos);
-			memcpy(out, t->raw + t->raw_pos, (size_t)n);
-			t->raw_pos = t->raw_len;
-			break;
-		}
-		/* Straight into the window, no copy of the tar; filled whole
-		 * (a pipe hands over 64 KiB or less at a time) so that the
-		 * window holds NWIN MiB of headers whatever the source. */
-		n = read_input(t, out, BUF_SIZE, BUF_SIZE);
-		break;
-	}
+	n = ocis_decompress_read(t->dec, out, BUF_SIZE, &e);
 	if (n < 0) {
+		archive_set_error(a, EINVAL, "%s", e->msg);
+		ocis_error_free(&e);
 		t->input_failed = 1;
 		return -1;
 	}
@@ -649,49 +203,6 @@ raw_records(struct raw_info *ri, char type, const unsigned char *p, size_t len)
 	return 0;
 }
 
-/* A numeric header field the way libarchive reads it (blanks, then octal
- * digits up to the first other byte; or GNU base-256), so that the walk
- * below follows the headers libarchive followed.  -1 when negative or
- * too large. */
-static int
-raw_num(const unsigned char *p, size_t width, uint64_t *out)
-{
-	uint64_t v = 0;
-	size_t i = 0;
-
-	if (p[0] & 0x80)
-		return ocis__tar_parse_num(p, width, out);
-	while (i < width && (p[i] == ' ' || p[i] == '\t'))
-		i++;
-	for (; i < width && p[i] >= '0' && p[i] <= '7'; i++) {
-		if (v >> 61)
-			return -1;
-		v = (v << 3) | (uint64_t)(p[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-/* libarchive takes a checksum that sums the bytes as unsigned or as
- * signed chars (old tars did the latter). */
-static int
-raw_checksum_ok(const unsigned char *h)
-{
-	uint64_t stored;
-	int64_t ssum = 0;
-	uint64_t usum = 0;
-	size_t i;
-
-	if (raw_num(h + TH_CHKSUM, 8, &stored) < 0)
-		return 0;
-	for (i = 0; i < OCIS_BLOCK; i++) {
-		unsigned char c = (i >= TH_CHKSUM && i < TH_CHKSUM + 8) ? ' ' : h[i];
-		usum += c;
-		ssum += (signed char)c;
-	}
-	return stored == usum || (int64_t)stored == ssum;
-}
-
 /* off is before the window: when every byte from off to the window's
  * start was zero (the blocks between concatenated archives, which a big
  * blocking factor makes megabytes long), move off to the first block
@@ -758,7 +269,7 @@ raw_headers(struct ocis_tarin *t, struct raw_info *ri)
 		if (ocis__block_is_zero(h))
 			continue;
 		guard++;
-		if (!raw_checksum_ok(h))
+		if (!ocis__tar_checksum_lax(h))
 			break;
 		if (strchr("xXgLKVA", h[TH_TYPE]) == NULL || h[TH_TYPE] == 0) {
 			/* the entry's own header: the records seen are its own */
@@ -766,7 +277,7 @@ raw_headers(struct ocis_tarin *t, struct raw_info *ri)
 			r = RAW_READ;
 			break;
 		}
-		if (raw_num(h + TH_SIZE, 12, &size) < 0 || size > NWIN * BUF_SIZE)
+		if (ocis__tar_num_lax(h + TH_SIZE, 12, &size) < 0 || size > NWIN * BUF_SIZE)
 			break;
 		if (h[TH_TYPE] == 'x' || h[TH_TYPE] == 'X' || h[TH_TYPE] == 'g') {
 			free(body);
@@ -890,12 +401,10 @@ tarin_open(struct ocis_tarin **out, ocis_tarin_read_fn read_fn, void *read_ctx, 
 	*out = t;
 	t->o = *o;
 	t->fd = fd;
-	t->read_fn = read_fn ? read_fn : fd_read;
-	t->read_ctx = read_fn ? read_ctx : &t->fd;
 	t->cur = NWIN - 1;
-	t->raw = malloc(BUF_SIZE);
-	if (t->raw == NULL)
-		return ocis_error_oom(err);
+	if (ocis_decompress_new(&t->dec, read_fn ? read_fn : fd_read,
+				read_fn ? read_ctx : &t->fd, err) < 0)
+		return -1;
 	for (i = 0; i < NWIN; i++)
 		if ((t->win[i] = malloc(BUF_SIZE)) == NULL)
 			return ocis_error_oom(err);
@@ -994,16 +503,15 @@ ocis_tarin_next(struct ocis_tarin *t, struct archive_entry **ae, ocis_error_t **
 			return ocis_error_set(err, 0, "%s: archive ends after %" PRIu64 " entries "
 					      "without an end-of-archive marker (truncated input?)",
 					      t->o.what, t->entries);
-		/* Nothing but the members of an OCI image layout: the layer
-		 * would be an image in a layer.  Known only at the end, so the
-		 * output already written fails with this error. */
-		if (!t->o.layer_blob && !t->not_image && (t->layout_files & 3) == 3)
+		/* Nothing but the members of an image: the layer would be an
+		 * image in a layer.  Known only at the end, so the output
+		 * already written fails with this error. */
+		if (!t->o.layer_blob && ocis__image_sniff_kind(&t->sniff) == OCIS__IMAGE_OCI_LAYOUT)
 			return ocis_error_set(err, 0, "%s: the input is an OCI image tarball, not "
 					      "a rootfs tar (oci-flatten writes its rootfs)",
 					      t->o.what);
-		/* docker save's archive: manifest.json and <id> members */
-		if (!t->o.layer_blob && !t->not_image && (t->layout_files & 4) &&
-		    t->docker_files)
+		if (!t->o.layer_blob &&
+		    ocis__image_sniff_kind(&t->sniff) == OCIS__IMAGE_DOCKER_ARCHIVE)
 			return ocis_error_set(err, 0, "%s: the input is a docker-archive image "
 					      "(docker save), not a rootfs tar (skopeo copy "
 					      "docker-archive:FILE oci-archive:OUT converts it)",
@@ -1017,7 +525,7 @@ ocis_tarin_next(struct ocis_tarin *t, struct archive_entry **ae, ocis_error_t **
 	}
 	if (r == ARCHIVE_WARN) {
 		char s1[256];
-		const char *n = ocis__shown(archive_entry_pathname(t->ae) ?
+		const char *n = ocis__safe_name(archive_entry_pathname(t->ae) ?
 					    archive_entry_pathname(t->ae) : "", s1, sizeof(s1));
 		/* libarchive dropped or guessed something (a malformed pax
 		 * record, a damaged header): the tree would not be the input */
@@ -1041,25 +549,10 @@ ocis_tarin_next(struct ocis_tarin *t, struct archive_entry **ae, ocis_error_t **
 	if (t->entries == 0 && !t->o.layer_blob && is_image_stream(t->ae))
 		return ocis_error_set(err, 0, "%s: the input is an image stream, not a rootfs "
 				      "tar (oci-layer already ran on it)", t->o.what);
-	ocis__shown(archive_entry_pathname(t->ae) ? archive_entry_pathname(t->ae) : "",
+	ocis__safe_name(archive_entry_pathname(t->ae) ? archive_entry_pathname(t->ae) : "",
 		    t->name, sizeof(t->name));
-	if (!t->not_image) {
-		const char *p = archive_entry_pathname(t->ae) ? archive_entry_pathname(t->ae) : "";
-		const char *n = ocis__layout_member_name(p);
-
-		while (p[0] == '.' && p[1] == '/')
-			p += 2;
-		if (n != NULL && !strcmp(n, "oci-layout"))
-			t->layout_files |= 1;	/* both are required in a layout: */
-		else if (n != NULL && !strcmp(n, "index.json"))
-			t->layout_files |= 2;	/* a site may be just index.json */
-		else if (n != NULL && !strcmp(n, "manifest.json"))
-			t->layout_files |= 4;
-		else if (n == NULL && ocis__docker_archive_name(p))
-			t->docker_files = 1;
-		else if (n == NULL)
-			t->not_image = 1;
-	}
+	ocis__image_sniff_name(&t->sniff, archive_entry_pathname(t->ae) ?
+			       archive_entry_pathname(t->ae) : "");
 	if (fix_entry(t, t->ae, err) < 0)
 		return -1;
 	t->entries++;
@@ -1090,6 +583,28 @@ ocis_tarin_data(struct ocis_tarin *t, const void **buf, size_t *len, uint64_t *o
 	return 1;
 }
 
+int
+ocis_tarin_copy_data(struct ocis_tarin *t, uint64_t size, const struct ocis_tarin_sink *s,
+		     ocis_error_t **err)
+{
+	uint64_t at = 0, off;
+	const void *buf;
+	size_t len;
+	int r;
+
+	/* ocis_tarin_data gives blocks in order, within the size */
+	while ((r = ocis_tarin_data(t, &buf, &len, &off, err)) > 0) {
+		if (off > at && s->zeros(s->ctx, off - at, err) < 0)
+			return -1;
+		if (s->data(s->ctx, buf, len, err) < 0)
+			return -1;
+		at = off + len;
+	}
+	if (r < 0)
+		return -1;
+	return size > at ? s->zeros(s->ctx, size - at, err) : 0;
+}
+
 const char *
 ocis_tarin_name(const struct ocis_tarin *t)
 {
@@ -1099,7 +614,7 @@ ocis_tarin_name(const struct ocis_tarin *t)
 uint64_t
 ocis_tarin_input_bytes(const struct ocis_tarin *t)
 {
-	return t->in_bytes;
+	return ocis_decompress_input_bytes(t->dec);
 }
 
 void
@@ -1111,17 +626,8 @@ ocis_tarin_free(struct ocis_tarin *t)
 		return;
 	if (t->a)
 		archive_read_free(t->a);
-	if (t->gz_live)
-		inflateEnd(&t->gz);
-	ZSTD_freeDStream(t->zs);
-	if (t->xz_live)
-		lzma_end(&t->xz);
-	if (t->bz_live)
-		BZ2_bzDecompressEnd(&t->bz);
-	if (t->other)
-		archive_read_free(t->other);
+	ocis_decompress_free(t->dec);
 	for (i = 0; i < NWIN; i++)
 		free(t->win[i]);
-	free(t->raw);
 	free(t);
 }

@@ -20,6 +20,7 @@
 #include <ocistream/imageconfig.h>
 #include <ocistream/layerdesc.h>
 #include <ocistream/manifest.h>
+#include <ocistream/manifeststage.h>
 #include <ocistream/rfc3339.h>
 #include <ocistream/shellsplit.h>
 #include <ocistream/strv.h>
@@ -726,10 +727,89 @@ test_config_stage(void)
 	return 0;
 }
 
+/* oci-manifest's stage: a default config over the layers when the image
+ * has none; the stream's exact config bytes when they describe its
+ * layers; the config extended when they describe a prefix; standard
+ * annotations from the config, before (and so overridden by) explicit
+ * ones, a missing value warned about and left out. */
+static int
+test_manifest_stage(void)
+{
+	struct ocis_layer_desc l[2];
+	struct ocis_manifest_opts o;
+	struct ocis_open_image im;
+	struct ocis_buf config = OCIS_BUF_INIT, manifest = OCIS_BUF_INIT, one = OCIS_BUF_INIT;
+	struct ocis_manifest_info m;
+	struct ocis_config c;
+	ocis_error_t *err = NULL;
+	size_t n_ann = 0;
+	int w0 = warnings;
+
+	set_layer(&l[0], DA, D1, NULL, NULL);
+	set_layer(&l[1], DB, D2, NULL, NULL);
+	ocis_open_image_init(&im);
+	TAP_CHECK(ocis_layer_list_push(&im.layers, &l[0], &err) == 0);
+	TAP_CHECK(ocis_layer_list_push(&im.layers, &l[1], &err) == 0);
+	memset(&o, 0, sizeof(o));
+	o.epoch = 7;
+	o.warn = count_warning;
+	TAP_CHECK(ocis_strv_push(&o.std, "created", &err) == 0);
+	TAP_CHECK(ocis_strv_push(&o.std, "authors", &err) == 0);	/* no author: left out */
+	TAP_CHECK(ocis_strv_push(&o.std, "title=t1", &err) == 0);
+	TAP_CHECK(ocis_strv_push(&o.annotations, OCIS_STD_ANNOTATION_PREFIX "title=t2", &err) == 0);
+
+	/* No config: the default one, created from the epoch. */
+	TAP_CHECK(ocis_manifest_stage(&o, &im, &config, &manifest, &n_ann, &err) == 0);
+	TAP_CHECK(warnings == w0 + 1 && n_ann == 3);
+	ocis_config_init(&c);
+	TAP_CHECK(ocis_config_from_json(&c, (const char *)config.data, config.len, &err) == 0);
+	TAP_CHECK(c.diff_ids.n == 2 && strcmp(c.diff_ids.v[1], D2) == 0);
+	TAP_CHECK(strcmp(c.created, "1970-01-01T00:00:07Z") == 0);
+	ocis_config_release(&c);
+	memset(&m, 0, sizeof(m));
+	TAP_CHECK(ocis_manifest_parse(&m, (const char *)manifest.data, manifest.len, &err) == 0);
+	TAP_CHECK(m.n_layers == 2 && strcmp(m.layers[0].digest, DA) == 0);
+	TAP_CHECK(m.config.size == config.len);
+	ocis_manifest_info_release(&m);
+	TAP_CHECK(strstr((char *)manifest.data, "\"" OCIS_STD_ANNOTATION_PREFIX
+			 "created\":\"1970-01-01T00:00:07Z\"") != NULL);
+	TAP_CHECK(strstr((char *)manifest.data, "\"t2\"") != NULL);
+	TAP_CHECK(strstr((char *)manifest.data, "t1") == NULL);
+
+	/* The stream's config describes its layers: its exact bytes. */
+	TAP_CHECK(ocis_buf_add(&im.config, config.data, config.len, &err) == 0);
+	TAP_CHECK(ocis_buf_addstr(&im.config, "\n", &err) == 0);	/* not how we write it */
+	im.have_config = 1;
+	TAP_CHECK(ocis_manifest_stage(&o, &im, &config, &manifest, NULL, &err) == 0);
+	TAP_CHECK(config.len == im.config.len &&
+		  memcmp(config.data, im.config.data, config.len) == 0);
+
+	/* It describes the first layer only: extended with the second. */
+	ocis_config_init(&c);
+	TAP_CHECK(ocis_config_set_defaults(&c, 7, &err) == 0);
+	TAP_CHECK(ocis_config_sync_layers(&c, im.layers.v, 1, &err) == 0);
+	TAP_CHECK(ocis_config_to_json(&c, &one, &err) == 0);
+	ocis_config_release(&c);
+	ocis_buf_reset(&im.config);
+	TAP_CHECK(ocis_buf_add(&im.config, one.data, one.len, &err) == 0);
+	TAP_CHECK(ocis_manifest_stage(&o, &im, &config, &manifest, NULL, &err) == 0);
+	ocis_config_init(&c);
+	TAP_CHECK(ocis_config_from_json(&c, (const char *)config.data, config.len, &err) == 0);
+	TAP_CHECK(c.diff_ids.n == 2 && strcmp(c.diff_ids.v[1], D2) == 0);
+	ocis_config_release(&c);
+
+	ocis_manifest_opts_release(&o);
+	ocis_open_image_release(&im);
+	ocis_buf_release(&config);
+	ocis_buf_release(&manifest);
+	ocis_buf_release(&one);
+	return 0;
+}
+
 int
 main(void)
 {
-	TAP_PLAN(14);
+	TAP_PLAN(15);
 	TAP_RUN(test_golden_config);
 	TAP_RUN(test_round_trip);
 	TAP_RUN(test_from_json_tolerant);
@@ -744,5 +824,6 @@ main(void)
 	TAP_RUN(test_manifest_errors);
 	TAP_RUN(test_truncated);
 	TAP_RUN(test_config_stage);
+	TAP_RUN(test_manifest_stage);
 	return tap_done();
 }

@@ -9,6 +9,7 @@
 #include <ocistream/pathtab.h>
 
 #include "lib/internal.h"
+#include "lib/pathtab-private.h"
 #include "../tap.h"
 
 static int

@@ -11,6 +11,7 @@
 #include <ocistream/stream.h>
 
 #include "lib/internal.h"
+#include "lib/tarhdr-private.h"
 
 #include "../tap.h"
 

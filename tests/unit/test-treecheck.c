@@ -10,6 +10,7 @@
 #include <ocistream/treecheck.h>
 
 #include "lib/internal.h"
+#include "lib/pathtab-private.h"
 #include "../tap.h"
 
 /*
