@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 #include <ocistream/diff.h>
 #include <ocistream/flatten.h>
 #include <ocistream/layerdesc.h>
+#include <ocistream/locale.h>
 #include <ocistream/stream.h>
 
 #include "tool.h"
@@ -208,9 +208,8 @@ main(int argc, char **argv)
 	ocis_error_t *err = NULL;
 	int lfd, dfd;
 
-	/* Names are bytes (see oci-layer). */
-	if (setlocale(LC_CTYPE, "C.UTF-8") == NULL)
-		setlocale(LC_CTYPE, "");
+	/* Names are bytes (locale.h). */
+	ocis_locale_init();
 	tool_init("oci-diff");
 	memset(&args, 0, sizeof(args));
 	tool_layer_args_init(&args.l);
@@ -266,7 +265,8 @@ main(int argc, char **argv)
 	if (args.l.summary || tool_verbosity >= 2) {
 		char size[16], cache[128];
 		fprintf(stderr, "%s: %s %s %s, %llu lower and %llu upper entries, %llu "
-			"written (%llu whiteouts), %llu unchanged%s%s, %.2f s\n", tool_progname,
+			"written (%llu whiteouts), %llu unchanged%s%s, %llu name lookups, %.2f s\n",
+			tool_progname,
 			desc.digest, tool_bytes(desc.size, size),
 			ocis_compression_name(args.l.compression),
 			(unsigned long long)st.lower_entries, (unsigned long long)st.upper_entries,
@@ -274,6 +274,7 @@ main(int argc, char **argv)
 			(unsigned long long)st.unchanged,
 			st.lower_reread ? ", lower read twice" : "",
 			tool_cache_summary(st.cache_used, &st.cache, cache, sizeof(cache)),
+			(unsigned long long)st.lookups,
 			tool_elapsed());
 	}
 	tool_layer_print_descriptor(&args.l, &desc);

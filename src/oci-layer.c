@@ -6,7 +6,6 @@
 #include "config.h"
 
 #include <getopt.h>
-#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 
 #include <ocistream/layer.h>
 #include <ocistream/layerdesc.h>
+#include <ocistream/locale.h>
 #include <ocistream/stream.h>
 
 #include "tool.h"
@@ -227,10 +227,8 @@ main(int argc, char **argv)
 	struct ocis_splitmap map;
 	ocis_error_t *err = NULL;
 
-	/* Names are bytes: a UTF-8 ctype lets libarchive hand pax (UTF-8)
-	 * names over unchanged; raw ustar names are never converted. */
-	if (setlocale(LC_CTYPE, "C.UTF-8") == NULL)
-		setlocale(LC_CTYPE, "");
+	/* Names are bytes (locale.h). */
+	ocis_locale_init();
 	tool_init("oci-layer");
 	memset(&args, 0, sizeof(args));
 	tool_layer_args_init(&args.l);

@@ -107,6 +107,8 @@ struct ocis_diff_stats {
 	int lower_reread;		/* pass 3 ran */
 	int cache_used;			/* a block cache was used: */
 	struct ocis_blockcache_stats cache;	/* what it did */
+	uint64_t lookups;		/* name components looked up in the lower and
+					 * upper name tables */
 };
 
 /* lower_fd: the lower tar (read from its start; a pipe is fine unless pass
