@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # bash completion for the ocipipe programs: oci-layer, oci-config,
-# oci-manifest, oci-pack, oci-flatten, oci-diff, oci-push.  Installed into the bash-completion directory
+# oci-manifest, oci-pack, oci-flatten, oci-diff, oci-push, oci-layermap.  Installed into the bash-completion directory
 # (completions/ocipipe, with one symlink per program), or source it:
 #   . completion/ocipipe.bash
 # The option names come from each program's --help, so they stay true.
@@ -42,7 +42,8 @@ _ocipipe()
 		--source-date-epoch|--from|--annotation|--oci-annotation|--tag|\
 		--output|--created-by|--comment|--media-types|--base-ref|--name|\
 		-i|--input|--ref|-L|--lower|--creds|--authfile|--cert-dir|--chunk-size|\
-		--mount-from|--retry-times|--retry-delay|--timeout|--print-descriptor) ;;
+		--mount-from|--retry-times|--retry-delay|--timeout|--print-descriptor|\
+		--split|--split-rest|-n|--max-layers|--pkgdata) ;;
 		*) opt= ;;
 		esac
 	fi
@@ -62,11 +63,12 @@ _ocipipe()
 		*:--oci-annotation)
 			words="created authors url= documentation= source= version= revision= vendor= licenses= ref.name= title= description= base.digest= base.name=" ;;
 		*:--from|oci-flatten:-i|oci-flatten:--input|oci-diff:-L|oci-diff:--lower|\
-		oci-push:--authfile|*:--print-descriptor)
+		oci-push:--authfile|*:--print-descriptor|oci-layer:--split)
 			COMPREPLY=($(compgen -f -- "$val"))
 			compopt -o filenames 2>/dev/null
 			;;
-		oci-pack:-o|oci-pack:--output|*:--workdir|*:-w|*:--volume|oci-push:--cert-dir)
+		oci-pack:-o|oci-pack:--output|*:--workdir|*:-w|*:--volume|oci-push:--cert-dir|\
+		oci-layermap:--pkgdata)
 			COMPREPLY=($(compgen -d -- "$val"))
 			compopt -o filenames 2>/dev/null
 			;;
@@ -85,6 +87,10 @@ _ocipipe()
 		# the IMAGE argument: a file
 		COMPREPLY=($(compgen -f -- "$cur"))
 		compopt -o filenames 2>/dev/null
+	elif [[ $prog == oci-layermap ]]; then
+		# the ROOTFS argument: a directory
+		COMPREPLY=($(compgen -d -- "$cur"))
+		compopt -o filenames 2>/dev/null
 	elif [[ $prog == oci-push && -z $cur ]]; then
 		# DEST
 		COMPREPLY=(docker://)
@@ -93,4 +99,4 @@ _ocipipe()
 	return 0
 }
 
-complete -F _ocipipe oci-layer oci-config oci-manifest oci-pack oci-flatten oci-diff oci-push
+complete -F _ocipipe oci-layer oci-config oci-manifest oci-pack oci-flatten oci-diff oci-push oci-layermap

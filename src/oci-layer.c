@@ -23,6 +23,8 @@ struct layer_args {
 	struct ocis_layer_opts o;		/* the builder's options, set here */
 	const char **exclude;			/* --exclude (repeatable): o.exclude */
 	int progress;				/* --progress 1, --no-progress 0, auto -1 */
+	const char *split;			/* --split=MAP, or NULL */
+	const char *split_rest;			/* --split-rest=NAME */
 };
 
 static void
@@ -52,6 +54,12 @@ usage(void)
 	       "                            them (repeatable; as tar --exclude: matched on the\n"
 	       "                            name and each tail after a '/', '*' matches '/';\n"
 	       "                            a leading '/' anchors it at the layer root)\n"
+	       "      --split=MAP           several layers, by MAP: NAME<TAB>PATH lines; a\n"
+	       "                            path goes to the layer of the longest PATH above\n"
+	       "                            it (oci-layermap(1) writes one from a package\n"
+	       "                            database; see oci-layer(1))\n"
+	       "      --split-rest=NAME     the last layer, of what MAP does not cover\n"
+	       "                            (default: rest)\n"
 	       "      --created-by=TEXT     history text for this layer\n"
 	       "      --comment=TEXT        history comment for this layer\n"
 	       "      --progress            show a progress line on stderr even when it is\n"
@@ -96,7 +104,7 @@ static void
 parse_args(int argc, char **argv, struct layer_args *a)
 {
 	enum { OPT_STRIP = 256, OPT_CLAMP, OPT_OWNER, OPT_GROUP, OPT_EXCLUDE, OPT_PROGRESS,
-	       OPT_NO_PROGRESS, OPT_WHITEOUTS };
+	       OPT_NO_PROGRESS, OPT_WHITEOUTS, OPT_SPLIT, OPT_SPLIT_REST };
 	static const struct option longopts[] = {
 		TOOL_LAYER_LONGOPTS,
 		{ "strip-absolute", no_argument, NULL, OPT_STRIP },
@@ -107,6 +115,8 @@ parse_args(int argc, char **argv, struct layer_args *a)
 		{ "owner", required_argument, NULL, OPT_OWNER },
 		{ "group", required_argument, NULL, OPT_GROUP },
 		{ "exclude", required_argument, NULL, OPT_EXCLUDE },
+		{ "split", required_argument, NULL, OPT_SPLIT },
+		{ "split-rest", required_argument, NULL, OPT_SPLIT_REST },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -123,6 +133,8 @@ parse_args(int argc, char **argv, struct layer_args *a)
 		case OPT_WHITEOUTS: a->o.whiteouts = 1; break;
 		case OPT_CLAMP: a->o.clamp_mtime = 1; break;
 		case OPT_PROGRESS: a->progress = 1; break;
+		case OPT_SPLIT: a->split = optarg; break;
+		case OPT_SPLIT_REST: a->split_rest = optarg; break;
 		case OPT_NO_PROGRESS: a->progress = 0; break;
 		case OPT_OWNER:
 			if (parse_id(optarg, &a->o.uid, &a->o.uname) < 0)
@@ -154,6 +166,11 @@ parse_args(int argc, char **argv, struct layer_args *a)
 		tool_usage_error("unexpected argument '%s' (the rootfs tar is read from stdin)",
 				 argv[optind]);
 	tool_layer_args_done(&a->l);
+	if (a->split_rest != NULL && a->split == NULL)
+		tool_usage_error("--split-rest needs --split");
+	if (a->split != NULL && a->l.descriptor_file != NULL)
+		tool_usage_error("--print-descriptor writes one layer's descriptor; with --split "
+				 "use --summary, or read the layer.json entries of the stream");
 	if (a->o.clamp_mtime && !a->l.have_epoch)
 		tool_usage_error("--clamp-mtime needs --source-date-epoch or SOURCE_DATE_EPOCH");
 	TOOL_LAYER_ARGS_APPLY(&a->l, &a->o);
@@ -176,6 +193,20 @@ on_progress(void *ctx, const struct ocis_layer_progress *p)
 		      tool_bytes(t > 0 ? (uint64_t)((double)p->tar_bytes / t) : 0, rate));
 }
 
+/* --split: a line per layer for --summary and -v. */
+static void
+on_split_layer(void *ctx, const char *name, const struct ocis_layer_desc *d)
+{
+	const struct layer_args *a = ctx;
+	char size[16], usize[16];
+
+	if (!a->l.summary && tool_verbosity < 2)
+		return;
+	tool_progress_clear();
+	fprintf(stderr, "%s: layer %s: %s %s (%s uncompressed)\n", tool_progname, name,
+		d->digest, tool_bytes(d->size, size), tool_bytes(d->uncompressed_size, usize));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -183,6 +214,7 @@ main(int argc, char **argv)
 	struct ocis_stream_writer *w = NULL;
 	struct ocis_layer_desc desc;
 	struct ocis_layer_stats stats;
+	struct ocis_splitmap map;
 	ocis_error_t *err = NULL;
 
 	/* Names are bytes: a UTF-8 ctype lets libarchive hand pax (UTF-8)
@@ -206,6 +238,15 @@ main(int argc, char **argv)
 	if (tool_progress_enabled())
 		args.o.progress = on_progress;
 
+	if (args.split != NULL) {
+		if (ocis_splitmap_load(&map, args.split, args.split_rest ? args.split_rest : "rest",
+				       &err) < 0)
+			tool_die_error(err);
+		args.o.split = &map;
+		args.o.on_split_layer = on_split_layer;
+		args.o.cb_ctx = &args;
+	}
+
 	if (ocis_stream_writer_new(&w, STDOUT_FILENO, &err) < 0)
 		tool_die_error(err);
 	tool_set_error_stream(w);
@@ -214,7 +255,7 @@ main(int argc, char **argv)
 	if (ocis_stream_finish(w, &err) < 0)
 		tool_die_error(err);
 	tool_progress_clear();
-	if (args.l.summary || tool_verbosity >= 2) {
+	if (args.split == NULL && (args.l.summary || tool_verbosity >= 2)) {
 		char size[16], usize[16];
 		double t = tool_elapsed();
 		fprintf(stderr, "%s: %s %s %s (%.1f %% of %s), %llu entries, %.2f s\n",
@@ -228,6 +269,8 @@ main(int argc, char **argv)
 	tool_layer_print_descriptor(&args.l, &desc);
 	ocis_layer_desc_release(&desc);
 	ocis_stream_writer_free(w);
+	if (args.split != NULL)
+		ocis_splitmap_release(&map);
 	free(args.exclude);
 	return tool_finish();
 }

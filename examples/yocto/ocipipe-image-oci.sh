@@ -18,6 +18,8 @@
 #                     and the layer cache (default: the current directory)
 #   DEPLOY_DIR_IMAGE  where OCI_BASE_IMAGE=RECIPE is deployed
 #                     (default: IMGDEPLOYDIR)
+#   PKGDATA_DIR       Yocto pkgdata, for OCI_LAYER_MODE=packages when the
+#                     rootfs has no package database
 #   MACHINE, SOURCE_DATE_EPOCH, the OCI_* variables of the class (see
 #   README) and the OCI_IMAGE_* ones oci-config reads (see ocipipe(7)).
 # What is not set at all gets the class's default; relative paths are
@@ -48,6 +50,8 @@ DEPLOY_DIR_IMAGE=$(cd "$DEPLOY_DIR_IMAGE" && pwd)
 : "${OCI_BASE_IMAGE_TAG=latest}"
 : "${OCI_LAYER_MODE=single}"
 : "${OCI_LAYERS=}"
+: "${OCI_LAYER_MAX=50}"
+: "${PKGDATA_DIR=}"
 : "${OCI_LAYER_CACHE=1}"
 : "${OCI_LAYER_CACHE_DIR=$TOPDIR/oci-layer-cache/$MACHINE}"
 : "${OCI_IMAGE_PUSH=}"
@@ -107,9 +111,17 @@ bbfatal() { echo "ERROR: $*" >&2; exit 1; }
 
 	# --- what was asked: checked before anything is built ---
 	case "$oci_mode" in
-	single)
+	single|packages)
 		if [ -n "$OCI_LAYERS" ]; then
-			bbwarn "OCI: OCI_LAYERS is ignored: OCI_LAYER_MODE is single (set it to multi)"
+			bbwarn "OCI: OCI_LAYERS is ignored: OCI_LAYER_MODE is $oci_mode (set it to multi)"
+		fi
+		if [ "$oci_mode" = packages ]; then
+			case "$OCI_LAYER_MAX" in
+			''|*[!0-9]*) oci_fail "OCI_LAYER_MAX is '$OCI_LAYER_MAX': a number of layers, 2 to 127" ;;
+			esac
+			if [ "$OCI_LAYER_MAX" -lt 2 ] || [ "$OCI_LAYER_MAX" -gt 127 ]; then
+				oci_fail "OCI_LAYER_MAX is $OCI_LAYER_MAX: a number of layers, 2 to 127"
+			fi
 		fi
 		;;
 	multi)
@@ -150,7 +162,7 @@ bbfatal() { echo "ERROR: $*" >&2; exit 1; }
 		set +f
 		;;
 	*)
-		oci_fail "OCI_LAYER_MODE is '$oci_mode': single or multi"
+		oci_fail "OCI_LAYER_MODE is '$oci_mode': single, packages or multi"
 		;;
 	esac
 
@@ -401,7 +413,28 @@ bbfatal() { echo "ERROR: $*" >&2; exit 1; }
 	fi
 
 	# --- the layers ---
-	if [ "$oci_mode" = single ]; then
+	# packages: IMAGE_ROOTFS as one tar, split by oci-layer --split along
+	# the package lines oci-layermap reads from the package database in
+	# the rootfs, or from PKGDATA_DIR when the rootfs has none (no
+	# package-management): at most OCI_LAYER_MAX layers
+	oci_split=
+	if [ "$oci_mode" = packages ]; then
+		set --
+		if ! ls "${IMAGE_ROOTFS}/var/lib/opkg/info" "${IMAGE_ROOTFS}/usr/lib/opkg/info" \
+			"${IMAGE_ROOTFS}/var/lib/dpkg/info" 2>/dev/null | grep -q '\.list$'; then
+			if [ -z "${PKGDATA_DIR}" ] || [ ! -d "${PKGDATA_DIR}/runtime" ]; then
+				oci_fail "OCI_LAYER_MODE is packages but IMAGE_ROOTFS has no package database and PKGDATA_DIR has no runtime/"
+			fi
+			set -- --pkgdata "${PKGDATA_DIR}"
+		fi
+		oci_split="$oci_work/layers.map"
+		if ! oci-layermap -q --summary --max-layers "$OCI_LAYER_MAX" "$@" "${IMAGE_ROOTFS}" \
+			>"$oci_split" 2>"$oci_work/layermap.err"; then
+			oci_fail "package layers: $(head -n 1 "$oci_work/layermap.err")"
+		fi
+		bbnote "OCI: package layers: $(sed -n 's/^oci-layermap: //p' "$oci_work/layermap.err")"
+	fi
+	if [ "$oci_mode" != multi ]; then
 		oci_prepare rootfs "${IMAGE_ROOTFS}" "" keep ""
 	else
 		set -f
@@ -541,7 +574,9 @@ bbfatal() { echo "ERROR: $*" >&2; exit 1; }
 		if [ "$oci_cache" != 1 ]; then
 			{
 				if tar "$@"; then echo 0 >"$oci_d/st.tar"; else echo $? >"$oci_d/st.tar"; fi
-			} | if [ -n "$oci_s_hist" ]; then oci-layer --created-by "$oci_s_hist"; else oci-layer; fi
+			} | if [ -n "$oci_s_hist" ]; then oci-layer --created-by "$oci_s_hist"
+			elif [ -n "$oci_split" ]; then oci-layer --split="$oci_split"
+			else oci-layer; fi
 			if [ "$(cat "$oci_d/st.tar")" != 0 ]; then
 				echo "layer $oci_s_name: tar of $(cat "$oci_d/root") failed (exit $(cat "$oci_d/st.tar"))" >>"$oci_work/failed"
 			fi

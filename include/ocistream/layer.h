@@ -34,6 +34,7 @@
 #include <ocistream/compress.h>
 #include <ocistream/error.h>
 #include <ocistream/layerdesc.h>
+#include <ocistream/splitmap.h>
 #include <ocistream/stream.h>
 
 /* Where a layer build is, for progress displays. */
@@ -61,6 +62,11 @@ struct ocis_layer_opts {
 	const char *created;		/* history: RFC 3339, may be NULL */
 	const char *created_by;		/* history, may be NULL */
 	const char *comment;		/* history, may be NULL */
+	/* oci-layer --split: the layers by this map (ocistream/layersplit.h),
+	 * NULL for one layer; then *desc is the last layer's and each layer
+	 * is told to on_split_layer (may be NULL) as it is written */
+	struct ocis_splitmap *split;
+	void (*on_split_layer)(void *ctx, const char *name, const struct ocis_layer_desc *d);
 	/* Called for warnings (dropped sockets, ...), may be NULL. */
 	void (*warn)(void *ctx, const char *msg);
 	/* Called with each written entry name (for -v), may be NULL. */

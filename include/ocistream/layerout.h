@@ -9,6 +9,11 @@
  *   ocis_stream_write_chunk ... ocis_stream_write_layer
  *
  * Memory: one chunk and the compressor's bounded ring.
+ *
+ * A spooled layer out (oci-layer --split: several layers built at once
+ * from one input) has a compressor without threads of its own, writes
+ * its compressed bytes to a temporary file without a name, and copies
+ * them into the stream as chunks at finish: the blob touches disk once.
  */
 #ifndef OCISTREAM_LAYEROUT_H
 #define OCISTREAM_LAYEROUT_H
@@ -26,6 +31,11 @@ struct ocis_layer_out;
 int ocis_layer_out_new(struct ocis_layer_out **out, struct ocis_stream_writer *w,
 		       enum ocis_compression compression, int level, int threads,
 		       ocis_error_t **err);
+/* Spooled (see above): the same bytes as ocis_layer_out_new gives, for any
+ * thread count; the compressor's work runs in write and finish. */
+int ocis_layer_out_new_spooled(struct ocis_layer_out **out, struct ocis_stream_writer *w,
+			       enum ocis_compression compression, int level,
+			       ocis_error_t **err);
 /* Append uncompressed layer tar bytes. */
 int ocis_layer_out_write(struct ocis_layer_out *lo, const void *data, size_t len,
 			 ocis_error_t **err);

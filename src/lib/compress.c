@@ -54,6 +54,8 @@
 #include <ocistream/error.h>
 #include <ocistream/hash.h>
 
+#include "internal.h"
+
 /* Uncompressed bytes per block (per gzip member).  Changing it changes the
  * gzip output bytes.  1 MiB: see docs/compression.md for the measurements. */
 #ifndef OCIS_COMPRESS_BLOCK_SIZE
@@ -514,15 +516,8 @@ out_unlock:
 static int
 start_thread(pthread_t *tid, void *(*fn)(void *), void *arg, ocis_error_t **err)
 {
-	sigset_t all, old;
-	int r;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = pthread_create(tid, NULL, fn, arg);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r != 0)
-		return ocis_error_set(err, r, "cannot start compressor thread");
+	if (ocis__thread_start(tid, fn, arg, err) < 0)
+		return ocis_error_wrap(err, "compressor");
 	return 0;
 }
 

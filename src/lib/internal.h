@@ -9,6 +9,7 @@
 #ifndef OCISTREAM_INTERNAL_H
 #define OCISTREAM_INTERNAL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,5 +51,9 @@ void ocis__free_secret(char *s);
 /* Format a warning and pass it to warn(ctx, msg) when warn is set. */
 void ocis__warnf(void (*warn)(void *ctx, const char *msg), void *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* Start a library thread with every signal blocked (a write to a closed
+ * pipe then fails with EPIPE instead of raising SIGPIPE there). */
+int ocis__thread_start(pthread_t *tid, void *(*fn)(void *), void *arg, struct ocis_error **err);
 
 #endif

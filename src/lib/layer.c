@@ -36,6 +36,7 @@
 #include <ocistream/layer.h>
 #include <ocistream/layerdesc.h>
 #include <ocistream/layerout.h>
+#include <ocistream/layersplit.h>
 #include <ocistream/pax.h>
 #include <ocistream/intake.h>
 #include <ocistream/tarin.h>
@@ -47,6 +48,7 @@
 struct builder {
 	const struct ocis_layer_opts *o;
 	struct ocis_layer_out *lo;	/* compressor, chunks, descriptor */
+	struct ocis_layersplit *split;	/* --split, or NULL */
 	uint64_t tar_bytes;		/* uncompressed layer bytes so far */
 	uint64_t entries;
 	uint64_t progress_mark;	/* tar_bytes at the last progress call */
@@ -65,7 +67,8 @@ report_progress(struct builder *b)
 	b->progress_mark = b->tar_bytes;
 	p.input_bytes = ocis_tarin_input_bytes(b->in);
 	p.tar_bytes = b->tar_bytes;
-	p.output_bytes = ocis_layer_out_written(b->lo);
+	p.output_bytes = b->split ? ocis_layersplit_written(b->split) :
+				    ocis_layer_out_written(b->lo);
 	p.entries = b->entries;
 	b->o->progress(b->o->cb_ctx, &p);
 }
@@ -77,16 +80,29 @@ tar_out(struct builder *b, const void *data, size_t len, ocis_error_t **err)
 	b->tar_bytes += len;
 	if (b->tar_bytes - b->progress_mark >= 4 * 1024 * 1024)
 		report_progress(b);
+	if (b->split != NULL)
+		return ocis_layersplit_write(b->split, data, len, err);
 	return ocis_layer_out_write(b->lo, data, len, err);
 }
 
 static int
 tar_zeros(struct builder *b, uint64_t n, ocis_error_t **err)
 {
-	b->tar_bytes += n;
-	if (b->tar_bytes - b->progress_mark >= 4 * 1024 * 1024)
-		report_progress(b);
-	return ocis_layer_out_zeros(b->lo, n, err);
+	static const unsigned char zeros[64 * 1024];
+
+	if (b->split == NULL) {
+		b->tar_bytes += n;
+		if (b->tar_bytes - b->progress_mark >= 4 * 1024 * 1024)
+			report_progress(b);
+		return ocis_layer_out_zeros(b->lo, n, err);
+	}
+	while (n > 0) {
+		size_t k = n > sizeof(zeros) ? sizeof(zeros) : (size_t)n;
+		if (tar_out(b, zeros, k, err) < 0)
+			return -1;
+		n -= k;
+	}
+	return 0;
 }
 
 /*
@@ -183,8 +199,15 @@ add_entry(struct builder *b, struct archive_entry *ae, ocis_error_t **err)
 	ocis_buf_reset(&b->hdr);
 	if (ocis_pax_encode_header(&pe, &b->hdr, err) < 0)
 		return ocis_error_wrap(err, "entry '%s'", ocis__safe_name(e.raw, s1, sizeof(s1)));
-	if (tar_out(b, b->hdr.data, b->hdr.len, err) < 0)
+	if (b->split != NULL) {
+		/* the split writes the header (and parent directories) */
+		b->tar_bytes += b->hdr.len;
+		if (ocis_layersplit_entry(b->split, e.path, e.len, pe.type, e.link, e.link_len,
+					  b->hdr.data, b->hdr.len, err) < 0)
+			return ocis_error_wrap(err, "entry '%s'", ocis__safe_name(e.raw, s1, sizeof(s1)));
+	} else if (tar_out(b, b->hdr.data, b->hdr.len, err) < 0) {
 		return -1;
+	}
 	if (pe.type == '0' && copy_data(b, pe.size, err) < 0)
 		return -1;
 	if (b->o->on_entry)
@@ -198,6 +221,7 @@ static void
 builder_release(struct builder *b)
 {
 	ocis_layer_out_free(b->lo);
+	ocis_layersplit_free(b->split);
 	ocis_tarin_free(b->in);
 	ocis_intake_release(&b->intake);
 	ocis_buf_release(&b->hdr);
@@ -223,8 +247,12 @@ ocis_layer_build(int in_fd, struct ocis_stream_writer *w, const struct ocis_laye
 	memset(&b, 0, sizeof(b));
 	b.o = o;
 	ocis_intake_init(&b.intake, &ino);
-	if (ocis_layer_out_new(&b.lo, w, o->compression, o->level, o->threads, err) < 0 ||
-	    ocis_tarin_open_fd(&b.in, in_fd, &io, err) < 0)
+	if (o->split != NULL ?
+	    ocis_layersplit_new(&b.split, o->split, w, o->compression, o->level, o->threads,
+				err) < 0 :
+	    ocis_layer_out_new(&b.lo, w, o->compression, o->level, o->threads, err) < 0)
+		goto out;
+	if (ocis_tarin_open_fd(&b.in, in_fd, &io, err) < 0)
 		goto out;
 	while ((r = ocis_tarin_next(b.in, &ae, err)) > 0) {
 		if (add_entry(&b, ae, err) < 0)
@@ -232,7 +260,10 @@ ocis_layer_build(int in_fd, struct ocis_stream_writer *w, const struct ocis_laye
 	}
 	if (r < 0)
 		goto out;
-	if (ocis_layer_out_finish(b.lo, o->created, o->created_by, o->comment, desc, err) < 0)
+	if (b.split != NULL ?
+	    ocis_layersplit_finish(b.split, o->created, o->created_by, o->comment,
+				   o->on_split_layer, o->cb_ctx, desc, err) < 0 :
+	    ocis_layer_out_finish(b.lo, o->created, o->created_by, o->comment, desc, err) < 0)
 		goto out;
 	if (stats) {
 		stats->entries = b.entries;

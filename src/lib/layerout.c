@@ -2,10 +2,13 @@
 /* The output side of a layer: see ocistream/layerout.h. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <ocistream/io.h>
 #include <ocistream/layerdesc.h>
 #include <ocistream/layerout.h>
 
@@ -22,6 +25,7 @@ struct ocis_layer_out {
 	size_t chunk_len;
 	uint64_t written;	/* compressed bytes, updated by the writer thread */
 	unsigned char *zeros;	/* ZEROS_SIZE zero bytes for ocis_layer_out_zeros */
+	int spool_fd;		/* spooled: the compressed bytes until finish, else -1 */
 };
 
 /* Compressor output (on the compressor's writer thread): cut into chunks. */
@@ -32,6 +36,8 @@ on_compressed(void *ctx, const void *data, size_t len, ocis_error_t **err)
 	const unsigned char *p = data;
 
 	__atomic_fetch_add(&lo->written, len, __ATOMIC_RELAXED);
+	if (lo->spool_fd >= 0)
+		return ocis_write_full(lo->spool_fd, data, len, err);
 	while (len > 0) {
 		size_t n = OCIS_CHUNK_MAX - lo->chunk_len;
 		if (n > len)
@@ -49,15 +55,21 @@ on_compressed(void *ctx, const void *data, size_t len, ocis_error_t **err)
 	return 0;
 }
 
-int
-ocis_layer_out_new(struct ocis_layer_out **out, struct ocis_stream_writer *w,
-		   enum ocis_compression compression, int level, int threads, ocis_error_t **err)
+static int
+layer_out_new(struct ocis_layer_out **out, struct ocis_stream_writer *w,
+	      enum ocis_compression compression, int level, int threads, int spooled,
+	      ocis_error_t **err)
 {
 	struct ocis_layer_out *lo = calloc(1, sizeof(*lo));
 
 	if (lo == NULL)
 		return ocis_error_oom(err);
 	lo->w = w;
+	lo->spool_fd = -1;
+	if (spooled && (lo->spool_fd = ocis_tmpfile(err)) < 0) {
+		free(lo);
+		return ocis_error_wrap(err, "spooling a layer");
+	}
 	lo->compression = compression;
 	lo->chunk = malloc(OCIS_CHUNK_MAX);
 	lo->zeros = calloc(1, ZEROS_SIZE);
@@ -72,6 +84,34 @@ ocis_layer_out_new(struct ocis_layer_out **out, struct ocis_stream_writer *w,
 	}
 	*out = lo;
 	return 0;
+}
+
+int
+ocis_layer_out_new(struct ocis_layer_out **out, struct ocis_stream_writer *w,
+		   enum ocis_compression compression, int level, int threads, ocis_error_t **err)
+{
+	return layer_out_new(out, w, compression, level, threads, 0, err);
+}
+
+int
+ocis_layer_out_new_spooled(struct ocis_layer_out **out, struct ocis_stream_writer *w,
+			   enum ocis_compression compression, int level, ocis_error_t **err)
+{
+	return layer_out_new(out, w, compression, level, 1, 1, err);
+}
+
+/* A spooled layer's compressed bytes, from the start, into chunks. */
+static int
+copy_spool(struct ocis_layer_out *lo, ocis_error_t **err)
+{
+	ssize_t n;
+
+	if (lseek(lo->spool_fd, 0, SEEK_SET) < 0)
+		return ocis_error_set(err, errno, "rewinding a layer spool");
+	while ((n = ocis_read_full(lo->spool_fd, lo->chunk, OCIS_CHUNK_MAX, err)) > 0)
+		if (ocis_stream_write_chunk(lo->w, lo->chunk, (size_t)n, err) < 0)
+			return -1;
+	return n < 0 ? ocis_error_wrap(err, "reading a layer spool") : 0;
 }
 
 /* Straight into the compressor, which copies into its 1 MiB blocks anyway:
@@ -111,7 +151,8 @@ ocis_layer_out_finish(struct ocis_layer_out *lo, const char *created, const char
 
 	memset(&d, 0, sizeof(d));
 	if (ocis_layer_out_zeros(lo, 2 * OCIS_BLOCK, err) < 0 ||
-	    ocis_compressor_finish(lo->comp, &res, err) < 0)
+	    ocis_compressor_finish(lo->comp, &res, err) < 0 ||
+	    (lo->spool_fd >= 0 && copy_spool(lo, err) < 0))
 		return -1;
 	if (lo->chunk_len > 0 && ocis_stream_write_chunk(lo->w, lo->chunk, lo->chunk_len, err) < 0)
 		return -1;
@@ -146,5 +187,7 @@ ocis_layer_out_free(struct ocis_layer_out *lo)
 	ocis_compressor_free(lo->comp);
 	free(lo->chunk);
 	free(lo->zeros);
+	if (lo->spool_fd >= 0)
+		close(lo->spool_fd);
 	free(lo);
 }

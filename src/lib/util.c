@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -156,5 +158,20 @@ ocis__dix_add(struct ocis__digest_index *x, const void *base, size_t stride, siz
 			dix_put(x, base, stride, j);
 	}
 	dix_put(x, base, stride, k);
+	return 0;
+}
+
+int
+ocis__thread_start(pthread_t *tid, void *(*fn)(void *), void *arg, ocis_error_t **err)
+{
+	sigset_t all, old;
+	int r;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(tid, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0)
+		return ocis_error_set(err, r, "cannot start a thread");
 	return 0;
 }

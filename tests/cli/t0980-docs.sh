@@ -10,7 +10,7 @@
 
 MAN=$top_srcdir/man
 EX=$top_srcdir/examples
-PROGRAMS="oci-layer oci-config oci-manifest oci-pack oci-flatten oci-diff oci-push"
+PROGRAMS="oci-layer oci-config oci-manifest oci-pack oci-flatten oci-diff oci-push oci-layermap"
 
 command -v groff >/dev/null 2>&1 && test_set_prereq GROFF
 command -v man >/dev/null 2>&1 && test_set_prereq MAN
@@ -19,7 +19,7 @@ command -v docker-registry >/dev/null 2>&1 && test_set_prereq REGISTRY
 
 # --- man pages ---------------------------------------------------------------
 
-for page in oci-layer.1 oci-config.1 oci-manifest.1 oci-pack.1 oci-flatten.1 oci-diff.1 oci-push.1 ocipipe.7; do
+for page in oci-layer.1 oci-config.1 oci-manifest.1 oci-pack.1 oci-flatten.1 oci-diff.1 oci-push.1 oci-layermap.1 ocipipe.7; do
 	test_expect_success GROFF "man page $page renders without warnings (groff -ww)" "
 		groff -ww -man -z '$MAN/$page' 2>err &&
 		test_cmp /dev/null err
@@ -83,7 +83,7 @@ test_expect_success 'ocipipe(7) and oci-config(1) name every OCI_IMAGE_* variabl
 '
 
 test_expect_success 'each man page has the exit codes 0, 1 and 2' '
-	for page in oci-layer.1 oci-config.1 oci-manifest.1 oci-pack.1 oci-flatten.1 oci-diff.1 oci-push.1 ocipipe.7; do
+	for page in oci-layer.1 oci-config.1 oci-manifest.1 oci-pack.1 oci-flatten.1 oci-diff.1 oci-push.1 oci-layermap.1 ocipipe.7; do
 		sed -n "/^\.SH EXIT STATUS/,/^\.SH /p" "$MAN/$page" >exit.sec &&
 		grep -qx "\.B 0" exit.sec && grep -qx "\.B 1" exit.sec &&
 		grep -qx "\.B 2" exit.sec || { echo "$page: exit codes"; exit 1; }

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 # The Yocto drop-in (issue 16): examples/yocto/ocipipe-image-oci.sh, the
 # commands of the class's IMAGE_CMD:oci, run under pseudo as bitbake runs
-# do_image_oci, for every mode of today's image-oci class: one layer; a
+# do_image_oci, for every mode of today's image-oci class and the
+# packages mode ocipipe adds (issue 20: layers split along the opkg
+# database or pkgdata, compared with the single layer's tree): one layer; a
 # base image by recipe and by path (also merged /usr against a plain /usr,
 # both ways); multi-layer with every layer type; the layer cache (miss,
 # hit, damaged entries); the traceability labels; empty exported
@@ -352,6 +354,86 @@ test_expect_success 'multi: OCI_LAYERS empty, an unknown type, a missing package
 '
 
 # --- the layer cache ----------------------------------------------------------
+
+# --- packages: split along the package lines (issue 20) ----------------------
+
+# config_history LAYOUT: the created_by of each history entry, one a line
+config_history() {
+	json_get "$(config "$1")" "\"\\n\".join(h.get(\"created_by\", \"\") for h in j[\"history\"])"
+}
+
+test_expect_success 'setup: a rootfs with an opkg database, and pkgdata for the one without' '
+	$FAKER sh -c "
+		set -e
+		cp -a rootfs pkgrootfs
+		mkdir -p pkgrootfs/var/lib/opkg/info
+		printf \"/usr/bin/sh\t0755\n/lib/libc.so\n/etc/os-release\n\" >pkgrootfs/var/lib/opkg/info/base.list
+		printf \"/usr/bin/app\n/etc/app\n/etc/app/app.conf\n/opt/app\n/opt/app/run\n/opt/app/run-again\n/opt/app/lib/libapp.so\n\" \
+			>pkgrootfs/var/lib/opkg/info/app.list
+		printf \"/srv/data/file\n/srv/data/gone\n\" >pkgrootfs/var/lib/opkg/info/data.list
+	" &&
+	mkdir -p pkgdata/runtime &&
+	echo "FILES_INFO:base: {\"/usr/bin/sh\": 6, \"/usr/lib/libc.so\": 5, \"/etc/os-release\": 5}" >pkgdata/runtime/base &&
+	echo "FILES_INFO:app: {\"/usr/bin/app\": 4, \"/etc/app/app.conf\": 5, \"/opt/app/run\": 4}" >pkgdata/runtime/app &&
+	echo "FILES_INFO:app-dbg: {\"/usr/bin/.debug/app\": 4}" >pkgdata/runtime/app-dbg &&
+	touch pkgdata/runtime/app.packaged
+'
+
+# flat_tree LAYOUT NAME: the image flattened (oci-flatten), extracted, its
+# tree in NAME.tree and its tar listing in NAME.flat
+flat_tree() {
+	oci-flatten "deploy/$1.tar" >"$2.tar" &&
+	tar_listing --mtime "$2.tar" >"$2.flat" &&
+	mkdir "$2.x" && tar -C "$2.x" --same-owner -xpf "$2.tar" &&
+	tree "$2.x" >"$2.tree"
+}
+
+test_expect_success ROOT 'packages: layers along the opkg database, the tree of the single layer' '
+	build pkgs IMAGE_ROOTFS="$TEST_DIR/pkgrootfs" OCI_LAYER_MODE=packages OCI_LAYER_MAX=5 &&
+	build pkgsingle IMAGE_ROOTFS="$TEST_DIR/pkgrootfs" &&
+	flat_tree pkgs-latest-oci pkgs-flat &&
+	flat_tree pkgsingle-latest-oci pkgsingle-flat &&
+	test_cmp pkgsingle-flat.flat pkgs-flat.flat &&
+	grep "NOTE: OCI: package layers: 3 packages" pkgs.log &&
+	n=$(layers deploy/pkgs-latest-oci | wc -l) &&
+	test $n -ge 3 && test $n -le 5 &&
+	config_history deploy/pkgs-latest-oci >hist &&
+	test "$(tail -n 1 hist)" = "oci-layer --split (layer rest)" &&
+	test $(grep -c "^oci-layer --split (layer group-0[0-9])\$" hist) = $((n - 1)) &&
+	clients pkgs pkgsingle-flat.tree
+'
+
+test_expect_success ROOT 'packages: a rebuild after one package changed changes at most 2 layers' '
+	$FAKER sh -c "echo app-2 >pkgrootfs/usr/bin/app" &&
+	layers deploy/pkgs-latest-oci >before &&
+	build pkgs2 IMAGE_ROOTFS="$TEST_DIR/pkgrootfs" OCI_LAYER_MODE=packages OCI_LAYER_MAX=5 &&
+	layers deploy/pkgs2-latest-oci >after &&
+	test $(wc -l <before) = $(wc -l <after) &&
+	test $(diff before after | grep -c "^>") -le 2 &&
+	$FAKER sh -c "echo app >pkgrootfs/usr/bin/app"
+'
+
+test_expect_success ROOT 'packages: from PKGDATA_DIR when the rootfs has no database' '
+	build pkgd OCI_LAYER_MODE=packages PKGDATA_DIR="$TEST_DIR/pkgdata" &&
+	flat_tree pkgd-latest-oci pkgd-flat &&
+	flat_tree single-latest-oci single-flat &&
+	test_cmp single-flat.flat pkgd-flat.flat &&
+	grep "NOTE: OCI: package layers: 2 packages" pkgd.log &&
+	test $(layers deploy/pkgd-latest-oci | wc -l) -ge 2 &&
+	clients pkgd single-flat.tree
+'
+
+test_expect_success 'packages: no database, a bad OCI_LAYER_MAX fail with one line, no image' '
+	test_must_fail build p1 OCI_LAYER_MODE=packages &&
+	grep -x "ERROR: OCI: OCI_LAYER_MODE is packages but IMAGE_ROOTFS has no package database and PKGDATA_DIR has no runtime/" p1.log &&
+	test_must_fail build p2 IMAGE_ROOTFS="$TEST_DIR/pkgrootfs" OCI_LAYER_MODE=packages OCI_LAYER_MAX=200 &&
+	grep -x "ERROR: OCI: OCI_LAYER_MAX is 200: a number of layers, 2 to 127" p2.log &&
+	test_must_fail build p3 IMAGE_ROOTFS="$TEST_DIR/pkgrootfs" OCI_LAYER_MODE=packages OCI_LAYER_MAX=x &&
+	for i in 1 2 3; do
+		test $(grep -c "^ERROR" p$i.log) = 1 || return 1
+		! test -e deploy/p$i-qemux86-64.rootfs-oci || return 1
+	done
+'
 
 test_expect_success 'cache: a first build misses, a rebuild hits and gives the same image' '
 	build cached OCI_LAYER_MODE=multi OCI_LAYERS="$LAYERS" &&

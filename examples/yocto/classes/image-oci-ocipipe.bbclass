@@ -51,12 +51,17 @@ OCI_IMAGE_APP_RECIPE ?= ""
 OCI_BASE_IMAGE ?= ""
 OCI_BASE_IMAGE_TAG ?= "latest"
 
-# "single": IMAGE_ROOTFS is one layer; "multi": one layer per OCI_LAYERS
+# "single": IMAGE_ROOTFS is one layer; "packages": IMAGE_ROOTFS split into
+# at most OCI_LAYER_MAX layers along its packages (oci-layermap: the
+# biggest packages get layers of their own, the others fixed groups, so a
+# package update changes its layer and the last one; from the package
+# database of the rootfs, or PKGDATA_DIR without one); "multi": one layer per OCI_LAYERS
 # entry NAME:TYPE:CONTENT, TYPE packages (names joined by +), directories
 # or files (paths of IMAGE_ROOTFS joined by +, only what the layers below
 # lack) or host (SOURCE:DEST pairs of the build machine joined by +).
 OCI_LAYER_MODE ?= "single"
 OCI_LAYERS ?= ""
+OCI_LAYER_MAX ?= "50"
 OCI_LAYER_CACHE ?= "1"
 OCI_LAYER_CACHE_DIR ?= "${TOPDIR}/oci-layer-cache/${MACHINE}"
 OCI_IMAGE_PUSH ?= ""
@@ -76,8 +81,12 @@ def ocipipe_subarch(d):
 # task needs built first.
 python __anonymous() {
     mode = d.getVar('OCI_LAYER_MODE') or 'single'
-    if mode not in ('single', 'multi'):
-        bb.fatal("OCI_LAYER_MODE is '%s': single or multi" % mode)
+    if mode not in ('single', 'packages', 'multi'):
+        bb.fatal("OCI_LAYER_MODE is '%s': single, packages or multi" % mode)
+    if mode == 'packages':
+        n = d.getVar('OCI_LAYER_MAX') or ''
+        if not n.isdigit() or not 2 <= int(n) <= 127:
+            bb.fatal("OCI_LAYER_MAX is '%s': a number of layers, 2 to 127" % n)
     if mode == 'multi':
         entries = (d.getVar('OCI_LAYERS') or '').split()
         if not entries:

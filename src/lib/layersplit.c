@@ -1,0 +1,513 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Package-split layers: see ocistream/layersplit.h.
+ *
+ * Threads.  Each layer's compressor has no threads of its own (a spooled
+ * layer out); with threads > 1, `nworkers` workers feed them: layer i
+ * belongs to worker i % nworkers, which alone writes into its compressors,
+ * so each compressor gets its bytes in input order from one thread and its
+ * output is what the same bytes would give on the caller's thread: the
+ * layers do not depend on the thread count.  The caller copies a layer's
+ * bytes into the open job of the layer's worker (JOB_SIZE bytes, one
+ * layer); a job of another layer or a full one is queued first.  A worker
+ * has JOBS job buffers; the caller waits while all of them are queued.  A
+ * worker's failure is kept, and every later call returns it.
+ *
+ * State per name seen (a node of `seen`): the layers that hold its
+ * directory entry and the layers that hold something below it, as 128-bit
+ * sets (OCIS_SPLITMAP_LAYERS_MAX < 128), where its directory header is in
+ * `dirs`, and for anything else the layer it went to (a hardlink's target
+ * is found there).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ocistream/layersplit.h>
+#include <ocistream/pathtab.h>
+
+#include "internal.h"
+
+struct layerset {
+	uint64_t w[2];
+};
+
+struct node_state {
+	struct layerset has;	/* layers holding this directory's entry */
+	struct layerset below;	/* layers holding something below it */
+	uint64_t hdr_off;	/* its directory header in `dirs` */
+	uint32_t hdr_len;	/* 0: no directory entry seen */
+	int16_t layer;		/* not a directory: its layer, else -1 */
+};
+
+#define JOB_SIZE (256 * 1024)
+#define JOBS 4
+#define WORKERS_MAX 64
+
+struct job {
+	int layer;
+	size_t len;
+	unsigned char *data;		/* JOB_SIZE bytes */
+};
+
+struct worker {
+	struct ocis_layersplit *s;
+	pthread_t tid;
+	int started;
+	pthread_cond_t cond_work;	/* a job queued, or stop */
+	struct job jobs[JOBS];
+	size_t head, n;			/* queued: jobs[head .. head + n) mod JOBS */
+	int open;			/* jobs[(head + n) % JOBS] is being filled */
+};
+
+struct ocis_layersplit {
+	struct ocis_splitmap *map;
+	struct ocis_stream_writer *w;
+	enum ocis_compression compression;
+	int level;
+	struct ocis_layer_out **lo;	/* by layer; NULL until its first entry */
+	struct ocis_pathtab seen;
+	struct ocis_pathtab_walk walk, lwalk;
+	struct node_state *st;
+	size_t st_cap;
+	struct ocis_buf dirs;		/* the directory headers, one after the other */
+	int cur;			/* the layer of the current entry's data */
+
+	struct worker *workers;		/* none: the caller writes itself */
+	size_t nworkers;
+	pthread_mutex_t lock;
+	pthread_cond_t cond_space;	/* a job done */
+	int stop, failed;
+	ocis_error_t *error;		/* a worker's first failure */
+};
+
+static int
+set_has(const struct layerset *s, int i)
+{
+	return (int)((s->w[i / 64] >> (i % 64)) & 1);
+}
+
+static void
+set_add(struct layerset *s, int i)
+{
+	s->w[i / 64] |= (uint64_t)1 << (i % 64);
+}
+
+static int start_workers(struct ocis_layersplit *s, int threads, ocis_error_t **err);
+
+int
+ocis_layersplit_new(struct ocis_layersplit **out, struct ocis_splitmap *map,
+		    struct ocis_stream_writer *w, enum ocis_compression compression, int level,
+		    int threads, ocis_error_t **err)
+{
+	struct ocis_layersplit *s;
+
+	if (map->n_layers == 0 || map->n_layers > OCIS_SPLITMAP_LAYERS_MAX)
+		return ocis_error_set(err, EINVAL, "internal: split map of %zu layers",
+				      map->n_layers);
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return ocis_error_oom(err);
+	s->map = map;
+	s->w = w;
+	s->compression = compression;
+	s->level = level;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond_space, NULL);
+	if ((s->lo = calloc(map->n_layers, sizeof(*s->lo))) == NULL) {
+		free(s);
+		return ocis_error_oom(err);
+	}
+	if (ocis_pathtab_init(&s->seen, err) < 0 || start_workers(s, threads, err) < 0) {
+		ocis_layersplit_free(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+/* State for every node of `seen` (new ones: no header, no layer). */
+static int
+grow_state(struct ocis_layersplit *s, ocis_error_t **err)
+{
+	size_t n = ocis_pathtab_count(&s->seen), old = s->st_cap, i;
+
+	if (n <= old)
+		return 0;
+	if (ocis__grow((void **)&s->st, &s->st_cap, n, sizeof(*s->st), err) < 0)
+		return -1;
+	for (i = old; i < s->st_cap; i++) {
+		memset(&s->st[i], 0, sizeof(s->st[i]));
+		s->st[i].layer = -1;
+	}
+	return 0;
+}
+
+/* A worker's failure, once the caller sees it. */
+static int
+worker_failure(struct ocis_layersplit *s, ocis_error_t **err)
+{
+	if (s->error != NULL) {
+		*err = s->error;
+		s->error = NULL;
+	} else {
+		ocis_error_set(err, 0, "an earlier layer write failed");
+	}
+	return -1;
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *wk = arg;
+	struct ocis_layersplit *s = wk->s;
+	ocis_error_t *e = NULL;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		struct job *j;
+		while (wk->n == 0 && !s->stop)
+			pthread_cond_wait(&wk->cond_work, &s->lock);
+		if (wk->n == 0)
+			break;
+		j = &wk->jobs[wk->head];
+		pthread_mutex_unlock(&s->lock);
+		if (!__atomic_load_n(&s->failed, __ATOMIC_ACQUIRE) &&
+		    ocis_layer_out_write(s->lo[j->layer], j->data, j->len, &e) < 0)
+			ocis_error_wrap(&e, "layer '%s'", s->map->names[j->layer]);
+		pthread_mutex_lock(&s->lock);
+		if (e != NULL) {
+			if (s->error == NULL)
+				s->error = e;
+			else
+				ocis_error_free(&e);
+			e = NULL;
+			__atomic_store_n(&s->failed, 1, __ATOMIC_RELEASE);
+		}
+		wk->head = (wk->head + 1) % JOBS;
+		wk->n--;
+		pthread_cond_signal(&s->cond_space);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+/* Queue the open job of a worker (lock held). */
+static void
+queue_open(struct worker *wk)
+{
+	if (!wk->open)
+		return;
+	wk->open = 0;
+	wk->n++;
+	pthread_cond_signal(&wk->cond_work);
+}
+
+/* Layer i's bytes to its worker. */
+static int
+worker_write(struct ocis_layersplit *s, int i, const unsigned char *p, size_t len,
+	     ocis_error_t **err)
+{
+	struct worker *wk = &s->workers[(size_t)i % s->nworkers];
+
+	pthread_mutex_lock(&s->lock);
+	while (len > 0) {
+		struct job *j = &wk->jobs[(wk->head + wk->n) % JOBS];
+		size_t k;
+
+		if (wk->open && (j->layer != i || j->len == JOB_SIZE)) {
+			queue_open(wk);
+			continue;
+		}
+		if (!wk->open) {
+			while (wk->n == JOBS && !s->failed)
+				pthread_cond_wait(&s->cond_space, &s->lock);
+			if (s->failed)
+				break;
+			wk->open = 1;
+			j->layer = i;
+			j->len = 0;
+		}
+		k = JOB_SIZE - j->len < len ? JOB_SIZE - j->len : len;
+		memcpy(j->data + j->len, p, k);
+		j->len += k;
+		p += k;
+		len -= k;
+	}
+	if (s->failed) {
+		int r = worker_failure(s, err);
+		pthread_mutex_unlock(&s->lock);
+		return r;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+/* Every worker's jobs done and the workers gone; their failure, if any. */
+static int
+stop_workers(struct ocis_layersplit *s, ocis_error_t **err)
+{
+	size_t i;
+
+	pthread_mutex_lock(&s->lock);
+	s->stop = 1;
+	for (i = 0; i < s->nworkers; i++) {
+		queue_open(&s->workers[i]);
+		pthread_cond_signal(&s->workers[i].cond_work);
+	}
+	pthread_mutex_unlock(&s->lock);
+	for (i = 0; i < s->nworkers; i++) {
+		if (s->workers[i].started)
+			pthread_join(s->workers[i].tid, NULL);
+		s->workers[i].started = 0;
+	}
+	if (s->failed && err != NULL)
+		return worker_failure(s, err);
+	return 0;
+}
+
+static int
+start_workers(struct ocis_layersplit *s, int threads, ocis_error_t **err)
+{
+	size_t i;
+
+	if (threads <= 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		threads = n < 1 ? 1 : n > WORKERS_MAX ? WORKERS_MAX : (int)n;
+	}
+	if (threads == 1)
+		return 0;
+	if (threads > WORKERS_MAX)
+		threads = WORKERS_MAX;
+	s->nworkers = (size_t)threads < s->map->n_layers ? (size_t)threads : s->map->n_layers;
+	if ((s->workers = calloc(s->nworkers, sizeof(*s->workers))) == NULL)
+		return ocis_error_oom(err);
+	for (i = 0; i < s->nworkers; i++)
+		pthread_cond_init(&s->workers[i].cond_work, NULL);
+	for (i = 0; i < s->nworkers; i++) {
+		struct worker *wk = &s->workers[i];
+		size_t k;
+		wk->s = s;
+		for (k = 0; k < JOBS; k++)
+			if ((wk->jobs[k].data = malloc(JOB_SIZE)) == NULL)
+				return ocis_error_oom(err);
+	}
+	for (i = 0; i < s->nworkers; i++) {
+		if (ocis__thread_start(&s->workers[i].tid, worker_main, &s->workers[i], err) < 0)
+			return ocis_error_wrap(err, "split layers");
+		s->workers[i].started = 1;
+	}
+	return 0;
+}
+
+/* Write p into layer i, opening it on its first bytes. */
+static int
+layer_write(struct ocis_layersplit *s, int i, const void *p, size_t len, ocis_error_t **err)
+{
+	if (s->lo[i] == NULL &&
+	    ocis_layer_out_new_spooled(&s->lo[i], s->w, s->compression, s->level, err) < 0)
+		return ocis_error_wrap(err, "layer '%s'", s->map->names[i]);
+	if (s->nworkers > 0)
+		return worker_write(s, i, p, len, err);
+	return ocis_layer_out_write(s->lo[i], p, len, err);
+}
+
+int
+ocis_layersplit_write(struct ocis_layersplit *s, const void *data, size_t len,
+		      ocis_error_t **err)
+{
+	return layer_write(s, s->cur, data, len, err);
+}
+
+/* Node x's directory header into layer i, unless it is there already. */
+static int
+put_dir(struct ocis_layersplit *s, uint32_t x, int i, ocis_error_t **err)
+{
+	struct node_state *n = &s->st[x];
+
+	if (n->hdr_len == 0 || set_has(&n->has, i))
+		return 0;
+	set_add(&n->has, i);
+	return layer_write(s, i, s->dirs.data + n->hdr_off, n->hdr_len, err);
+}
+
+/* The directories above the entry the walk ended at, into layer i. */
+static int
+put_parents(struct ocis_layersplit *s, int i, ocis_error_t **err)
+{
+	size_t k;
+
+	set_add(&s->st[OCIS_PATHTAB_ROOT].below, i);
+	if (put_dir(s, OCIS_PATHTAB_ROOT, i, err) < 0)
+		return -1;
+	for (k = 0; k + 1 < s->walk.n; k++) {
+		set_add(&s->st[s->walk.ids[k]].below, i);
+		if (put_dir(s, s->walk.ids[k], i, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* A directory entry: remembered, then written to its own layer and every
+ * layer holding it or something below it. */
+static int
+put_directory(struct ocis_layersplit *s, uint32_t x, int own, const void *hdr, size_t len,
+	      ocis_error_t **err)
+{
+	struct node_state *n = &s->st[x];
+	struct layerset to = n->has;
+	int i;
+
+	if (len == 0 || len > UINT32_MAX)
+		return ocis_error_set(err, 0, "internal: directory header of %zu bytes", len);
+	n->hdr_off = s->dirs.len;
+	n->hdr_len = (uint32_t)len;
+	n->layer = -1;
+	if (ocis_buf_add(&s->dirs, hdr, len, err) < 0)
+		return -1;
+	to.w[0] |= n->below.w[0];
+	to.w[1] |= n->below.w[1];
+	set_add(&to, own);
+	memset(&n->has, 0, sizeof(n->has));
+	for (i = 0; i < (int)s->map->n_layers; i++) {
+		if (!set_has(&to, i))
+			continue;
+		set_add(&n->has, i);
+		if (layer_write(s, i, hdr, len, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+ocis_layersplit_entry(struct ocis_layersplit *s, const char *path, size_t len, char type,
+		      const char *link, size_t link_len, const void *hdr, size_t hdr_len,
+		      ocis_error_t **err)
+{
+	uint32_t x;
+	int layer = -1;
+
+	if (ocis_pathtab_walk(&s->seen, &s->walk, path, len, 1, err) < 0 ||
+	    grow_state(s, err) < 0)
+		return -1;
+	x = ocis_pathtab_walk_node(&s->walk);
+	if (type == '1' && link != NULL) {
+		int r = ocis_pathtab_walk(&s->seen, &s->lwalk, link, link_len, 0, err);
+		if (r < 0)
+			return -1;
+		if (r == 1)
+			layer = s->st[ocis_pathtab_walk_node(&s->lwalk)].layer;
+	}
+	if (layer < 0 && (layer = ocis_splitmap_lookup(s->map, path, len, err)) < 0)
+		return -1;
+	if (len > 0 && put_parents(s, layer, err) < 0)
+		return -1;
+	if (type == '5') {
+		if (put_directory(s, x, layer, hdr, hdr_len, err) < 0)
+			return -1;
+	} else {
+		/* a name that was a directory and is now something else */
+		s->st[x].hdr_len = 0;
+		s->st[x].layer = (int16_t)layer;
+		if (layer_write(s, layer, hdr, hdr_len, err) < 0)
+			return -1;
+	}
+	s->cur = layer;
+	return 0;
+}
+
+uint64_t
+ocis_layersplit_written(const struct ocis_layersplit *s)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < s->map->n_layers; i++)
+		if (s->lo[i] != NULL)
+			n += ocis_layer_out_written(s->lo[i]);
+	return n;
+}
+
+int
+ocis_layersplit_finish(struct ocis_layersplit *s, const char *created, const char *created_by,
+		       const char *comment, ocis_layersplit_layer_fn on_layer, void *ctx,
+		       struct ocis_layer_desc *last, ocis_error_t **err)
+{
+	struct ocis_buf by = OCIS_BUF_INIT;
+	struct ocis_layer_desc d;
+	size_t i, n_open = 0, rest = s->map->n_layers - 1;
+	int r = -1;
+
+	memset(&d, 0, sizeof(d));
+	if (stop_workers(s, err) < 0)
+		return -1;
+	for (i = 0; i < s->map->n_layers; i++)
+		n_open += s->lo[i] != NULL;
+	if (n_open == 0 && ocis_layer_out_new_spooled(&s->lo[rest], s->w, s->compression,
+						      s->level, err) < 0)
+		return -1;
+	for (i = 0; i < s->map->n_layers; i++) {
+		if (s->lo[i] == NULL)
+			continue;
+		ocis_buf_reset(&by);
+		if (ocis_buf_addf(&by, err, "%s (layer %s)",
+				  created_by ? created_by : "oci-layer --split",
+				  s->map->names[i]) < 0)
+			goto out;
+		ocis_layer_desc_release(&d);
+		if (ocis_layer_out_finish(s->lo[i], created, (const char *)by.data, comment, &d,
+					  err) < 0) {
+			ocis_error_wrap(err, "layer '%s'", s->map->names[i]);
+			goto out;
+		}
+		/* its memory and spool go before the next layer's copy */
+		ocis_layer_out_free(s->lo[i]);
+		s->lo[i] = NULL;
+		if (on_layer)
+			on_layer(ctx, s->map->names[i], &d);
+	}
+	if (last) {
+		*last = d;
+		memset(&d, 0, sizeof(d));
+	}
+	r = 0;
+out:
+	ocis_layer_desc_release(&d);
+	ocis_buf_release(&by);
+	return r;
+}
+
+void
+ocis_layersplit_free(struct ocis_layersplit *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	__atomic_store_n(&s->failed, 1, __ATOMIC_RELEASE);	/* workers skip what is left */
+	stop_workers(s, NULL);
+	for (i = 0; i < s->nworkers; i++) {
+		size_t k;
+		for (k = 0; k < JOBS; k++)
+			free(s->workers[i].jobs[k].data);
+		pthread_cond_destroy(&s->workers[i].cond_work);
+	}
+	free(s->workers);
+	ocis_error_free(&s->error);
+	pthread_cond_destroy(&s->cond_space);
+	pthread_mutex_destroy(&s->lock);
+	for (i = 0; s->lo != NULL && i < s->map->n_layers; i++)
+		ocis_layer_out_free(s->lo[i]);
+	free(s->lo);
+	free(s->st);
+	ocis_pathtab_walk_release(&s->walk);
+	ocis_pathtab_walk_release(&s->lwalk);
+	ocis_pathtab_release(&s->seen);
+	ocis_buf_release(&s->dirs);
+	free(s);
+}
