@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 #include <ocistream/diff.h>
 #include <ocistream/flatten.h>
 #include <ocistream/layerdesc.h>
+#include <ocistream/locale.h>
 #include <ocistream/stream.h>
 
 #include "tool.h"
@@ -79,6 +79,7 @@ usage(void)
 	       "                            zstd 1-19, default 3)\n"
 	       "  -T, --threads=N           compression threads (default: all CPUs;\n"
 	       "                            1: one core, no threads)\n"
+	       TOOL_CACHE_HELP
 	       "      --source-date-epoch=N build time in seconds (default: $SOURCE_DATE_EPOCH)\n"
 	       "      --created-by=TEXT     history text for this layer\n"
 	       "      --comment=TEXT        history comment for this layer\n"
@@ -202,9 +203,8 @@ main(int argc, char **argv)
 	ocis_error_t *err = NULL;
 	int lfd, dfd;
 
-	/* Names are bytes (see oci-layer). */
-	if (setlocale(LC_CTYPE, "C.UTF-8") == NULL)
-		setlocale(LC_CTYPE, "");
+	/* Names are bytes (locale.h). */
+	ocis_locale_init();
 	tool_init("oci-diff");
 	memset(&args, 0, sizeof(args));
 	tool_layer_args_init(&args.l);
@@ -258,15 +258,19 @@ main(int argc, char **argv)
 		tool_die_error(err);
 	close(lfd);
 	if (args.l.summary || tool_verbosity >= 2) {
-		char size[16];
+		char size[16], cache[128];
 		fprintf(stderr, "%s: %s %s %s, %llu lower and %llu upper entries, %llu "
-			"written (%llu whiteouts), %llu unchanged%s, %.2f s\n", tool_progname,
+			"written (%llu whiteouts), %llu unchanged%s%s, %llu name lookups, %.2f s\n",
+			tool_progname,
 			desc.digest, tool_bytes(desc.size, size),
 			ocis_compression_name(args.l.compression),
 			(unsigned long long)st.lower_entries, (unsigned long long)st.upper_entries,
 			(unsigned long long)st.written, (unsigned long long)st.whiteouts,
 			(unsigned long long)st.unchanged,
-			st.lower_reread ? ", lower read twice" : "", tool_elapsed());
+			st.lower_reread ? ", lower read twice" : "",
+			tool_cache_summary(st.cache_used, &st.cache, cache, sizeof(cache)),
+			(unsigned long long)st.lookups,
+			tool_elapsed());
 	}
 	tool_layer_print_descriptor(&args.l, &desc);
 	ocis_layer_desc_release(&desc);

@@ -9,13 +9,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <ocistream/flatten.h>
+#include <ocistream/locale.h>
 
 #include "tool.h"
 
@@ -97,9 +97,8 @@ main(int argc, char **argv)
 	ocis_error_t *err = NULL;
 	int fd = STDIN_FILENO;
 
-	/* Names are bytes (see oci-layer). */
-	if (setlocale(LC_CTYPE, "C.UTF-8") == NULL)
-		setlocale(LC_CTYPE, "");
+	/* Names are bytes (locale.h). */
+	ocis_locale_init();
 	tool_init("oci-flatten");
 	memset(&args, 0, sizeof(args));
 	parse_args(argc, argv, &args);
@@ -127,10 +126,10 @@ main(int argc, char **argv)
 	if (args.summary || tool_verbosity >= 2) {
 		char out[16];
 		fprintf(stderr, "%s: %llu layers, %llu entries read, %llu written (%s), "
-			"%llu paths, %.2f s\n", tool_progname, (unsigned long long)st.layers,
-			(unsigned long long)st.entries_in, (unsigned long long)st.entries_out,
-			tool_bytes(st.bytes_out, out), (unsigned long long)st.paths,
-			tool_elapsed());
+			"%llu paths, %llu name lookups, %.2f s\n", tool_progname,
+			(unsigned long long)st.layers, (unsigned long long)st.entries_in,
+			(unsigned long long)st.entries_out, tool_bytes(st.bytes_out, out),
+			(unsigned long long)st.paths, (unsigned long long)st.lookups, tool_elapsed());
 	}
 	if (fd != STDIN_FILENO)
 		close(fd);

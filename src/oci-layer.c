@@ -6,7 +6,6 @@
 #include "config.h"
 
 #include <getopt.h>
-#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 
 #include <ocistream/layer.h>
 #include <ocistream/layerdesc.h>
+#include <ocistream/locale.h>
 #include <ocistream/stream.h>
 
 #include "tool.h"
@@ -41,6 +41,7 @@ usage(void)
 	       "                            zstd 1-19, default 3)\n"
 	       "  -T, --threads=N           compression threads (default: all CPUs;\n"
 	       "                            1: one core, no threads)\n"
+	       TOOL_CACHE_HELP
 	       "      --strip-absolute      store absolute names relative instead of failing\n"
 	       "      --whiteouts           the input is a prepared layer: keep its OCI\n"
 	       "                            whiteouts (.wh.NAME, .wh..wh..opq) instead of\n"
@@ -168,6 +169,9 @@ parse_args(int argc, char **argv, struct layer_args *a)
 	tool_layer_args_done(&a->l);
 	if (a->split_rest != NULL && a->split == NULL)
 		tool_usage_error("--split-rest needs --split");
+	if (a->split != NULL && a->o.whiteouts)
+		tool_usage_error("--whiteouts with --split: a whiteout in one layer would hide "
+				 "what the split put in the layers below it");
 	if (a->split != NULL && a->l.descriptor_file != NULL)
 		tool_usage_error("--print-descriptor writes one layer's descriptor; with --split "
 				 "use --summary, or read the layer.json entries of the stream");
@@ -217,10 +221,8 @@ main(int argc, char **argv)
 	struct ocis_splitmap map;
 	ocis_error_t *err = NULL;
 
-	/* Names are bytes: a UTF-8 ctype lets libarchive hand pax (UTF-8)
-	 * names over unchanged; raw ustar names are never converted. */
-	if (setlocale(LC_CTYPE, "C.UTF-8") == NULL)
-		setlocale(LC_CTYPE, "");
+	/* Names are bytes (locale.h). */
+	ocis_locale_init();
 	tool_init("oci-layer");
 	memset(&args, 0, sizeof(args));
 	tool_layer_args_init(&args.l);
@@ -256,15 +258,16 @@ main(int argc, char **argv)
 		tool_die_error(err);
 	tool_progress_clear();
 	if (args.split == NULL && (args.l.summary || tool_verbosity >= 2)) {
-		char size[16], usize[16];
+		char size[16], usize[16], cache[128];
 		double t = tool_elapsed();
-		fprintf(stderr, "%s: %s %s %s (%.1f %% of %s), %llu entries, %.2f s\n",
+		fprintf(stderr, "%s: %s %s %s (%.1f %% of %s), %llu entries%s, %.2f s\n",
 			tool_progname, desc.digest, tool_bytes(desc.size, size),
 			ocis_compression_name(args.l.compression),
 			desc.uncompressed_size ? 100.0 * (double)desc.size /
 						 (double)desc.uncompressed_size : 0.0,
 			tool_bytes(desc.uncompressed_size, usize),
-			(unsigned long long)stats.entries, t);
+			(unsigned long long)stats.entries,
+			tool_cache_summary(stats.cache_used, &stats.cache, cache, sizeof(cache)), t);
 	}
 	tool_layer_print_descriptor(&args.l, &desc);
 	ocis_layer_desc_release(&desc);

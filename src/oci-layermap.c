@@ -7,7 +7,6 @@
 #include "config.h"
 
 #include <getopt.h>
-#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 
 #include <ocistream/io.h>
 #include <ocistream/layermap.h>
+#include <ocistream/locale.h>
 #include <ocistream/splitmap.h>
 
 #include "tool.h"
@@ -99,8 +99,8 @@ main(int argc, char **argv)
 	struct ocis_buf map = OCIS_BUF_INIT;
 	ocis_error_t *err = NULL;
 
-	if (setlocale(LC_CTYPE, "C.UTF-8") == NULL)
-		setlocale(LC_CTYPE, "");
+	/* Names are bytes (locale.h). */
+	ocis_locale_init();
 	tool_init("oci-layermap");
 	memset(&args, 0, sizeof(args));
 	args.max_layers = OCIS_LAYERMAP_DEFAULT_LAYERS;

@@ -20,6 +20,7 @@
 #include <zstd.h>
 
 #include <ocistream/arch.h>
+#include <ocistream/gzmember.h>
 #include <ocistream/layerdesc.h>
 #include <ocistream/manifest.h>
 #include <ocistream/rfc3339.h>
@@ -261,11 +262,16 @@ tool_usage_error(const char *fmt, ...)
 void
 tool_version(void)
 {
+	char codec[64];
+
 	printf("%s (ocipipe) %s\n", tool_progname, PACKAGE_VERSION);
 	printf("libarchive %s, zlib %s, libdeflate %s, libzstd %s, yajl %d.%d.%d, %s\n",
 	       archive_version_string() + strlen("libarchive "), zlibVersion(),
 	       LIBDEFLATE_VERSION_STRING, ZSTD_versionString(),
 	       YAJL_MAJOR, YAJL_MINOR, YAJL_MICRO, OPENSSL_VERSION_TEXT);
+	/* level 1's bytes depend on whether this build has ISA-L */
+	ocis_gzmember_codec(1, codec, sizeof(codec));
+	printf("gzip level 1: %s\n", codec);
 	exit(tool_finish());
 }
 
@@ -385,6 +391,40 @@ tool_layer_args_init(struct tool_layer_args *a)
 	memset(a, 0, sizeof(*a));
 	a->compression = OCIS_COMPRESS_GZIP;
 	a->level = -1;
+	a->cache_max = OCIS_BLOCKCACHE_DEFAULT_MAX;
+}
+
+/* --cache-max: bytes, or with a K, M, G or T suffix (powers of 1024); 0 is
+ * no bound. */
+static int
+parse_cache_max(const char *arg, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	int shift = 0;
+
+	if (*arg < '0' || *arg > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno != 0)
+		return -1;
+	switch (*end) {
+	case 0: break;
+	case 'K': case 'k': shift = 10; end++; break;
+	case 'M': case 'm': shift = 20; end++; break;
+	case 'G': case 'g': shift = 30; end++; break;
+	case 'T': case 't': shift = 40; end++; break;
+	default: return -1;
+	}
+	if (*end == 'i' && shift)
+		end++;
+	if ((*end == 'B' || *end == 'b') && shift)
+		end++;
+	if (*end != 0 || (shift && v > (UINT64_MAX >> shift)))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
 }
 
 int
@@ -450,6 +490,21 @@ tool_layer_option(struct tool_layer_args *a, int c, const char *arg)
 	case TOOL_OPT_COMMENT: a->comment = arg; return 1;
 	case TOOL_OPT_SUMMARY: a->summary = 1; return 1;
 	case TOOL_OPT_DESCRIPTOR: a->descriptor_file = arg; return 1;
+	case TOOL_OPT_CACHE:
+		if (*arg == 0)
+			tool_usage_error("empty --cache");
+		a->cache_dir = arg;
+		a->cache_set = 1;
+		return 1;
+	case TOOL_OPT_NO_CACHE:
+		a->cache_dir = NULL;
+		a->cache_set = -1;
+		return 1;
+	case TOOL_OPT_CACHE_MAX:
+		if (parse_cache_max(arg, &a->cache_max) < 0)
+			tool_usage_error("invalid --cache-max '%s' (bytes, or with K, M, G, T)", arg);
+		a->cache_max_set = 1;
+		return 1;
 	}
 	return 0;
 }
@@ -462,11 +517,42 @@ tool_layer_args_done(struct tool_layer_args *a)
 	else if (!ocis_compression_level_valid(a->compression, a->level))
 		tool_usage_error("level %d is out of range for %s", a->level,
 				 ocis_compression_name(a->compression));
+	/* the cache from the environment (a bitbake task exports it), unless
+	 * --cache or --no-cache said otherwise; --cache-max beats the
+	 * environment's bound */
+	if (a->cache_set == 0) {
+		const char *env = getenv("OCI_LAYER_CACHE_DIR");
+		if (env != NULL && *env != 0)
+			a->cache_dir = env;
+	}
+	if (!a->cache_max_set && a->cache_dir != NULL) {
+		const char *env = getenv("OCI_LAYER_CACHE_MAX");
+		if (env != NULL && *env != 0 && parse_cache_max(env, &a->cache_max) < 0)
+			tool_usage_error("invalid OCI_LAYER_CACHE_MAX '%s' (bytes, or with K, M, G, T)",
+					 env);
+	}
+	if (a->cache_set == 1 && a->compression != OCIS_COMPRESS_GZIP)
+		tool_warn("--cache applies to gzip layers only (docs/cache.md); not used for %s",
+			  ocis_compression_name(a->compression));
 	if (!a->have_epoch)
 		a->have_epoch = tool_env_epoch(&a->epoch);
 	a->created[0] = 0;
 	if (a->have_epoch && ocis_rfc3339(a->epoch, a->created) < 0)
 		a->created[0] = 0;
+}
+
+const char *
+tool_cache_summary(int used, const struct ocis_blockcache_stats *st, char *buf, size_t size)
+{
+	uint64_t blocks = st->hits + st->misses + st->rejected;
+
+	if (!used)
+		snprintf(buf, size, "%s", "");
+	else
+		snprintf(buf, size, ", cache: %llu of %llu blocks reused, %llu rejected, %llu stored",
+			 (unsigned long long)st->hits, (unsigned long long)blocks,
+			 (unsigned long long)st->rejected, (unsigned long long)st->stored);
+	return buf;
 }
 
 void

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdnoreturn.h>
 
+#include <ocistream/blockcache.h>
 #include <ocistream/compress.h>
 #include <ocistream/error.h>
 #include <ocistream/layerdesc.h>
@@ -117,6 +118,10 @@ struct tool_layer_args {
 	const char *comment;			/* --comment */
 	int summary;				/* --summary (or -v) */
 	const char *descriptor_file;		/* --print-descriptor=FILE */
+	const char *cache_dir;			/* --cache, $OCI_LAYER_CACHE_DIR */
+	uint64_t cache_max;			/* --cache-max, $OCI_LAYER_CACHE_MAX */
+	int cache_set;				/* 1 --cache, -1 --no-cache, 0 neither */
+	int cache_max_set;			/* --cache-max was given */
 };
 /* What the shared layer options say, into a library option struct o (a
  * struct ocis_layer_opts or ocis_diff_opts: the fields have the same
@@ -125,15 +130,26 @@ struct tool_layer_args {
 	(o)->compression = (l)->compression; \
 	(o)->level = (l)->level; \
 	(o)->threads = (l)->threads; \
+	(o)->cache_dir = (l)->cache_dir; \
+	(o)->cache_max = (l)->cache_max; \
 	(o)->created = (l)->created[0] ? (l)->created : NULL; \
 	(o)->created_by = (l)->created_by; \
 	(o)->comment = (l)->comment; \
 } while (0)
 enum {
 	TOOL_OPT_GZIP = 0x1000, TOOL_OPT_ZSTD, TOOL_OPT_EPOCH, TOOL_OPT_CREATED_BY,
-	TOOL_OPT_COMMENT, TOOL_OPT_SUMMARY, TOOL_OPT_DESCRIPTOR,
+	TOOL_OPT_COMMENT, TOOL_OPT_SUMMARY, TOOL_OPT_DESCRIPTOR, TOOL_OPT_CACHE,
+	TOOL_OPT_CACHE_MAX, TOOL_OPT_NO_CACHE,
 };
 #define TOOL_LAYER_SHORTOPTS "c:l:T:"
+/* the --help lines of the cache options */
+#define TOOL_CACHE_HELP \
+	"      --cache=DIR           gzip: reuse compressed blocks kept in DIR from\n" \
+	"                            earlier builds (same bytes; default:\n" \
+	"                            $OCI_LAYER_CACHE_DIR; docs/cache.md)\n" \
+	"      --cache-max=SIZE      keep DIR within SIZE bytes (K, M, G, T suffixes;\n" \
+	"                            0: no bound; default $OCI_LAYER_CACHE_MAX or 2G)\n" \
+	"      --no-cache            no cache, whatever $OCI_LAYER_CACHE_DIR says\n"
 #define TOOL_LAYER_LONGOPTS \
 	{ "compress", required_argument, NULL, 'c' }, \
 	{ "gzip", no_argument, NULL, TOOL_OPT_GZIP }, \
@@ -144,13 +160,19 @@ enum {
 	{ "created-by", required_argument, NULL, TOOL_OPT_CREATED_BY }, \
 	{ "comment", required_argument, NULL, TOOL_OPT_COMMENT }, \
 	{ "summary", no_argument, NULL, TOOL_OPT_SUMMARY }, \
-	{ "print-descriptor", required_argument, NULL, TOOL_OPT_DESCRIPTOR }
+	{ "print-descriptor", required_argument, NULL, TOOL_OPT_DESCRIPTOR }, \
+	{ "cache", required_argument, NULL, TOOL_OPT_CACHE }, \
+	{ "cache-max", required_argument, NULL, TOOL_OPT_CACHE_MAX }, \
+	{ "no-cache", no_argument, NULL, TOOL_OPT_NO_CACHE }
 
 void tool_layer_args_init(struct tool_layer_args *a);
 /* 1 when c was one of the shared options (handled), else 0. */
 int tool_layer_option(struct tool_layer_args *a, int c, const char *arg);
 /* Default level, level range, SOURCE_DATE_EPOCH, created. */
 void tool_layer_args_done(struct tool_layer_args *a);
+/* --summary's words on the block cache ("" without one) into buf. */
+const char *tool_cache_summary(int used, const struct ocis_blockcache_stats *st, char *buf,
+			       size_t size);
 /* --print-descriptor: the layer descriptor as JSON. */
 void tool_layer_print_descriptor(const struct tool_layer_args *a, const struct ocis_layer_desc *d);
 /*

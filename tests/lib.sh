@@ -71,7 +71,7 @@ export top_srcdir top_builddir PATH
 LC_ALL=C
 LANG=C
 TZ=UTC
-unset SOURCE_DATE_EPOCH CDPATH GREP_OPTIONS
+unset SOURCE_DATE_EPOCH CDPATH GREP_OPTIONS OCI_LAYER_CACHE_DIR OCI_LAYER_CACHE_MAX
 for _t_v in $(env | sed -n 's/^\(OCI_IMAGE_[A-Z_]*\)=.*/\1/p'); do
 	unset "$_t_v"
 done

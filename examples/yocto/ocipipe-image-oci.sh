@@ -54,6 +54,7 @@ DEPLOY_DIR_IMAGE=$(cd "$DEPLOY_DIR_IMAGE" && pwd)
 : "${PKGDATA_DIR=}"
 : "${OCI_LAYER_CACHE=1}"
 : "${OCI_LAYER_CACHE_DIR=$TOPDIR/oci-layer-cache/$MACHINE}"
+: "${OCI_LAYER_CACHE_MAX=}"
 : "${OCI_IMAGE_PUSH=}"
 : "${OCI_IMAGE_PUSH_OPTS=}"
 : "${SOURCE_DATE_EPOCH=}"
@@ -191,6 +192,20 @@ bbfatal() { echo "ERROR: $*" >&2; exit 1; }
 		oci_cache=1
 		mkdir -p "$OCI_LAYER_CACHE_DIR"
 		oci_version=$(oci-layer --version)
+	fi
+	# The block cache of oci-layer (ocipipe docs/cache.md), in any mode:
+	# every oci-layer below reads OCI_LAYER_CACHE_DIR (and
+	# OCI_LAYER_CACHE_MAX, its bound) from the environment; the same
+	# bytes, compressed once per changed block.  Off with the layer cache.
+	if [ "$OCI_LAYER_CACHE" = 1 ] && [ -n "$OCI_LAYER_CACHE_DIR" ]; then
+		export OCI_LAYER_CACHE_DIR
+		if [ -n "$OCI_LAYER_CACHE_MAX" ]; then
+			export OCI_LAYER_CACHE_MAX
+		else
+			unset OCI_LAYER_CACHE_MAX
+		fi
+	else
+		unset OCI_LAYER_CACHE_DIR OCI_LAYER_CACHE_MAX
 	fi
 
 	# --- the tree below each layer ---

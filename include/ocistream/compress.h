@@ -12,8 +12,10 @@
  * no thread is started (zstd keeps libzstd's one worker): all of it runs in
  * the caller's write and finish calls, and `out` is called from there.
  *
- * Bytes: the output depends only on the input, the algorithm, the level and
- * the library version, never on the thread count.  gzip members carry no
+ * Bytes: the output depends only on the input (and the entry starts
+ * reported), the algorithm, the level and the library version, never on the
+ * thread count.  gzip blocks (one member each) end where chunker.h says, at
+ * most 1 MiB; zstd and none take fixed 1 MiB blocks.  gzip members carry no
  * name, mtime 0, XFL 0, OS 3 (Unix); zstd frames carry a checksum and are
  * made with nbWorkers >= 1 (libzstd's output is the same for any count >= 1).
  */
@@ -60,6 +62,18 @@ int ocis_compressor_new(struct ocis_compressor **out, enum ocis_compression alg,
 /* Feed uncompressed bytes (any length). */
 int ocis_compressor_write(struct ocis_compressor *c, const void *data, size_t len,
 			  ocis_error_t **err);
+struct ocis_blockcache;
+/* gzip: take members from `cache` (blockcache.h) when it holds a block's,
+ * store the others; the bytes are the same as without it.  Before the
+ * first write; the cache must outlive the compressor.  1 when used, 0 for
+ * zstd and none (their stream does not split into independent blocks:
+ * docs/cache.md). */
+int ocis_compressor_use_cache(struct ocis_compressor *c, struct ocis_blockcache *cache);
+/* An entry of the layer tar starts at the next byte written: gzip may end
+ * its block here (chunker.h); other algorithms ignore it.  Optional; the
+ * bytes depend on the calls made, so a caller makes them the same way
+ * every time. */
+int ocis_compressor_entry(struct ocis_compressor *c, ocis_error_t **err);
 /* Flush everything, wait until all output reached `out`, fill *res. */
 int ocis_compressor_finish(struct ocis_compressor *c, struct ocis_compress_result *res,
 			   ocis_error_t **err);

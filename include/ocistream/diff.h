@@ -67,6 +67,7 @@
 
 #include <stdint.h>
 
+#include <ocistream/blockcache.h>
 #include <ocistream/compress.h>
 #include <ocistream/error.h>
 #include <ocistream/layerdesc.h>
@@ -83,6 +84,8 @@ struct ocis_diff_opts {
 	const char *created;		/* history: RFC 3339, may be NULL */
 	const char *created_by;		/* history, may be NULL */
 	const char *comment;		/* history, may be NULL */
+	const char *cache_dir;		/* gzip block cache (docs/cache.md), or NULL */
+	uint64_t cache_max;		/* its bound in bytes, 0: none */
 	void (*warn)(void *ctx, const char *msg);
 	void (*on_entry)(void *ctx, const char *name);	/* each written entry */
 	void *cb_ctx;
@@ -102,6 +105,10 @@ struct ocis_diff_stats {
 	uint64_t whiteouts;		/* .wh.NAME and .wh..wh..opq entries */
 	uint64_t unchanged;		/* upper entries not written */
 	int lower_reread;		/* pass 3 ran */
+	int cache_used;			/* a block cache was used: */
+	struct ocis_blockcache_stats cache;	/* what it did */
+	uint64_t lookups;		/* name components looked up in the lower and
+					 * upper name tables */
 };
 
 /* lower_fd: the lower tar (read from its start; a pipe is fine unless pass

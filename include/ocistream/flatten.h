@@ -61,6 +61,7 @@ struct ocis_flatten_stats {
 	uint64_t entries_out;	/* entries written */
 	uint64_t paths;		/* paths in the index */
 	uint64_t bytes_out;	/* tar bytes written */
+	uint64_t lookups;	/* name components looked up in the index */
 };
 
 /* Flatten the image of in_fd (seekable, read from its current offset) into

@@ -33,6 +33,9 @@ void ocis_hash_release(struct ocis_hash *h);
 
 /* One-shot digest of a buffer. */
 int ocis_hash_buffer(const void *data, size_t len, char out[OCIS_DIGEST_STR_SIZE], ocis_error_t **err);
+/* The same, as the 32 bytes of the digest. */
+int ocis_hash_buffer_raw(const void *data, size_t len, unsigned char out[OCIS_DIGEST_LEN],
+			 ocis_error_t **err);
 
 /* 1 when s is "sha256:" followed by exactly 64 lowercase hex digits. */
 int ocis_digest_valid(const char *s);

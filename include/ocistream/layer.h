@@ -31,6 +31,7 @@
 
 #include <stdint.h>
 
+#include <ocistream/blockcache.h>
 #include <ocistream/compress.h>
 #include <ocistream/error.h>
 #include <ocistream/layerdesc.h>
@@ -62,6 +63,8 @@ struct ocis_layer_opts {
 	const char *created;		/* history: RFC 3339, may be NULL */
 	const char *created_by;		/* history, may be NULL */
 	const char *comment;		/* history, may be NULL */
+	const char *cache_dir;		/* gzip block cache (docs/cache.md), or NULL */
+	uint64_t cache_max;		/* its bound in bytes, 0: none */
 	/* oci-layer --split: the layers by this map (ocistream/layersplit.h),
 	 * NULL for one layer; then *desc is the last layer's and each layer
 	 * is told to on_split_layer (may be NULL) as it is written */
@@ -80,6 +83,8 @@ struct ocis_layer_opts {
 struct ocis_layer_stats {
 	uint64_t entries;		/* entries in the layer (not those left out) */
 	uint64_t input_bytes;		/* bytes read from in_fd */
+	int cache_used;			/* a block cache was used: */
+	struct ocis_blockcache_stats cache;	/* what it did */
 };
 
 /* Read a rootfs tar from in_fd and write one layer into w.  On success the

@@ -23,9 +23,9 @@
  * (diff_id = digest), which costs nothing.
  *
  * Memory: a ring of bounded buffers between the caller and the thread, the
- * decoders' state (a 2.1 MiB gzip member buffer, zlib's 32 KiB window, a
- * zstd window of at most 128 MiB as the tar reader allows), and about
- * 130 bytes per blob seen.
+ * decoders' state (4.3 MiB of gzip input and 1 MiB of output, zlib's
+ * 32 KiB window, a zstd window of at most 128 MiB as the tar reader
+ * allows), and about 130 bytes per blob seen.
  */
 #ifndef OCISTREAM_LAYERCHECK_H
 #define OCISTREAM_LAYERCHECK_H

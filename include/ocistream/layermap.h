@@ -29,9 +29,11 @@
  * FNV-1a-64(name) mod G.  Owners: a path listed by one package is that
  * package's; a path listed by several (shared directories) is nobody's.
  *
- * Lines: a path gets a line only where its owner's layer differs from the
- * layer the lines above it give: a directory one package owns wholly is
- * one line.  Lines come grouped by layer, in layer order (own layers by
+ * Lines: a path's layer is the one layer of every owned path at and below
+ * it (a directory whose owned paths are all of one layer, shared or not,
+ * is one line, and what is not listed below it goes there too), else its
+ * owner's; it gets a line only where that differs from the layer the
+ * lines above it give.  Lines come grouped by layer, in layer order (own layers by
  * class then name, groups by number, empty groups left out), paths sorted
  * by bytes with '/' first.  Memory: the listed paths in a path table.
  */

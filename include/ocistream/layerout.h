@@ -39,6 +39,18 @@ int ocis_layer_out_new_spooled(struct ocis_layer_out **out, struct ocis_stream_w
 /* Append uncompressed layer tar bytes. */
 int ocis_layer_out_write(struct ocis_layer_out *lo, const void *data, size_t len,
 			 ocis_error_t **err);
+struct ocis_blockcache_stats;
+/* gzip: use the block cache in dir (blockcache.h, docs/cache.md), bounded
+ * to max bytes (0: no bound) and trimmed when the layer is finished; the
+ * layer's bytes are the same.  Before the first write.  zstd and none:
+ * does nothing. */
+int ocis_layer_out_use_cache(struct ocis_layer_out *lo, const char *dir, uint64_t max,
+			     ocis_error_t **err);
+/* 1 and *st filled when a cache is in use, else 0. */
+int ocis_layer_out_cache_stats(struct ocis_layer_out *lo, struct ocis_blockcache_stats *st);
+/* An entry starts at the next byte (its header): lets gzip end a block
+ * there, so that blocks follow the files (compress.h, chunker.h). */
+int ocis_layer_out_entry(struct ocis_layer_out *lo, ocis_error_t **err);
 /* Append n zero bytes (padding, sparse holes, the end-of-archive blocks). */
 int ocis_layer_out_zeros(struct ocis_layer_out *lo, uint64_t n, ocis_error_t **err);
 /* Compressed bytes handed to the stream so far (readable from any thread). */

@@ -65,6 +65,10 @@ struct ocis_pathtab {
 	size_t arena_len, arena_cap;
 	uint64_t key[2];	/* the hash key, random per table */
 	uint32_t max;		/* nodes allowed (OCIS_PATHTAB_MAX; tests lower it) */
+	/* component lookups made, adds and walks included: a statistic the
+	 * tests bound to catch a walk that turned quadratic again (the one
+	 * field a lookup through a const table changes) */
+	uint64_t lookups;
 };
 
 /* An empty table: the root node only.  0, or -1 (out of memory). */

@@ -3,9 +3,10 @@
  * The layer compressor: see include/ocistream/compress.h and
  * docs/compression.md.
  *
- * Design.  The caller's bytes are cut into fixed-size blocks (BLOCK_SIZE,
- * never dependent on the thread count or on how the caller slices its
- * writes) held in a ring of `nslots` slots.  Block number `seq` lives in
+ * Design.  The caller's bytes are cut into blocks of at most BLOCK_SIZE
+ * (gzip: where the chunker says, content-defined and at entry starts the
+ * caller reports; zstd, none: fixed BLOCK_SIZE; never dependent on the
+ * thread count or on how the caller slices its writes) held in a ring of `nslots` slots.  Block number `seq` lives in
  * slot seq % nslots, so the ring is also the bounded queue: the caller
  * waits when nslots blocks are in flight, until half of them are written.
  * Around the ring run
@@ -13,7 +14,8 @@
  *	caller   --copy-->  slot  --submit-->
  *	hasher   (1 thread)  sha256 of the input, blocks in order -> diff_id
  *	workers  gzip: `threads` threads, each takes the next block and makes
- *		 it one complete gzip member with libdeflate;
+ *		 it one complete gzip member (gzmember.c:
+ *		 libdeflate, or ISA-L at level 1);
  *		 zstd: 1 feeder thread pushing blocks in order into a
  *		 ZSTD_CCtx that runs max(1, threads) libzstd workers
  *	writer   (1 thread)  in block order: sha256 of the output -> digest,
@@ -47,11 +49,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <libdeflate.h>
 #include <zstd.h>
 
+#include <ocistream/blockcache.h>
+#include <ocistream/chunker.h>
 #include <ocistream/compress.h>
 #include <ocistream/error.h>
+#include <ocistream/gzmember.h>
 #include <ocistream/hash.h>
 
 #include "internal.h"
@@ -73,8 +77,6 @@
 #endif
 
 #define MAX_THREADS 256
-#define GZIP_HEADER_SIZE 10
-#define GZIP_TRAILER_SIZE 8
 
 struct slot {
 	unsigned char *in;
@@ -91,7 +93,7 @@ struct worker {
 	struct ocis_compressor *c;
 	pthread_t tid;
 	int started;
-	struct libdeflate_compressor *deflate;
+	struct ocis_gzmember *gz;
 };
 
 struct ocis_compressor {
@@ -131,6 +133,8 @@ struct ocis_compressor {
 
 	struct ocis_hash hin, hout;
 	ZSTD_CCtx *zc;
+	struct ocis_chunker *chunker;	/* gzip: where blocks end (chunker.h) */
+	struct ocis_blockcache *cache;	/* gzip: members seen before, or NULL */
 };
 
 int
@@ -271,40 +275,34 @@ slot_of(struct ocis_compressor *c, uint64_t seq)
  * gzip
  */
 
-/* One block as one complete gzip member: fixed header (no name, mtime 0,
- * XFL 0, OS 3), raw deflate by libdeflate, CRC-32 and ISIZE. */
+/* One block as one gzip member (gzmember.c).  Only the last block can be
+ * short; an empty one adds nothing, except that an empty input still gets
+ * one (empty) member. */
 static int
 gzip_block(struct worker *w, struct slot *s, uint64_t seq, ocis_error_t **err)
 {
-	static const unsigned char header[GZIP_HEADER_SIZE] = {
-		0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3
-	};
-	unsigned char *p = s->out;
-	size_t n;
-	uint32_t crc, isize;
+	struct ocis_blockcache *cache = w->c->cache;
+	unsigned char key[OCIS_DIGEST_LEN];
 
 	s->out_len = 0;
-	/* Only the last block can be short; an empty one adds nothing, except
-	 * that an empty input still gets one (empty) member. */
 	if (s->in_len == 0 && seq != 0)
 		return 0;
-	memcpy(p, header, GZIP_HEADER_SIZE);
-	n = libdeflate_deflate_compress(w->deflate, s->in, s->in_len, p + GZIP_HEADER_SIZE,
-					s->out_cap - GZIP_HEADER_SIZE - GZIP_TRAILER_SIZE);
-	if (n == 0)
-		return ocis_error_set(err, 0, "compressing with gzip: output buffer too small");
-	p += GZIP_HEADER_SIZE + n;
-	crc = libdeflate_crc32(0, s->in, s->in_len);
-	isize = (uint32_t)s->in_len;
-	p[0] = crc & 0xff;
-	p[1] = (crc >> 8) & 0xff;
-	p[2] = (crc >> 16) & 0xff;
-	p[3] = crc >> 24;
-	p[4] = isize & 0xff;
-	p[5] = (isize >> 8) & 0xff;
-	p[6] = (isize >> 16) & 0xff;
-	p[7] = isize >> 24;
-	s->out_len = GZIP_HEADER_SIZE + n + GZIP_TRAILER_SIZE;
+	if (cache == NULL)
+		return ocis_gzmember_compress(w->gz, s->in, s->in_len, s->out, s->out_cap,
+					      &s->out_len, err);
+	/* blockcache.h: an entry is whole, its own and unchanged; used only
+	 * if it also inflates to this very block */
+	if (ocis_blockcache_key(cache, s->in, s->in_len, key, err) < 0)
+		return -1;
+	if (ocis_blockcache_get(cache, key, s->out, s->out_cap, &s->out_len)) {
+		if (ocis_gzmember_matches(w->gz, s->out, s->out_len, s->in, s->in_len))
+			return 0;
+		ocis_blockcache_reject(cache);
+	}
+	if (ocis_gzmember_compress(w->gz, s->in, s->in_len, s->out, s->out_cap, &s->out_len,
+				   err) < 0)
+		return -1;
+	ocis_blockcache_put(cache, key, s->out, s->out_len);
 	return 0;
 }
 
@@ -625,13 +623,16 @@ ocis_compressor_new(struct ocis_compressor **out, enum ocis_compression alg, int
 		c->workers[i].c = c;
 		if (alg != OCIS_COMPRESS_GZIP)
 			continue;
-		c->workers[i].deflate = libdeflate_alloc_compressor(level);
-		if (c->workers[i].deflate == NULL)
-			goto oom;
+		if (ocis_gzmember_new(&c->workers[i].gz, level, err) < 0)
+			goto fail;
 	}
-	if (alg == OCIS_COMPRESS_GZIP)
-		out_cap = GZIP_HEADER_SIZE + GZIP_TRAILER_SIZE +
-			  libdeflate_deflate_compress_bound(c->workers[0].deflate, BLOCK_SIZE);
+	if (alg == OCIS_COMPRESS_GZIP) {
+		out_cap = ocis_gzmember_bound(BLOCK_SIZE);
+		c->chunker = malloc(sizeof(*c->chunker));
+		if (c->chunker == NULL)
+			goto oom;
+		ocis_chunker_init(c->chunker, BLOCK_SIZE);
+	}
 
 	/* Large buffers come from mmap: pages untouched stay out of RSS. */
 	c->slots = calloc(c->nslots, sizeof(*c->slots));
@@ -771,11 +772,22 @@ submit(struct ocis_compressor *c, int last, ocis_error_t **err)
 	return 0;
 }
 
+/* The current block is complete: hand it on; the next byte starts a new
+ * block. */
+static int
+end_block(struct ocis_compressor *c, ocis_error_t **err)
+{
+	if (c->chunker)
+		ocis_chunker_next_block(c->chunker);
+	return submit(c, 0, err);
+}
+
 int
 ocis_compressor_write(struct ocis_compressor *c, const void *data, size_t len,
 		      ocis_error_t **err)
 {
 	const unsigned char *p = data;
+	int cut;
 
 	if (c->finished)
 		return ocis_error_set(err, EINVAL, "compressor already finished");
@@ -789,14 +801,40 @@ ocis_compressor_write(struct ocis_compressor *c, const void *data, size_t len,
 		n = BLOCK_SIZE - c->cur->in_len;
 		if (n > len)
 			n = len;
+		cut = c->cur->in_len + n == BLOCK_SIZE;
+		if (c->chunker)
+			n = ocis_chunker_scan(c->chunker, p, n, &cut);
 		memcpy(c->cur->in + c->cur->in_len, p, n);
 		c->cur->in_len += n;
 		c->in_total += n;
 		p += n;
 		len -= n;
-		if (c->cur->in_len == BLOCK_SIZE && submit(c, 0, err) < 0)
+		if (cut && end_block(c, err) < 0)
 			return -1;
 	}
+	return 0;
+}
+
+int
+ocis_compressor_use_cache(struct ocis_compressor *c, struct ocis_blockcache *cache)
+{
+	if (c->alg != OCIS_COMPRESS_GZIP || c->in_total > 0 || c->cur != NULL)
+		return 0;
+	c->cache = cache;
+	return 1;
+}
+
+int
+ocis_compressor_entry(struct ocis_compressor *c, ocis_error_t **err)
+{
+	if (c->finished)
+		return ocis_error_set(err, EINVAL, "compressor already finished");
+	if (is_failed(c))
+		return report(c, err);
+	/* the chunker counts from every entry start; right after a cut (no
+	 * current block) it never asks for one */
+	if (c->chunker && ocis_chunker_entry(c->chunker) && c->cur)
+		return end_block(c, err);
 	return 0;
 }
 
@@ -848,8 +886,7 @@ ocis_compressor_free(struct ocis_compressor *c)
 		return;
 	stop_threads(c);
 	for (i = 0; c->workers != NULL && i < c->nworkers; i++)
-		if (c->workers[i].deflate)
-			libdeflate_free_compressor(c->workers[i].deflate);
+		ocis_gzmember_free(c->workers[i].gz);
 	free(c->workers);
 	for (i = 0; c->slots != NULL && i < c->nslots; i++) {
 		if (c->slots[i].out != c->slots[i].in)
@@ -859,6 +896,7 @@ ocis_compressor_free(struct ocis_compressor *c)
 	free(c->slots);
 	if (c->zc)
 		ZSTD_freeCCtx(c->zc);
+	free(c->chunker);
 	ocis_hash_release(&c->hin);
 	ocis_hash_release(&c->hout);
 	ocis_error_free(&c->error);

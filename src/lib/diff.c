@@ -93,6 +93,7 @@ struct diff {
 	struct ocis_buf names;
 	struct ocis_pathtab ltab;	/* lower name -> record (the node id) */
 	struct ocis_pathtab_walk lwalk;
+	struct ocis_pathtab_walk lupper;	/* the upper entry's path in ltab */
 	struct ocis_pathtab utab;	/* upper names */
 	struct ocis_pathtab_walk uwalk;
 	uint32_t *ucar;		/* by utab node: carrier record, NONE (written) or U_ABSENT */
@@ -141,6 +142,37 @@ static uint32_t
 lower_find(const struct diff *d, const char *p, size_t len)
 {
 	return ocis_pathtab_find(&d->ltab, p, len);
+}
+
+/* The lower records of an upper entry's path and of all its parents, in
+ * one walk that reuses the prefix the last entry shared: walk_to asks for
+ * every parent of every entry, and a lookup from the root for each was
+ * quadratic in the depth (a 2000-level tree).  The lower table is complete
+ * by then (index_lower), so what the walk did not find is not there. */
+static int
+lwalk_upper(struct diff *d, const char *p, size_t len, ocis_error_t **err)
+{
+	return ocis_pathtab_walk(&d->ltab, &d->lupper, p, len, 0, err) < 0 ? -1 : 0;
+}
+
+/* After lwalk_upper(p): the lower record of p's first len bytes (p itself,
+ * or a parent: len at a '/' of p), or NONE. */
+static uint32_t
+lfind_walked(const struct diff *d, size_t len)
+{
+	const struct ocis_pathtab_walk *w = &d->lupper;
+	size_t lo = 0, hi = w->n;
+
+	if (len == 0)
+		return OCIS_PATHTAB_ROOT;
+	while (lo < hi) {	/* the ends grow with the components */
+		size_t mid = lo + (hi - lo) / 2;
+		if (w->ends[mid] < len)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < w->n && w->ends[lo] == len ? w->ids[lo] : NONE;
 }
 
 /* Upper non-directory p: its carrier record or NONE (written); NULL when
@@ -814,8 +846,8 @@ dir_holds(const struct open_dir *s, const char *p, size_t len)
 /*
  * Bring the stack of open directories to the parents of p (the stack holds
  * prefixes of the previous path, so a prefix test on lengths is enough):
- * close the directories p is not in, open p's parents that have no entry.
- * Returns 1 when one of p's parents already ended earlier (p must then be
+ * close the directories p is not in, open p's parents that have no entry
+ * (their lower records from lwalk_upper(p), called first).  Returns 1 when one of p's parents already ended earlier (p must then be
  * written), 0 otherwise.
  */
 static int
@@ -838,7 +870,7 @@ walk_to(struct diff *d, const char *p, size_t len, ocis_error_t **err)
 		uint32_t r;
 		if (p[i] != '/')
 			continue;
-		r = lower_find(d, p, i);
+		r = lfind_walked(d, i);
 		if (r != NONE) {
 			if (!is_dir_type(d->recs[r].type))
 				return ocis_error_set(err, 0, "below '%.*s', which has no "
@@ -918,10 +950,12 @@ upper_entry(struct diff *d, struct counted_tarin *t, struct archive_entry *ae, o
 		return -1;
 	p = (const char *)d->path.data;
 	len = d->path.len;
+	if (lwalk_upper(d, p, len, err) < 0)
+		return -1;
 	force = len == 0 ? 0 : walk_to(d, p, len, err);
 	if (force < 0)
 		return -1;
-	lr = lower_find(d, p, len);
+	lr = lfind_walked(d, len);
 	if (lr != NONE) {
 		if (d->recs[lr].flags & F_SEEN && len > 0)
 			force = 1;	/* the upper has the path twice */
@@ -1181,6 +1215,7 @@ diff_release(struct diff *d)
 		ocis_pathtab_release(&d->utab);
 	}
 	ocis_pathtab_walk_release(&d->lwalk);
+	ocis_pathtab_walk_release(&d->lupper);
 	ocis_pathtab_walk_release(&d->uwalk);
 	free(d->ucar);
 	for (i = 0; i < d->n_pend; i++)
@@ -1269,14 +1304,17 @@ ocis_diff_build(int lower_fd, const char *lower_what, int upper_fd,
 	/* The lower first (a FIFO is read before anything waits on stdin). */
 	if (index_lower(&d, lower_fd, lower_what, err) < 0)
 		goto out;
-	if (ocis_layer_out_new(&d.lo, w, o->compression, o->level, o->threads, err) < 0)
+	if (ocis_layer_out_new(&d.lo, w, o->compression, o->level, o->threads, err) < 0 ||
+	    (o->cache_dir && ocis_layer_out_use_cache(d.lo, o->cache_dir, o->cache_max, err) < 0))
 		goto out;
 	if (diff_upper(&d, upper_fd, err) < 0)
 		goto out;
 	if (d.any_needed && emit_needed(&d, lower_fd, lower_what, err) < 0)
 		goto out;
+	stats->lookups = d.ltab.lookups + d.utab.lookups;
 	if (ocis_layer_out_finish(d.lo, o->created, o->created_by, o->comment, desc, err) < 0)
 		goto out;
+	stats->cache_used = ocis_layer_out_cache_stats(d.lo, &stats->cache);
 	ret = 0;
 out:
 	diff_release(&d);

@@ -450,8 +450,10 @@ whiteout_kind(struct flat *f, const char **why)
 	const char *c;
 
 	*why = "below a whiteout";
-	for (c = p; c < base; c = strchr(c, '/') + 1)
-		if (c[0] == '.' && strncmp(c, ".wh.", 4) == 0)
+	/* ".wh." at the start of a directory component; one memmem() over
+	 * the directory part, not a call per component (2000-level names) */
+	for (c = p; c < base && (c = memmem(c, (size_t)(base - c), ".wh.", 4)) != NULL; c++)
+		if (c == p || c[-1] == '/')
 			return E_BAD;
 	if (strncmp(base, ".wh.", 4) != 0)
 		return E_NORMAL;
@@ -1120,6 +1122,7 @@ flat_run(struct flat *f, int out_fd, ocis_error_t **err)
 	for (i = 0; i < f->im->n; i++)
 		if (emit_layer(f, i, &seq2, err) < 0)
 			return -1;
+	f->st->lookups = f->tab.lookups;
 	if (seq1 != seq2)
 		return ocis_error_set(err, 0, "the layers read differently the second time (did "
 				      "the input file change?)");

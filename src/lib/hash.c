@@ -92,8 +92,9 @@ ocis_hash_release(struct ocis_hash *h)
 	h->ctx = NULL;
 }
 
-int
-ocis_hash_buffer(const void *data, size_t len, char out[OCIS_DIGEST_STR_SIZE], ocis_error_t **err)
+/* One-shot digests: as a string (raw == NULL) or as 32 bytes. */
+static int
+hash_buffer(const void *data, size_t len, char *out, unsigned char *raw, ocis_error_t **err)
 {
 	struct ocis_hash h;
 	int r;
@@ -101,9 +102,22 @@ ocis_hash_buffer(const void *data, size_t len, char out[OCIS_DIGEST_STR_SIZE], o
 	if (ocis_hash_init(&h, err) < 0)
 		return -1;
 	ocis_hash_update(&h, data, len);
-	r = ocis_hash_final(&h, out, err);
+	r = raw ? ocis_hash_final_raw(&h, raw, err) : ocis_hash_final(&h, out, err);
 	ocis_hash_release(&h);
 	return r;
+}
+
+int
+ocis_hash_buffer(const void *data, size_t len, char out[OCIS_DIGEST_STR_SIZE], ocis_error_t **err)
+{
+	return hash_buffer(data, len, out, NULL, err);
+}
+
+int
+ocis_hash_buffer_raw(const void *data, size_t len, unsigned char out[OCIS_DIGEST_LEN],
+		     ocis_error_t **err)
+{
+	return hash_buffer(data, len, NULL, out, err);
 }
 
 int

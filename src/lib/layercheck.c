@@ -46,7 +46,11 @@
 /* more than a 1 MiB member can compress to (libdeflate's bound is a few
  * hundred bytes over): with this much buffered, a member is whole */
 #define GIN_WHOLE (GOUT_CAP + 64 * 1024)
-#define GIN_CAP (GIN_WHOLE + SLOT_SIZE)
+/* room for four: the bytes left after the whole members (less than
+ * GIN_WHOLE) move to the front only when the buffer is full, about once
+ * every three members, where moving them after each member copied three
+ * times the compressed size */
+#define GIN_CAP (4 * GIN_WHOLE)
 #define ZOUT_SIZE (256 * 1024)
 /* 128 MiB, as the tar reader allows (libzstd's default limit) */
 #define ZSTD_WINDOW_LOG_MAX 27
@@ -103,7 +107,7 @@ struct ocis_layercheck {
 	/* gzip */
 	struct libdeflate_decompressor *ld;
 	unsigned char *gin, *gout;
-	size_t gin_len;
+	size_t gin_pos, gin_len;	/* the bytes not inflated yet: [pos, len) */
 	int gz_zlib;			/* zlib for the rest of the blob */
 	int gz_between;			/* zlib: a member ended, the next one not begun */
 	z_stream z;
@@ -191,7 +195,7 @@ to_zlib(struct ocis_layercheck *c, const unsigned char *p, size_t n)
 static void
 gz_fast(struct ocis_layercheck *c, int final)
 {
-	size_t pos = 0;
+	size_t pos = c->gin_pos;
 
 	while (c->why == NULL && !c->gz_zlib &&
 	       (c->gin_len - pos >= GIN_WHOLE || (final && pos < c->gin_len))) {
@@ -213,8 +217,9 @@ gz_fast(struct ocis_layercheck *c, int final)
 		to_zlib(c, c->gin + pos, c->gin_len - pos);
 		pos = c->gin_len;
 	}
-	memmove(c->gin, c->gin + pos, c->gin_len - pos);
-	c->gin_len -= pos;
+	c->gin_pos = pos;
+	if (pos == c->gin_len)
+		c->gin_pos = c->gin_len = 0;
 }
 
 static void
@@ -227,7 +232,12 @@ gz_data(struct ocis_layercheck *c, const unsigned char *p, size_t n)
 			zlib_feed(c, p, n);
 			return;
 		}
-		/* gz_fast leaves less than GIN_WHOLE: a slot always fits */
+		/* full: what gz_fast left (less than GIN_WHOLE) to the front */
+		if (c->gin_len == GIN_CAP) {
+			memmove(c->gin, c->gin + c->gin_pos, c->gin_len - c->gin_pos);
+			c->gin_len -= c->gin_pos;
+			c->gin_pos = 0;
+		}
 		k = GIN_CAP - c->gin_len < n ? GIN_CAP - c->gin_len : n;
 		memcpy(c->gin + c->gin_len, p, k);
 		c->gin_len += k;
@@ -269,7 +279,12 @@ zs_data(struct ocis_layercheck *c, const unsigned char *p, size_t n)
 		}
 		out(c, c->zout, o.pos);
 		c->zs_hint = r;
-	} while (in.pos < in.size || o.pos == o.size);
+		/* a full buffer may hold back more of the frame, unless the
+		 * frame ended with it (0): called again without input, libzstd
+		 * would start on the next frame's header and ask for it, and
+		 * the blob would pass for truncated (a layer of a multiple of
+		 * 256 KiB, one frame) */
+	} while (in.pos < in.size || (o.pos == o.size && c->zs_hint != 0));
 }
 
 /* A new blob starts: its codec from its first bytes (the first slot of a
@@ -288,7 +303,7 @@ blob_start(struct ocis_layercheck *c, const unsigned char *p, size_t n)
 	}
 	if (n >= 2 && p[0] == 0x1f && p[1] == 0x8b) {
 		c->codec = K_GZIP;
-		c->gin_len = 0;
+		c->gin_pos = c->gin_len = 0;
 		c->gz_zlib = 0;
 		if (c->ld == NULL && (c->ld = libdeflate_alloc_decompressor()) == NULL)
 			return -1;

@@ -452,8 +452,48 @@ cmp_path(const void *a, const void *b)
 
 struct listed {
 	char *path;		/* first: cmp_path sorts these too */
-	int32_t owner;
+	int32_t rank;		/* the layer it should be in */
 };
+
+#define AGG_NONE (-1)		/* nothing owned below */
+#define AGG_MIXED (-2)		/* owned paths of several layers below */
+
+static int32_t
+agg_join(int32_t a, int32_t b)
+{
+	if (a == AGG_NONE)
+		return b;
+	if (b == AGG_NONE || a == b)
+		return a;
+	return AGG_MIXED;
+}
+
+/*
+ * By node: the one layer of every owned path at or below it, AGG_NONE or
+ * AGG_MIXED.  A parent's id is smaller than its children's, so one pass
+ * from the last id down sees every child before its parent.  Shared
+ * paths (directories) count for nothing: a directory whose owned paths
+ * are all of one layer is one line, whoever else lists it.
+ */
+static int
+subtree_layers(struct mapper *m, int32_t **out, ocis_error_t **err)
+{
+	size_t n = ocis_pathtab_count(&m->paths), i;
+	int32_t *agg = malloc(n * sizeof(*agg));
+
+	if (agg == NULL)
+		return ocis_error_oom(err);
+	for (i = 0; i < n; i++)
+		agg[i] = AGG_NONE;
+	for (i = n; i-- > 1;) {
+		uint32_t p = ocis_pathtab_parent(&m->paths, (uint32_t)i);
+		if (i < m->owner_cap && m->owner[i] >= 0)
+			agg[i] = agg_join(agg[i], m->pkgs[m->owner[i]].rank);
+		agg[p] = agg_join(agg[p], agg[i]);
+	}
+	*out = agg;
+	return 0;
+}
 
 struct line {
 	int rank;
@@ -472,10 +512,11 @@ cmp_line(const void *a, const void *b)
 }
 
 /*
- * The lines: in path order, a path whose owner's layer is not the one the
- * nearest line above it gives (the rest at the top) gets a line.  The
- * stack holds the lines above the current path.  Written to out grouped
- * by layer.
+ * The lines: in path order, a path whose layer is not the one the nearest
+ * line above it gives (the rest at the top) gets a line.  A path's layer:
+ * the one layer of all owned paths at and below it, else its owner's.
+ * The stack holds the lines above the current path.  Written to out
+ * grouped by layer.
  */
 static int
 write_lines(struct mapper *m, struct ocis_buf *out, struct ocis_layermap_stats *st,
@@ -483,18 +524,23 @@ write_lines(struct mapper *m, struct ocis_buf *out, struct ocis_layermap_stats *
 {
 	struct ocis_buf name = OCIS_BUF_INIT;
 	struct listed *paths = NULL;
+	int32_t *agg = NULL;
 	char g[32];
 	struct line *lines = NULL;
 	size_t *stack = NULL, n = 0, cap = 0, n_lines = 0, depth = 0, i;
 	int r = -1, last_rank = -1;
 
+	if (subtree_layers(m, &agg, err) < 0)
+		goto out;
 	for (i = 1; i < ocis_pathtab_count(&m->paths); i++) {
-		if (i >= m->owner_cap || m->owner[i] < 0)
+		int32_t want = agg[i] >= 0 ? agg[i] :
+			       i < m->owner_cap && m->owner[i] >= 0 ? m->pkgs[m->owner[i]].rank : -1;
+		if (want < 0)
 			continue;
 		if (ocis__grow((void **)&paths, &cap, n + 1, sizeof(*paths), err) < 0 ||
 		    ocis_pathtab_name(&m->paths, (uint32_t)i, &name, err) < 0)
 			goto out;
-		paths[n].owner = m->owner[i];
+		paths[n].rank = want;
 		paths[n++].path = ocis_buf_detach(&name, NULL);
 	}
 	qsort(paths, n, sizeof(*paths), cmp_path);
@@ -516,7 +562,7 @@ write_lines(struct mapper *m, struct ocis_buf *out, struct ocis_layermap_stats *
 			depth--;
 		}
 		above = depth > 0 ? lines[stack[depth - 1]].rank : -1;
-		rank = m->pkgs[paths[i].owner].rank;
+		rank = paths[i].rank;
 		if (rank == above)
 			continue;
 		lines[n_lines].rank = rank;
@@ -549,6 +595,7 @@ out:
 	free(paths);
 	free(lines);
 	free(stack);
+	free(agg);
 	ocis_buf_release(&name);
 	return r;
 }

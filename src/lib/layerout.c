@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <ocistream/blockcache.h>
+#include <ocistream/gzmember.h>
 #include <ocistream/io.h>
 #include <ocistream/layerdesc.h>
 #include <ocistream/layerout.h>
@@ -21,6 +23,8 @@ struct ocis_layer_out {
 	struct ocis_stream_writer *w;
 	enum ocis_compression compression;
 	struct ocis_compressor *comp;
+	int level;
+	struct ocis_blockcache *cache;	/* --cache, or NULL */
 	unsigned char *chunk;	/* compressed bytes gathered into a chunk */
 	size_t chunk_len;
 	uint64_t written;	/* compressed bytes, updated by the writer thread */
@@ -71,6 +75,7 @@ layer_out_new(struct ocis_layer_out **out, struct ocis_stream_writer *w,
 		return ocis_error_wrap(err, "spooling a layer");
 	}
 	lo->compression = compression;
+	lo->level = level;
 	lo->chunk = malloc(OCIS_CHUNK_MAX);
 	lo->zeros = calloc(1, ZEROS_SIZE);
 	if (lo->chunk == NULL || lo->zeros == NULL) {
@@ -124,6 +129,37 @@ ocis_layer_out_write(struct ocis_layer_out *lo, const void *data, size_t len, oc
 }
 
 int
+ocis_layer_out_use_cache(struct ocis_layer_out *lo, const char *dir, uint64_t max,
+			 ocis_error_t **err)
+{
+	char codec[64];
+
+	if (lo->compression != OCIS_COMPRESS_GZIP || lo->cache != NULL)
+		return 0;
+	ocis_gzmember_codec(lo->level, codec, sizeof(codec));
+	if (ocis_blockcache_open(&lo->cache, dir, codec, max, err) < 0)
+		return ocis_error_wrap(err, "block cache");
+	if (!ocis_compressor_use_cache(lo->comp, lo->cache))
+		return ocis_error_set(err, EINVAL, "block cache: set after the first write");
+	return 0;
+}
+
+int
+ocis_layer_out_cache_stats(struct ocis_layer_out *lo, struct ocis_blockcache_stats *st)
+{
+	if (lo->cache == NULL)
+		return 0;
+	ocis_blockcache_stats(lo->cache, st);
+	return 1;
+}
+
+int
+ocis_layer_out_entry(struct ocis_layer_out *lo, ocis_error_t **err)
+{
+	return ocis_compressor_entry(lo->comp, err);
+}
+
+int
 ocis_layer_out_zeros(struct ocis_layer_out *lo, uint64_t n, ocis_error_t **err)
 {
 	while (n > 0) {
@@ -157,6 +193,11 @@ ocis_layer_out_finish(struct ocis_layer_out *lo, const char *created, const char
 	if (lo->chunk_len > 0 && ocis_stream_write_chunk(lo->w, lo->chunk, lo->chunk_len, err) < 0)
 		return -1;
 	lo->chunk_len = 0;
+	/* The cache's bound is kept once the layer is out; failing to trim
+	 * (another builder trimming, a read-only DIR) costs disk, not the
+	 * layer. */
+	if (lo->cache != NULL)
+		(void)ocis_blockcache_trim(lo->cache, NULL);
 
 	snprintf(d.media_type, sizeof(d.media_type), "%s%s", OCIS_MT_LAYER,
 		 ocis_compression_suffix(lo->compression));
@@ -185,6 +226,7 @@ ocis_layer_out_free(struct ocis_layer_out *lo)
 	if (lo == NULL)
 		return;
 	ocis_compressor_free(lo->comp);
+	ocis_blockcache_close(lo->cache);
 	free(lo->chunk);
 	free(lo->zeros);
 	if (lo->spool_fd >= 0)

@@ -167,6 +167,7 @@ ocis_pathtab_child(const struct ocis_pathtab *t, uint32_t parent, const char *c,
 	uint64_t h;
 	uint8_t tag;
 
+	((struct ocis_pathtab *)t)->lookups++;
 	if (t->n_slots == 0 || len == 0 || len > OCIS_PATHTAB_COMPONENT_MAX)
 		return OCIS_PATHTAB_NONE;
 	h = comp_hash(t, parent, c, len);
@@ -347,10 +348,25 @@ ocis_pathtab_walk(struct ocis_pathtab *t, struct ocis_pathtab_walk *w, const cha
 		return ocis_error_set(err, 0, "internal: path ending with '/'");
 	/* the components shared with the last path walked */
 	if (w->n > 0) {
-		size_t m = w->last.len < len ? w->last.len : len;
+		size_t m = w->last.len < len ? w->last.len : len, lo = 0, hi = w->n;
+
+		/* 8 bytes at a time, then bytes: names thousands of bytes long
+		 * differ in their last component */
+		while (same + 8 <= m && memcmp(q + same, p + same, 8) == 0)
+			same += 8;
 		while (same < m && q[same] == p[same])
 			same++;
-		while (n < w->n && w->ends[n] <= same && (w->ends[n] == len || p[w->ends[n]] == '/'))
+		/* the components that end before the first difference (the
+		 * ends grow; one that ends just there must end in p too) */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (w->ends[mid] < same)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		n = lo;
+		if (n < w->n && w->ends[n] == same && (same == len || p[same] == '/'))
 			n++;
 	}
 	w->n = n;

@@ -242,4 +242,28 @@ test_expect_success 'a 2000-level image: oci-flatten and oci-diff --lower finish
 	! grep /f dnames
 '
 
+# The same image, counted: each entry's name is walked in the path tables
+# once, sharing the prefix of the entry before, so the component lookups
+# stay a few per entry.  A lookup from the root for every parent of every
+# entry (oci-diff's upper walk did that) makes 2000 per entry here and a
+# million in all.  This catches the walks through the tables, not a loop
+# over parent nodes (those cost no lookup); bench/deep.sh prints the time.
+lookups_per_entry_ok() {
+	"$PYTHON" - "$1" "$2" <<-\PY
+	import re, sys
+	line = open(sys.argv[1]).read()
+	m = re.search(r"(\d+) name lookups", line)
+	entries = sum(int(n) for n in re.findall(sys.argv[2], line))
+	print("lookups %s, entries %d" % (m.group(1), entries))
+	sys.exit(0 if entries > 0 and int(m.group(1)) <= 8 * entries else 1)
+	PY
+}
+
+test_expect_success 'a 2000-level image: a few name lookups an entry, not one per parent' '
+	oci-flatten --summary deep.tar 2>flat.sum >deep-flat.tar &&
+	lookups_per_entry_ok flat.sum "(\d+) entries read" &&
+	oci-diff --summary -q -c none --lower deep.tar <deep-flat.tar 2>diff.sum >/dev/null &&
+	lookups_per_entry_ok diff.sum "(\d+) (?:lower and|upper entries)"
+'
+
 test_done

@@ -62,7 +62,7 @@ test_expect_success 'oci-layermap: a map of at most 19 layers and the rest' '
 	test $(wc -l <names) -ge 12 &&
 	grep -x "firmware-big	usr/lib/firmware" map &&
 	grep -x "fonts-large	usr/share/fonts" map &&
-	grep "	usr/sbin/ldconfig\$" map &&
+	grep -E "	usr/sbin(/ldconfig)?\$" map &&
 	grep "	usr/lib/x86_64-linux-gnu/libc.so.6\$" map &&
 	! grep -v "^[^	]*	[^/	][^	]*\$" map
 '
@@ -237,11 +237,13 @@ test_expect_success 'a map of more than 126 layers is refused' '
 	grep "line 127: more than 127 layers" bad.err
 '
 
-test_expect_success 'a missing map, --split-rest without --split, --print-descriptor with --split' '
+test_expect_success 'a missing map; --split-rest without --split; --print-descriptor or --whiteouts with --split' '
 	test_expect_code 1 oci-layer --split=nothere <in.tar >bad.out 2>bad.err &&
 	grep "split map .nothere." bad.err &&
 	test_expect_code 2 oci-layer --split-rest=x <in.tar >bad.out 2>/dev/null &&
-	test_expect_code 2 oci-layer --split=map --print-descriptor=d.json <in.tar >bad.out 2>/dev/null
+	test_expect_code 2 oci-layer --split=map --print-descriptor=d.json <in.tar >bad.out 2>/dev/null &&
+	test_expect_code 2 oci-layer --split=map --whiteouts <in.tar >bad.out 2>bad.err &&
+	grep "whiteouts with --split" bad.err
 '
 
 # --- edges ----------------------------------------------------------------------

@@ -136,6 +136,66 @@ test_gzip_members(void)
 	return 0;
 }
 
+/* Data that barely compresses, in 1 MiB members: the blob is several times
+ * the gzip input buffer, so what is left after the whole members moves to
+ * its front again and again; then the same with a last member of 2 MiB,
+ * which zlib takes over after those moves. */
+static int
+test_gzip_buffer_refills(void)
+{
+	size_t len = 20 * 1024 * 1024 + 777, i;
+	unsigned char *in = malloc(len);
+	char diff[OCIS_DIGEST_STR_SIZE], msg[512];
+	struct buf b, tail;
+	uint32_t x = 99;
+
+	for (i = 0; i < len; i++) {
+		x = x * 1103515245 + 12345;
+		in[i] = (x >> 16) % 3 ? (unsigned char)(x >> 8) : 'a';
+	}
+	ocis_hash_buffer(in, len, diff, NULL);
+	b = gzip_of(in, len, 1024 * 1024);
+	TAP_CHECK(b.len > 3 * 4 * 1024 * 1024);	/* three buffers' worth, at least */
+	TAP_CHECK(check(&b, 70001, diff, len, msg, sizeof(msg)) == 0);
+	TAP_CHECK(check(&b, 1, diff, len, msg, sizeof(msg)) == 0);
+	TAP_CHECK(check(&b, 4 << 20, diff, len, msg, sizeof(msg)) == 0);
+	/* a flipped byte in a middle member, after a few moves */
+	b.p[b.len / 2] ^= 0x40;
+	TAP_CHECK(check(&b, 70001, diff, len, msg, sizeof(msg)) < 0);
+	TAP_CHECK(strstr(msg, "damaged") != NULL);
+	free(b.p);
+	b = gzip_of(in, len - 2 * 1024 * 1024, 1024 * 1024);
+	tail = gzip_of(in + len - 2 * 1024 * 1024, 2 * 1024 * 1024, 2 * 1024 * 1024);
+	put(&b, tail.p, tail.len);
+	TAP_CHECK(check(&b, 70001, diff, len, msg, sizeof(msg)) == 0);
+	TAP_CHECK(check(&b, 4 << 20, diff, len, msg, sizeof(msg)) == 0);
+	free(tail.p);
+	free(b.p);
+	free(in);
+	return 0;
+}
+
+/* A zstd frame whose content ends just as the thread's 256 KiB output
+ * buffer fills (oci-layer --zstd of a tar of 711 MiB, one frame): was
+ * refused as truncated.  Also two such frames in one piece. */
+static int
+test_zstd_frame_ends_with_buffer(void)
+{
+	size_t len = 2 * 256 * 1024;
+	char diff[OCIS_DIGEST_STR_SIZE], diff2[OCIS_DIGEST_STR_SIZE], msg[512];
+	struct buf b = zstd_of(data, len, len), two = zstd_of(data, 2 * len, len);
+
+	ocis_hash_buffer(data, len, diff, NULL);
+	ocis_hash_buffer(data, 2 * len, diff2, NULL);
+	TAP_CHECK(check(&b, b.len, diff, len, msg, sizeof(msg)) == 0);
+	TAP_CHECK(check(&b, 70001, diff, len, msg, sizeof(msg)) == 0);
+	TAP_CHECK(check(&two, two.len, diff2, 2 * len, msg, sizeof(msg)) == 0);
+	TAP_CHECK(check(&two, 1, diff2, 2 * len, msg, sizeof(msg)) == 0);
+	free(b.p);
+	free(two.p);
+	return 0;
+}
+
 /* one gzip member of it all (other tools: the zlib path), zstd frames */
 static int
 test_one_member_and_zstd(void)
@@ -291,8 +351,10 @@ main(void)
 		data[i] = (x >> 16) % 7 == 0 ? (unsigned char)(x >> 8) : (unsigned char)"layer "[i % 6];
 	}
 	ocis_hash_buffer(data, DATA_LEN, data_diff, NULL);
-	TAP_PLAN(6);
+	TAP_PLAN(8);
 	TAP_RUN(test_gzip_members);
+	TAP_RUN(test_gzip_buffer_refills);
+	TAP_RUN(test_zstd_frame_ends_with_buffer);
 	TAP_RUN(test_one_member_and_zstd);
 	TAP_RUN(test_plain);
 	TAP_RUN(test_mismatch);

@@ -64,6 +64,8 @@ OCI_LAYERS ?= ""
 OCI_LAYER_MAX ?= "50"
 OCI_LAYER_CACHE ?= "1"
 OCI_LAYER_CACHE_DIR ?= "${TOPDIR}/oci-layer-cache/${MACHINE}"
+# the bound of the block cache in OCI_LAYER_CACHE_DIR ("": oci-layer's 2G)
+OCI_LAYER_CACHE_MAX ?= ""
 OCI_IMAGE_PUSH ?= ""
 OCI_IMAGE_PUSH_OPTS ?= ""
 
