@@ -32,21 +32,16 @@ struct push_args {
 	size_t n_tags;
 	const char *creds;		/* --creds USER[:PASSWORD] */
 	const char *authfile;		/* --authfile FILE */
-	int tls_verify;			/* --tls-verify[=BOOL] (default true) */
-	const char *cert_dir;		/* --cert-dir DIR */
-	enum ocis_push_mode mode;	/* --check-first (default), --stream */
-	size_t chunk_size;		/* --chunk-size SIZE */
-	const char **mount_from;	/* --mount-from REPO (repeatable) */
-	size_t n_mount_from;
-	int retries;			/* --retry-times N */
-	double retry_delay;		/* --retry-delay DURATION, 0 = exponential */
-	long timeout;			/* --timeout SECONDS */
-	const char *arch, *os, *variant;	/* a default config's platform */
-	int have_epoch;			/* --source-date-epoch or SOURCE_DATE_EPOCH */
-	int64_t epoch;
-	enum ocis_media_types types;	/* --media-types */
-	int allow_same_platform;	/* --allow-same-platform */
+	const char **mount_from;	/* --mount-from REPO (repeatable), owned */
+	const char *arch, *variant;	/* as given; o.arch and o.variant defaulted */
 	const char *base_ref;		/* --base-ref TAG */
+	/* The library's options, set while parsing: the registry's
+	 * (--tls-verify, --cert-dir, --retry-*, --timeout, --mount-from) and
+	 * the push's (--stream, --chunk-size, the default config, --media-types,
+	 * --allow-same-platform).  What comes from DEST, the credentials and
+	 * the callbacks main fills in. */
+	struct ocis_registry_opts ro;
+	struct ocis_push_opts o;
 	int progress;			/* --progress 1, --no-progress 0, auto -1 */
 	int summary;			/* --summary (or -v) */
 	const char *descriptor_file;	/* --print-descriptor FILE */
@@ -216,7 +211,8 @@ parse_args(int argc, char **argv, struct push_args *a)
 	const char **extra_tags = NULL;
 	size_t n_extra = 0, i;
 	long long v;
-	int c;
+	int c, have_epoch = 0;
+	int64_t epoch = 0;
 
 	while ((c = getopt_long(argc, argv, "t:qvhV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -230,13 +226,13 @@ parse_args(int argc, char **argv, struct push_args *a)
 		}
 		case OPT_CREDS: a->creds = optarg; break;
 		case OPT_AUTHFILE: a->authfile = optarg; break;
-		case OPT_TLS: a->tls_verify = bool_arg("--tls-verify", optarg); break;
-		case OPT_CERT_DIR: a->cert_dir = optarg; break;
-		case OPT_CHECK: a->mode = OCIS_PUSH_CHECK_FIRST; break;
-		case OPT_STREAM: a->mode = OCIS_PUSH_STREAM; break;
-		case OPT_CHUNK: a->chunk_size = size_arg(optarg); break;
+		case OPT_TLS: a->ro.tls_verify = bool_arg("--tls-verify", optarg); break;
+		case OPT_CERT_DIR: a->ro.cert_dir = optarg; break;
+		case OPT_CHECK: a->o.mode = OCIS_PUSH_CHECK_FIRST; break;
+		case OPT_STREAM: a->o.mode = OCIS_PUSH_STREAM; break;
+		case OPT_CHUNK: a->o.chunk_size = size_arg(optarg); break;
 		case OPT_MOUNT: {
-			const char **nv = realloc(a->mount_from, (a->n_mount_from + 1) * sizeof(*nv));
+			const char **nv = realloc(a->mount_from, (a->ro.n_mount_from + 1) * sizeof(*nv));
 			struct ocis_image_ref ref;
 			char *probe = NULL;
 			ocis_error_t *err = NULL;
@@ -251,29 +247,30 @@ parse_args(int argc, char **argv, struct push_args *a)
 			ocis_image_ref_release(&ref);
 			free(probe);
 			a->mount_from = nv;
-			a->mount_from[a->n_mount_from++] = optarg;
+			a->mount_from[a->ro.n_mount_from++] = optarg;
+			a->ro.mount_from = a->mount_from;
 			break;
 		}
 		case OPT_RETRIES:
 			if (tool_parse_int(optarg, 0, 100, &v) < 0)
 				tool_usage_error("invalid --retry-times '%s' (0-100)", optarg);
-			a->retries = (int)v;
+			a->ro.retries = (int)v;
 			break;
-		case OPT_DELAY: a->retry_delay = duration_arg(optarg); break;
+		case OPT_DELAY: a->ro.retry_delay = duration_arg(optarg); break;
 		case OPT_TIMEOUT:
 			if (tool_parse_int(optarg, 1, 86400, &v) < 0)
 				tool_usage_error("invalid --timeout '%s' (seconds, 1-86400)", optarg);
-			a->timeout = (long)v;
+			a->ro.timeout = (long)v;
 			break;
 		case OPT_ARCH: a->arch = optarg; break;
-		case OPT_OS: a->os = optarg; break;
+		case OPT_OS: a->o.os = optarg; break;
 		case OPT_VARIANT: a->variant = optarg; break;
 		case OPT_EPOCH:
-			a->epoch = tool_epoch_arg(optarg);
-			a->have_epoch = 1;
+			epoch = tool_epoch_arg(optarg);
+			have_epoch = 1;
 			break;
-		case OPT_TYPES: a->types = tool_media_types_arg(optarg); break;
-		case OPT_SAME: a->allow_same_platform = 1; break;
+		case OPT_TYPES: a->o.types = tool_media_types_arg(optarg); break;
+		case OPT_SAME: a->o.allow_same_platform = 1; break;
 		case OPT_BASE_REF: a->base_ref = optarg; break;
 		case OPT_PROGRESS: a->progress = 1; break;
 		case OPT_NO_PROGRESS: a->progress = 0; break;
@@ -291,8 +288,10 @@ parse_args(int argc, char **argv, struct push_args *a)
 	for (i = 0; i < n_extra; i++)
 		add_tag(a, extra_tags[i]);
 	free(extra_tags);
-	if (!a->have_epoch)
-		a->have_epoch = tool_env_epoch(&a->epoch);
+	if (!have_epoch)
+		have_epoch = tool_env_epoch(&epoch);
+	a->o.created = have_epoch ? epoch : (int64_t)time(NULL);
+	tool_default_platform(a->arch, a->variant, &a->o.arch, &a->o.variant);
 }
 
 /* The password of --creds USER, asked for on the terminal. */
@@ -353,8 +352,6 @@ main(int argc, char **argv)
 	struct push_args args;
 	struct ocis_image_ref ref;
 	struct ocis_creds creds = { NULL, NULL };
-	struct ocis_registry_opts ro;
-	struct ocis_push_opts o;
 	struct ocis_push_stats stats;
 	struct ocis_stream_reader *r = NULL;
 	struct ocis_registry *reg = NULL;
@@ -364,9 +361,9 @@ main(int argc, char **argv)
 
 	memset(&args, 0, sizeof(args));
 	args.progress = -1;
-	args.tls_verify = 1;
-	args.retries = 3;
-	args.timeout = 60;
+	args.ro.tls_verify = 1;
+	args.ro.retries = 3;
+	args.ro.timeout = 60;
 	tool_init("oci-push");
 	parse_args(argc, argv, &args);
 	tool_progress_init(args.progress);
@@ -402,38 +399,21 @@ main(int argc, char **argv)
 		tool_die_error(err);
 	}
 
-	memset(&ro, 0, sizeof(ro));
-	ro.host = ref.host;
-	ro.repo = ref.repo;
-	ro.user = creds.user;
-	ro.password = creds.password;
-	ro.tls_verify = args.tls_verify;
-	ro.cert_dir = args.cert_dir;
-	ro.mount_from = args.mount_from;
-	ro.n_mount_from = args.n_mount_from;
-	ro.retries = args.retries;
-	ro.retry_delay = args.retry_delay;
-	ro.timeout = args.timeout;
-	ro.log = on_log;
-
-	memset(&o, 0, sizeof(o));
-	o.mode = args.mode;
-	o.chunk_size = args.chunk_size;
-	o.tags = args.tags;
-	o.n_tags = args.n_tags;
-	o.digest = ref.digest;
-	tool_default_platform(args.arch, args.variant, &o.arch, &o.variant);
-	o.os = args.os;
-	o.created = args.have_epoch ? args.epoch : (int64_t)time(NULL);
-	o.types = args.types;
-	o.allow_same_platform = args.allow_same_platform;
+	args.ro.host = ref.host;
+	args.ro.repo = ref.repo;
+	args.ro.user = creds.user;
+	args.ro.password = creds.password;
+	args.ro.log = on_log;
+	args.o.tags = args.tags;
+	args.o.n_tags = args.n_tags;
+	args.o.digest = ref.digest;
 	if (tool_progress_enabled())
-		o.progress = on_progress;
+		args.o.progress = on_progress;
 
 	if (ocis_stream_reader_new(&r, STDIN_FILENO, 1, &err) < 0 ||
-	    tool_set_base(r, args.base_ref, args.arch, args.os, args.variant, &err) < 0 ||
-	    ocis_registry_open(&reg, &ro, &err) < 0 ||
-	    ocis_push(r, reg, &o, &stats, &err) < 0)
+	    tool_set_base(r, args.base_ref, args.arch, args.o.os, args.variant, &err) < 0 ||
+	    ocis_registry_open(&reg, &args.ro, &err) < 0 ||
+	    ocis_push(r, reg, &args.o, &stats, &err) < 0)
 		tool_die_error(err);
 	ocis_registry_free(reg);
 	ocis_stream_reader_free(r);

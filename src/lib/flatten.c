@@ -551,6 +551,57 @@ take_names(struct flat *f, struct archive_entry *ae, struct ocis_intake_entry *e
 	return ocis_buf_add(&f->path, e->path, e->len, err);
 }
 
+/* A hardlink entry numbered seq: its target must be live and not a
+ * directory; the record points at the target's first copy (a link to
+ * a link resolves to what that one names), so pass 3 writes one body. */
+static int
+record_hardlink(struct flat *f, size_t li, const struct ocis_intake_entry *e,
+		const char *raw, const char *hl, uint32_t seq, ocis_error_t **err)
+{
+	const struct node *t;
+	struct link_rec *lr;
+	uint32_t tseq, tid;
+	char s1[256], s2[256];
+
+	tid = ocis_pathtab_find(&f->tab, e->link, e->link_len);
+	if (!is_live(f, tid)) {
+		ocis_error_set(err, 0, "layer %zu: hardlink '%s' to '%s', which is "
+			       "not in the tree", li + 1, ocis__safe_name(raw, s1, sizeof(s1)),
+			       ocis__safe_name(hl, s2, sizeof(s2)));
+		return -1;
+	}
+	t = &f->nodes[tid];
+	if (t->is_dir) {
+		ocis_error_set(err, 0, "layer %zu: hardlink '%s' to '%s', which is "
+			       "a directory", li + 1, ocis__safe_name(raw, s1, sizeof(s1)),
+			       ocis__safe_name(hl, s2, sizeof(s2)));
+		return -1;
+	}
+	tseq = t->last_seq;
+	if (t->is_link) {
+		const struct link_rec *tl = link_by_seq(f, tseq);
+		if (tl == NULL) {
+			ocis_error_set(err, 0, "internal: lost hardlink record");
+			return -1;
+		}
+		tseq = tl->target_seq;
+	}
+	if (ocis__grow((void **)&f->links, &f->cap_links, f->n_links + 1,
+		       sizeof(*f->links), err) < 0)
+		return -1;
+	lr = &f->links[f->n_links];
+	lr->seq = seq;
+	lr->target_seq = tseq;
+	lr->layer = (uint16_t)(li + 1);
+	lr->path = strdup((char *)f->path.data);
+	if (lr->path == NULL) {
+		ocis_error_oom(err);
+		return -1;
+	}
+	f->n_links++;
+	return 0;
+}
+
 /* Pass 2: the index. */
 static int
 index_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
@@ -559,7 +610,7 @@ index_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 	struct archive_entry *ae;
 	unsigned layer = (unsigned)li + 1;
 	int r, ret = -1;
-	char s1[256], s2[256];
+	char s1[256];
 	const char *why;
 
 	if (open_layer(f, li, &a, err) < 0)
@@ -610,48 +661,8 @@ index_layer(struct flat *f, size_t li, uint32_t *seq, ocis_error_t **err)
 		}
 		++*seq;
 		hl = archive_entry_hardlink(ae);
-		if (hl != NULL) {
-			const struct node *t;
-			struct link_rec *lr;
-			uint32_t tseq, tid;
-
-			tid = ocis_pathtab_find(&f->tab, e.link, e.link_len);
-			if (!is_live(f, tid)) {
-				ocis_error_set(err, 0, "layer %zu: hardlink '%s' to '%s', which is "
-					       "not in the tree", li + 1, ocis__safe_name(raw, s1, sizeof(s1)),
-					       ocis__safe_name(hl, s2, sizeof(s2)));
-				goto out;
-			}
-			t = &f->nodes[tid];
-			if (t->is_dir) {
-				ocis_error_set(err, 0, "layer %zu: hardlink '%s' to '%s', which is "
-					       "a directory", li + 1, ocis__safe_name(raw, s1, sizeof(s1)),
-					       ocis__safe_name(hl, s2, sizeof(s2)));
-				goto out;
-			}
-			tseq = t->last_seq;
-			if (t->is_link) {
-				const struct link_rec *tl = link_by_seq(f, tseq);
-				if (tl == NULL) {
-					ocis_error_set(err, 0, "internal: lost hardlink record");
-					goto out;
-				}
-				tseq = tl->target_seq;
-			}
-			if (ocis__grow((void **)&f->links, &f->cap_links, f->n_links + 1,
-				 sizeof(*f->links), err) < 0)
-				goto out;
-			lr = &f->links[f->n_links];
-			lr->seq = *seq;
-			lr->target_seq = tseq;
-			lr->layer = (uint16_t)layer;
-			lr->path = strdup((char *)f->path.data);
-			if (lr->path == NULL) {
-				ocis_error_oom(err);
-				goto out;
-			}
-			f->n_links++;
-		}
+		if (hl != NULL && record_hardlink(f, li, &e, raw, hl, *seq, err) < 0)
+			goto out;
 		n->last_seq = *seq;
 		n->last_layer = (uint16_t)layer;
 		n->is_link = hl != NULL;

@@ -426,6 +426,92 @@ same_origin(const struct ocis_registry *reg, const char *url)
 	return strncasecmp(url, reg->base, n) == 0 && (url[n] == '/' || url[n] == 0);
 }
 
+/* The method and its body: HEAD and GET follow redirects (blobs live
+ * behind a storage backend); a bodiless POST says so, as some
+ * registries reject chunked nothing; PUT and PATCH send q->body, or
+ * an empty one, from the start on each attempt. */
+static void
+set_method(struct ocis_registry *reg, const struct req *q, struct body *empty)
+{
+	CURL *c = reg->curl;
+
+	if (!strcmp(q->method, "HEAD")) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	} else if (!strcmp(q->method, "GET")) {
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	} else if (q->body == NULL && strcmp(q->method, "PUT") != 0) {
+		if (!strcmp(q->method, "POST")) {
+			curl_easy_setopt(c, CURLOPT_POST, 1L);
+			curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+		} else {
+			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
+		}
+	} else {
+		struct body *b = q->body ? q->body : empty;
+
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, b);
+		curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
+		curl_easy_setopt(c, CURLOPT_SEEKDATA, b);
+		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)b->len);
+		if (strcmp(q->method, "PUT") != 0)
+			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
+		if (q->body) {
+			q->body->pos = 0;
+			q->body->failed_errno = 0;
+			q->body->reg = reg;
+		}
+	}
+	if (!strcmp(q->method, "HEAD") || !strcmp(q->method, "GET")) {
+		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+		curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+	}
+}
+
+/* "name: value" onto *h; *line keeps the text (it may be a secret),
+ * wiped by the next call or by the caller. */
+static int
+append_header(struct curl_slist **h, char **line, const char *name, const char *value)
+{
+	struct curl_slist *nh;
+	char *s;
+
+	ocis__free_secret(*line);
+	*line = NULL;
+	if (asprintf(&s, "%s: %s", name, value) < 0)
+		return -1;
+	*line = s;
+	if ((nh = curl_slist_append(*h, s)) == NULL)
+		return -1;
+	*h = nh;
+	return 0;
+}
+
+/* The request's own headers onto *h: the registry's token only to its
+ * own origin, basic credentials only where asked for. */
+static int
+set_headers(struct ocis_registry *reg, const struct req *q, struct curl_slist **h,
+	    char **line)
+{
+	CURL *c = reg->curl;
+
+	if (q->auth == AUTH_REGISTRY && reg->authorization && same_origin(reg, q->url)) {
+		if (append_header(h, line, "Authorization", reg->authorization) < 0)
+			return -1;
+	} else if (q->auth == AUTH_CREDENTIALS && reg->user) {
+		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(c, CURLOPT_USERNAME, reg->user);
+		curl_easy_setopt(c, CURLOPT_PASSWORD, reg->password);
+	}
+	if (q->content_type && append_header(h, line, "Content-Type", q->content_type) < 0)
+		return -1;
+	if (q->content_range && append_header(h, line, "Content-Range", q->content_range) < 0)
+		return -1;
+	return 0;
+}
+
 /* One attempt: 0 with r filled when an answer came, -1 on a transport
  * error (*transport set) or a local one. */
 static int
@@ -433,7 +519,7 @@ perform(struct ocis_registry *reg, const struct req *q, struct resp *r, int *tra
 	ocis_error_t **err)
 {
 	CURL *c = reg->curl;
-	struct curl_slist *h = NULL, *nh;
+	struct curl_slist *h = NULL;
 	struct body empty;
 	char *line = NULL;
 	CURLcode cc;
@@ -467,65 +553,9 @@ perform(struct ocis_registry *reg, const struct req *q, struct resp *r, int *tra
 			       "the cert dir", reg->host);
 		goto out;
 	}
-	if (!strcmp(q->method, "HEAD")) {
-		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-	} else if (!strcmp(q->method, "GET")) {
-		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-	} else if (q->body == NULL && strcmp(q->method, "PUT") != 0) {
-		if (!strcmp(q->method, "POST")) {
-			curl_easy_setopt(c, CURLOPT_POST, 1L);
-			curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
-			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
-		} else {
-			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
-		}
-	} else {
-		struct body *b = q->body ? q->body : &empty;
-
-		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-		curl_easy_setopt(c, CURLOPT_READDATA, b);
-		curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
-		curl_easy_setopt(c, CURLOPT_SEEKDATA, b);
-		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)b->len);
-		if (strcmp(q->method, "PUT") != 0)
-			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
-		if (q->body) {
-			q->body->pos = 0;
-			q->body->failed_errno = 0;
-			q->body->reg = reg;
-		}
-	}
-	if (!strcmp(q->method, "HEAD") || !strcmp(q->method, "GET")) {
-		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-		curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
-	}
-	if (q->auth == AUTH_REGISTRY && reg->authorization && same_origin(reg, q->url)) {
-		if (asprintf(&line, "Authorization: %s", reg->authorization) < 0)
-			goto oom;
-	} else if (q->auth == AUTH_CREDENTIALS && reg->user) {
-		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(c, CURLOPT_USERNAME, reg->user);
-		curl_easy_setopt(c, CURLOPT_PASSWORD, reg->password);
-	}
-	if (line && (nh = curl_slist_append(h, line)) == NULL)
+	set_method(reg, q, &empty);
+	if (set_headers(reg, q, &h, &line) < 0)
 		goto oom;
-	else if (line)
-		h = nh;
-	if (q->content_type) {
-		free(line);
-		if (asprintf(&line, "Content-Type: %s", q->content_type) < 0 ||
-		    (nh = curl_slist_append(h, line)) == NULL)
-			goto oom;
-		h = nh;
-	}
-	if (q->content_range) {
-		free(line);
-		if (asprintf(&line, "Content-Range: %s", q->content_range) < 0 ||
-		    (nh = curl_slist_append(h, line)) == NULL)
-			goto oom;
-		h = nh;
-	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	cc = curl_easy_perform(c);
 	if (cc != CURLE_OK) {
