@@ -130,8 +130,8 @@ ocis_splitmap_parse(struct ocis_splitmap *m, const char *text, size_t len, const
 	while (off < len) {
 		const char *nl = memchr(text + off, '\n', len - off);
 		size_t n = nl ? (size_t)(nl - (text + off)) : len - off, need, old;
-		uint32_t id;
-		int layer;
+		uint32_t id = 0;	/* both set by parse_line */
+		int layer = 0;
 
 		lineno++;
 		if (nl == NULL) {

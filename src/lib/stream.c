@@ -513,7 +513,7 @@ ocis_stream_next(struct ocis_stream_reader *r, struct ocis_stream_entry *e, ocis
 {
 	unsigned char *h = r->header;
 	enum ocis_entry_kind kind;
-	uint64_t size, hdr_offset;
+	uint64_t size = 0, hdr_offset = 0;	/* set by next_header (gcc -O2 cannot tell) */
 	char name[101], shown[101];
 	int rc;
 

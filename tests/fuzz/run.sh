@@ -70,6 +70,8 @@ fi
 
 # --- build
 PKGS="libarchive libzstd zlib liblzma yajl libcrypto libdeflate libcurl"
+# ISA-L is optional: link it when the build being fuzzed was configured with it
+grep -q '^#define HAVE_ISAL 1' "$top_builddir/config.h" && PKGS="$PKGS libisal"
 deps_cflags=$(pkg-config --cflags $PKGS) || exit 2
 deps_libs=$(pkg-config --libs $PKGS) || exit 2
 deps_libs="$deps_libs -lbz2"	# Debian's libbz2-dev has no pkg-config file
