@@ -147,7 +147,8 @@ parse_args(int argc, char **argv, struct diff_args *a)
 	tool_layer_args_done(&a->l);
 	/* the diff's writer (held-back parents, spooled headers) does not
 	 * record its entries for a lazy-pull TOC (docs/lazy-pull.md) */
-	if (a->l.compression == OCIS_COMPRESS_ESTARGZ)
+	if (a->l.compression == OCIS_COMPRESS_ESTARGZ ||
+	    a->l.compression == OCIS_COMPRESS_ZCHUNKED)
 		tool_usage_error("--compress=%s: oci-diff writes gzip, zstd or plain layers",
 				 ocis_compression_name(a->l.compression));
 	TOOL_LAYER_ARGS_APPLY(&a->l, &a->o);

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <ocistream/layerdesc.h>
 #include <ocistream/layerout.h>
 #include <ocistream/toc.h>
+#include <ocistream/zchunked.h>
 
 #include "internal.h"
 #include "tarhdr-private.h"
@@ -32,7 +34,8 @@ struct ocis_layer_out {
 	size_t chunk_len;
 	uint64_t written;	/* compressed bytes, updated by the writer thread */
 	unsigned char *zeros;	/* ZEROS_SIZE zero bytes for ocis_layer_out_zeros */
-	struct ocis_toc *toc;	/* lazy-pull layers (estargz) only */
+	struct ocis_toc *toc;	/* lazy-pull layers (estargz, zstd:chunked) only */
+	struct ocis_zchunked *zc;	/* zstd:chunked: the tar-split */
 	int spool_fd;		/* spooled: the compressed bytes until finish, else -1 */
 };
 
@@ -74,9 +77,11 @@ layer_out_new(struct ocis_layer_out **out, struct ocis_stream_writer *w,
 		return ocis_error_oom(err);
 	/* a spooled layer is one of several from one input (--split): its
 	 * entries are not recorded for a TOC (docs/lazy-pull.md) */
-	if (spooled && compression == OCIS_COMPRESS_ESTARGZ) {
+	if (spooled && (compression == OCIS_COMPRESS_ESTARGZ ||
+			compression == OCIS_COMPRESS_ZCHUNKED)) {
 		free(lo);
-		return ocis_error_set(err, EINVAL, "internal: a spooled layer cannot be estargz");
+		return ocis_error_set(err, EINVAL, "internal: a spooled layer cannot be %s",
+				      ocis_compression_name(compression));
 	}
 	lo->w = w;
 	lo->spool_fd = -1;
@@ -97,13 +102,21 @@ layer_out_new(struct ocis_layer_out **out, struct ocis_stream_writer *w,
 		ocis_layer_out_free(lo);
 		return -1;
 	}
-	if (compression == OCIS_COMPRESS_ESTARGZ) {
+	if (compression == OCIS_COMPRESS_ESTARGZ || compression == OCIS_COMPRESS_ZCHUNKED) {
+		int zc = compression == OCIS_COMPRESS_ZCHUNKED;
+
+		/* zstd:chunked's chunks are content-defined (toc.h) */
 		lo->toc = malloc(sizeof(*lo->toc));
-		if (lo->toc == NULL || ocis_toc_init(lo->toc, OCIS_TOC_CHUNK_SIZE, err) < 0) {
+		if (lo->toc == NULL ||
+		    ocis_toc_init(lo->toc, zc ? 0 : OCIS_TOC_CHUNK_SIZE, err) < 0) {
 			if (lo->toc == NULL)
 				ocis_error_oom(err);
 			free(lo->toc);
 			lo->toc = NULL;
+			ocis_layer_out_free(lo);
+			return -1;
+		}
+		if (zc && ocis_zchunked_new(&lo->zc, level, err) < 0) {
 			ocis_layer_out_free(lo);
 			return -1;
 		}
@@ -140,6 +153,31 @@ copy_spool(struct ocis_layer_out *lo, ocis_error_t **err)
 	return n < 0 ? ocis_error_wrap(err, "reading a layer spool") : 0;
 }
 
+/* A lazy-pull layer's file data: each chunk starts a member (frame); in
+ * zstd:chunked the data ends one too, and goes into the tar-split's CRC. */
+static int
+write_file_data(struct ocis_layer_out *lo, const unsigned char *p, size_t n,
+		ocis_error_t **err)
+{
+	uint64_t mark;
+
+	if (ocis_toc_chunk_due(lo->toc) &&
+	    (ocis_compressor_mark(lo->comp, &mark, err) < 0 ||
+	     ocis_toc_begin_chunk(lo->toc, mark, err) < 0))
+		return -1;
+	n = ocis_toc_span(lo->toc, p, n);
+	if (ocis_toc_data(lo->toc, p, n, err) < 0 ||
+	    (lo->zc && ocis_zchunked_data(lo->zc, p, n, err) < 0) ||
+	    ocis_compressor_write(lo->comp, p, n, err) < 0)
+		return -1;
+	if (lo->zc && ocis_toc_data_left(lo->toc) == 0) {
+		if (ocis_compressor_mark(lo->comp, &mark, err) < 0)
+			return -1;
+		ocis_toc_end_data(lo->toc, mark);
+	}
+	return (int)n;
+}
+
 /* Straight into the compressor, which copies into its 1 MiB blocks anyway:
  * gathering small writes here first would copy every header and small file
  * twice on the thread that also parses the input tar. */
@@ -148,30 +186,32 @@ ocis_layer_out_write(struct ocis_layer_out *lo, const void *data, size_t len, oc
 {
 	const unsigned char *p = data;
 
-	/* a lazy-pull layer's file data: each chunk starts a member */
 	while (lo->toc != NULL && len > 0 && ocis_toc_data_left(lo->toc) > 0) {
-		uint64_t mark;
-		size_t n;
+		int n = write_file_data(lo, p, len > INT_MAX ? INT_MAX : len, err);
 
-		if (ocis_toc_chunk_due(lo->toc) &&
-		    (ocis_compressor_mark(lo->comp, &mark, err) < 0 ||
-		     ocis_toc_begin_chunk(lo->toc, mark, err) < 0))
-			return -1;
-		n = ocis_toc_room(lo->toc) < len ? (size_t)ocis_toc_room(lo->toc) : len;
-		if (ocis_toc_data(lo->toc, p, n, err) < 0 ||
-		    ocis_compressor_write(lo->comp, p, n, err) < 0)
+		if (n < 0)
 			return -1;
 		p += n;
-		len -= n;
+		len -= (size_t)n;
 	}
-	return len ? ocis_compressor_write(lo->comp, p, len, err) : 0;
+	if (len == 0)
+		return 0;
+	/* headers, padding, the end of the archive: tar-split's segments */
+	if (lo->zc && ocis_zchunked_meta(lo->zc, p, len, err) < 0)
+		return -1;
+	return ocis_compressor_write(lo->comp, p, len, err);
 }
 
 int
 ocis_layer_out_entry_data(struct ocis_layer_out *lo, const struct ocis_pax_entry *pe,
 			  ocis_error_t **err)
 {
-	return lo->toc ? ocis_toc_add_entry(lo->toc, pe, err) : 0;
+	if (lo->toc == NULL)
+		return 0;
+	if (ocis_toc_add_entry(lo->toc, pe, err) < 0)
+		return -1;
+	return lo->zc ? ocis_zchunked_entry(lo->zc, pe->path, pe->type == '0' ? pe->size : 0,
+					   err) : 0;
 }
 
 /* A lazy-pull layer's end: the TOC entry and the end-of-archive blocks as
@@ -202,6 +242,28 @@ finish_estargz(struct ocis_layer_out *lo, struct ocis_compress_result *res,
 	r = 0;
 out:
 	ocis_buf_release(&tail);
+	return r;
+}
+
+/* zstd:chunked's end: the end of the archive in a frame of its own, then
+ * the manifest, the tar-split and the footer as skippable frames
+ * (docs/lazy-pull.md).  Annotations into d. */
+static int
+finish_zchunked(struct ocis_layer_out *lo, struct ocis_compress_result *res,
+		struct ocis_layer_desc *d, ocis_error_t **err)
+{
+	struct ocis_buf raw = OCIS_BUF_INIT;
+	uint64_t offset;
+	int r = -1;
+
+	if (ocis_layer_out_zeros(lo, 2 * OCIS_BLOCK, err) < 0 ||
+	    ocis_compressor_drain(lo->comp, &offset, err) < 0 ||
+	    ocis_zchunked_tail(lo->zc, lo->toc, lo->comp, offset, &raw, d, err) < 0 ||
+	    ocis_compressor_finish_tail(lo->comp, NULL, 0, raw.data, raw.len, res, err) < 0)
+		goto out;
+	r = 0;
+out:
+	ocis_buf_release(&raw);
 	return r;
 }
 
@@ -265,7 +327,10 @@ ocis_layer_out_finish(struct ocis_layer_out *lo, const char *created, const char
 	int r = -1;
 
 	memset(&d, 0, sizeof(d));
-	if (lo->toc != NULL) {
+	if (lo->zc != NULL) {
+		if (finish_zchunked(lo, &res, &d, err) < 0)
+			goto out;
+	} else if (lo->toc != NULL) {
 		if (finish_estargz(lo, &res, &d, err) < 0)
 			goto out;
 	} else if (ocis_layer_out_zeros(lo, 2 * OCIS_BLOCK, err) < 0 ||
@@ -312,6 +377,7 @@ ocis_layer_out_free(struct ocis_layer_out *lo)
 	if (lo->toc != NULL)
 		ocis_toc_release(lo->toc);
 	free(lo->toc);
+	ocis_zchunked_free(lo->zc);
 	ocis_blockcache_close(lo->cache);
 	free(lo->chunk);
 	free(lo->zeros);
