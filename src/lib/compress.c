@@ -416,14 +416,16 @@ zstd_block(struct ocis_compressor *c, struct slot *s, ocis_error_t **err)
 
 /* zstd:chunked: one block as one complete zstd frame (with its
  * checksum), independent of every other, so that a reader can fetch and
- * decompress any run of frames between two marks on its own. */
+ * decompress any run of frames between two marks on its own.  An empty
+ * block adds nothing, except that an empty input still gets one (empty)
+ * frame, as with gzip. */
 static int
-zframe_block(struct worker *w, struct slot *s, ocis_error_t **err)
+zframe_block(struct worker *w, struct slot *s, uint64_t seq, ocis_error_t **err)
 {
 	size_t r;
 
 	s->out_len = 0;
-	if (s->in_len == 0)
+	if (s->in_len == 0 && seq != 0)
 		return 0;
 	r = ZSTD_compress2(w->zc, s->out, s->out_cap, s->in, s->in_len);
 	if (ZSTD_isError(r))
@@ -454,7 +456,7 @@ compress_block(struct worker *w, struct slot *s, uint64_t seq, ocis_error_t **er
 	case OCIS_COMPRESS_GZIP:
 		return gzip_block(w, s, seq, err);
 	case OCIS_COMPRESS_ZCHUNKED:
-		return zframe_block(w, s, err);
+		return zframe_block(w, s, seq, err);
 	default:
 		return zstd_block(w->c, s, err);
 	}

@@ -1,0 +1,186 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# oci-layer --compress=zstd:chunked (issue 21, docs/lazy-pull.md): a test
+# decoder built here from Debian's klauspost zstd and vbatts tar-split
+# (offline, GOPATH mode) reads the footer, the TOC and the tar-split,
+# checks every file's frames and chunks against the TOC, the TOC against
+# the tar-split's headers, and rebuilds the tar with tar-split's asm
+# package: its sha256 is the diff_id.  The same bytes for any thread count;
+# plain clients (oci-pack's check, skopeo copy, oci-flatten, oci-diff
+# --lower) read it as the zstd layer it is and give the input tree;
+# podman with partial pulls pulls it from a docker-registry.
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/lib.sh"
+
+SOURCE_DATE_EPOCH=1700000000
+export SOURCE_DATE_EPOCH
+GOSRC=/usr/share/gocode/src/github.com
+A=io.github.containers.zstd-chunked
+
+test_expect_success 'setup: a rootfs with big, small, empty and linked files' '
+	make_rootfs r &&
+	mkdir -p r/big nonutf8 &&
+	"$PYTHON" -c "import os, sys
+for d, dirs, files in os.walk(b\"r\"):
+    for f in files:
+        try:
+            f.decode()
+        except UnicodeDecodeError:
+            os.rename(os.path.join(d, f), os.path.join(b\"nonutf8\", f))" &&
+	"$PYTHON" -c "import random, sys
+rnd = random.Random(21)
+open(sys.argv[1], \"wb\").write(bytes(rnd.getrandbits(8) for _ in range(3 * 1024 * 1024 + 123)))
+open(sys.argv[2], \"wb\").write(b\"x\" * (2 * 1024 * 1024 + 5))" r/big/random r/big/same &&
+	: >r/big/empty &&
+	ln r/big/random r/big/random.link &&
+	mktar r --format=pax --xattrs --xattrs-include="*" >in.tar &&
+	tar_listing --mtime in.tar >in.list
+'
+
+test_expect_success 'oci-layer --compress=zstd:chunked: same bytes for 1, 2 and 8 threads' '
+	oci-layer --compress=zstd:chunked -T 1 <in.tar >t1.stream &&
+	oci-layer --compress=zstd:chunked -T 2 <in.tar >t2.stream &&
+	oci-layer --compress=zstd:chunked -T 8 <in.tar >t8.stream &&
+	cmp t1.stream t2.stream &&
+	cmp t1.stream t8.stream &&
+	stream_split t1.stream e >/dev/null &&
+	test "$(json_get e/layer-1.json "j[\"mediaType\"]")" = \
+		application/vnd.oci.image.layer.v1.tar+zstd &&
+	json_get e/layer-1.json "j[\"annotations\"][\"$A.manifest-checksum\"]" >mcheck &&
+	grep -qx "sha256:[0-9a-f]\{64\}" mcheck &&
+	json_get e/layer-1.json "j[\"annotations\"][\"$A.manifest-position\"]" |
+		grep -qx "[0-9]*:[0-9]*:[0-9]*:1" &&
+	json_get e/layer-1.json "j[\"annotations\"][\"$A.tarsplit-position\"]" |
+		grep -qx "[0-9]*:[0-9]*:[0-9]*" &&
+	test "$(json_get e/layer-1.json "j[\"annotations\"][\"io.containers.zstd-chunked.manifest-checksum\"]")" = \
+		"$(cat mcheck)"
+'
+
+test_expect_success 'the layer: zstd frames a plain zstd reads, the footer last' '
+	zstd -dc e/blob-1 >layer.tar &&
+	test "$(json_get e/layer-1.json "j[\"diffID\"]")" = "sha256:$(sha256_of layer.tar)" &&
+	test "$(json_get e/layer-1.json "j[\"uncompressedSize\"]")" = "$(size_of layer.tar)" &&
+	tar_listing --mtime layer.tar >layer.list &&
+	test_cmp in.list layer.list &&
+	"$PYTHON" - e/blob-1 <<-\PY
+	import struct, sys
+	blob = open(sys.argv[1], "rb").read()
+	# the last frame: skippable, 64 bytes, ending in the magic
+	assert blob[-72:-64] == b"\x50\x2a\x4d\x18" + struct.pack("<I", 64), blob[-72:-64]
+	assert blob[-8:] == b"GNUlInUx"
+	v = struct.unpack("<7Q", blob[-64:-8])
+	assert v[3] == 1 and v[4] == v[0] + v[1] + 8 and v[4] + v[5] + 72 == len(blob), v
+	PY
+'
+
+if command -v go >/dev/null 2>&1 && test -d "$GOSRC/klauspost/compress/zstd" &&
+   test -d "$GOSRC/vbatts/tar-split/tar/asm"; then
+	test_expect_success 'setup: the zstd:chunked decoder (Go, offline, GOPATH mode)' '
+		GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= GOPROXY=off \
+			GOCACHE="$TEST_DIR/gocache" \
+			go build -o zchunked-verify "$TEST_HELPERS/zchunked-verify.go"
+	'
+	test -x zchunked-verify && test_set_prereq VERIFIER
+else
+	test_skip 'the zstd:chunked decoder' \
+		"needs go, golang-github-klauspost-compress-dev and golang-github-vbatts-tar-split-dev"
+fi
+
+test_expect_success VERIFIER 'the decoder: footer, TOC, tar-split, every frame; the rebuilt tar is the diff_id' '
+	./zchunked-verify e/blob-1 e/layer-1.json >verified 2>verify.log &&
+	cat verify.log &&
+	grep -q "files, [0-9]* chunks verified" verify.log &&
+	tail -n 1 verified >diffid &&
+	echo "diffid $(json_get e/layer-1.json "j[\"diffID\"]")" >diffid.expect &&
+	test_cmp diffid.expect diffid &&
+	sed "\$d" verified >files &&
+	"$PYTHON" -c "import sys
+for l in open(sys.argv[1]):
+    f = l.rstrip(\"\\n\").split(\"\\t\")
+    if f[0] == \"f\":
+        print(f[5], f[-1])" in.list | LC_ALL=C sort -k2 >files.expect &&
+	LC_ALL=C sort -k2 files >files.sorted &&
+	test_cmp files.expect files.sorted &&
+	zstd -dc e/blob-1 >/dev/null &&
+	"$PYTHON" - e/blob-1 >toc.json <<-\PY &&
+	import struct, subprocess, sys
+	blob = open(sys.argv[1], "rb").read()
+	v = struct.unpack("<7Q", blob[-64:-8])
+	sys.stdout.write(subprocess.run(["zstd", "-dc"], input=blob[v[0]:v[0] + v[1]],
+	                                check=True, capture_output=True).stdout.decode())
+	PY
+	test "$(grep -o "\"type\":\"chunk\",\"name\":\"big/random\"" toc.json | wc -l)" -gt 10
+'
+
+test_expect_success VERIFIER 'the decoder refuses a layer whose TOC does not match its annotation' '
+	sed "s/$(cat mcheck)/sha256:$(printf %064d 0)/" e/layer-1.json >bad.json &&
+	test_must_fail ./zchunked-verify e/blob-1 bad.json >/dev/null 2>err &&
+	grep -q "manifest" err
+'
+
+test_expect_success VERIFIER 'an empty layer (an empty tar) is a valid zstd:chunked layer too' '
+	head -c 1024 /dev/zero >empty.tar &&
+	oci-layer --compress=zstd:chunked <empty.tar >empty.stream &&
+	stream_split empty.stream em >/dev/null &&
+	./zchunked-verify em/blob-1 em/layer-1.json >em.verified 2>/dev/null &&
+	echo "diffid $(json_get em/layer-1.json "j[\"diffID\"]")" >em.expect &&
+	test_cmp em.expect em.verified
+'
+
+test_expect_success 'oci-config | oci-manifest | oci-pack keeps the annotations; the check passes' '
+	oci-config --entrypoint /bin/sh <t1.stream | oci-manifest | oci-pack --tag 1 >img.tar &&
+	mkdir x && tar -C x -xf img.tar &&
+	m=$(blob_path x "$(json_get x/index.json "j[\"manifests\"][0][\"digest\"]")") &&
+	test "$(json_get "$m" "j[\"layers\"][0][\"annotations\"][\"$A.manifest-checksum\"]")" = \
+		"$(cat mcheck)" &&
+	oci-pack -o dir <t1.stream
+'
+
+test_expect_success SKOPEO 'skopeo copy verifies and keeps the layer and its annotations' '
+	skopeo copy -q oci-archive:img.tar:1 oci:copy:1 &&
+	skopeo inspect --raw oci:copy:1 >raw.json &&
+	test "$(json_get raw.json "j[\"layers\"][0][\"annotations\"][\"$A.manifest-checksum\"]")" = \
+		"$(cat mcheck)" &&
+	cmp e/blob-1 "$(blob_path copy "$(json_get e/layer-1.json "j[\"digest\"]")")"
+'
+
+test_skip 'umoci unpack of the image' "umoci cannot read zstd layers (as for every zstd layer)"
+
+test_expect_success 'oci-flatten gives the input tree' '
+	oci-flatten img.tar >flat.tar &&
+	tar_listing --mtime flat.tar >flat.list &&
+	test_cmp in.list flat.list
+'
+
+test_expect_success 'oci-diff --lower reads the zstd:chunked image as the zstd layer it is' '
+	cp -a r r2 &&
+	echo changed >r2/etc/hostname &&
+	mktar r2 --format=pax --xattrs --xattrs-include="*" >in2.tar &&
+	oci-diff --lower img.tar <in2.tar >diff.stream &&
+	stream_split diff.stream d >dsplit &&
+	test "$(grep -c "^layer" dsplit)" = 2 &&
+	cmp e/blob-1 d/blob-1 &&
+	gzip -dc d/blob-2 | tar -tf - | LC_ALL=C sort >dnames &&
+	printf "%s\n" etc/ etc/hostname ./ | LC_ALL=C sort >dnames.expect &&
+	test_cmp dnames.expect dnames
+'
+
+test_expect_success 'a name the JSON TOC cannot hold is refused, named' '
+	mkdir -p nu &&
+	cp nonutf8/* nu/ &&
+	mktar nu >nu.tar &&
+	test_must_fail oci-layer --compress=zstd:chunked <nu.tar >nu.stream 2>err &&
+	test_one_error_line oci-layer err &&
+	grep -q "not UTF-8" err
+'
+
+test_expect_success 'oci-diff and oci-layer --split refuse --compress=zstd:chunked' '
+	test_expect_code 2 oci-diff --lower img.tar --compress=zstd:chunked <in.tar >/dev/null 2>err &&
+	grep -q "zstd:chunked" err &&
+	printf "app\t/big\n" >split.map &&
+	test_expect_code 2 oci-layer --split=split.map --compress=zstd:chunked <in.tar >split.out 2>err &&
+	test_one_error_line oci-layer err &&
+	grep -q "split with --compress=zstd:chunked" err &&
+	test ! -s split.out
+'
+
+test_done
