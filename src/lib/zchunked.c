@@ -281,7 +281,7 @@ ocis_zchunked_data(struct ocis_zchunked *z, const void *p, size_t n, ocis_error_
 /* modtime as Go's time.Time marshals (RFC 3339, nanoseconds without
  * trailing zeros), in UTC; Go refuses years past 9999, and so do we. */
 static int
-gen_modtime(yajl_gen g, const struct ocis_toc_entry *e, ocis_error_t **err)
+gen_modtime(yajl_gen g, const char *key, const struct ocis_toc_entry *e, ocis_error_t **err)
 {
 	char buf[80], frac[16] = "";
 	struct tm tm;
@@ -300,7 +300,7 @@ gen_modtime(yajl_gen g, const struct ocis_toc_entry *e, ocis_error_t **err)
 	}
 	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d%sZ", tm.tm_year + 1900,
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-	return ocis_json_kv_str(g, "modtime", buf);
+	return ocis_json_kv_str(g, key, buf);
 }
 
 static int
@@ -350,7 +350,14 @@ gen_entry(yajl_gen g, const struct ocis_toc *toc, const struct ocis_toc_entry *e
 	s |= kv_nonzero(g, "size", e->size);
 	s |= kv_nonzero(g, "uid", e->uid);
 	s |= kv_nonzero(g, "gid", e->gid);
-	if (gen_modtime(g, e, err) < 0)
+	if (gen_modtime(g, "modtime", e, err) < 0)
+		goto fail;
+	/* containers/storage up to 1.45 (Debian 12's podman) reads these
+	 * three under Go's field names only; today's reader takes keys in
+	 * any case, so the twins agree (docs/lazy-pull.md) */
+	s |= kv_nonzero(g, "UID", e->uid);
+	s |= kv_nonzero(g, "GID", e->gid);
+	if (gen_modtime(g, "ModTime", e, err) < 0)
 		goto fail;
 	if (e->type == '3' || e->type == '4') {
 		s |= kv_nonzero(g, "devMajor", e->devmajor);
