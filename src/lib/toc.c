@@ -182,13 +182,23 @@ ocis_toc_begin_chunk(struct ocis_toc *t, uint64_t mark, ocis_error_t **err)
 	return 0;
 }
 
+/* One byte into the rolling sum (drop: the byte leaving the window);
+ * 1 when a chunk ends after it. */
+static inline int
+roll(uint32_t *s1, uint32_t *s2, uint32_t drop, uint32_t add)
+{
+	*s1 += add - drop;
+	*s2 += *s1 - 64 * (drop + 31);
+	return (*s2 & 0xffff) == 0xffff;
+}
+
 size_t
 ocis_toc_span(struct ocis_toc *t, const void *p, size_t n)
 {
 	const unsigned char *b = p;
 	uint32_t s1 = t->rs1, s2 = t->rs2;
 	unsigned w = t->rwofs;
-	size_t i;
+	size_t i, k;
 
 	if (n > t->chunk_left)
 		n = (size_t)t->chunk_left;
@@ -196,23 +206,28 @@ ocis_toc_span(struct ocis_toc *t, const void *p, size_t n)
 		return n;
 	/* bup's rollsum as containers/storage's compressor/rollsum.go rolls
 	 * it (window 64, 31 added to every byte); a cut after a byte whose
-	 * sum has its 16 low bits set */
-	for (i = 0; i < n; i++) {
-		uint32_t drop = t->rwindow[w];
-
-		s1 += (uint32_t)b[i] - drop;
-		s2 += s1 - 64 * (drop + 31);
-		t->rwindow[w] = b[i];
-		w = (w + 1) & 63;
-		if ((s2 & 0xffff) == 0xffff) {
+	 * sum has its 16 low bits set.  The first 64 bytes drop what the
+	 * window holds; after them the byte 64 back is in b itself, so the
+	 * loop reads it there and the window is refilled once at the end. */
+	for (i = 0; i < n && i < 64; i++)
+		if (roll(&s1, &s2, t->rwindow[(w + i) & 63], b[i])) {
+			t->cut = 1;
+			i++;
+			goto out;
+		}
+	for (; i < n; i++)
+		if (roll(&s1, &s2, b[i - 64], b[i])) {
 			t->cut = 1;
 			i++;
 			break;
 		}
-	}
+out:
+	/* the window: the last 64 bytes rolled, oldest at the new offset */
+	for (k = i > 64 ? i - 64 : 0; k < i; k++)
+		t->rwindow[(w + k) & 63] = b[k];
 	t->rs1 = s1;
 	t->rs2 = s2;
-	t->rwofs = w;
+	t->rwofs = (unsigned)((w + i) & 63);
 	return i;
 }
 
