@@ -31,6 +31,7 @@
 
 #include <ocistream/hash.h>
 #include <ocistream/json.h>
+#include <ocistream/pathtab.h>
 #include <ocistream/zchunked.h>
 
 #include "internal.h"
@@ -51,7 +52,11 @@ struct ocis_zchunked {
 	char *name;		/* the entry whose data is being written */
 	uint64_t size, left;
 	uint64_t crc;
+	struct ocis_pathtab names;	/* every entry's name, once */
 };
+
+/* A node of `names` that is an entry's name (not only an ancestor's). */
+#define NAME_ENTRY 1
 
 /*
  * CRC-64/ISO as Go's hash/crc64 with crc64.ISO (tar-split's CRCTable),
@@ -127,6 +132,10 @@ ocis_zchunked_new(struct ocis_zchunked **out, int level, ocis_error_t **err)
 		ocis_zchunked_free(z);
 		return zstd_fail(r, "tar-split", err);
 	}
+	if (ocis_pathtab_init(&z->names, err) < 0) {
+		ocis_zchunked_free(z);
+		return -1;
+	}
 	*out = z;
 	return 0;
 }
@@ -140,31 +149,57 @@ ocis_zchunked_free(struct ocis_zchunked *z)
 	ocis_buf_release(&z->ts);
 	ocis_buf_release(&z->meta);
 	ocis_buf_release(&z->line);
+	ocis_pathtab_release(&z->names);
 	free(z->name);
 	free(z);
 }
 
-/* Uncompressed tar-split bytes into its zstd stream (end: the frame's
- * end). */
+/* containers/storage refuses a layer whose TOC or tar-split names a path
+ * twice (its tar-split packer compares names cleaned: "etc/" is "etc"),
+ * so such a layer cannot be zstd:chunked. */
 static int
-ts_compress(struct ocis_zchunked *z, const void *p, size_t n, int end, ocis_error_t **err)
+check_once(struct ocis_zchunked *z, const char *name, ocis_error_t **err)
+{
+	size_t len = strlen(name);
+	uint8_t *flags;
+	uint32_t id;
+
+	if (strcmp(name, "./") == 0)
+		len = 0;	/* the root */
+	while (len > 0 && name[len - 1] == '/')
+		len--;
+	if (ocis_pathtab_add(&z->names, name, len, &id, err) < 0)
+		return -1;
+	flags = ocis_pathtab_flags(&z->names, id);
+	if (*flags & NAME_ENTRY)
+		return ocis_error_set(err, 0, "a zstd:chunked layer names a path once "
+				      "(containers/storage refuses it twice; use "
+				      "--compress=zstd)");
+	*flags |= NAME_ENTRY;
+	return 0;
+}
+
+/* Bytes into the zstd frame being made in *out (end: the frame's end);
+ * the tar-split's, then the manifest's, one after the other. */
+static int
+zstream(struct ocis_zchunked *z, struct ocis_buf *out, const void *p, size_t n, int end,
+	ocis_error_t **err)
 {
 	ZSTD_inBuffer in = { p, n, 0 };
 
-	z->ts_usize += n;
 	for (;;) {
 		ZSTD_outBuffer ob;
 		size_t r;
 
-		if (ocis_buf_grow(&z->ts, ZSTD_CStreamOutSize(), err) < 0)
+		if (ocis_buf_grow(out, ZSTD_CStreamOutSize(), err) < 0)
 			return -1;
-		ob.dst = z->ts.data;
-		ob.size = z->ts.alloc - 1;
-		ob.pos = z->ts.len;
+		ob.dst = out->data;
+		ob.size = out->alloc - 1;
+		ob.pos = out->len;
 		r = ZSTD_compressStream2(z->zc, &ob, &in, end ? ZSTD_e_end : ZSTD_e_continue);
 		if (ZSTD_isError(r))
-			return zstd_fail(r, "tar-split", err);
-		z->ts.len = ob.pos;
+			return zstd_fail(r, out == &z->ts ? "tar-split" : "TOC", err);
+		out->len = ob.pos;
 		if (end ? r == 0 : in.pos == in.size)
 			return 0;
 	}
@@ -208,7 +243,8 @@ ts_line(struct ocis_zchunked *z, int type, const char *name, uint64_t size,
 	if (ocis_json_gen_finish(g, s, "zstd:chunked tar-split", &z->line, err) < 0 ||
 	    ocis_buf_add(&z->line, "\n", 1, err) < 0)
 		return -1;
-	return ts_compress(z, z->line.data, z->line.len, 0, err);
+	z->ts_usize += z->line.len;
+	return zstream(z, &z->ts, z->line.data, z->line.len, 0, err);
 }
 
 /* The bytes held since the last entry as a segment (tar-split's type 2). */
@@ -253,7 +289,7 @@ ocis_zchunked_entry(struct ocis_zchunked *z, const char *name, uint64_t size,
 {
 	if (z->left > 0)
 		return ocis_error_set(err, EINVAL, "internal: tar-split entry inside file data");
-	if (ts_segment(z, err) < 0)
+	if (check_once(z, name, err) < 0 || ts_segment(z, err) < 0)
 		return -1;
 	free(z->name);
 	z->name = strdup(name);
@@ -391,30 +427,56 @@ fail:
 	return -1;
 }
 
-/* The manifest JSON into *json; the tar-split's digest in it. */
+/* What the JSON generator holds so far into the manifest's zstd frame
+ * (*ulen counts it): the JSON never stands whole in memory. */
 static int
-gen_manifest(const struct ocis_toc *toc, const struct ocis_compressor *c,
-	     const char *ts_digest, struct ocis_buf *json, ocis_error_t **err)
+flush_json(struct ocis_zchunked *z, yajl_gen g, int status, struct ocis_buf *mz,
+	   uint64_t *ulen, ocis_error_t **err)
+{
+	const unsigned char *p;
+	size_t len;
+
+	if (status != 0 || yajl_gen_get_buf(g, &p, &len) != yajl_gen_status_ok)
+		return ocis_error_set(err, EINVAL, "writing the zstd:chunked TOC: json generator "
+				      "error %d", status);
+	*ulen += len;
+	if (zstream(z, mz, p, len, 0, err) < 0)
+		return -1;
+	yajl_gen_clear(g);
+	return 0;
+}
+
+/* The manifest, compressed as it is generated, into *mz; its JSON's
+ * length into *ulen.  The tar-split's digest in it. */
+static int
+gen_manifest(struct ocis_zchunked *z, const struct ocis_toc *toc,
+	     const struct ocis_compressor *c, const char *ts_digest, struct ocis_buf *mz,
+	     uint64_t *ulen, ocis_error_t **err)
 {
 	yajl_gen g = ocis_json_gen_new();
 	size_t i;
-	int s = 0;
+	int s = 0, r = -1;
 
 	if (g == NULL)
 		return ocis_error_oom(err);
+	*ulen = 0;
 	s |= ocis_json_open_map(g);
 	s |= ocis_json_kv_u64(g, "version", 1);
 	s |= ocis_json_key(g, "entries");
 	s |= ocis_json_open_array(g);
 	for (i = 0; i < toc->n_entries; i++)
-		if (gen_entry(g, toc, &toc->entries[i], c, err) < 0) {
-			yajl_gen_free(g);
-			return -1;
-		}
+		if (gen_entry(g, toc, &toc->entries[i], c, err) < 0 ||
+		    (i % 64 == 63 && flush_json(z, g, s, mz, ulen, err) < 0))
+			goto out;
 	s |= ocis_json_close_array(g);
 	s |= ocis_json_kv_str(g, "tarSplitDigest", ts_digest);
 	s |= ocis_json_close_map(g);
-	return ocis_json_gen_finish(g, s, "zstd:chunked TOC", json, err);
+	if (flush_json(z, g, s, mz, ulen, err) < 0 || zstream(z, mz, NULL, 0, 1, err) < 0)
+		goto out;
+	r = 0;
+out:
+	yajl_gen_free(g);
+	return r;
 }
 
 static void
@@ -480,29 +542,20 @@ ocis_zchunked_tail(struct ocis_zchunked *z, const struct ocis_toc *toc,
 {
 	unsigned char foot[OCIS_ZCHUNKED_FOOTER_SIZE];
 	char ts_digest[OCIS_DIGEST_STR_SIZE], mdigest[OCIS_DIGEST_STR_SIZE];
-	struct ocis_buf json = OCIS_BUF_INIT, mz = OCIS_BUF_INIT;
-	uint64_t v[7];
-	size_t r;
+	struct ocis_buf mz = OCIS_BUF_INIT;
+	uint64_t v[7], ulen;
 	int ret = -1;
 
 	if (z->left > 0)
 		return ocis_error_set(err, EINVAL, "internal: layer ends inside a file's data");
-	if (ts_segment(z, err) < 0 || ts_compress(z, NULL, 0, 1, err) < 0 ||
+	if (ts_segment(z, err) < 0 || zstream(z, &z->ts, NULL, 0, 1, err) < 0 ||
 	    ocis_hash_buffer(z->ts.data, z->ts.len, ts_digest, err) < 0 ||
-	    gen_manifest(toc, c, ts_digest, &json, err) < 0 ||
-	    ocis_buf_grow(&mz, ZSTD_compressBound(json.len), err) < 0)
-		goto out;
-	r = ZSTD_compress2(z->zc, mz.data, mz.alloc - 1, json.data, json.len);
-	if (ZSTD_isError(r)) {
-		zstd_fail(r, "TOC", err);
-		goto out;
-	}
-	mz.len = r;
-	if (ocis_hash_buffer(mz.data, mz.len, mdigest, err) < 0)
+	    gen_manifest(z, toc, c, ts_digest, &mz, &ulen, err) < 0 ||
+	    ocis_hash_buffer(mz.data, mz.len, mdigest, err) < 0)
 		goto out;
 	v[0] = offset + SKIP_HDR;
 	v[1] = mz.len;
-	v[2] = json.len;
+	v[2] = ulen;
 	v[3] = MANIFEST_TYPE_CRFS;
 	v[4] = v[0] + mz.len + SKIP_HDR;
 	v[5] = z->ts.len;
@@ -515,7 +568,6 @@ ocis_zchunked_tail(struct ocis_zchunked *z, const struct ocis_toc *toc,
 		goto out;
 	ret = 0;
 out:
-	ocis_buf_release(&json);
 	ocis_buf_release(&mz);
 	return ret;
 }

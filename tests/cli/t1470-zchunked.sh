@@ -174,6 +174,25 @@ test_expect_success 'a name the JSON TOC cannot hold is refused, named' '
 	grep -q "not UTF-8" err
 '
 
+test_expect_success 'a path named twice is refused (containers/storage refuses the layer)' '
+	"$PYTHON" - dup.tar <<-\PY &&
+	import io, sys, tarfile
+	with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
+	    for name, data in (("etc", None), ("etc/f", b"1"), ("etc/f", b"22")):
+	        ti = tarfile.TarInfo(name)
+	        if data is None:
+	            ti.type = tarfile.DIRTYPE
+	            t.addfile(ti)
+	        else:
+	            ti.size = len(data)
+	            t.addfile(ti, io.BytesIO(data))
+	PY
+	test_must_fail oci-layer --compress=zstd:chunked <dup.tar >dup.stream 2>err &&
+	test_one_error_line oci-layer err &&
+	grep -q "entry .etc/f.: a zstd:chunked layer names a path once" err &&
+	oci-layer --compress=zstd <dup.tar >/dev/null
+'
+
 test_expect_success 'oci-diff and oci-layer --split refuse --compress=zstd:chunked' '
 	test_expect_code 2 oci-diff --lower img.tar --compress=zstd:chunked <in.tar >/dev/null 2>err &&
 	grep -q "zstd:chunked" err &&
