@@ -34,6 +34,7 @@
 #include <ocistream/error.h>
 #include <ocistream/io.h>
 #include <ocistream/layerdesc.h>
+#include <ocistream/pax.h>
 #include <ocistream/toc.h>
 
 #define OCIS_ZCHUNKED_FOOTER_SIZE 64
@@ -54,10 +55,11 @@ void ocis_zchunked_free(struct ocis_zchunked *z);
 /* Layer tar bytes that are no file data (headers, padding, the end of
  * the archive): they open the next segment. */
 int ocis_zchunked_meta(struct ocis_zchunked *z, const void *p, size_t n, ocis_error_t **err);
-/* The header of an entry named `name` with `size` data bytes has been
- * given to ocis_zchunked_meta: its segment; with size 0 its file entry
- * too, else that follows the data. */
-int ocis_zchunked_entry(struct ocis_zchunked *z, const char *name, uint64_t size,
+/* The header of entry pe has been given to ocis_zchunked_meta: its
+ * segment; without data its file entry too, else that follows the data.
+ * Refused: a path named before (containers/storage refuses the layer),
+ * an mtime outside the years 0 to 9999 (Go cannot write it). */
+int ocis_zchunked_entry(struct ocis_zchunked *z, const struct ocis_pax_entry *pe,
 			ocis_error_t **err);
 /* File data of the current entry (any slicing, exactly `size` bytes in
  * all); its last byte writes the file entry. */

@@ -210,8 +210,7 @@ ocis_layer_out_entry_data(struct ocis_layer_out *lo, const struct ocis_pax_entry
 		return 0;
 	if (ocis_toc_add_entry(lo->toc, pe, err) < 0)
 		return -1;
-	return lo->zc ? ocis_zchunked_entry(lo->zc, pe->path, pe->type == '0' ? pe->size : 0,
-					   err) : 0;
+	return lo->zc ? ocis_zchunked_entry(lo->zc, pe, err) : 0;
 }
 
 /* A lazy-pull layer's end: the TOC entry and the end-of-archive blocks as

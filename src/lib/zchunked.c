@@ -57,6 +57,8 @@ struct ocis_zchunked {
 
 /* A node of `names` that is an entry's name (not only an ancestor's). */
 #define NAME_ENTRY 1
+/* The most header bytes one tar-split segment takes. */
+#define META_MAX ((size_t)256 << 20)
 
 /*
  * CRC-64/ISO as Go's hash/crc64 with crc64.ISO (tar-split's CRCTable),
@@ -136,6 +138,10 @@ ocis_zchunked_new(struct ocis_zchunked **out, int level, ocis_error_t **err)
 		ocis_zchunked_free(z);
 		return -1;
 	}
+	/* one entry's header blocks (names up to 64 KiB, xattrs as the
+	 * intake allows) and padding: far below this, and its base64 fits
+	 * the int EVP_EncodeBlock takes */
+	z->meta.cap_limit = META_MAX;
 	*out = z;
 	return 0;
 }
@@ -283,12 +289,32 @@ ocis_zchunked_meta(struct ocis_zchunked *z, const void *p, size_t n, ocis_error_
 	return ocis_buf_add(&z->meta, p, n, err);
 }
 
+/* The UTC date of an mtime, when Go can write it in RFC 3339 (years 0 to
+ * 9999); NULL otherwise. */
+static struct tm *
+go_date(int64_t sec, struct tm *tm)
+{
+	time_t t = (time_t)sec;
+
+	if ((int64_t)t != sec || gmtime_r(&t, tm) == NULL || tm->tm_year + 1900 < 0 ||
+	    tm->tm_year + 1900 > 9999)
+		return NULL;
+	return tm;
+}
+
 int
-ocis_zchunked_entry(struct ocis_zchunked *z, const char *name, uint64_t size,
+ocis_zchunked_entry(struct ocis_zchunked *z, const struct ocis_pax_entry *pe,
 		    ocis_error_t **err)
 {
+	const char *name = pe->path;
+	uint64_t size = pe->type == '0' ? pe->size : 0;
+	struct tm tm;
+
 	if (z->left > 0)
 		return ocis_error_set(err, EINVAL, "internal: tar-split entry inside file data");
+	if (go_date(pe->mtime, &tm) == NULL)
+		return ocis_error_set(err, 0, "a zstd:chunked TOC holds mtimes of the years 0 "
+				      "to 9999 only (use --compress=zstd)");
 	if (check_once(z, name, err) < 0 || ts_segment(z, err) < 0)
 		return -1;
 	free(z->name);
@@ -315,18 +341,17 @@ ocis_zchunked_data(struct ocis_zchunked *z, const void *p, size_t n, ocis_error_
  */
 
 /* modtime as Go's time.Time marshals (RFC 3339, nanoseconds without
- * trailing zeros), in UTC; Go refuses years past 9999, and so do we. */
+ * trailing zeros), in UTC. */
 static int
 gen_modtime(yajl_gen g, const char *key, const struct ocis_toc_entry *e, ocis_error_t **err)
 {
 	char buf[80], frac[16] = "";
 	struct tm tm;
-	time_t t = (time_t)e->mtime;
 	long ns = e->mtime_nsec;
 
-	if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
-		return ocis_error_set(err, ERANGE, "a zstd:chunked TOC holds years 0 to 9999 only: "
-				      "'%.200s' has mtime %" PRId64, e->name, e->mtime);
+	if (go_date(e->mtime, &tm) == NULL)	/* refused at its entry */
+		return ocis_error_set(err, EINVAL, "internal: '%.200s' has mtime %" PRId64,
+				      e->name, e->mtime);
 	if (ns > 0 && ns < 1000000000) {
 		int i = 9;
 

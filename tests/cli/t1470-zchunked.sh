@@ -238,6 +238,21 @@ test_expect_success 'a path named twice is refused (containers/storage refuses t
 	oci-layer --compress=zstd <dup.tar >/dev/null
 '
 
+test_expect_success 'an mtime past the year 9999 (which Go cannot write) is refused, named' '
+	"$PYTHON" - far.tar <<-\PY &&
+	import io, sys, tarfile
+	with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
+	    ti = tarfile.TarInfo("far")
+	    ti.size = 1
+	    ti.mtime = 300000000000
+	    t.addfile(ti, io.BytesIO(b"x"))
+	PY
+	test_must_fail oci-layer --compress=zstd:chunked <far.tar >far.stream 2>err &&
+	test_one_error_line oci-layer err &&
+	grep -q "entry .far.: a zstd:chunked TOC holds mtimes of the years 0 to 9999 only" err &&
+	oci-layer --compress=zstd <far.tar >/dev/null
+'
+
 test_expect_success 'oci-diff and oci-layer --split refuse --compress=zstd:chunked' '
 	test_expect_code 2 oci-diff --lower img.tar --compress=zstd:chunked <in.tar >/dev/null 2>err &&
 	grep -q "zstd:chunked" err &&
