@@ -5,8 +5,9 @@
 # run (docs/lazy-pull.md, docs/performance.md): oci-layer
 # --compress=estargz against --compress=gzip at the same level,
 # --compress=zstd:chunked against --compress=zstd at the same level, and
-# the plain tools (gzip -n, pigz, zstd) on the same tar.  The commands run in turn,
-# BENCH_RUNS times each (other load on the host hits them alike); printed
+# the plain tools (gzip -n, pigz, zstd) on the same tar.  The commands
+# run in turn, BENCH_RUNS times each (other load on the host hits them
+# alike); printed
 # per command: median wall seconds, CPU seconds, peak RSS (MB) and output
 # size (MB), then the ratios the issue sets: estargz / gzip (wall, CPU;
 # target <= 1.2), zstd:chunked / zstd (target <= 1.3).
