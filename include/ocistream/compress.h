@@ -41,6 +41,13 @@ enum ocis_compression {
  * makes the compressor fail. */
 typedef int (*ocis_compress_out_fn)(void *ctx, const void *data, size_t len, ocis_error_t **err);
 
+/* Uncompressed bytes per block (per gzip member; the split's pool,
+ * blockpool.h, cuts the same blocks).  Changing it changes the gzip output
+ * bytes.  1 MiB: see docs/compression.md for the measurements. */
+#ifndef OCIS_COMPRESS_BLOCK_SIZE
+#define OCIS_COMPRESS_BLOCK_SIZE (1024 * 1024)
+#endif
+
 struct ocis_compress_result {
 	char diff_id[OCIS_DIGEST_STR_SIZE];	/* sha256 of the uncompressed input */
 	char digest[OCIS_DIGEST_STR_SIZE];	/* sha256 of the compressed output */
