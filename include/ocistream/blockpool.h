@@ -20,7 +20,7 @@
  *   bytes and entry starts (the single layer of the same entries);
  * - zstd: each block one checksummed zstd frame of its own (a single
  *   layer is one frame: other bytes, a little larger; docs/compression.md);
- * - none: the bytes.
+ * - none: the bytes (in fixed 256 KiB blocks: no chunker to run).
  *
  * Threads: threads == 1 starts none (each block is compressed and written
  * on the caller's thread when it is cut); otherwise `threads` workers and
