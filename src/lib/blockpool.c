@@ -517,8 +517,8 @@ sweep(struct ocis_blockpool *p)
 }
 
 /* The pending block into the next free slot (waiting while the ring is
- * full); the slot's old buffer, its pages dropped, becomes the pending one.
- * Serial: compressed and written right here. */
+ * full); the slot's old buffer, resident as it is, becomes the pending
+ * one.  Serial: compressed and written right here. */
 static int
 submit(struct ocis_blockpool_layer *l, ocis_error_t **err)
 {
