@@ -57,6 +57,12 @@ struct ocis_compress_result {
 
 struct ocis_compressor;
 
+/* *res from a layer's two hashes (none: diff_id = digest, hin unused) and
+ * its totals: every compressor's end (compress.c, blockpool.c). */
+int ocis_compress_result_final(struct ocis_compress_result *res, enum ocis_compression alg,
+			       struct ocis_hash *hin, struct ocis_hash *hout, uint64_t in_total,
+			       uint64_t out_total, ocis_error_t **err);
+
 /* Parse "gzip", "zstd", "none", "estargz"; -1 when unknown. */
 int ocis_compression_from_name(const char *name, enum ocis_compression *out);
 const char *ocis_compression_name(enum ocis_compression c);

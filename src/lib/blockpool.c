@@ -664,16 +664,8 @@ ocis_blockpool_finish(struct ocis_blockpool_layer *l, struct ocis_compress_resul
 		return r;
 	}
 	pthread_mutex_unlock(&p->lock);
-	memset(res, 0, sizeof(*res));
-	if (ocis_hash_final(&l->hout, res->digest, err) < 0)
-		return -1;
-	if (p->alg == OCIS_COMPRESS_NONE)
-		memcpy(res->diff_id, res->digest, sizeof(res->diff_id));
-	else if (ocis_hash_final(&l->hin, res->diff_id, err) < 0)
-		return -1;
-	res->uncompressed_size = l->in_total;
-	res->size = l->out_total;
-	return 0;
+	return ocis_compress_result_final(res, p->alg, &l->hin, &l->hout, l->in_total,
+					  l->out_total, err);
 }
 
 void

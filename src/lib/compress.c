@@ -930,6 +930,23 @@ write_tail(struct ocis_compressor *c, const void *tail, size_t tail_len, const v
 }
 
 int
+ocis_compress_result_final(struct ocis_compress_result *res, enum ocis_compression alg,
+			   struct ocis_hash *hin, struct ocis_hash *hout, uint64_t in_total,
+			   uint64_t out_total, ocis_error_t **err)
+{
+	memset(res, 0, sizeof(*res));
+	if (ocis_hash_final(hout, res->digest, err) < 0)
+		return -1;
+	if (alg == OCIS_COMPRESS_NONE)
+		memcpy(res->diff_id, res->digest, sizeof(res->diff_id));
+	else if (ocis_hash_final(hin, res->diff_id, err) < 0)
+		return -1;
+	res->uncompressed_size = in_total;
+	res->size = out_total;
+	return 0;
+}
+
+int
 ocis_compressor_use_cache(struct ocis_compressor *c, struct ocis_blockcache *cache)
 {
 	if (c->alg != OCIS_COMPRESS_GZIP || c->in_total > 0 || c->cur != NULL)
@@ -992,16 +1009,8 @@ ocis_compressor_finish_tail(struct ocis_compressor *c, const void *tail, size_t 
 	if (write_tail(c, tail, tail_len, raw, raw_len, err) < 0)
 		return -1;
 
-	memset(res, 0, sizeof(*res));
-	if (ocis_hash_final(&c->hout, res->digest, err) < 0)
-		return -1;
-	if (c->alg == OCIS_COMPRESS_NONE)
-		memcpy(res->diff_id, res->digest, sizeof(res->diff_id));
-	else if (ocis_hash_final(&c->hin, res->diff_id, err) < 0)
-		return -1;
-	res->uncompressed_size = c->in_total;
-	res->size = c->out_total;
-	return 0;
+	return ocis_compress_result_final(res, c->alg, &c->hin, &c->hout, c->in_total,
+					  c->out_total, err);
 }
 
 void
