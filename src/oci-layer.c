@@ -277,6 +277,12 @@ main(int argc, char **argv)
 			(unsigned long long)stats.entries,
 			tool_cache_summary(stats.cache_used, &stats.cache, cache, sizeof(cache)), t);
 	}
+	if (args.split != NULL && stats.cache_used && (args.l.summary || tool_verbosity >= 2)) {
+		char cache[128];
+		/* the split layers share one cache: one line for all */
+		fprintf(stderr, "%s: split layers%s\n", tool_progname,
+			tool_cache_summary(1, &stats.cache, cache, sizeof(cache)));
+	}
 	tool_layer_print_descriptor(&args.l, &desc);
 	ocis_layer_desc_release(&desc);
 	ocis_stream_writer_free(w);

@@ -45,6 +45,13 @@ enum ocis_compression {
  * makes the compressor fail. */
 typedef int (*ocis_compress_out_fn)(void *ctx, const void *data, size_t len, ocis_error_t **err);
 
+/* Uncompressed bytes per block (per gzip member; the split's pool,
+ * blockpool.h, cuts the same blocks).  Changing it changes the gzip output
+ * bytes.  1 MiB: see docs/compression.md for the measurements. */
+#ifndef OCIS_COMPRESS_BLOCK_SIZE
+#define OCIS_COMPRESS_BLOCK_SIZE (1024 * 1024)
+#endif
+
 struct ocis_compress_result {
 	char diff_id[OCIS_DIGEST_STR_SIZE];	/* sha256 of the uncompressed input */
 	char digest[OCIS_DIGEST_STR_SIZE];	/* sha256 of the compressed output */
@@ -53,6 +60,12 @@ struct ocis_compress_result {
 };
 
 struct ocis_compressor;
+
+/* *res from a layer's two hashes (none: diff_id = digest, hin unused) and
+ * its totals: every compressor's end (compress.c, blockpool.c). */
+int ocis_compress_result_final(struct ocis_compress_result *res, enum ocis_compression alg,
+			       struct ocis_hash *hin, struct ocis_hash *hout, uint64_t in_total,
+			       uint64_t out_total, ocis_error_t **err);
 
 /* Parse "gzip", "zstd", "none", "estargz", "zstd:chunked"; -1 when unknown. */
 int ocis_compression_from_name(const char *name, enum ocis_compression *out);

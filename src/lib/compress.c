@@ -64,11 +64,6 @@
 
 #include "internal.h"
 
-/* Uncompressed bytes per block (per gzip member).  Changing it changes the
- * gzip output bytes.  1 MiB: see docs/compression.md for the measurements. */
-#ifndef OCIS_COMPRESS_BLOCK_SIZE
-#define OCIS_COMPRESS_BLOCK_SIZE (1024 * 1024)
-#endif
 #define BLOCK_SIZE ((size_t)OCIS_COMPRESS_BLOCK_SIZE)
 
 /* Input bytes per libzstd job (0 would be libzstd's default: 8 MiB at
@@ -310,29 +305,11 @@ slot_of(struct ocis_compressor *c, uint64_t seq)
 static int
 gzip_block(struct worker *w, struct slot *s, uint64_t seq, ocis_error_t **err)
 {
-	struct ocis_blockcache *cache = w->c->cache;
-	unsigned char key[OCIS_DIGEST_LEN];
-
 	s->out_len = 0;
 	if (s->in_len == 0 && (seq != 0 || w->c->marks_ok))
 		return 0;
-	if (cache == NULL)
-		return ocis_gzmember_compress(w->gz, s->in, s->in_len, s->out, s->out_cap,
-					      &s->out_len, err);
-	/* blockcache.h: an entry is whole, its own and unchanged; used only
-	 * if it also inflates to this very block */
-	if (ocis_blockcache_key(cache, s->in, s->in_len, key, err) < 0)
-		return -1;
-	if (ocis_blockcache_get(cache, key, s->out, s->out_cap, &s->out_len)) {
-		if (ocis_gzmember_matches(w->gz, s->out, s->out_len, s->in, s->in_len))
-			return 0;
-		ocis_blockcache_reject(cache);
-	}
-	if (ocis_gzmember_compress(w->gz, s->in, s->in_len, s->out, s->out_cap, &s->out_len,
-				   err) < 0)
-		return -1;
-	ocis_blockcache_put(cache, key, s->out, s->out_len);
-	return 0;
+	return ocis_gzmember_block(w->gz, w->c->cache, s->in, s->in_len, s->out, s->out_cap,
+				   &s->out_len, err);
 }
 
 /* Marks that start at block seq (or before: a mark with no block after
@@ -1009,6 +986,23 @@ write_tail(struct ocis_compressor *c, const void *tail, size_t tail_len, const v
 }
 
 int
+ocis_compress_result_final(struct ocis_compress_result *res, enum ocis_compression alg,
+			   struct ocis_hash *hin, struct ocis_hash *hout, uint64_t in_total,
+			   uint64_t out_total, ocis_error_t **err)
+{
+	memset(res, 0, sizeof(*res));
+	if (ocis_hash_final(hout, res->digest, err) < 0)
+		return -1;
+	if (alg == OCIS_COMPRESS_NONE)
+		memcpy(res->diff_id, res->digest, sizeof(res->diff_id));
+	else if (ocis_hash_final(hin, res->diff_id, err) < 0)
+		return -1;
+	res->uncompressed_size = in_total;
+	res->size = out_total;
+	return 0;
+}
+
+int
 ocis_compressor_use_cache(struct ocis_compressor *c, struct ocis_blockcache *cache)
 {
 	if (c->alg != OCIS_COMPRESS_GZIP || c->in_total > 0 || c->cur != NULL)
@@ -1072,16 +1066,8 @@ ocis_compressor_finish_tail(struct ocis_compressor *c, const void *tail, size_t 
 	if (write_tail(c, tail, tail_len, raw, raw_len, err) < 0)
 		return -1;
 
-	memset(res, 0, sizeof(*res));
-	if (ocis_hash_final(&c->hout, res->digest, err) < 0)
-		return -1;
-	if (c->alg == OCIS_COMPRESS_NONE)
-		memcpy(res->diff_id, res->digest, sizeof(res->diff_id));
-	else if (ocis_hash_final(&c->hin, res->diff_id, err) < 0)
-		return -1;
-	res->uncompressed_size = c->in_total;
-	res->size = c->out_total;
-	return 0;
+	return ocis_compress_result_final(res, c->alg, &c->hin, &c->hout, c->in_total,
+					  c->out_total, err);
 }
 
 void

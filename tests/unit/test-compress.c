@@ -25,7 +25,7 @@
 
 #include "../tap.h"
 
-/* Must match OCIS_COMPRESS_BLOCK_SIZE in src/lib/compress.c. */
+/* Must match OCIS_COMPRESS_BLOCK_SIZE (ocistream/compress.h). */
 #define BLOCK (1024 * 1024)
 
 #define SHA256_EMPTY "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
