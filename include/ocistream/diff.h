@@ -56,8 +56,9 @@
  * files are written at the end of the layer with the data of the lower
  * (pass 3), each followed by all the upper hardlinks of its group.
  *
- * Memory: the index, a 72-byte record (40 of them the fingerprints) plus
- * the name and its place in the name table per lower entry, plus 16 bytes
+ * Memory: the index, a 64-byte record (40 of them the fingerprints) plus
+ * its node in the name table (12 bytes, its last component, a slot) per
+ * lower entry, no whole names, plus 16 bytes
  * per upper regular file and the names of upper hardlinks to unchanged
  * files, plus the held-back layer bytes (at most 8 MiB) and the file being
  * compared (at most hold_max); never the size of files.

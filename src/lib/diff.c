@@ -8,7 +8,9 @@
  * The lower index: one record per lower path (and per directory that only
  * appears as the parent of an entry), the record of a path numbered as
  * its node in a path table (ocistream/pathtab.h: names compared, never
- * only hashed), full names in one arena, children as linked lists, and
+ * only hashed; a name is spelt out from the table only where one is
+ * written, as copying each whole name was a tenth of the time on deep
+ * trees), children as linked lists, and
  * the entry's fingerprints (see "fingerprints" below): what decides
  * "unchanged" is a whole sha256, as both trees may come from whoever
  * wants a change left out of the layer.  The upper names are a second
@@ -57,7 +59,6 @@
 struct rec {
 	uint64_t meta;		/* filter: the first 64 bits of the metadata digest */
 	unsigned char fp[OCIS_DIGEST_LEN];	/* fingerprint (see entry_fp) */
-	size_t name;		/* offset in the arena */
 	uint32_t parent, first_child, next_sibling;
 	uint32_t group;		/* hardlinks: the record holding the data */
 	uint32_t seq;		/* lower entry number of its last entry */
@@ -90,7 +91,6 @@ struct diff {
 
 	struct rec *recs;
 	size_t n_recs, cap_recs;
-	struct ocis_buf names;
 	struct ocis_pathtab ltab;	/* lower name -> record (the node id) */
 	struct ocis_pathtab_walk lwalk;
 	struct ocis_pathtab_walk lupper;	/* the upper entry's path in ltab */
@@ -130,11 +130,11 @@ struct diff {
 
 /* --- small helpers -------------------------------------------------------- */
 
-/* The name of record r. */
-static const char *
-rec_name(const struct diff *d, uint32_t r)
+/* The name of record r into out. */
+static int
+rec_name(const struct diff *d, uint32_t r, struct ocis_buf *out, ocis_error_t **err)
 {
-	return (const char *)d->names.data + d->recs[r].name;
+	return ocis_pathtab_name(&d->ltab, r, out, err);
 }
 
 /* Lower record of name p, or NONE. */
@@ -207,18 +207,14 @@ upper_set(struct diff *d, const char *p, size_t len, uint32_t v, ocis_error_t **
 	return 0;
 }
 
-/* Record r, an 'i' directory named p[0..len) (until an entry says more),
- * a child of parent. */
-static int
-rec_init(struct diff *d, uint32_t r, uint32_t parent, const char *p, size_t len,
-	 ocis_error_t **err)
+/* Record r, an 'i' directory (until an entry says more), a child of
+ * parent. */
+static void
+rec_init(struct diff *d, uint32_t r, uint32_t parent)
 {
 	struct rec *x = &d->recs[r];
 
 	memset(x, 0, sizeof(*x));
-	x->name = d->names.len;
-	if (ocis_buf_add(&d->names, p, len, err) < 0 || ocis_buf_add(&d->names, "", 1, err) < 0)
-		return -1;
 	x->parent = parent;
 	x->first_child = NONE;
 	x->next_sibling = NONE;
@@ -229,7 +225,6 @@ rec_init(struct diff *d, uint32_t r, uint32_t parent, const char *p, size_t len,
 		d->recs[parent].first_child = r;
 	}
 	d->n_recs = r + 1;
-	return 0;
 }
 
 /* Record of name p (len bytes), created (with its parents, as 'i'
@@ -239,7 +234,6 @@ rec_init(struct diff *d, uint32_t r, uint32_t parent, const char *p, size_t len,
 static int
 lower_get(struct diff *d, const char *p, size_t len, uint32_t *out, ocis_error_t **err)
 {
-	const struct ocis_pathtab_walk *w = &d->lwalk;
 	size_t n;
 	uint32_t r;
 
@@ -248,13 +242,11 @@ lower_get(struct diff *d, const char *p, size_t len, uint32_t *out, ocis_error_t
 	n = ocis_pathtab_count(&d->ltab);
 	if (ocis__grow((void **)&d->recs, &d->cap_recs, n, sizeof(*d->recs), err) < 0)
 		return -1;
-	if (d->n_recs == 0 && rec_init(d, OCIS_PATHTAB_ROOT, NONE, "", 0, err) < 0)
-		return -1;
+	if (d->n_recs == 0)
+		rec_init(d, OCIS_PATHTAB_ROOT, NONE);
 	for (r = (uint32_t)d->n_recs; r < n; r++)
-		if (rec_init(d, r, ocis_pathtab_parent(&d->ltab, r), p,
-			     w->ends[w->n - (n - r)], err) < 0)
-			return -1;
-	*out = ocis_pathtab_walk_node(w);
+		rec_init(d, r, ocis_pathtab_parent(&d->ltab, r));
+	*out = ocis_pathtab_walk_node(&d->lwalk);
 	return 0;
 }
 
@@ -729,9 +721,9 @@ whiteout(struct diff *d, const char *dir, const char *base, ocis_error_t **err)
 static int
 close_dir(struct diff *d, uint32_t r, int opaque, ocis_error_t **err)
 {
+	struct ocis_buf dir = OCIS_BUF_INIT, child = OCIS_BUF_INIT;
 	uint32_t c;
 	size_t gone = 0, kept = 0;
-	char *dir;
 	int ret = -1;
 
 	if (r == NONE || (d->recs[r].flags & F_CLOSED) || !is_dir_type(d->recs[r].type))
@@ -745,26 +737,28 @@ close_dir(struct diff *d, uint32_t r, int opaque, ocis_error_t **err)
 	}
 	if (gone == 0)
 		return 0;
-	dir = strdup(rec_name(d, r));	/* the arena does not move here, but be safe */
-	if (dir == NULL)
-		return ocis_error_oom(err);
+	if (rec_name(d, r, &dir, err) < 0)
+		goto out;
 	if (kept == 0 && opaque) {
-		if (whiteout(d, dir, ".wh..opq", err) < 0)
+		if (whiteout(d, (char *)dir.data, ".wh..opq", err) < 0)
 			goto out;
 	} else {
 		for (c = d->recs[r].first_child; c != NONE; c = d->recs[c].next_sibling) {
 			const char *n, *b;
 			if (d->recs[c].flags & F_SEEN)
 				continue;
-			n = rec_name(d, c);
+			if (rec_name(d, c, &child, err) < 0)
+				goto out;
+			n = (const char *)child.data;
 			b = strrchr(n, '/');
-			if (whiteout(d, dir, b ? b + 1 : n, err) < 0)
+			if (whiteout(d, (char *)dir.data, b ? b + 1 : n, err) < 0)
 				goto out;
 		}
 	}
 	ret = 0;
 out:
-	free(dir);
+	ocis_buf_release(&dir);
+	ocis_buf_release(&child);
 	return ret;
 }
 
@@ -1162,11 +1156,11 @@ emit_needed(struct diff *d, int fd, const char *what, ocis_error_t **err)
 			goto changed;
 		if (d->recs[x].flags & F_PARENT) {
 			d->recs[x].flags |= F_WRITTEN;
-			if (put_header(d, &pe, rec_name(d, x), err) < 0)
+			if (put_header(d, &pe, e.path, err) < 0)
 				goto out;
 			continue;
 		}
-		if (put_header(d, &pe, rec_name(d, x), err) < 0 ||
+		if (put_header(d, &pe, e.path, err) < 0 ||
 		    (pe.type == '0' &&
 		     read_data(d, &t, pe.size,
 			       DATA_EMIT | (content_compared(d, pe.type) ? DATA_HASH : 0), err) < 0))
@@ -1184,7 +1178,7 @@ emit_needed(struct diff *d, int fd, const char *what, ocis_error_t **err)
 		for (i = 0; i < d->n_pend; i++) {
 			if (d->pend[i].carrier != x)
 				continue;
-			pe.linkname = rec_name(d, x);
+			pe.linkname = e.path;	/* x's name */
 			if (encode_header(d, &pe, d->pend[i].name, err) < 0 ||
 			    ocis_buf_add(&d->ins, d->hdr.data, d->hdr.len, err) < 0)
 				goto out;
@@ -1222,7 +1216,6 @@ diff_release(struct diff *d)
 		free(d->pend[i].name);
 	free(d->pend);
 	free(d->stack);
-	ocis_buf_release(&d->names);
 	ocis_buf_release(&d->cur);
 	ocis_buf_release(&d->path);
 	ocis_buf_release(&d->link);
