@@ -213,6 +213,38 @@ acl_mask(struct archive_entry *ae)
 
 /* --- entries as pax entries ------------------------------------------------- */
 
+/*
+ * Is p[0..n) a name that normalising leaves as it is: not empty, no
+ * leading or trailing '/', no empty, "." or ".." component, none over
+ * OCIS_NAME_MAX bytes?  The names of most tars are, and this asks it with
+ * library scans (memchr, memmem, memrchr: many bytes an instruction)
+ * where the general loop below takes a byte at a time, with a test per
+ * component: names of deep trees are thousands of one-byte components.
+ */
+static int
+name_is_normal(const char *p, size_t n)
+{
+	const char *end = p + n, *c, *s;
+
+	if (n == 0 || p[0] == '/' || end[-1] == '/' || memmem(p, n, "//", 2) != NULL)
+		return 0;
+	/* a '.' that starts a component: ".", ".." or a hidden name */
+	for (c = p; (c = memchr(c, '.', (size_t)(end - c))) != NULL; c++) {
+		if (c > p && c[-1] != '/')
+			continue;
+		if (c + 1 == end || c[1] == '/' ||
+		    (c[1] == '.' && (c + 2 == end || c[2] == '/')))
+			return 0;
+	}
+	/* each component within OCIS_NAME_MAX: every window of that many + 1
+	 * bytes from a component's start holds a '/', and the next window
+	 * starts after the last one found */
+	for (s = p; (size_t)(end - s) > OCIS_NAME_MAX; s = c + 1)
+		if ((c = memrchr(s, '/', OCIS_NAME_MAX + 1)) == NULL)
+			return 0;
+	return 1;
+}
+
 int
 ocis_tarentry_name_normalise(const char *in, struct ocis_buf *out, ocis_error_t **err)
 {
@@ -220,13 +252,25 @@ ocis_tarentry_name_normalise(const char *in, struct ocis_buf *out, ocis_error_t 
 	char s1[256], *d;
 	size_t len = 0;
 
-	/* written in place: a name of thousands of components costs one
-	 * pass (names are read twice an entry by oci-flatten) */
 	ocis_buf_reset(out);
 	if (ocis_buf_grow(out, (size_t)(end - in), err) < 0)
 		return -1;
 	d = (char *)out->data;
 	d[0] = 0;
+	/* "./x" from `tar -C dir .`, "x/" for a directory: what is left
+	 * between them is most often normal already */
+	while (end - p >= 2 && p[0] == '.' && p[1] == '/')
+		p += 2;
+	q = end - (end > p && end[-1] == '/');
+	if (name_is_normal(p, (size_t)(q - p))) {
+		len = (size_t)(q - p);
+		memcpy(d, p, len);
+		d[len] = 0;
+		out->len = len;
+		goto check_len;
+	}
+	/* the general case, written in place: one pass */
+	p = in;
 	while (*p == '/')
 		p++;
 	/* one pass, copying as it scans: memchr() and memcpy() cost a call
@@ -254,6 +298,7 @@ ocis_tarentry_name_normalise(const char *in, struct ocis_buf *out, ocis_error_t 
 	}
 	d[len] = 0;
 	out->len = len;
+check_len:
 	if (out->len > OCIS_PATH_MAX)
 		return ocis_error_set(err, 0, "name '%s' is %zu bytes long, longer than the %u "
 				      "a path can have", ocis__safe_name(in, s1, sizeof(s1)), out->len,
