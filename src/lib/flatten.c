@@ -450,14 +450,12 @@ whiteout_kind(struct flat *f, const char **why)
 	char *slash = strrchr(p, '/');
 	char *base = slash ? slash + 1 : p;
 	size_t dir_len = slash ? (size_t)(slash - p) : 0;
-	const char *c;
 
 	*why = "below a whiteout";
-	/* ".wh." at the start of a directory component; one memmem() over
-	 * the directory part, not a call per component (2000-level names) */
-	for (c = p; c < base && (c = memmem(c, (size_t)(base - c), ".wh.", 4)) != NULL; c++)
-		if (c == p || c[-1] == '/')
-			return E_BAD;
+	/* ".wh." at the start of a directory component; one scan of the
+	 * directory part, not a call per component (2000-level names) */
+	if (ocis__wh_component(p, (size_t)(base - p)) != NULL)
+		return E_BAD;
 	if (strncmp(base, ".wh.", 4) != 0)
 		return E_NORMAL;
 	if (strcmp(base, ".wh..wh..opq") == 0) {

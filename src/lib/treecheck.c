@@ -120,9 +120,9 @@ ocis_treecheck_add(struct ocis_treecheck *t, const char *path, size_t len, char 
 	n_before = ocis_pathtab_count(&t->names);
 	if (ocis_pathtab_walk(&t->names, w, path, len, 1, err) < 0)
 		return -1;
-	/* one memmem() over the path, not a compare per component: deep
-	 * trees have thousands */
-	if (memmem(path, len, ".wh.", 4) != NULL)
+	/* one scan of the path, not a compare per component: deep trees
+	 * have thousands */
+	if (ocis__wh_component(path, len) != NULL)
 		for (i = 0; i < w->n; i++) {
 			from = i ? w->ends[i - 1] + 1 : 0;
 			if (w->ends[i] - from >= 4 && memcmp(path + from, ".wh.", 4) == 0 &&
