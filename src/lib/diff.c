@@ -395,7 +395,7 @@ tar_next(struct counted_tarin *t, struct archive_entry **ae, ocis_error_t **err)
 #define DATA_HOLD 2	/* into d->held, reset first */
 #define DATA_EMIT 4	/* into the layer, padded */
 static int
-read_data(struct diff *d, struct counted_tarin *t, uint64_t size, int to, ocis_error_t **err);
+read_data(struct diff *d, struct ocis_tarin *in, uint64_t size, int to, ocis_error_t **err);
 
 /* --- the layer output ------------------------------------------------------- */
 
@@ -609,7 +609,7 @@ route_zeros(void *ctx, uint64_t n, ocis_error_t **err)
 }
 
 static int
-read_data(struct diff *d, struct counted_tarin *t, uint64_t size, int to, ocis_error_t **err)
+read_data(struct diff *d, struct ocis_tarin *in, uint64_t size, int to, ocis_error_t **err)
 {
 	struct data_route route = { d, to };
 	const struct ocis_tarin_sink s = { route_data, route_zeros, &route };
@@ -618,12 +618,47 @@ read_data(struct diff *d, struct counted_tarin *t, uint64_t size, int to, ocis_e
 		return -1;
 	if ((to & DATA_HOLD) && ocis_spill_reset(&d->held, err) < 0)
 		return -1;
-	if (ocis_tarin_copy_data(t->in, size, &s, err) < 0)
+	if (ocis_tarin_copy_data(in, size, &s, err) < 0)
 		return -1;
 	return (to & DATA_EMIT) ? tar_zeros(d, ocis__pad512(size), err) : 0;
 }
 
 /* --- pass 1: the lower index ------------------------------------------------ */
+
+/* Lower entry number seq, taken in (e): its record, its hardlink group,
+ * its fingerprints (the content read from in). */
+static int
+lower_entry(struct diff *d, const struct ocis_intake_entry *e, struct ocis_tarin *in,
+	    uint64_t seq, const char *what, ocis_error_t **err)
+{
+	const struct ocis_pax_entry *pe = &e->pe;
+	unsigned char md[OCIS_DIGEST_LEN];
+	char s1[256];
+	uint32_t x;
+
+	if (lower_get(d, e->path, e->len, &x, err) < 0)
+		return -1;
+	if (pe->type == '1') {
+		uint32_t tg = lower_find(d, e->link, e->link_len);
+
+		if (tg == NONE || (d->recs[tg].type != '0' && d->recs[tg].type != '1'))
+			return ocis_error_set(err, 0, "%s: hardlink '%s' to '%s', which is not an "
+					      "earlier file", what,
+					      ocis__safe_name(e->raw, s1, sizeof(s1)), e->link);
+		d->recs[x].group = d->recs[tg].group;
+	} else {
+		d->recs[x].group = x;
+	}
+	if (fingerprint(d, pe, md, err) < 0 ||
+	    (content_compared(d, pe->type) && read_data(d, in, pe->size, DATA_HASH, err) < 0) ||
+	    entry_fp(d, pe->type, md, d->recs[x].fp, err) < 0)
+		return -1;
+	d->recs[x].meta = filter_of(md);
+	d->recs[x].type = pe->type;
+	d->recs[x].seq = (uint32_t)seq;
+	d->st->lower_entries++;
+	return 0;
+}
 
 static int
 index_lower(struct diff *d, int fd, const char *what, ocis_error_t **err)
@@ -640,43 +675,13 @@ index_lower(struct diff *d, int fd, const char *what, ocis_error_t **err)
 		goto out;
 	while ((r = tar_next(&t, &ae, err)) > 0) {
 		struct ocis_intake_entry e;
-		struct ocis_pax_entry pe;
-		unsigned char md[OCIS_DIGEST_LEN];
-		uint32_t x;
-		const char *raw = archive_entry_pathname(ae);
 
 		if ((r = ocis_intake_entry(&d->lower_in, ae, &e, err)) < 0)
 			goto fail_entry;
 		if (r == 0)
 			continue;	/* a socket, a hardlink to itself */
-		pe = e.pe;
-		ocis_buf_reset(&d->path);
-		if (ocis_buf_add(&d->path, e.path, e.len, err) < 0)
+		if (lower_entry(d, &e, t.in, t.entries, what, err) < 0)
 			goto out;
-		if (lower_get(d, (char *)d->path.data, d->path.len, &x, err) < 0)
-			goto out;
-		if (pe.type == '1') {
-			uint32_t tg = lower_find(d, e.link, e.link_len);
-
-			if (tg == NONE || (d->recs[tg].type != '0' && d->recs[tg].type != '1')) {
-				ocis_error_set(err, 0, "%s: hardlink '%s' to '%s', which is not an "
-					       "earlier file", what, ocis__safe_name(raw, s1, sizeof(s1)),
-					       e.link);
-				goto out;
-			}
-			d->recs[x].group = d->recs[tg].group;
-		} else {
-			d->recs[x].group = x;
-		}
-		if (fingerprint(d, &pe, md, err) < 0 ||
-		    (content_compared(d, pe.type) &&
-		     read_data(d, &t, pe.size, DATA_HASH, err) < 0) ||
-		    entry_fp(d, pe.type, md, d->recs[x].fp, err) < 0)
-			goto out;
-		d->recs[x].meta = filter_of(md);
-		d->recs[x].type = pe.type;
-		d->recs[x].seq = (uint32_t)t.entries;
-		d->st->lower_entries++;
 	}
 	if (r == 0)
 		ret = 0;
@@ -687,6 +692,67 @@ fail_entry:
 out:
 	ocis_tarin_free(t.in);
 	return ret;
+}
+
+/* The lower as entries handed over (o->lower_each: an image lower,
+ * flattened on this thread), numbered as its tar would number them.  An
+ * entry the diff refuses fails the hook with its own error, kept in err
+ * and given back as it is: what the hook adds is about its own failures
+ * (a damaged layer). */
+struct fed_lower {
+	struct diff *d;
+	const char *what;
+	uint64_t entries;
+	ocis_error_t *err;
+};
+
+static int
+lower_fed(void *ctx, const struct ocis_pax_entry *pe, struct ocis_tarin *data,
+	  ocis_error_t **err)
+{
+	struct fed_lower *fl = ctx;
+	struct ocis_intake_entry e;
+	char s1[256];
+	int r;
+
+	fl->entries++;
+	memset(&e, 0, sizeof(e));
+	e.raw = e.path = pe->path;
+	e.len = strlen(pe->path);
+	if (pe->type == '1') {
+		e.link = pe->linkname;
+		e.link_len = strlen(pe->linkname);
+	}
+	e.pe = *pe;
+	if ((r = ocis_intake_tree(&fl->d->lower_in, &e, &fl->err)) < 0)
+		ocis_error_wrap(&fl->err, "%s: entry '%s'", fl->what,
+				ocis__safe_name(e.raw, s1, sizeof(s1)));
+	if (r > 0)
+		r = lower_entry(fl->d, &e, data, fl->entries, fl->what, &fl->err);
+	if (r < 0)
+		return ocis_error_set(err, 0, "the lower index failed");
+	return 0;
+}
+
+static int
+index_lower_fed(struct diff *d, const char *what, ocis_error_t **err)
+{
+	struct fed_lower fl = { d, what, 0, NULL };
+	uint32_t root;
+	int r;
+
+	if (lower_get(d, "", 0, &root, err) < 0)
+		return -1;
+	r = d->o->lower_each(d->o->lower_each_ctx, lower_fed, &fl, err);
+	if (fl.err != NULL) {
+		if (err != NULL) {
+			ocis_error_free(err);
+			*err = fl.err;
+		} else {
+			ocis_error_free(&fl.err);
+		}
+	}
+	return r;
 }
 
 /* --- pass 2: the upper stream ----------------------------------------------- */
@@ -909,7 +975,7 @@ upper_file(struct diff *d, struct counted_tarin *t, struct ocis_pax_entry *pe, c
 {
 	unsigned char fp[OCIS_DIGEST_LEN];
 
-	if (read_data(d, t, pe->size, DATA_HASH | DATA_HOLD, err) < 0 ||
+	if (read_data(d, t->in, pe->size, DATA_HASH | DATA_HOLD, err) < 0 ||
 	    entry_fp(d, pe->type, md, fp, err) < 0)
 		return -1;
 	if (memcmp(fp, d->recs[lr].fp, sizeof(fp)) == 0) {
@@ -1033,7 +1099,7 @@ upper_entry(struct diff *d, struct counted_tarin *t, struct archive_entry *ae, o
 		d->st->unchanged++;
 		return upper_set(d, p, len, lr, err);
 	}
-	if (put_header(d, &pe, p, err) < 0 || read_data(d, t, pe.size, DATA_EMIT, err) < 0)
+	if (put_header(d, &pe, p, err) < 0 || read_data(d, t->in, pe.size, DATA_EMIT, err) < 0)
 		return -1;
 	return upper_set(d, p, len, NONE, err);
 }
@@ -1162,7 +1228,7 @@ emit_needed(struct diff *d, int fd, const char *what, ocis_error_t **err)
 		}
 		if (put_header(d, &pe, e.path, err) < 0 ||
 		    (pe.type == '0' &&
-		     read_data(d, &t, pe.size,
+		     read_data(d, t.in, pe.size,
 			       DATA_EMIT | (content_compared(d, pe.type) ? DATA_HASH : 0), err) < 0))
 			goto out;
 		/* a changed content makes the layer fail: the error cuts it */
@@ -1295,7 +1361,8 @@ ocis_diff_build(int lower_fd, const char *lower_what, int upper_fd,
 	}
 	d.tabs_ready = 1;
 	/* The lower first (a FIFO is read before anything waits on stdin). */
-	if (index_lower(&d, lower_fd, lower_what, err) < 0)
+	if ((o->lower_each ? index_lower_fed(&d, lower_what, err) :
+	     index_lower(&d, lower_fd, lower_what, err)) < 0)
 		goto out;
 	if (ocis_layer_out_new(&d.lo, w, o->compression, o->level, o->threads, err) < 0 ||
 	    (o->cache_dir && ocis_layer_out_use_cache(d.lo, o->cache_dir, o->cache_max, err) < 0))

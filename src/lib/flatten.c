@@ -141,7 +141,9 @@ struct flat {
 	uint64_t cur_tar_bytes;
 	int cur_hashing;
 
-	/* output */
+	/* output: a tar into out_fd, or the entries to each() */
+	ocis_flatten_entry_fn each;
+	void *each_ctx;
 	unsigned char *obuf;
 	size_t olen;
 	unsigned char *zeros;
@@ -905,6 +907,13 @@ emit(struct flat *f, struct ocis_tarin *a, struct ocis_pax_entry *pe, const char
 	if ((r != 1 || (*ocis_pathtab_flags(&f->tab, ocis_pathtab_walk_node(&f->ewalk)) &
 			N_UNDER_FILE)) && below_file(f, name, len, err) < 0)
 		return -1;
+	if (f->each != NULL) {
+		pe->path = name;
+		if (f->each(f->each_ctx, pe, a, err) < 0)
+			return -1;
+		f->st->entries_out++;
+		return 0;
+	}
 	if (out_name(f, name, pe->type == '5', err) < 0)
 		return -1;
 	pe->path = (const char *)f->out_name.data;
@@ -1165,7 +1174,7 @@ flat_run(struct flat *f, int out_fd, ocis_error_t **err)
 	if (seq1 != seq2)
 		return ocis_error_set(err, 0, "the layers read differently the second time (did "
 				      "the input file change?)");
-	if (out_zeros(f, 2 * OCIS_BLOCK, err) < 0 || out_flush(f, err) < 0)
+	if (f->each == NULL && (out_zeros(f, 2 * OCIS_BLOCK, err) < 0 || out_flush(f, err) < 0))
 		return -1;
 	return 0;
 }
@@ -1347,6 +1356,23 @@ ocis_flatten_src_start(struct ocis_flatten_src *s, int *fd, ocis_error_t **err)
 	s->running = 1;
 	*fd = s->rfd;
 	return 0;
+}
+
+int
+ocis_flatten_src_each(struct ocis_flatten_src *s, ocis_flatten_entry_fn fn, void *ctx,
+		      ocis_error_t **err)
+{
+	int r;
+
+	src_end_run(s);
+	if (s->err != NULL)
+		return ocis_error_set(err, s->err->code, "%s", s->err->msg);
+	s->f.each = fn;
+	s->f.each_ctx = ctx;
+	r = flat_run(&s->f, -1, err);
+	s->f.each = NULL;
+	s->f.each_ctx = NULL;
+	return r;
 }
 
 int
