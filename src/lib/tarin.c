@@ -23,11 +23,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <ocistream/decompress.h>
 #include <ocistream/stream.h>
@@ -447,10 +449,30 @@ ocis_tarin_open(struct ocis_tarin **out, ocis_tarin_read_fn read_fn, void *read_
 	return opened(out, tarin_open(out, read_fn, read_ctx, -1, o, err));
 }
 
+/* A pipe holds 64 KiB by default, so each 1 MiB read took 16 or more
+ * reads, and as many wakeups of the writer (tar): `cat input.tar |
+ * oci-layer --level 1` made 22 000 voluntary context switches on the
+ * benchmark input, 4 000 with a 1 MiB pipe, and 0.3 s less CPU in all.
+ * 1 MiB is Linux's default limit for an unprivileged process; where that
+ * is lower, or this is no pipe, the pipe stays as it is. */
+static void
+grow_pipe(int fd)
+{
+#ifdef F_SETPIPE_SZ
+	struct stat st;
+
+	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
+		(void)fcntl(fd, F_SETPIPE_SZ, BUF_SIZE);
+#else
+	(void)fd;
+#endif
+}
+
 int
 ocis_tarin_open_fd(struct ocis_tarin **out, int fd, const struct ocis_tarin_opts *o,
 		   ocis_error_t **err)
 {
+	grow_pipe(fd);
 	return opened(out, tarin_open(out, NULL, NULL, fd, o, err));
 }
 
