@@ -114,6 +114,7 @@ struct ocis_compressor {
 
 	struct slot *slots;
 	size_t nslots;
+	unsigned char *ring;	/* the slots' input buffers */
 	uint64_t n_submitted;	/* blocks [0, n_submitted) are submitted */
 	uint64_t n_taken;	/* next block for a worker */
 	uint64_t n_hashed;	/* next block for the hasher */
@@ -669,14 +670,17 @@ ocis_compressor_new(struct ocis_compressor **out, enum ocis_compression alg, int
 		ocis_chunker_init(c->chunker, BLOCK_SIZE);
 	}
 
-	/* Large buffers come from mmap: pages untouched stay out of RSS. */
+	/* Every byte of the layer is copied into the ring's input buffers:
+	 * one mapping in huge pages (ocis__big_alloc) rather than a page
+	 * fault per 4 KiB.  The output buffers stay malloc's (mmap'ed): most
+	 * of their bound is never touched and stays out of RSS. */
 	c->slots = calloc(c->nslots, sizeof(*c->slots));
 	if (c->slots == NULL)
 		goto oom;
+	if ((c->ring = ocis__big_alloc(c->nslots * BLOCK_SIZE, err)) == NULL)
+		goto fail;
 	for (i = 0; i < c->nslots; i++) {
-		c->slots[i].in = malloc(BLOCK_SIZE);
-		if (c->slots[i].in == NULL)
-			goto oom;
+		c->slots[i].in = c->ring + i * BLOCK_SIZE;
 		if (out_cap) {
 			c->slots[i].out = malloc(out_cap);
 			if (c->slots[i].out == NULL)
@@ -1038,12 +1042,11 @@ ocis_compressor_free(struct ocis_compressor *c)
 	for (i = 0; c->workers != NULL && i < c->nworkers; i++)
 		ocis_gzmember_free(c->workers[i].gz);
 	free(c->workers);
-	for (i = 0; c->slots != NULL && i < c->nslots; i++) {
+	for (i = 0; c->slots != NULL && i < c->nslots; i++)
 		if (c->slots[i].out != c->slots[i].in)
 			free(c->slots[i].out);
-		free(c->slots[i].in);
-	}
 	free(c->slots);
+	ocis__big_free(c->ring, c->nslots * BLOCK_SIZE);
 	free(c->marks);
 	if (c->zc)
 		ZSTD_freeCCtx(c->zc);

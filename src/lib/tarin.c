@@ -47,6 +47,7 @@ struct ocis_tarin {
 	struct archive *a;
 	int fd;				/* ocis_tarin_open_fd */
 	/* what libarchive was handed: the last NWIN buffers */
+	unsigned char *win_mem;		/* the buffers, in one mapping */
 	unsigned char *win[NWIN];
 	uint64_t win_off[NWIN];
 	size_t win_len[NWIN];
@@ -407,9 +408,12 @@ tarin_open(struct ocis_tarin **out, ocis_tarin_read_fn read_fn, void *read_ctx, 
 	if (ocis_decompress_new(&t->dec, read_fn ? read_fn : fd_read,
 				read_fn ? read_ctx : &t->fd, err) < 0)
 		return -1;
+	/* every byte of the tar is read into the window: one mapping in huge
+	 * pages (ocis__big_alloc), no page fault per 4 KiB */
+	if ((t->win_mem = ocis__big_alloc(NWIN * BUF_SIZE, err)) == NULL)
+		return -1;
 	for (i = 0; i < NWIN; i++)
-		if ((t->win[i] = malloc(BUF_SIZE)) == NULL)
-			return ocis_error_oom(err);
+		t->win[i] = t->win_mem + i * BUF_SIZE;
 	t->a = archive_read_new();
 	if (t->a == NULL)
 		return ocis_error_oom(err);
@@ -642,14 +646,11 @@ ocis_tarin_input_bytes(const struct ocis_tarin *t)
 void
 ocis_tarin_free(struct ocis_tarin *t)
 {
-	unsigned i;
-
 	if (t == NULL)
 		return;
 	if (t->a)
 		archive_read_free(t->a);
 	ocis_decompress_free(t->dec);
-	for (i = 0; i < NWIN; i++)
-		free(t->win[i]);
+	ocis__big_free(t->win_mem, NWIN * BUF_SIZE);
 	free(t);
 }
