@@ -47,6 +47,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -541,12 +542,20 @@ out_unlock:
 	return NULL;
 }
 
-/* Start a thread with every signal blocked. */
+/* Start a thread with every signal blocked, named (at most 15 bytes) so
+ * that top -H, perf report --sort comm and /proc/PID/task/ tell which
+ * thread does what (bench/threads.sh). */
 static int
-start_thread(pthread_t *tid, void *(*fn)(void *), void *arg, ocis_error_t **err)
+start_thread(pthread_t *tid, void *(*fn)(void *), void *arg, const char *name,
+	     ocis_error_t **err)
 {
 	if (ocis__thread_start(tid, fn, arg, err) < 0)
 		return ocis_error_wrap(err, "compressor");
+#ifdef __GLIBC__
+	(void)pthread_setname_np(*tid, name);
+#else
+	(void)name;
+#endif
 	return 0;
 }
 
@@ -693,16 +702,21 @@ ocis_compressor_new(struct ocis_compressor **out, enum ocis_compression alg, int
 		*out = c;
 		return 0;
 	}
-	if (start_thread(&c->writer, writer_main, c, err) < 0)
+	if (start_thread(&c->writer, writer_main, c, "ocis-writer", err) < 0)
 		goto fail;
 	c->writer_started = 1;
 	if (alg != OCIS_COMPRESS_NONE) {
-		if (start_thread(&c->hasher, hasher_main, c, err) < 0)
+		if (start_thread(&c->hasher, hasher_main, c, "ocis-hasher", err) < 0)
 			goto fail;
 		c->hasher_started = 1;
 	}
 	for (i = 0; i < c->nworkers; i++) {
-		if (start_thread(&c->workers[i].tid, worker_main, &c->workers[i], err) < 0)
+		char name[16];
+
+		/* i < MAX_THREADS: 3 digits */
+		snprintf(name, sizeof(name), "ocis-%s%u", alg == OCIS_COMPRESS_GZIP ? "gzip" : "zstd",
+			 (unsigned)(i % 1000));
+		if (start_thread(&c->workers[i].tid, worker_main, &c->workers[i], name, err) < 0)
 			goto fail;
 		c->workers[i].started = 1;
 	}
