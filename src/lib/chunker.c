@@ -8,6 +8,12 @@
  * alone.  Hashing therefore starts 64 bytes before OCIS_CDC_MIN in each
  * block: the bytes before cannot matter, and skipping them saves a quarter
  * of the scanning.
+ *
+ * The rest (about half of a layer's bytes) is the main thread's largest
+ * cost after reading the tar, so the search for the next hit takes 8
+ * bytes a step: one loop test per 8 bytes instead of one per byte, the
+ * same hash and the same first hit (1.25x faster on the benchmark input;
+ * test-chunker compares it with the byte loop).
  */
 #include "config.h"
 
@@ -16,7 +22,8 @@
 #include <ocistream/chunker.h>
 
 #define WINDOW 64
-#define HIT_SHIFT (64 - OCIS_CDC_HIT_BITS)
+/* a hit: the top OCIS_CDC_HIT_BITS bits of h are zero */
+#define HIT_LIMIT ((uint64_t)1 << (64 - OCIS_CDC_HIT_BITS))
 /* never reached by counting: no entry reported yet */
 #define NO_ENTRY ((uint64_t)1 << 62)
 
@@ -45,6 +52,39 @@ ocis_chunker_init(struct ocis_chunker *ch, size_t max)
 	ch->in_entry = NO_ENTRY;
 }
 
+/* One byte into the hash: 1 when it makes a hit. */
+static inline int
+step(uint64_t *h, const uint64_t *gear, unsigned char byte)
+{
+	*h = (*h << 1) + gear[byte];
+	return *h < HIT_LIMIT;
+}
+
+/* The first hit in p[i..n): its index (*h the hash with it), or n (*h the
+ * hash after p[n - 1]). */
+static size_t
+next_hit(const uint64_t *gear, const unsigned char *p, size_t i, size_t n, uint64_t *hp)
+{
+	uint64_t h = *hp;
+
+	for (; n - i >= 8; i += 8) {
+		const unsigned char *q = p + i;
+		uint64_t before = h;
+
+		if (step(&h, gear, q[0]) || step(&h, gear, q[1]) || step(&h, gear, q[2]) ||
+		    step(&h, gear, q[3]) || step(&h, gear, q[4]) || step(&h, gear, q[5]) ||
+		    step(&h, gear, q[6]) || step(&h, gear, q[7])) {
+			h = before;	/* the byte loop finds which one */
+			break;
+		}
+	}
+	for (; i < n; i++)
+		if (step(&h, gear, p[i]))
+			break;
+	*hp = h;
+	return i;
+}
+
 size_t
 ocis_chunker_scan(struct ocis_chunker *ch, const unsigned char *p, size_t n, int *cut)
 {
@@ -64,14 +104,11 @@ ocis_chunker_scan(struct ocis_chunker *ch, const unsigned char *p, size_t n, int
 	/* warm-up: hashed, no decision before OCIS_CDC_MIN */
 	for (; i < n && ch->len + i < OCIS_CDC_MIN; i++)
 		h = (h << 1) + ch->gear[p[i]];
-	for (; i < n; i++) {
-		h = (h << 1) + ch->gear[p[i]];
-		if ((h >> HIT_SHIFT) != 0)
-			continue;
+	while ((i = next_hit(ch->gear, p, i, n, &h)) < n) {
 		ch->armed = 1;
+		i++;
 		/* deep inside a big entry: cut after the hit */
-		if (ch->in_entry + i >= OCIS_CDC_MIN) {
-			i++;
+		if (ch->in_entry + i > OCIS_CDC_MIN) {
 			*cut = 1;
 			n = i;
 			break;

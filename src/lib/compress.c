@@ -49,6 +49,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -112,6 +113,7 @@ struct ocis_compressor {
 
 	struct slot *slots;
 	size_t nslots;
+	unsigned char *ring;	/* the slots' input buffers */
 	uint64_t n_submitted;	/* blocks [0, n_submitted) are submitted */
 	uint64_t n_taken;	/* next block for a worker */
 	uint64_t n_hashed;	/* next block for the hasher */
@@ -572,12 +574,20 @@ out_unlock:
 	return NULL;
 }
 
-/* Start a thread with every signal blocked. */
+/* Start a thread with every signal blocked, named (at most 15 bytes) so
+ * that top -H, perf report --sort comm and /proc/PID/task/ tell which
+ * thread does what (bench/threads.sh). */
 static int
-start_thread(pthread_t *tid, void *(*fn)(void *), void *arg, ocis_error_t **err)
+start_thread(pthread_t *tid, void *(*fn)(void *), void *arg, const char *name,
+	     ocis_error_t **err)
 {
 	if (ocis__thread_start(tid, fn, arg, err) < 0)
 		return ocis_error_wrap(err, "compressor");
+#ifdef __GLIBC__
+	(void)pthread_setname_np(*tid, name);
+#else
+	(void)name;
+#endif
 	return 0;
 }
 
@@ -705,14 +715,17 @@ ocis_compressor_new(struct ocis_compressor **out, enum ocis_compression alg, int
 		ocis_chunker_init(c->chunker, BLOCK_SIZE);
 	}
 
-	/* Large buffers come from mmap: pages untouched stay out of RSS. */
+	/* Every byte of the layer is copied into the ring's input buffers:
+	 * one mapping in huge pages (ocis__big_alloc) rather than a page
+	 * fault per 4 KiB.  The output buffers stay malloc's (mmap'ed): most
+	 * of their bound is never touched and stays out of RSS. */
 	c->slots = calloc(c->nslots, sizeof(*c->slots));
 	if (c->slots == NULL)
 		goto oom;
+	if ((c->ring = ocis__big_alloc(c->nslots * BLOCK_SIZE, err)) == NULL)
+		goto fail;
 	for (i = 0; i < c->nslots; i++) {
-		c->slots[i].in = malloc(BLOCK_SIZE);
-		if (c->slots[i].in == NULL)
-			goto oom;
+		c->slots[i].in = c->ring + i * BLOCK_SIZE;
 		if (out_cap) {
 			c->slots[i].out = malloc(out_cap);
 			if (c->slots[i].out == NULL)
@@ -725,16 +738,21 @@ ocis_compressor_new(struct ocis_compressor **out, enum ocis_compression alg, int
 		*out = c;
 		return 0;
 	}
-	if (start_thread(&c->writer, writer_main, c, err) < 0)
+	if (start_thread(&c->writer, writer_main, c, "ocis-writer", err) < 0)
 		goto fail;
 	c->writer_started = 1;
 	if (alg != OCIS_COMPRESS_NONE) {
-		if (start_thread(&c->hasher, hasher_main, c, err) < 0)
+		if (start_thread(&c->hasher, hasher_main, c, "ocis-hasher", err) < 0)
 			goto fail;
 		c->hasher_started = 1;
 	}
 	for (i = 0; i < c->nworkers; i++) {
-		if (start_thread(&c->workers[i].tid, worker_main, &c->workers[i], err) < 0)
+		char name[16];
+
+		/* i < MAX_THREADS: 3 digits */
+		snprintf(name, sizeof(name), "ocis-%s%u", alg == OCIS_COMPRESS_GZIP ? "gzip" : "zstd",
+			 (unsigned)(i % 1000));
+		if (start_thread(&c->workers[i].tid, worker_main, &c->workers[i], name, err) < 0)
 			goto fail;
 		c->workers[i].started = 1;
 	}
@@ -1083,12 +1101,11 @@ ocis_compressor_free(struct ocis_compressor *c)
 		ZSTD_freeCCtx(c->workers[i].zc);
 	}
 	free(c->workers);
-	for (i = 0; c->slots != NULL && i < c->nslots; i++) {
+	for (i = 0; c->slots != NULL && i < c->nslots; i++)
 		if (c->slots[i].out != c->slots[i].in)
 			free(c->slots[i].out);
-		free(c->slots[i].in);
-	}
 	free(c->slots);
+	ocis__big_free(c->ring, c->nslots * BLOCK_SIZE);
 	free(c->marks);
 	if (c->zc)
 		ZSTD_freeCCtx(c->zc);

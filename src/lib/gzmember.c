@@ -121,6 +121,20 @@ isal_deflate_block(struct ocis_gzmember *g, const void *in, size_t in_len, void 
 }
 #endif
 
+/* The member's CRC-32.  ISA-L's is the same number at twice the speed
+ * of libdeflate 1.14's on the build machine (it folds 64 bytes at a time
+ * where the CPU has VPCLMULQDQ): 25 against 11.6 GB/s, 0.03 s of CPU per
+ * 745 MB layer. */
+static uint32_t
+block_crc32(const void *in, size_t in_len)
+{
+#ifdef HAVE_ISAL
+	return crc32_gzip_refl(0, in, in_len);
+#else
+	return libdeflate_crc32(0, in, in_len);
+#endif
+}
+
 int
 ocis_gzmember_compress(struct ocis_gzmember *g, const void *in, size_t in_len, void *out,
 		       size_t out_cap, size_t *out_len, ocis_error_t **err)
@@ -146,7 +160,7 @@ ocis_gzmember_compress(struct ocis_gzmember *g, const void *in, size_t in_len, v
 	if (n == 0)
 		return ocis_error_set(err, 0, "compressing with gzip: output buffer too small");
 	p += GZIP_HEADER_SIZE + n;
-	crc = libdeflate_crc32(0, in, in_len);
+	crc = block_crc32(in, in_len);
 	isize = (uint32_t)in_len;
 	p[0] = crc & 0xff;
 	p[1] = (crc >> 8) & 0xff;

@@ -23,11 +23,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <ocistream/decompress.h>
 #include <ocistream/stream.h>
@@ -45,6 +47,7 @@ struct ocis_tarin {
 	struct archive *a;
 	int fd;				/* ocis_tarin_open_fd */
 	/* what libarchive was handed: the last NWIN buffers */
+	unsigned char *win_mem;		/* the buffers, in one mapping */
 	unsigned char *win[NWIN];
 	uint64_t win_off[NWIN];
 	size_t win_len[NWIN];
@@ -405,9 +408,12 @@ tarin_open(struct ocis_tarin **out, ocis_tarin_read_fn read_fn, void *read_ctx, 
 	if (ocis_decompress_new(&t->dec, read_fn ? read_fn : fd_read,
 				read_fn ? read_ctx : &t->fd, err) < 0)
 		return -1;
+	/* every byte of the tar is read into the window: one mapping in huge
+	 * pages (ocis__big_alloc), no page fault per 4 KiB */
+	if ((t->win_mem = ocis__big_alloc(NWIN * BUF_SIZE, err)) == NULL)
+		return -1;
 	for (i = 0; i < NWIN; i++)
-		if ((t->win[i] = malloc(BUF_SIZE)) == NULL)
-			return ocis_error_oom(err);
+		t->win[i] = t->win_mem + i * BUF_SIZE;
 	t->a = archive_read_new();
 	if (t->a == NULL)
 		return ocis_error_oom(err);
@@ -447,10 +453,30 @@ ocis_tarin_open(struct ocis_tarin **out, ocis_tarin_read_fn read_fn, void *read_
 	return opened(out, tarin_open(out, read_fn, read_ctx, -1, o, err));
 }
 
+/* A pipe holds 64 KiB by default, so each 1 MiB read took 16 or more
+ * reads, and as many wakeups of the writer (tar): `cat input.tar |
+ * oci-layer --level 1` made 22 000 voluntary context switches on the
+ * benchmark input, 4 000 with a 1 MiB pipe, and 0.3 s less CPU in all.
+ * 1 MiB is Linux's default limit for an unprivileged process; where that
+ * is lower, or this is no pipe, the pipe stays as it is. */
+static void
+grow_pipe(int fd)
+{
+#ifdef F_SETPIPE_SZ
+	struct stat st;
+
+	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
+		(void)fcntl(fd, F_SETPIPE_SZ, BUF_SIZE);
+#else
+	(void)fd;
+#endif
+}
+
 int
 ocis_tarin_open_fd(struct ocis_tarin **out, int fd, const struct ocis_tarin_opts *o,
 		   ocis_error_t **err)
 {
+	grow_pipe(fd);
 	return opened(out, tarin_open(out, NULL, NULL, fd, o, err));
 }
 
@@ -620,14 +646,11 @@ ocis_tarin_input_bytes(const struct ocis_tarin *t)
 void
 ocis_tarin_free(struct ocis_tarin *t)
 {
-	unsigned i;
-
 	if (t == NULL)
 		return;
 	if (t->a)
 		archive_read_free(t->a);
 	ocis_decompress_free(t->dec);
-	for (i = 0; i < NWIN; i++)
-		free(t->win[i]);
+	ocis__big_free(t->win_mem, NWIN * BUF_SIZE);
 	free(t);
 }

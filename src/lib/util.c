@@ -2,7 +2,7 @@
 /*
  * Small helpers the library modules share (declared in internal.h): names
  * for messages, optional string copies, growing arrays, warnings, arrays
- * indexed by digest.
+ * indexed by digest, threads, big buffers in huge pages.
  */
 #include "config.h"
 
@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <ocistream/error.h>
 
@@ -186,3 +187,74 @@ ocis__thread_start(pthread_t *tid, void *(*fn)(void *), void *arg, ocis_error_t 
 		return ocis_error_set(err, r, "cannot start a thread");
 	return 0;
 }
+
+/* 2 MiB: the size of an x86-64 (and arm64 4K-granule) huge page */
+#define HUGE_ALIGN ((size_t)2 * 1024 * 1024)
+
+/* Under AddressSanitizer the big buffers are malloc's, so that it still
+ * sees a write past their end. */
+#if defined(__SANITIZE_ADDRESS__)
+#define BIG_MALLOC 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BIG_MALLOC 1
+#endif
+#endif
+
+#ifdef BIG_MALLOC
+void *
+ocis__big_alloc(size_t len, ocis_error_t **err)
+{
+	void *p = calloc(1, len ? len : 1);
+
+	if (p == NULL)
+		ocis_error_oom(err);
+	return p;
+}
+
+void
+ocis__big_free(void *p, size_t len)
+{
+	(void)len;
+	free(p);
+}
+#else
+void *
+ocis__big_alloc(size_t len, ocis_error_t **err)
+{
+	size_t map_len;
+	unsigned char *m, *p;
+	uintptr_t a;
+
+	if (len == 0 || len > SIZE_MAX - 2 * HUGE_ALIGN) {
+		ocis_error_set(err, 0, "internal: a buffer of %zu bytes", len);
+		return NULL;
+	}
+	len = (len + HUGE_ALIGN - 1) & ~(HUGE_ALIGN - 1);
+	map_len = len + HUGE_ALIGN;
+	m = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED) {
+		ocis_error_oom(err);
+		return NULL;
+	}
+	/* keep the aligned part only, so that it can be huge pages */
+	a = ((uintptr_t)m + HUGE_ALIGN - 1) & ~(uintptr_t)(HUGE_ALIGN - 1);
+	p = (unsigned char *)a;
+	if (p > m)
+		munmap(m, (size_t)(p - m));
+	if (m + map_len > p + len)
+		munmap(p + len, (size_t)(m + map_len - (p + len)));
+#ifdef MADV_HUGEPAGE
+	(void)madvise(p, len, MADV_HUGEPAGE);
+#endif
+	return p;
+}
+
+void
+ocis__big_free(void *p, size_t len)
+{
+	if (p == NULL)
+		return;
+	munmap(p, (len + HUGE_ALIGN - 1) & ~(HUGE_ALIGN - 1));
+}
+#endif

@@ -66,6 +66,70 @@ cuts_of(const unsigned char *p, size_t n, size_t slice, size_t entry, size_t *cu
 	return nc;
 }
 
+/* The definition (chunker.h), a byte at a time with no skipping: the
+ * block ends of p[0..n) with an entry at every multiple of `entry`. */
+static size_t
+reference_cuts(const unsigned char *p, size_t n, size_t entry, size_t *cuts)
+{
+	struct ocis_chunker tab;
+	uint64_t h = 0, in_entry = UINT64_MAX / 2;
+	size_t off, len = 0, nc = 0;
+	int armed = 0;
+
+	ocis_chunker_init(&tab, MAX);	/* for its gear table */
+	for (off = 0; off < n; off++) {
+		int end = 0;
+
+		if (entry && off % entry == 0 && off > 0) {
+			in_entry = 0;
+			if (armed && len >= OCIS_CDC_MIN) {
+				TAP_MUST(nc < MAXCUTS);
+				cuts[nc++] = off;
+				len = 0;
+				h = 0;
+				armed = 0;
+			}
+		}
+		h = (h << 1) + tab.gear[p[off]];
+		if (len >= OCIS_CDC_MIN && (h >> (64 - OCIS_CDC_HIT_BITS)) == 0) {
+			armed = 1;
+			end = in_entry >= OCIS_CDC_MIN;
+		}
+		len++;
+		in_entry++;
+		if (end || len == MAX) {
+			TAP_MUST(nc < MAXCUTS);
+			cuts[nc++] = off + 1;
+			len = 0;
+			h = 0;
+			armed = 0;
+		}
+	}
+	return nc;
+}
+
+/* The chunker's cuts are the definition's, byte for byte, however the
+ * input is sliced: its skipping and its 8-byte steps change nothing. */
+static int
+test_same_as_definition(void)
+{
+	static const size_t slices[] = { 0, 1, 7, 4096, 100003 };
+	static const size_t entries[] = { 0, 10000, 300001 };
+	size_t n = 24 * MAX + 777, c0[MAXCUTS], c1[MAXCUTS], n0, n1, k, e;
+	unsigned char *p = make_input(n, 521288629u);
+
+	for (e = 0; e < sizeof(entries) / sizeof(entries[0]); e++) {
+		n0 = reference_cuts(p, n, entries[e], c0);
+		TAP_CHECK(n0 > 24);
+		for (k = 0; k < sizeof(slices) / sizeof(slices[0]); k++) {
+			n1 = cuts_of(p, n, slices[k], entries[e], c1);
+			TAP_CHECK(n1 == n0 && memcmp(c0, c1, n0 * sizeof(*c0)) == 0);
+		}
+	}
+	free(p);
+	return 0;
+}
+
 /* Same cuts for any slicing; every block within [MIN, MAX] but the last. */
 static int
 test_slicing_and_bounds(void)
@@ -143,7 +207,8 @@ test_insert_is_local(void)
 int
 main(void)
 {
-	TAP_PLAN(3);
+	TAP_PLAN(4);
+	TAP_RUN(test_same_as_definition);
 	TAP_RUN(test_slicing_and_bounds);
 	TAP_RUN(test_entry_cuts);
 	TAP_RUN(test_insert_is_local);
