@@ -685,10 +685,8 @@ ocis_push(struct ocis_stream_reader *r, struct ocis_registry *reg, const struct 
 	p.chunk = o->chunk_size ? o->chunk_size : OCIS_PUSH_CHUNK_DEFAULT;
 	pthread_mutex_init(&p.mu, NULL);
 	pthread_cond_init(&p.cv, NULL);
-	if (pthread_create(&p.thread, NULL, worker, &p) != 0) {
-		ocis_error_set(err, errno, "cannot start the upload thread");
+	if (ocis__thread_start(&p.thread, worker, &p, err) < 0)
 		goto out;
-	}
 	p.started = 1;
 
 	if (ocis_images_read(r, &sink, &io, &set, err) < 0)
