@@ -293,6 +293,13 @@ ocis_gunzip_inflate(struct ocis_gunzip *g, const unsigned char *in, size_t in_le
 			s = OCIS_GUNZIP_ERROR;
 			break;
 		}
+		if (r == Z_BUF_ERROR && ip < in_len && op < out_cap) {
+			/* never seen (zlib: no progress possible); a loop is the
+			 * caller's otherwise */
+			*why = "inflate made no progress";
+			s = OCIS_GUNZIP_ERROR;
+			break;
+		}
 		if (ip == in_len)
 			break;		/* wants input */
 	}
