@@ -18,7 +18,9 @@
 # wall(split) / wall(single).  Printed per command: median wall seconds,
 # CPU seconds, peak RSS (MiB), MiB written to the file system (counted by
 # the kernel: the split's spooled layers included), and the stream size.
-# Then the rebuild after one package changed (one byte of one file of a
+# Then one run each of the single and split builds in zstd and none (the
+# peak RSS of every compression: the issue bounds it at 128 MiB for 64
+# layers).  Then the rebuild after one package changed (one byte of one file of a
 # grouped package, then of a package with a layer of its own): how many
 # layer digests change, and the bytes a puller downloads, next to the
 # single layer's.
@@ -75,6 +77,16 @@ printf '%-32s %7s %7s %7s %8s %9s\n' command wall_s cpu_s rss_MiB disk_MiB strea
 show "oci-layer (one layer)" "$out/single.stream" "${single[@]}"
 show "oci-layer --split" "$out/split.stream" "${split[@]}"
 echo "# split / single wall: $(printf '%s\n' "${ratios[@]}" | median) x (median of the pairs; target <= 1.15)"
+
+# Peak memory per compression (one run each): the split's layers share one
+# compressor pool, so its RSS should not grow with the layer count
+# (docs/split.md, "Costs"; the issue's bound: 128 MiB for 64 layers).
+for c in zstd none; do
+	a=$(once "oci-layer --compress=$c > '$out/single-$c.stream'")
+	b=$(once "oci-layer --split='$out/map' --compress=$c > '$out/split-$c.stream'")
+	runs=1 show "oci-layer --compress=$c" "$out/single-$c.stream" "$a"
+	runs=1 show "oci-layer --split --compress=$c" "$out/split-$c.stream" "$b"
+done
 
 # --- a rebuild after one package changed --------------------------------------
 

@@ -147,7 +147,8 @@ parse_args(int argc, char **argv, struct diff_args *a)
 	tool_layer_args_done(&a->l);
 	/* the diff's writer (held-back parents, spooled headers) does not
 	 * record its entries for a lazy-pull TOC (docs/lazy-pull.md) */
-	if (a->l.compression == OCIS_COMPRESS_ESTARGZ)
+	if (a->l.compression == OCIS_COMPRESS_ESTARGZ ||
+	    a->l.compression == OCIS_COMPRESS_ZCHUNKED)
 		tool_usage_error("--compress=%s: oci-diff writes gzip, zstd or plain layers",
 				 ocis_compression_name(a->l.compression));
 	TOOL_LAYER_ARGS_APPLY(&a->l, &a->o);
@@ -158,6 +159,23 @@ static int
 reopen_lower(void *ctx, int *fd, ocis_error_t **err)
 {
 	return ocis_flatten_src_start(ctx, fd, err);
+}
+
+/* Pass 1 with an image lower: its entries, flattened on this thread
+ * (args.o.lower_each). */
+struct lower_image {
+	struct ocis_flatten_src *src;
+	const char *name;
+};
+
+static int
+lower_each(void *ctx, ocis_flatten_entry_fn fn, void *fn_ctx, ocis_error_t **err)
+{
+	const struct lower_image *li = ctx;
+
+	if (ocis_flatten_src_each(li->src, fn, fn_ctx, err) < 0)
+		return ocis_error_wrap(err, "--lower '%s'", li->name);
+	return 0;
 }
 
 /* The lower an image: check it and choose its image (before any output),
@@ -205,6 +223,7 @@ main(int argc, char **argv)
 	struct ocis_diff_stats st;
 	struct ocis_flatten_opts fo;
 	struct ocis_flatten_src *src;
+	struct lower_image li;
 	ocis_error_t *err = NULL;
 	int lfd, dfd;
 
@@ -239,8 +258,11 @@ main(int argc, char **argv)
 			ocis_error_wrap(&err, "--lower '%s'", args.lower);
 			tool_die_error(err);
 		}
-		if (ocis_flatten_src_start(src, &dfd, &err) < 0)
-			tool_die_error(err);
+		dfd = -1;
+		li.src = src;
+		li.name = args.lower;
+		args.o.lower_each = lower_each;
+		args.o.lower_each_ctx = &li;
 		args.o.reopen_lower = reopen_lower;
 		args.o.reopen_ctx = src;
 	}

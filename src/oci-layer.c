@@ -35,11 +35,12 @@ usage(void)
 	       "Read a rootfs tar stream (ustar, pax, gnu or v7; gzip, zstd, xz or bzip2\n"
 	       "compressed or not) and write one OCI layer into the image stream.\n"
 	       "\n"
-	       "  -c, --compress=ALG        gzip (default), zstd, none, or estargz (gzip\n"
-	       "                            with a TOC for lazy pulling)\n"
+	       "  -c, --compress=ALG        gzip (default), zstd, none, estargz (gzip\n"
+	       "                            with a TOC for lazy pulling) or zstd:chunked\n"
+	       "                            (zstd frames with a TOC, for podman)\n"
 	       "      --gzip, --zstd        short for --compress=gzip / zstd\n"
 	       "  -l, --level=N             compression level (gzip, estargz 1-12, default 6;\n"
-	       "                            zstd 1-19, default 3)\n"
+	       "                            zstd, zstd:chunked 1-19, default 3)\n"
 	       "  -T, --threads=N           compression threads (default: all CPUs;\n"
 	       "                            1: one core, no threads)\n"
 	       TOOL_CACHE_HELP
@@ -175,9 +176,10 @@ parse_args(int argc, char **argv, struct layer_args *a)
 				 "what the split put in the layers below it");
 	/* the split's layers are spooled, and a spooled layer records no
 	 * entries for a TOC (docs/lazy-pull.md) */
-	if (a->split != NULL && a->l.compression == OCIS_COMPRESS_ESTARGZ)
-		tool_usage_error("--split with --compress=estargz: split layers carry no TOC; "
-				 "use gzip or zstd");
+	if (a->split != NULL && (a->l.compression == OCIS_COMPRESS_ESTARGZ ||
+				 a->l.compression == OCIS_COMPRESS_ZCHUNKED))
+		tool_usage_error("--split with --compress=%s: split layers carry no TOC; "
+				 "use gzip or zstd", ocis_compression_name(a->l.compression));
 	if (a->split != NULL && a->l.descriptor_file != NULL)
 		tool_usage_error("--print-descriptor writes one layer's descriptor; with --split "
 				 "use --summary, or read the layer.json entries of the stream");
@@ -274,6 +276,12 @@ main(int argc, char **argv)
 			tool_bytes(desc.uncompressed_size, usize),
 			(unsigned long long)stats.entries,
 			tool_cache_summary(stats.cache_used, &stats.cache, cache, sizeof(cache)), t);
+	}
+	if (args.split != NULL && stats.cache_used && (args.l.summary || tool_verbosity >= 2)) {
+		char cache[128];
+		/* the split layers share one cache: one line for all */
+		fprintf(stderr, "%s: split layers%s\n", tool_progname,
+			tool_cache_summary(1, &stats.cache, cache, sizeof(cache)));
 	}
 	tool_layer_print_descriptor(&args.l, &desc);
 	ocis_layer_desc_release(&desc);

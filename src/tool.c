@@ -468,7 +468,8 @@ tool_layer_option(struct tool_layer_args *a, int c, const char *arg)
 	switch (c) {
 	case 'c':
 		if (ocis_compression_from_name(arg, &a->compression) < 0)
-			tool_usage_error("unknown compression '%s' (gzip, zstd, none or estargz)",
+			tool_usage_error("unknown compression '%s' (gzip, zstd, none, estargz "
+					 "or zstd:chunked)",
 					 arg);
 		return 1;
 	case TOOL_OPT_GZIP: a->compression = OCIS_COMPRESS_GZIP; return 1;

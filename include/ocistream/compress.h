@@ -35,11 +35,22 @@ enum ocis_compression {
 	/* eStargz (docs/lazy-pull.md): gzip members cut where the layer
 	 * says (ocis_compressor_mark), a TOC and a footer at the end. */
 	OCIS_COMPRESS_ESTARGZ,
+	/* zstd:chunked (docs/lazy-pull.md): every block one zstd frame of
+	 * its own, cut where the layer says (ocis_compressor_mark); the TOC,
+	 * tar-split and footer as skippable frames at the end. */
+	OCIS_COMPRESS_ZCHUNKED,
 };
 
 /* Receives compressed bytes in order.  Returns 0, or -1 with *err set, which
  * makes the compressor fail. */
 typedef int (*ocis_compress_out_fn)(void *ctx, const void *data, size_t len, ocis_error_t **err);
+
+/* Uncompressed bytes per block (per gzip member; the split's pool,
+ * blockpool.h, cuts the same blocks).  Changing it changes the gzip output
+ * bytes.  1 MiB: see docs/compression.md for the measurements. */
+#ifndef OCIS_COMPRESS_BLOCK_SIZE
+#define OCIS_COMPRESS_BLOCK_SIZE (1024 * 1024)
+#endif
 
 struct ocis_compress_result {
 	char diff_id[OCIS_DIGEST_STR_SIZE];	/* sha256 of the uncompressed input */
@@ -50,10 +61,16 @@ struct ocis_compress_result {
 
 struct ocis_compressor;
 
-/* Parse "gzip", "zstd", "none", "estargz"; -1 when unknown. */
+/* *res from a layer's two hashes (none: diff_id = digest, hin unused) and
+ * its totals: every compressor's end (compress.c, blockpool.c). */
+int ocis_compress_result_final(struct ocis_compress_result *res, enum ocis_compression alg,
+			       struct ocis_hash *hin, struct ocis_hash *hout, uint64_t in_total,
+			       uint64_t out_total, ocis_error_t **err);
+
+/* Parse "gzip", "zstd", "none", "estargz", "zstd:chunked"; -1 when unknown. */
 int ocis_compression_from_name(const char *name, enum ocis_compression *out);
 const char *ocis_compression_name(enum ocis_compression c);
-/* Media type suffix: "", "+gzip" (estargz too), "+zstd". */
+/* Media type suffix: "", "+gzip" (estargz too), "+zstd" (zstd:chunked too). */
 const char *ocis_compression_suffix(enum ocis_compression c);
 /* Default level (gzip 6, zstd 3) and valid range. */
 int ocis_compression_default_level(enum ocis_compression c);
@@ -82,9 +99,9 @@ int ocis_compressor_finish(struct ocis_compressor *c, struct ocis_compress_resul
 			   ocis_error_t **err);
 
 /*
- * Cut points, for lazy-pull layers (OCIS_COMPRESS_ESTARGZ only; -1 with
- * EINVAL otherwise).  A mark ends the current member: the next byte
- * written starts a new one.  Marks are numbered 0, 1, ... in order;
+ * Cut points, for lazy-pull layers (OCIS_COMPRESS_ESTARGZ and
+ * OCIS_COMPRESS_ZCHUNKED only; -1 with EINVAL otherwise).  A mark ends the
+ * current member (frame): the next byte written starts a new one.  Marks are numbered 0, 1, ... in order;
  * *id gets the number.  Where a mark lands in the output is known once
  * ocis_compressor_drain has returned: ocis_compressor_mark_offset.
  * Memory: 8 bytes a mark.
@@ -96,8 +113,8 @@ int ocis_compressor_drain(struct ocis_compressor *c, uint64_t *out_bytes, ocis_e
 /* The output offset of mark id (after a drain that followed it). */
 uint64_t ocis_compressor_mark_offset(const struct ocis_compressor *c, uint64_t id);
 /* Like ocis_compressor_finish, for lazy-pull layers: `tail` (uncompressed
- * bytes of the layer, hashed into the diff_id) becomes one member of its
- * own however long it is, then `raw` (already compressed bytes, such as a
+ * bytes of the layer, hashed into the diff_id; estargz only) becomes one
+ * member of its own however long it is, then `raw` (already compressed bytes, such as a
  * footer) is appended as it is (in the digest and the size only). */
 int ocis_compressor_finish_tail(struct ocis_compressor *c, const void *tail, size_t tail_len,
 				const void *raw, size_t raw_len,

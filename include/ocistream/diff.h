@@ -6,7 +6,8 @@
  * changed, so that the lower layer plus this layer is the upper tree.
  *
  * Passes:
- *   1. the lower tar, headers and the content of regular files, hashed
+ *   1. the lower tar (or the entries of an image lower, see lower_each),
+ *      headers and the content of regular files, hashed
  *      (not with `trust_mtime`): an index of every path (name,
  *      fingerprints of the metadata and content, the parent and children,
  *      the hardlink group);
@@ -56,8 +57,9 @@
  * files are written at the end of the layer with the data of the lower
  * (pass 3), each followed by all the upper hardlinks of its group.
  *
- * Memory: the index, a 72-byte record (40 of them the fingerprints) plus
- * the name and its place in the name table per lower entry, plus 16 bytes
+ * Memory: the index, a 64-byte record (40 of them the fingerprints) plus
+ * its node in the name table (12 bytes, its last component, a slot) per
+ * lower entry, no whole names, plus 16 bytes
  * per upper regular file and the names of upper hardlinks to unchanged
  * files, plus the held-back layer bytes (at most 8 MiB) and the file being
  * compared (at most hold_max); never the size of files.
@@ -70,6 +72,7 @@
 #include <ocistream/blockcache.h>
 #include <ocistream/compress.h>
 #include <ocistream/error.h>
+#include <ocistream/flatten.h>
 #include <ocistream/layerdesc.h>
 #include <ocistream/stream.h>
 
@@ -96,6 +99,13 @@ struct ocis_diff_opts {
 	 * a pipe); it stays the caller's (the diff does not close it). */
 	int (*reopen_lower)(void *ctx, int *fd, ocis_error_t **err);
 	void *reopen_ctx;
+	/* Pass 1 takes the lower's entries from this hook instead of reading
+	 * lower_fd (which is then not read there; pass 3 still needs
+	 * reopen_lower): oci-diff's image lower, flattened on this thread
+	 * (ocis_flatten_src_each), whose tar would only be parsed again.
+	 * Each entry is taken in under the tree rules as from the tar. */
+	int (*lower_each)(void *ctx, ocis_flatten_entry_fn fn, void *fn_ctx, ocis_error_t **err);
+	void *lower_each_ctx;
 };
 
 struct ocis_diff_stats {

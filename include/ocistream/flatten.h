@@ -21,7 +21,7 @@
  *      above it), with its data.
  *
  * Output order is layer order, then entry order within a layer.  Memory is
- * bounded by the number of entries (about 24 bytes per path, plus the name
+ * bounded by the number of entries (about 26 bytes per path, plus the name
  * of each hardlink), never by the size of files or layers.  A pipe cannot
  * be read three times: the input must be a file (or a block device).
  *
@@ -91,6 +91,20 @@ int ocis_flatten(int in_fd, int out_fd, const struct ocis_flatten_opts *o,
  *                               start.  The fd belongs to src: the next
  *                               start or free closes it, which ends a run
  *                               still writing (its EPIPE is no failure);
+ *   ocis_flatten_src_each       a run on the caller's thread that hands
+ *                               the entries of the merged tree to fn, in
+ *                               the order of that tar, instead of
+ *                               encoding them (for a reader that would
+ *                               only parse them again: a deep tree's
+ *                               names are most of its cost): pe->path is
+ *                               the normalised name (no "./", no
+ *                               trailing "/", "" the root), a hardlink's
+ *                               pe->linkname its normalised target, and
+ *                               data the layer's reader at the entry's
+ *                               data (fn may take pe->size bytes of a
+ *                               regular file with ocis_tarin_copy_data,
+ *                               or leave them).  fn returns 0, or -1
+ *                               with *err, which ends the run;
  *   ocis_flatten_src_free       ends the last run; -1 with the error of a
  *                               run that failed on its own (a damaged
  *                               layer: the reader then saw the tar cut, and
@@ -104,6 +118,11 @@ int ocis_flatten_src_new(struct ocis_flatten_src **out, int in_fd,
 int ocis_flatten_src_copy_image(struct ocis_flatten_src *s, struct ocis_stream_writer *w,
 				ocis_error_t **err);
 int ocis_flatten_src_start(struct ocis_flatten_src *s, int *fd, ocis_error_t **err);
+struct ocis_tarin;
+typedef int (*ocis_flatten_entry_fn)(void *ctx, const struct ocis_pax_entry *pe,
+				     struct ocis_tarin *data, ocis_error_t **err);
+int ocis_flatten_src_each(struct ocis_flatten_src *s, ocis_flatten_entry_fn fn, void *ctx,
+			  ocis_error_t **err);
 int ocis_flatten_src_free(struct ocis_flatten_src *s, ocis_error_t **err);
 /* Layers of the chosen image. */
 size_t ocis_flatten_src_layers(const struct ocis_flatten_src *s);

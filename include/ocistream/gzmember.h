@@ -36,6 +36,15 @@ int ocis_gzmember_compress(struct ocis_gzmember *g, const void *in, size_t in_le
  * used only then); 0 otherwise. */
 int ocis_gzmember_matches(struct ocis_gzmember *g, const void *member, size_t len,
 			  const void *block, size_t block_len);
+struct ocis_blockcache;
+/* ocis_gzmember_compress, or the member the block cache (blockcache.h;
+ * NULL: none) holds for this block when it inflates to the block; a member
+ * compressed here is stored.  The bytes are the same either way.  One copy
+ * of the rule for every compressor of gzip members (compress.c,
+ * blockpool.c). */
+int ocis_gzmember_block(struct ocis_gzmember *g, struct ocis_blockcache *cache, const void *in,
+			size_t in_len, void *out, size_t out_cap, size_t *out_len,
+			ocis_error_t **err);
 /* What decides a member's bytes besides the block: the deflate library, its
  * version and its own level for gzip `level` ("libdeflate 1.14 6",
  * "isa-l 2.30.0 2"), into buf (64 bytes are plenty), for cache keys. */

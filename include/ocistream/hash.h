@@ -29,6 +29,9 @@ int ocis_hash_final(struct ocis_hash *h, char out[OCIS_DIGEST_STR_SIZE], ocis_er
 int ocis_hash_final_raw(struct ocis_hash *h, unsigned char out[OCIS_DIGEST_LEN],
 			ocis_error_t **err);
 int ocis_hash_reset(struct ocis_hash *h, ocis_error_t **err);
+/* dst (initialised) takes src's state: the digest of what src has seen so
+ * far can go on in dst while src is finished. */
+int ocis_hash_copy(struct ocis_hash *dst, const struct ocis_hash *src, ocis_error_t **err);
 void ocis_hash_release(struct ocis_hash *h);
 
 /* "sha256:<hex>" of the 32 bytes md into out. */

@@ -94,4 +94,12 @@ int ocis_intake_meta(struct ocis_intake *in, struct archive_entry *ae,
 int ocis_intake_entry(struct ocis_intake *in, struct archive_entry *ae,
 		      struct ocis_intake_entry *e, ocis_error_t **err);
 
+/* The last step of ocis_intake_entry (only a directory as the root, the
+ * tree rules) for an entry whose names and metadata came through an
+ * intake already, another one: oci-flatten's merged tree handed to
+ * oci-diff as entries (ocis_flatten_src_each), its path and link
+ * normalised, its pe set.  1, 0 (a hardlink to itself), -1 with *err. */
+int ocis_intake_tree(struct ocis_intake *in, const struct ocis_intake_entry *e,
+		     ocis_error_t **err);
+
 #endif

@@ -19,16 +19,17 @@
  * - a layer no entry reached is left out; an input with no entry at all
  *   gives the rest layer, empty.
  *
- * Output: each layer has a spooled layer out (ocistream/layerout.h): its
- * compressed bytes go to a temporary file without a name once, and are
- * copied into the stream as a chunk run and its layer.json, layer after
- * layer in map order, at finish.  Disk written: the compressed layers,
- * once.  Memory: the path table of the names seen and 48 bytes a name,
- * every directory's pax header once, and per open layer one compressor
- * without threads (gzip: a 1 MiB input block, its output bound and a
- * libdeflate state; zstd: a libzstd context with one worker) and one
- * 1 MiB chunk buffer, touched only at finish (docs/split.md has the
- * numbers).  The bytes of each layer do not depend on the thread count.
+ * Output: each layer is a pooled layer out (ocistream/layerout.h) of one
+ * compressor pool (ocistream/blockpool.h): its compressed bytes go to a
+ * temporary file without a name once, and are copied into the stream as
+ * a chunk run and its layer.json, layer after layer in map order, at
+ * finish.  Disk written: the compressed layers, once.  Memory: the path
+ * table of the names seen and 48 bytes a name, every directory's pax
+ * header once, per open layer its pending block (the pages it filled, at
+ * most 1 MiB) and a few KiB, and the pool (per worker its codec state and
+ * two blocks in flight); docs/split.md has the numbers.  The bytes of
+ * each layer do not depend on the thread count; a gzip layer's are those
+ * of a single layer (oci-layer) of the same entries.
  */
 #ifndef OCISTREAM_LAYERSPLIT_H
 #define OCISTREAM_LAYERSPLIT_H
@@ -51,6 +52,14 @@ struct ocis_layersplit;
 int ocis_layersplit_new(struct ocis_layersplit **out, struct ocis_splitmap *map,
 			struct ocis_stream_writer *w, enum ocis_compression compression,
 			int level, int threads, ocis_error_t **err);
+
+struct ocis_blockcache_stats;
+/* gzip: the block cache in dir for every layer (docs/cache.md); before the
+ * first entry.  zstd, none: does nothing. */
+int ocis_layersplit_use_cache(struct ocis_layersplit *s, const char *dir, uint64_t max,
+			      ocis_error_t **err);
+/* 1 and *st filled when a cache is in use, else 0. */
+int ocis_layersplit_cache_stats(struct ocis_layersplit *s, struct ocis_blockcache_stats *st);
 
 /*
  * Route one entry: path (normalised, "" the root), its type ('5' a

@@ -10,12 +10,19 @@
  * Use: ocis_toc_add_entry after an entry's header is written; then, while
  * ocis_toc_data_left is non-zero, the data bytes: ocis_toc_chunk_due says
  * when the next byte starts a chunk (mark, then ocis_toc_begin_chunk);
- * ocis_toc_room is how many bytes fit in the current chunk; ocis_toc_data
- * takes them.  Bytes that are not file data (headers, padding) are the
- * writer's alone.
+ * ocis_toc_span says how many of the bytes at hand belong to the current
+ * chunk; ocis_toc_data takes exactly those.  Bytes that are not file data
+ * (headers, padding) are the writer's alone.
+ *
+ * Chunks: eStargz cuts them every `chunk_size` bytes of a file; a
+ * content-defined TOC (zstd:chunked) cuts them where containers/storage's
+ * rolling checksum does (bup's rollsum over a 64-byte window, a cut after
+ * the byte where its low 16 bits are all ones; restarted for every file),
+ * so a file's chunks are those upstream's writer makes for the same bytes
+ * (docs/lazy-pull.md: without its separate runs of zeros).
  *
  * Memory: it grows with the entries, never with the data: a struct of
- * 176 bytes (x86-64) and the names, link target, user and group names and
+ * 184 bytes (x86-64) and the names, link target, user and group names and
  * xattrs (copied), plus 56 bytes a chunk (docs/lazy-pull.md).  Sizes are bounded by the tar the
  * entries come from (names at most 64 KiB, xattrs as the intake allows).
  */
@@ -36,7 +43,7 @@
 struct ocis_toc_chunk {
 	uint64_t mark;		/* the compressor's mark where it starts */
 	uint64_t file_offset;	/* chunk's first byte within the file */
-	uint64_t size;
+	uint64_t size;		/* content-defined: grows until the chunk ends */
 	unsigned char digest[OCIS_DIGEST_LEN];
 };
 
@@ -55,6 +62,7 @@ struct ocis_toc_entry {
 	unsigned char **xattr_values;
 	size_t *xattr_sizes;
 	size_t chunk0, n_chunks;	/* its chunks: chunks[chunk0 .. + n_chunks) */
+	uint64_t end_mark;	/* zstd:chunked: the mark after its data */
 	unsigned char digest[OCIS_DIGEST_LEN];	/* whole file (regular, size > 0) */
 };
 
@@ -63,13 +71,20 @@ struct ocis_toc {
 	size_t n_entries, entries_cap;
 	struct ocis_toc_chunk *chunks;
 	size_t n_chunks, chunks_cap;
-	uint64_t chunk_size;
+	uint64_t chunk_size;	/* fixed chunks; 0: content-defined */
 	/* the regular file being written */
 	uint64_t data_left, chunk_left;
 	struct ocis_hash file_hash, chunk_hash;
 	int hashes_ready;
+	/* content-defined chunks: the rolling checksum, and a cut found by
+	 * ocis_toc_span after the last byte it counted */
+	uint32_t rs1, rs2;
+	unsigned char rwindow[64];
+	unsigned rwofs;
+	int cut;
 };
 
+/* chunk_size: eStargz's fixed chunks; 0 for content-defined ones. */
 int ocis_toc_init(struct ocis_toc *t, uint64_t chunk_size, ocis_error_t **err);
 void ocis_toc_release(struct ocis_toc *t);
 /* The entry whose header was just written (everything copied). */
@@ -82,9 +97,17 @@ static inline int ocis_toc_chunk_due(const struct ocis_toc *t)
 	return t->data_left > 0 && t->chunk_left == 0;
 }
 int ocis_toc_begin_chunk(struct ocis_toc *t, uint64_t mark, ocis_error_t **err);
-/* Bytes left in the current chunk. */
-static inline uint64_t ocis_toc_room(const struct ocis_toc *t) { return t->chunk_left; }
-/* n bytes of data (n <= ocis_toc_room). */
+/* How many of the n bytes at p belong to the current chunk (at least 1
+ * when n > 0 and a chunk is open): the room left in a fixed chunk, or the
+ * bytes up to and including a content-defined cut.  The next call must be
+ * ocis_toc_data with exactly that count. */
+size_t ocis_toc_span(struct ocis_toc *t, const void *p, size_t n);
+/* The n bytes ocis_toc_span counted. */
 int ocis_toc_data(struct ocis_toc *t, const void *p, size_t n, ocis_error_t **err);
+/* The mark that ends the current entry's data (zstd:chunked). */
+static inline void ocis_toc_end_data(struct ocis_toc *t, uint64_t mark)
+{
+	t->entries[t->n_entries - 1].end_mark = mark;
+}
 
 #endif

@@ -6,7 +6,8 @@
  * Design.  The caller's bytes are cut into blocks of at most BLOCK_SIZE
  * (gzip: where the chunker says, content-defined and at entry starts the
  * caller reports, and at every mark of an estargz layer, after which the
- * chunker starts afresh; zstd, none: fixed BLOCK_SIZE; never dependent on
+ * chunker starts afresh; zstd, none: fixed BLOCK_SIZE; zstd:chunked: fixed
+ * BLOCK_SIZE and every mark; never dependent on
  * the thread count or on how the caller slices its writes) held in a ring
  * of `nslots` slots.  Block number `seq` lives in slot seq % nslots, so
  * the ring is also the bounded queue: the caller waits when nslots blocks
@@ -19,7 +20,8 @@
  *		 it one complete gzip member (gzmember.c:
  *		 libdeflate, or ISA-L at level 1);
  *		 zstd: 1 feeder thread pushing blocks in order into a
- *		 ZSTD_CCtx that runs max(1, threads) libzstd workers
+ *		 ZSTD_CCtx that runs max(1, threads) libzstd workers;
+ *		 zstd:chunked: as gzip, each block one zstd frame
  *	writer   (1 thread)  in block order: sha256 of the output -> digest,
  *		 then `out`; frees the slot once the hasher is past it too
  *
@@ -62,11 +64,6 @@
 
 #include "internal.h"
 
-/* Uncompressed bytes per block (per gzip member).  Changing it changes the
- * gzip output bytes.  1 MiB: see docs/compression.md for the measurements. */
-#ifndef OCIS_COMPRESS_BLOCK_SIZE
-#define OCIS_COMPRESS_BLOCK_SIZE (1024 * 1024)
-#endif
 #define BLOCK_SIZE ((size_t)OCIS_COMPRESS_BLOCK_SIZE)
 
 /* Input bytes per libzstd job (0 would be libzstd's default: 8 MiB at
@@ -96,6 +93,7 @@ struct worker {
 	pthread_t tid;
 	int started;
 	struct ocis_gzmember *gz;
+	ZSTD_CCtx *zc;		/* zstd:chunked: one frame a block */
 };
 
 struct ocis_compressor {
@@ -160,6 +158,8 @@ ocis_compression_from_name(const char *name, enum ocis_compression *out)
 		*out = OCIS_COMPRESS_NONE;
 	else if (strcmp(name, "estargz") == 0)
 		*out = OCIS_COMPRESS_ESTARGZ;
+	else if (strcmp(name, "zstd:chunked") == 0)
+		*out = OCIS_COMPRESS_ZCHUNKED;
 	else
 		return -1;
 	return 0;
@@ -177,6 +177,8 @@ ocis_compression_name(enum ocis_compression c)
 		return "none";
 	case OCIS_COMPRESS_ESTARGZ:
 		return "estargz";
+	case OCIS_COMPRESS_ZCHUNKED:
+		return "zstd:chunked";
 	}
 	return "unknown";
 }
@@ -189,6 +191,7 @@ ocis_compression_suffix(enum ocis_compression c)
 	case OCIS_COMPRESS_ESTARGZ:
 		return "+gzip";
 	case OCIS_COMPRESS_ZSTD:
+	case OCIS_COMPRESS_ZCHUNKED:
 		return "+zstd";
 	case OCIS_COMPRESS_NONE:
 		break;
@@ -204,6 +207,7 @@ ocis_compression_default_level(enum ocis_compression c)
 	case OCIS_COMPRESS_ESTARGZ:
 		return 6;
 	case OCIS_COMPRESS_ZSTD:
+	case OCIS_COMPRESS_ZCHUNKED:
 		return 3;
 	case OCIS_COMPRESS_NONE:
 		break;
@@ -221,6 +225,7 @@ ocis_compression_level_valid(enum ocis_compression c, int level)
 	case OCIS_COMPRESS_ESTARGZ:
 		return level >= 1 && level <= 12;
 	case OCIS_COMPRESS_ZSTD:
+	case OCIS_COMPRESS_ZCHUNKED:
 		return level >= 1 && level <= 19;
 	case OCIS_COMPRESS_NONE:
 		return level == 0;
@@ -300,29 +305,11 @@ slot_of(struct ocis_compressor *c, uint64_t seq)
 static int
 gzip_block(struct worker *w, struct slot *s, uint64_t seq, ocis_error_t **err)
 {
-	struct ocis_blockcache *cache = w->c->cache;
-	unsigned char key[OCIS_DIGEST_LEN];
-
 	s->out_len = 0;
 	if (s->in_len == 0 && (seq != 0 || w->c->marks_ok))
 		return 0;
-	if (cache == NULL)
-		return ocis_gzmember_compress(w->gz, s->in, s->in_len, s->out, s->out_cap,
-					      &s->out_len, err);
-	/* blockcache.h: an entry is whole, its own and unchanged; used only
-	 * if it also inflates to this very block */
-	if (ocis_blockcache_key(cache, s->in, s->in_len, key, err) < 0)
-		return -1;
-	if (ocis_blockcache_get(cache, key, s->out, s->out_cap, &s->out_len)) {
-		if (ocis_gzmember_matches(w->gz, s->out, s->out_len, s->in, s->in_len))
-			return 0;
-		ocis_blockcache_reject(cache);
-	}
-	if (ocis_gzmember_compress(w->gz, s->in, s->in_len, s->out, s->out_cap, &s->out_len,
-				   err) < 0)
-		return -1;
-	ocis_blockcache_put(cache, key, s->out, s->out_len);
-	return 0;
+	return ocis_gzmember_block(w->gz, w->c->cache, s->in, s->in_len, s->out, s->out_cap,
+				   &s->out_len, err);
 }
 
 /* Marks that start at block seq (or before: a mark with no block after
@@ -404,6 +391,54 @@ zstd_block(struct ocis_compressor *c, struct slot *s, ocis_error_t **err)
 	}
 }
 
+/* zstd:chunked: one block as one complete zstd frame (with its
+ * checksum), independent of every other, so that a reader can fetch and
+ * decompress any run of frames between two marks on its own.  An empty
+ * block adds nothing, except that an empty input still gets one (empty)
+ * frame, as with gzip. */
+static int
+zframe_block(struct worker *w, struct slot *s, uint64_t seq, ocis_error_t **err)
+{
+	size_t r;
+
+	s->out_len = 0;
+	if (s->in_len == 0 && seq != 0)
+		return 0;
+	r = ZSTD_compress2(w->zc, s->out, s->out_cap, s->in, s->in_len);
+	if (ZSTD_isError(r))
+		return zstd_error(r, err);
+	s->out_len = r;
+	return 0;
+}
+
+static int
+zframe_setup(struct worker *w, int level, ocis_error_t **err)
+{
+	size_t r;
+
+	w->zc = ZSTD_createCCtx();
+	if (w->zc == NULL)
+		return ocis_error_oom(err);
+	r = ZSTD_CCtx_setParameter(w->zc, ZSTD_c_compressionLevel, level);
+	if (!ZSTD_isError(r))
+		r = ZSTD_CCtx_setParameter(w->zc, ZSTD_c_checksumFlag, 1);
+	return ZSTD_isError(r) ? zstd_error(r, err) : 0;
+}
+
+/* A block's compression, by whichever thread does it. */
+static int
+compress_block(struct worker *w, struct slot *s, uint64_t seq, ocis_error_t **err)
+{
+	switch (w->c->alg) {
+	case OCIS_COMPRESS_GZIP:
+		return gzip_block(w, s, seq, err);
+	case OCIS_COMPRESS_ZCHUNKED:
+		return zframe_block(w, s, seq, err);
+	default:
+		return zstd_block(w->c, s, err);
+	}
+}
+
 /*
  * Threads
  */
@@ -431,10 +466,7 @@ worker_main(void *arg)
 		s = slot_of(c, seq);
 		pthread_mutex_unlock(&c->lock);
 
-		if (c->alg == OCIS_COMPRESS_GZIP)
-			r = gzip_block(w, s, seq, &e);
-		else
-			r = zstd_block(c, s, &e);
+		r = compress_block(w, s, seq, &e);
 
 		pthread_mutex_lock(&c->lock);
 		if (r < 0) {
@@ -603,7 +635,7 @@ ocis_compressor_new(struct ocis_compressor **out, enum ocis_compression alg, int
 
 	*out = NULL;
 	if (alg != OCIS_COMPRESS_NONE && alg != OCIS_COMPRESS_GZIP && alg != OCIS_COMPRESS_ZSTD &&
-	    alg != OCIS_COMPRESS_ESTARGZ)
+	    alg != OCIS_COMPRESS_ESTARGZ && alg != OCIS_COMPRESS_ZCHUNKED)
 		return ocis_error_set(err, EINVAL, "unknown compression %d", (int)alg);
 	if (alg == OCIS_COMPRESS_NONE)
 		level = 0;
@@ -621,7 +653,7 @@ ocis_compressor_new(struct ocis_compressor **out, enum ocis_compression alg, int
 	if (c == NULL)
 		return ocis_error_oom(err);
 	/* eStargz is gzip members, with cut points */
-	c->marks_ok = alg == OCIS_COMPRESS_ESTARGZ;
+	c->marks_ok = alg == OCIS_COMPRESS_ESTARGZ || alg == OCIS_COMPRESS_ZCHUNKED;
 	if (alg == OCIS_COMPRESS_ESTARGZ)
 		alg = OCIS_COMPRESS_GZIP;
 	c->alg = alg;
@@ -635,9 +667,9 @@ ocis_compressor_new(struct ocis_compressor **out, enum ocis_compression alg, int
 	pthread_cond_init(&c->cond_hash, NULL);
 	pthread_cond_init(&c->cond_writer, NULL);
 
-	/* gzip: a worker per thread; zstd: one feeder (libzstd has its own
-	 * workers); none: the writer alone. */
-	c->nworkers = alg == OCIS_COMPRESS_GZIP ? (size_t)threads :
+	/* gzip, zstd:chunked: a worker per thread; zstd: one feeder (libzstd
+	 * has its own workers); none: the writer alone. */
+	c->nworkers = alg == OCIS_COMPRESS_GZIP || alg == OCIS_COMPRESS_ZCHUNKED ? (size_t)threads :
 		      alg == OCIS_COMPRESS_ZSTD ? 1 : 0;
 	c->serial = threads == 1;
 	c->nslots = c->serial ? 1 : 2 * (c->nworkers ? c->nworkers : 1) + 2;
@@ -656,11 +688,15 @@ ocis_compressor_new(struct ocis_compressor **out, enum ocis_compression alg, int
 	}
 	for (i = 0; i < c->nworkers; i++) {
 		c->workers[i].c = c;
+		if (alg == OCIS_COMPRESS_ZCHUNKED && zframe_setup(&c->workers[i], level, err) < 0)
+			goto fail;
 		if (alg != OCIS_COMPRESS_GZIP)
 			continue;
 		if (ocis_gzmember_new(&c->workers[i].gz, level, err) < 0)
 			goto fail;
 	}
+	if (alg == OCIS_COMPRESS_ZCHUNKED)
+		out_cap = ZSTD_compressBound(BLOCK_SIZE);
 	if (alg == OCIS_COMPRESS_GZIP) {
 		out_cap = ocis_gzmember_bound(BLOCK_SIZE);
 		c->chunker = malloc(sizeof(*c->chunker));
@@ -743,12 +779,9 @@ run_block(struct ocis_compressor *c, struct slot *s, ocis_error_t **err)
 	uint64_t seq = c->n_submitted++;
 	int r = 0;
 
-	if (c->alg != OCIS_COMPRESS_NONE)
+	if (c->alg != OCIS_COMPRESS_NONE) {
 		ocis_hash_update(&c->hin, s->in, s->in_len);
-	if (c->alg == OCIS_COMPRESS_GZIP) {
-		r = gzip_block(&c->workers[0], s, seq, &e);
-	} else if (c->alg == OCIS_COMPRESS_ZSTD) {
-		r = zstd_block(c, s, &e);
+		r = compress_block(&c->workers[0], s, seq, &e);
 	} else {
 		s->out = s->in;
 		s->out_len = s->in_len;
@@ -953,6 +986,23 @@ write_tail(struct ocis_compressor *c, const void *tail, size_t tail_len, const v
 }
 
 int
+ocis_compress_result_final(struct ocis_compress_result *res, enum ocis_compression alg,
+			   struct ocis_hash *hin, struct ocis_hash *hout, uint64_t in_total,
+			   uint64_t out_total, ocis_error_t **err)
+{
+	memset(res, 0, sizeof(*res));
+	if (ocis_hash_final(hout, res->digest, err) < 0)
+		return -1;
+	if (alg == OCIS_COMPRESS_NONE)
+		memcpy(res->diff_id, res->digest, sizeof(res->diff_id));
+	else if (ocis_hash_final(hin, res->diff_id, err) < 0)
+		return -1;
+	res->uncompressed_size = in_total;
+	res->size = out_total;
+	return 0;
+}
+
+int
 ocis_compressor_use_cache(struct ocis_compressor *c, struct ocis_blockcache *cache)
 {
 	if (c->alg != OCIS_COMPRESS_GZIP || c->in_total > 0 || c->cur != NULL)
@@ -991,7 +1041,8 @@ ocis_compressor_finish_tail(struct ocis_compressor *c, const void *tail, size_t 
 
 	if (c->finished)
 		return ocis_error_set(err, EINVAL, "compressor already finished");
-	if ((tail_len > 0 || raw_len > 0) && !c->marks_ok)
+	if (((tail_len > 0 || raw_len > 0) && !c->marks_ok) ||
+	    (tail_len > 0 && c->alg != OCIS_COMPRESS_GZIP))
 		return ocis_error_set(err, EINVAL, "internal: a tail on a %s compressor",
 				      ocis_compression_name(c->alg));
 	if (is_failed(c))
@@ -1015,16 +1066,8 @@ ocis_compressor_finish_tail(struct ocis_compressor *c, const void *tail, size_t 
 	if (write_tail(c, tail, tail_len, raw, raw_len, err) < 0)
 		return -1;
 
-	memset(res, 0, sizeof(*res));
-	if (ocis_hash_final(&c->hout, res->digest, err) < 0)
-		return -1;
-	if (c->alg == OCIS_COMPRESS_NONE)
-		memcpy(res->diff_id, res->digest, sizeof(res->diff_id));
-	else if (ocis_hash_final(&c->hin, res->diff_id, err) < 0)
-		return -1;
-	res->uncompressed_size = c->in_total;
-	res->size = c->out_total;
-	return 0;
+	return ocis_compress_result_final(res, c->alg, &c->hin, &c->hout, c->in_total,
+					  c->out_total, err);
 }
 
 void
@@ -1035,8 +1078,10 @@ ocis_compressor_free(struct ocis_compressor *c)
 	if (c == NULL)
 		return;
 	stop_threads(c);
-	for (i = 0; c->workers != NULL && i < c->nworkers; i++)
+	for (i = 0; c->workers != NULL && i < c->nworkers; i++) {
 		ocis_gzmember_free(c->workers[i].gz);
+		ZSTD_freeCCtx(c->workers[i].zc);
+	}
 	free(c->workers);
 	for (i = 0; c->slots != NULL && i < c->nslots; i++) {
 		if (c->slots[i].out != c->slots[i].in)

@@ -8,7 +8,9 @@
  * The lower index: one record per lower path (and per directory that only
  * appears as the parent of an entry), the record of a path numbered as
  * its node in a path table (ocistream/pathtab.h: names compared, never
- * only hashed), full names in one arena, children as linked lists, and
+ * only hashed; a name is spelt out from the table only where one is
+ * written, as copying each whole name was a tenth of the time on deep
+ * trees), children as linked lists, and
  * the entry's fingerprints (see "fingerprints" below): what decides
  * "unchanged" is a whole sha256, as both trees may come from whoever
  * wants a change left out of the layer.  The upper names are a second
@@ -57,7 +59,6 @@
 struct rec {
 	uint64_t meta;		/* filter: the first 64 bits of the metadata digest */
 	unsigned char fp[OCIS_DIGEST_LEN];	/* fingerprint (see entry_fp) */
-	size_t name;		/* offset in the arena */
 	uint32_t parent, first_child, next_sibling;
 	uint32_t group;		/* hardlinks: the record holding the data */
 	uint32_t seq;		/* lower entry number of its last entry */
@@ -90,7 +91,6 @@ struct diff {
 
 	struct rec *recs;
 	size_t n_recs, cap_recs;
-	struct ocis_buf names;
 	struct ocis_pathtab ltab;	/* lower name -> record (the node id) */
 	struct ocis_pathtab_walk lwalk;
 	struct ocis_pathtab_walk lupper;	/* the upper entry's path in ltab */
@@ -130,11 +130,11 @@ struct diff {
 
 /* --- small helpers -------------------------------------------------------- */
 
-/* The name of record r. */
-static const char *
-rec_name(const struct diff *d, uint32_t r)
+/* The name of record r into out. */
+static int
+rec_name(const struct diff *d, uint32_t r, struct ocis_buf *out, ocis_error_t **err)
 {
-	return (const char *)d->names.data + d->recs[r].name;
+	return ocis_pathtab_name(&d->ltab, r, out, err);
 }
 
 /* Lower record of name p, or NONE. */
@@ -207,18 +207,14 @@ upper_set(struct diff *d, const char *p, size_t len, uint32_t v, ocis_error_t **
 	return 0;
 }
 
-/* Record r, an 'i' directory named p[0..len) (until an entry says more),
- * a child of parent. */
-static int
-rec_init(struct diff *d, uint32_t r, uint32_t parent, const char *p, size_t len,
-	 ocis_error_t **err)
+/* Record r, an 'i' directory (until an entry says more), a child of
+ * parent. */
+static void
+rec_init(struct diff *d, uint32_t r, uint32_t parent)
 {
 	struct rec *x = &d->recs[r];
 
 	memset(x, 0, sizeof(*x));
-	x->name = d->names.len;
-	if (ocis_buf_add(&d->names, p, len, err) < 0 || ocis_buf_add(&d->names, "", 1, err) < 0)
-		return -1;
 	x->parent = parent;
 	x->first_child = NONE;
 	x->next_sibling = NONE;
@@ -229,7 +225,6 @@ rec_init(struct diff *d, uint32_t r, uint32_t parent, const char *p, size_t len,
 		d->recs[parent].first_child = r;
 	}
 	d->n_recs = r + 1;
-	return 0;
 }
 
 /* Record of name p (len bytes), created (with its parents, as 'i'
@@ -239,7 +234,6 @@ rec_init(struct diff *d, uint32_t r, uint32_t parent, const char *p, size_t len,
 static int
 lower_get(struct diff *d, const char *p, size_t len, uint32_t *out, ocis_error_t **err)
 {
-	const struct ocis_pathtab_walk *w = &d->lwalk;
 	size_t n;
 	uint32_t r;
 
@@ -248,13 +242,11 @@ lower_get(struct diff *d, const char *p, size_t len, uint32_t *out, ocis_error_t
 	n = ocis_pathtab_count(&d->ltab);
 	if (ocis__grow((void **)&d->recs, &d->cap_recs, n, sizeof(*d->recs), err) < 0)
 		return -1;
-	if (d->n_recs == 0 && rec_init(d, OCIS_PATHTAB_ROOT, NONE, "", 0, err) < 0)
-		return -1;
+	if (d->n_recs == 0)
+		rec_init(d, OCIS_PATHTAB_ROOT, NONE);
 	for (r = (uint32_t)d->n_recs; r < n; r++)
-		if (rec_init(d, r, ocis_pathtab_parent(&d->ltab, r), p,
-			     w->ends[w->n - (n - r)], err) < 0)
-			return -1;
-	*out = ocis_pathtab_walk_node(w);
+		rec_init(d, r, ocis_pathtab_parent(&d->ltab, r));
+	*out = ocis_pathtab_walk_node(&d->lwalk);
 	return 0;
 }
 
@@ -403,7 +395,7 @@ tar_next(struct counted_tarin *t, struct archive_entry **ae, ocis_error_t **err)
 #define DATA_HOLD 2	/* into d->held, reset first */
 #define DATA_EMIT 4	/* into the layer, padded */
 static int
-read_data(struct diff *d, struct counted_tarin *t, uint64_t size, int to, ocis_error_t **err);
+read_data(struct diff *d, struct ocis_tarin *in, uint64_t size, int to, ocis_error_t **err);
 
 /* --- the layer output ------------------------------------------------------- */
 
@@ -617,7 +609,7 @@ route_zeros(void *ctx, uint64_t n, ocis_error_t **err)
 }
 
 static int
-read_data(struct diff *d, struct counted_tarin *t, uint64_t size, int to, ocis_error_t **err)
+read_data(struct diff *d, struct ocis_tarin *in, uint64_t size, int to, ocis_error_t **err)
 {
 	struct data_route route = { d, to };
 	const struct ocis_tarin_sink s = { route_data, route_zeros, &route };
@@ -626,12 +618,47 @@ read_data(struct diff *d, struct counted_tarin *t, uint64_t size, int to, ocis_e
 		return -1;
 	if ((to & DATA_HOLD) && ocis_spill_reset(&d->held, err) < 0)
 		return -1;
-	if (ocis_tarin_copy_data(t->in, size, &s, err) < 0)
+	if (ocis_tarin_copy_data(in, size, &s, err) < 0)
 		return -1;
 	return (to & DATA_EMIT) ? tar_zeros(d, ocis__pad512(size), err) : 0;
 }
 
 /* --- pass 1: the lower index ------------------------------------------------ */
+
+/* Lower entry number seq, taken in (e): its record, its hardlink group,
+ * its fingerprints (the content read from in). */
+static int
+lower_entry(struct diff *d, const struct ocis_intake_entry *e, struct ocis_tarin *in,
+	    uint64_t seq, const char *what, ocis_error_t **err)
+{
+	const struct ocis_pax_entry *pe = &e->pe;
+	unsigned char md[OCIS_DIGEST_LEN];
+	char s1[256];
+	uint32_t x;
+
+	if (lower_get(d, e->path, e->len, &x, err) < 0)
+		return -1;
+	if (pe->type == '1') {
+		uint32_t tg = lower_find(d, e->link, e->link_len);
+
+		if (tg == NONE || (d->recs[tg].type != '0' && d->recs[tg].type != '1'))
+			return ocis_error_set(err, 0, "%s: hardlink '%s' to '%s', which is not an "
+					      "earlier file", what,
+					      ocis__safe_name(e->raw, s1, sizeof(s1)), e->link);
+		d->recs[x].group = d->recs[tg].group;
+	} else {
+		d->recs[x].group = x;
+	}
+	if (fingerprint(d, pe, md, err) < 0 ||
+	    (content_compared(d, pe->type) && read_data(d, in, pe->size, DATA_HASH, err) < 0) ||
+	    entry_fp(d, pe->type, md, d->recs[x].fp, err) < 0)
+		return -1;
+	d->recs[x].meta = filter_of(md);
+	d->recs[x].type = pe->type;
+	d->recs[x].seq = (uint32_t)seq;
+	d->st->lower_entries++;
+	return 0;
+}
 
 static int
 index_lower(struct diff *d, int fd, const char *what, ocis_error_t **err)
@@ -648,43 +675,13 @@ index_lower(struct diff *d, int fd, const char *what, ocis_error_t **err)
 		goto out;
 	while ((r = tar_next(&t, &ae, err)) > 0) {
 		struct ocis_intake_entry e;
-		struct ocis_pax_entry pe;
-		unsigned char md[OCIS_DIGEST_LEN];
-		uint32_t x;
-		const char *raw = archive_entry_pathname(ae);
 
 		if ((r = ocis_intake_entry(&d->lower_in, ae, &e, err)) < 0)
 			goto fail_entry;
 		if (r == 0)
 			continue;	/* a socket, a hardlink to itself */
-		pe = e.pe;
-		ocis_buf_reset(&d->path);
-		if (ocis_buf_add(&d->path, e.path, e.len, err) < 0)
+		if (lower_entry(d, &e, t.in, t.entries, what, err) < 0)
 			goto out;
-		if (lower_get(d, (char *)d->path.data, d->path.len, &x, err) < 0)
-			goto out;
-		if (pe.type == '1') {
-			uint32_t tg = lower_find(d, e.link, e.link_len);
-
-			if (tg == NONE || (d->recs[tg].type != '0' && d->recs[tg].type != '1')) {
-				ocis_error_set(err, 0, "%s: hardlink '%s' to '%s', which is not an "
-					       "earlier file", what, ocis__safe_name(raw, s1, sizeof(s1)),
-					       e.link);
-				goto out;
-			}
-			d->recs[x].group = d->recs[tg].group;
-		} else {
-			d->recs[x].group = x;
-		}
-		if (fingerprint(d, &pe, md, err) < 0 ||
-		    (content_compared(d, pe.type) &&
-		     read_data(d, &t, pe.size, DATA_HASH, err) < 0) ||
-		    entry_fp(d, pe.type, md, d->recs[x].fp, err) < 0)
-			goto out;
-		d->recs[x].meta = filter_of(md);
-		d->recs[x].type = pe.type;
-		d->recs[x].seq = (uint32_t)t.entries;
-		d->st->lower_entries++;
 	}
 	if (r == 0)
 		ret = 0;
@@ -695,6 +692,67 @@ fail_entry:
 out:
 	ocis_tarin_free(t.in);
 	return ret;
+}
+
+/* The lower as entries handed over (o->lower_each: an image lower,
+ * flattened on this thread), numbered as its tar would number them.  An
+ * entry the diff refuses fails the hook with its own error, kept in err
+ * and given back as it is: what the hook adds is about its own failures
+ * (a damaged layer). */
+struct fed_lower {
+	struct diff *d;
+	const char *what;
+	uint64_t entries;
+	ocis_error_t *err;
+};
+
+static int
+lower_fed(void *ctx, const struct ocis_pax_entry *pe, struct ocis_tarin *data,
+	  ocis_error_t **err)
+{
+	struct fed_lower *fl = ctx;
+	struct ocis_intake_entry e;
+	char s1[256];
+	int r;
+
+	fl->entries++;
+	memset(&e, 0, sizeof(e));
+	e.raw = e.path = pe->path;
+	e.len = strlen(pe->path);
+	if (pe->type == '1') {
+		e.link = pe->linkname;
+		e.link_len = strlen(pe->linkname);
+	}
+	e.pe = *pe;
+	if ((r = ocis_intake_tree(&fl->d->lower_in, &e, &fl->err)) < 0)
+		ocis_error_wrap(&fl->err, "%s: entry '%s'", fl->what,
+				ocis__safe_name(e.raw, s1, sizeof(s1)));
+	if (r > 0)
+		r = lower_entry(fl->d, &e, data, fl->entries, fl->what, &fl->err);
+	if (r < 0)
+		return ocis_error_set(err, 0, "the lower index failed");
+	return 0;
+}
+
+static int
+index_lower_fed(struct diff *d, const char *what, ocis_error_t **err)
+{
+	struct fed_lower fl = { d, what, 0, NULL };
+	uint32_t root;
+	int r;
+
+	if (lower_get(d, "", 0, &root, err) < 0)
+		return -1;
+	r = d->o->lower_each(d->o->lower_each_ctx, lower_fed, &fl, err);
+	if (fl.err != NULL) {
+		if (err != NULL) {
+			ocis_error_free(err);
+			*err = fl.err;
+		} else {
+			ocis_error_free(&fl.err);
+		}
+	}
+	return r;
 }
 
 /* --- pass 2: the upper stream ----------------------------------------------- */
@@ -729,9 +787,9 @@ whiteout(struct diff *d, const char *dir, const char *base, ocis_error_t **err)
 static int
 close_dir(struct diff *d, uint32_t r, int opaque, ocis_error_t **err)
 {
+	struct ocis_buf dir = OCIS_BUF_INIT, child = OCIS_BUF_INIT;
 	uint32_t c;
 	size_t gone = 0, kept = 0;
-	char *dir;
 	int ret = -1;
 
 	if (r == NONE || (d->recs[r].flags & F_CLOSED) || !is_dir_type(d->recs[r].type))
@@ -745,26 +803,28 @@ close_dir(struct diff *d, uint32_t r, int opaque, ocis_error_t **err)
 	}
 	if (gone == 0)
 		return 0;
-	dir = strdup(rec_name(d, r));	/* the arena does not move here, but be safe */
-	if (dir == NULL)
-		return ocis_error_oom(err);
+	if (rec_name(d, r, &dir, err) < 0)
+		goto out;
 	if (kept == 0 && opaque) {
-		if (whiteout(d, dir, ".wh..opq", err) < 0)
+		if (whiteout(d, (char *)dir.data, ".wh..opq", err) < 0)
 			goto out;
 	} else {
 		for (c = d->recs[r].first_child; c != NONE; c = d->recs[c].next_sibling) {
 			const char *n, *b;
 			if (d->recs[c].flags & F_SEEN)
 				continue;
-			n = rec_name(d, c);
+			if (rec_name(d, c, &child, err) < 0)
+				goto out;
+			n = (const char *)child.data;
 			b = strrchr(n, '/');
-			if (whiteout(d, dir, b ? b + 1 : n, err) < 0)
+			if (whiteout(d, (char *)dir.data, b ? b + 1 : n, err) < 0)
 				goto out;
 		}
 	}
 	ret = 0;
 out:
-	free(dir);
+	ocis_buf_release(&dir);
+	ocis_buf_release(&child);
 	return ret;
 }
 
@@ -915,7 +975,7 @@ upper_file(struct diff *d, struct counted_tarin *t, struct ocis_pax_entry *pe, c
 {
 	unsigned char fp[OCIS_DIGEST_LEN];
 
-	if (read_data(d, t, pe->size, DATA_HASH | DATA_HOLD, err) < 0 ||
+	if (read_data(d, t->in, pe->size, DATA_HASH | DATA_HOLD, err) < 0 ||
 	    entry_fp(d, pe->type, md, fp, err) < 0)
 		return -1;
 	if (memcmp(fp, d->recs[lr].fp, sizeof(fp)) == 0) {
@@ -1039,7 +1099,7 @@ upper_entry(struct diff *d, struct counted_tarin *t, struct archive_entry *ae, o
 		d->st->unchanged++;
 		return upper_set(d, p, len, lr, err);
 	}
-	if (put_header(d, &pe, p, err) < 0 || read_data(d, t, pe.size, DATA_EMIT, err) < 0)
+	if (put_header(d, &pe, p, err) < 0 || read_data(d, t->in, pe.size, DATA_EMIT, err) < 0)
 		return -1;
 	return upper_set(d, p, len, NONE, err);
 }
@@ -1162,13 +1222,13 @@ emit_needed(struct diff *d, int fd, const char *what, ocis_error_t **err)
 			goto changed;
 		if (d->recs[x].flags & F_PARENT) {
 			d->recs[x].flags |= F_WRITTEN;
-			if (put_header(d, &pe, rec_name(d, x), err) < 0)
+			if (put_header(d, &pe, e.path, err) < 0)
 				goto out;
 			continue;
 		}
-		if (put_header(d, &pe, rec_name(d, x), err) < 0 ||
+		if (put_header(d, &pe, e.path, err) < 0 ||
 		    (pe.type == '0' &&
-		     read_data(d, &t, pe.size,
+		     read_data(d, t.in, pe.size,
 			       DATA_EMIT | (content_compared(d, pe.type) ? DATA_HASH : 0), err) < 0))
 			goto out;
 		/* a changed content makes the layer fail: the error cuts it */
@@ -1184,7 +1244,7 @@ emit_needed(struct diff *d, int fd, const char *what, ocis_error_t **err)
 		for (i = 0; i < d->n_pend; i++) {
 			if (d->pend[i].carrier != x)
 				continue;
-			pe.linkname = rec_name(d, x);
+			pe.linkname = e.path;	/* x's name */
 			if (encode_header(d, &pe, d->pend[i].name, err) < 0 ||
 			    ocis_buf_add(&d->ins, d->hdr.data, d->hdr.len, err) < 0)
 				goto out;
@@ -1222,7 +1282,6 @@ diff_release(struct diff *d)
 		free(d->pend[i].name);
 	free(d->pend);
 	free(d->stack);
-	ocis_buf_release(&d->names);
 	ocis_buf_release(&d->cur);
 	ocis_buf_release(&d->path);
 	ocis_buf_release(&d->link);
@@ -1302,7 +1361,8 @@ ocis_diff_build(int lower_fd, const char *lower_what, int upper_fd,
 	}
 	d.tabs_ready = 1;
 	/* The lower first (a FIFO is read before anything waits on stdin). */
-	if (index_lower(&d, lower_fd, lower_what, err) < 0)
+	if ((o->lower_each ? index_lower_fed(&d, lower_what, err) :
+	     index_lower(&d, lower_fd, lower_what, err)) < 0)
 		goto out;
 	if (ocis_layer_out_new(&d.lo, w, o->compression, o->level, o->threads, err) < 0 ||
 	    (o->cache_dir && ocis_layer_out_use_cache(d.lo, o->cache_dir, o->cache_max, err) < 0))

@@ -19,29 +19,13 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/evp.h>
-
 #include <ocistream/estargz.h>
 #include <ocistream/json.h>
 #include <ocistream/pax.h>
 
 #include "internal.h"
 #include "tarhdr-private.h"
-
-static const char *
-toc_type(char t)
-{
-	switch (t) {
-	case '0': return "reg";
-	case '1': return "hardlink";
-	case '2': return "symlink";
-	case '3': return "char";
-	case '4': return "block";
-	case '5': return "dir";
-	case '6': return "fifo";
-	}
-	return NULL;
-}
+#include "toc-private.h"
 
 static int
 kv_nonzero(yajl_gen g, const char *key, uint64_t v)
@@ -68,30 +52,6 @@ gen_modtime(yajl_gen g, int64_t sec, long nsec)
 	return ocis_json_kv_str(g, "modtime", buf);
 }
 
-static int
-gen_xattrs(yajl_gen g, const struct ocis_toc_entry *e, ocis_error_t **err)
-{
-	size_t i;
-	int s = 0;
-
-	if (e->n_xattrs == 0)
-		return 0;
-	s |= ocis_json_key(g, "xattrs");
-	s |= ocis_json_open_map(g);
-	for (i = 0; i < e->n_xattrs; i++) {
-		size_t n = e->xattr_sizes[i];
-		unsigned char *b64 = malloc(4 * ((n + 2) / 3) + 1);
-
-		if (b64 == NULL)
-			return ocis_error_oom(err);
-		EVP_EncodeBlock(b64, e->xattr_values[i], (int)n);
-		s |= ocis_json_kv_str(g, e->xattr_names[i], (const char *)b64);
-		free(b64);
-	}
-	s |= ocis_json_close_map(g);
-	return s ? ocis_error_set(err, 0, "writing the eStargz TOC: xattrs") : 0;
-}
-
 /* One chunk's fields (offset, chunkOffset, chunkSize, chunkDigest). */
 static int
 gen_chunk(yajl_gen g, const struct ocis_toc *toc, const struct ocis_toc_chunk *ch,
@@ -113,7 +73,7 @@ static int
 gen_entry(yajl_gen g, const struct ocis_toc *toc, const struct ocis_toc_entry *e,
 	  const struct ocis_compressor *c, ocis_error_t **err)
 {
-	const char *type = toc_type(e->type);
+	const char *type = ocis__toc_type_name(e->type);
 	char digest[OCIS_DIGEST_STR_SIZE];
 	size_t i;
 	int s = 0;
@@ -138,7 +98,7 @@ gen_entry(yajl_gen g, const struct ocis_toc *toc, const struct ocis_toc_entry *e
 		s |= kv_nonzero(g, "devMajor", e->devmajor);
 		s |= kv_nonzero(g, "devMinor", e->devminor);
 	}
-	if (gen_xattrs(g, e, err) < 0)
+	if (ocis__toc_gen_xattrs(g, e, err) < 0)
 		return -1;
 	if (e->type == '0' && e->size > 0) {
 		ocis_digest_format(e->digest, digest);

@@ -66,6 +66,8 @@ struct node {
 };
 
 #define N_TOUCHED 1	/* table flag: an entry or a whiteout names it */
+#define N_UNDER_FILE 2	/* table flag, pass 3: a proper ancestor is in the merged
+			 * tree as something else than a directory */
 
 /* --- hardlink records ---------------------------------------------------- */
 
@@ -121,6 +123,7 @@ struct flat {
 	int tab_ready;
 	struct node *nodes;		/* by node id of tab */
 	size_t cap_nodes;
+	uint16_t *anc_kill;		/* pass 3, by node id: see index_ancestors */
 	size_t n_paths;			/* nodes an entry or a whiteout names */
 	struct ocis_pathtab_walk walk;	/* the entries' names */
 	struct ocis_pathtab_walk ewalk;	/* the names written */
@@ -138,7 +141,9 @@ struct flat {
 	uint64_t cur_tar_bytes;
 	int cur_hashing;
 
-	/* output */
+	/* output: a tar into out_fd, or the entries to each() */
+	ocis_flatten_entry_fn each;
+	void *each_ctx;
 	unsigned char *obuf;
 	size_t olen;
 	unsigned char *zeros;
@@ -447,14 +452,12 @@ whiteout_kind(struct flat *f, const char **why)
 	char *slash = strrchr(p, '/');
 	char *base = slash ? slash + 1 : p;
 	size_t dir_len = slash ? (size_t)(slash - p) : 0;
-	const char *c;
 
 	*why = "below a whiteout";
-	/* ".wh." at the start of a directory component; one memmem() over
-	 * the directory part, not a call per component (2000-level names) */
-	for (c = p; c < base && (c = memmem(c, (size_t)(base - c), ".wh.", 4)) != NULL; c++)
-		if (c == p || c[-1] == '/')
-			return E_BAD;
+	/* ".wh." at the start of a directory component; one scan of the
+	 * directory part, not a call per component (2000-level names) */
+	if (ocis__wh_component(p, (size_t)(base - p)) != NULL)
+		return E_BAD;
 	if (strncmp(base, ".wh.", 4) != 0)
 		return E_NORMAL;
 	if (strcmp(base, ".wh..wh..opq") == 0) {
@@ -716,6 +719,35 @@ index_links(struct flat *f, ocis_error_t **err)
 	return 0;
 }
 
+/* After pass 2, what pass 3 asks of every entry's ancestors, per node, in
+ * one pass over the nodes (a parent's id is below its children's): the
+ * largest kill_desc of its proper ancestors, the root included
+ * (anc_kill), and whether one of them is in the merged tree as something
+ * else than a directory (N_UNDER_FILE).  Up the parents for each entry
+ * instead was a loop as long as the depth, twice an entry. */
+static int
+index_ancestors(struct flat *f, ocis_error_t **err)
+{
+	size_t n = ocis_pathtab_count(&f->tab), id;
+
+	f->anc_kill = malloc(n * sizeof(*f->anc_kill));
+	if (f->anc_kill == NULL)
+		return ocis_error_oom(err);
+	f->anc_kill[OCIS_PATHTAB_ROOT] = 0;
+	for (id = OCIS_PATHTAB_ROOT + 1; id < n; id++) {
+		uint32_t p = ocis_pathtab_parent(&f->tab, (uint32_t)id);
+		const struct node *x = &f->nodes[p];
+		uint16_t k = f->anc_kill[p];
+
+		f->anc_kill[id] = x->kill_desc > k ? x->kill_desc : k;
+		if ((*ocis_pathtab_flags(&f->tab, p) & N_UNDER_FILE) ||
+		    (p != OCIS_PATHTAB_ROOT && x->last_seq != 0 && !x->is_dir &&
+		     x->kill_self <= x->last_layer && k <= x->last_layer))
+			*ocis_pathtab_flags(&f->tab, (uint32_t)id) |= N_UNDER_FILE;
+	}
+	return 0;
+}
+
 /* Position in by_target of the first link to target seq t, or n_links. */
 static size_t
 target_group(const struct flat *f, uint32_t t)
@@ -742,14 +774,14 @@ survives(struct flat *f, const char *p, size_t len, uint32_t seq, unsigned layer
 	uint32_t id;
 	int r;
 
-	/* through the walk of the names written: non_dir_ancestor() walks
-	 * the same name next, at the cost of a compare */
+	/* through the walk of the names written: emit() walks the same
+	 * name next, at the cost of a compare */
 	if ((r = ocis_pathtab_walk(&f->tab, &f->ewalk, p, len, 0, err)) < 0)
 		return -1;
 	id = ocis_pathtab_walk_node(&f->ewalk);
 	n = &f->nodes[id];
 	*live = r == 1 && n->last_seq == seq && n->kill_self <= layer &&
-		ancestors_kill(f, id) <= layer;
+		f->anc_kill[id] <= layer;
 	return 0;
 }
 
@@ -831,54 +863,57 @@ out_name(struct flat *f, const char *p, int is_dir, ocis_error_t **err)
 	return is_dir ? ocis_buf_add(&f->out_name, "/", 1, err) : 0;
 }
 
-/* The length of the longest proper prefix of p that the merged tree has
- * as something else than a directory (0 when there is none) in *found.
- * One walk down the path: whether an ancestor is in the tree depends on
- * the kills of the ancestors above it, carried along as a running
- * maximum (a test per prefix that went up again for each was cubic in
- * the depth). */
+/* Is name p below something else than a directory in the merged tree?
+ * 0 when not, else the error, naming the deepest such ancestor.  Only
+ * for the rare names N_UNDER_FILE marks (a loop as long as the depth). */
 static int
-non_dir_ancestor(struct flat *f, const char *p, size_t len, size_t *found, ocis_error_t **err)
+below_file(struct flat *f, const char *p, size_t len, ocis_error_t **err)
 {
 	struct ocis_pathtab_walk *w = &f->ewalk;
-	unsigned k = f->nodes[OCIS_PATHTAB_ROOT].kill_desc;
-	size_t i, n;
+	size_t i, k = 0;
+	char s1[256];
 	int r;
 
-	*found = 0;
 	if ((r = ocis_pathtab_walk(&f->tab, w, p, len, 0, err)) < 0)
 		return -1;
-	n = r ? w->n - (w->n > 0) : w->n;	/* the proper ancestors */
-	for (i = 0; i < n; i++) {
+	for (i = 0; i + (r == 1) < w->n; i++) {	/* the proper ancestors */
 		const struct node *x = &f->nodes[w->ids[i]];
 		if (x->last_seq != 0 && !x->is_dir && x->kill_self <= x->last_layer &&
-		    k <= x->last_layer)
-			*found = w->ends[i];
-		if (x->kill_desc > k)
-			k = x->kill_desc;
+		    f->anc_kill[w->ids[i]] <= x->last_layer)
+			k = w->ends[i];
 	}
-	return 0;
+	if (k == 0)
+		return 0;
+	return ocis_error_set(err, 0, "it is below '%s', which the layers make "
+			      "a symlink or another non-directory",
+			      ocis__safe_name(p, s1, k + 1 < sizeof(s1) ? k + 1 : sizeof(s1)));
 }
 
 static int
 emit(struct flat *f, struct ocis_tarin *a, struct ocis_pax_entry *pe, const char *name,
      ocis_error_t **err)
 {
-	size_t k;
-	char s1[256];
-
-	if (non_dir_ancestor(f, name, strlen(name), &k, err) < 0)
-		return -1;
+	size_t len = strlen(name);
+	int r;
 
 	/* "a" a symlink (to /etc, say) or a file and "a/passwd" both in the
 	 * tree: a tar of them, unpacked, writes through the symlink or fails.
 	 * umoci and containerd resolve such a name inside the rootfs; the
 	 * layers are refused here, as oci-layer refuses a name below an
-	 * earlier symlink of its input. */
-	if (k > 0)
-		return ocis_error_set(err, 0, "it is below '%s', which the layers make "
-				      "a symlink or another non-directory",
-				      ocis__safe_name(name, s1, k + 1 < sizeof(s1) ? k + 1 : sizeof(s1)));
+	 * earlier symlink of its input.  (survives() walked the name last:
+	 * the walk costs a compare.) */
+	if ((r = ocis_pathtab_walk(&f->tab, &f->ewalk, name, len, 0, err)) < 0)
+		return -1;
+	if ((r != 1 || (*ocis_pathtab_flags(&f->tab, ocis_pathtab_walk_node(&f->ewalk)) &
+			N_UNDER_FILE)) && below_file(f, name, len, err) < 0)
+		return -1;
+	if (f->each != NULL) {
+		pe->path = name;
+		if (f->each(f->each_ctx, pe, a, err) < 0)
+			return -1;
+		f->st->entries_out++;
+		return 0;
+	}
 	if (out_name(f, name, pe->type == '5', err) < 0)
 		return -1;
 	pe->path = (const char *)f->out_name.data;
@@ -1022,6 +1057,8 @@ flat_clear_index(struct flat *f)
 	free(f->nodes);
 	f->nodes = NULL;
 	f->cap_nodes = 0;
+	free(f->anc_kill);
+	f->anc_kill = NULL;
 	f->n_paths = 0;
 	for (i = 0; i < f->n_links; i++) {
 		free(f->links[i].path);
@@ -1128,7 +1165,7 @@ flat_run(struct flat *f, int out_fd, ocis_error_t **err)
 		if (index_layer(f, i, &seq1, err) < 0)
 			return -1;
 	f->st->paths = f->n_paths;
-	if (index_links(f, err) < 0)
+	if (index_links(f, err) < 0 || index_ancestors(f, err) < 0)
 		return -1;
 	for (i = 0; i < f->im->n; i++)
 		if (emit_layer(f, i, &seq2, err) < 0)
@@ -1137,7 +1174,7 @@ flat_run(struct flat *f, int out_fd, ocis_error_t **err)
 	if (seq1 != seq2)
 		return ocis_error_set(err, 0, "the layers read differently the second time (did "
 				      "the input file change?)");
-	if (out_zeros(f, 2 * OCIS_BLOCK, err) < 0 || out_flush(f, err) < 0)
+	if (f->each == NULL && (out_zeros(f, 2 * OCIS_BLOCK, err) < 0 || out_flush(f, err) < 0))
 		return -1;
 	return 0;
 }
@@ -1319,6 +1356,23 @@ ocis_flatten_src_start(struct ocis_flatten_src *s, int *fd, ocis_error_t **err)
 	s->running = 1;
 	*fd = s->rfd;
 	return 0;
+}
+
+int
+ocis_flatten_src_each(struct ocis_flatten_src *s, ocis_flatten_entry_fn fn, void *ctx,
+		      ocis_error_t **err)
+{
+	int r;
+
+	src_end_run(s);
+	if (s->err != NULL)
+		return ocis_error_set(err, s->err->code, "%s", s->err->msg);
+	s->f.each = fn;
+	s->f.each_ctx = ctx;
+	r = flat_run(&s->f, -1, err);
+	s->f.each = NULL;
+	s->f.each_ctx = NULL;
+	return r;
 }
 
 int

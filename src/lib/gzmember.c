@@ -21,7 +21,9 @@
 #include <isa-l/igzip_lib.h>
 #endif
 
+#include <ocistream/blockcache.h>
 #include <ocistream/gzmember.h>
+#include <ocistream/hash.h>
 
 #define GZIP_HEADER_SIZE 10
 #define GZIP_TRAILER_SIZE 8
@@ -197,6 +199,29 @@ ocis_gzmember_matches(struct ocis_gzmember *g, const void *member, size_t len, c
 		return 0;
 	return in_used == len && out_len == block_len &&
 	       memcmp(g->scratch, block, block_len) == 0;
+}
+
+int
+ocis_gzmember_block(struct ocis_gzmember *g, struct ocis_blockcache *cache, const void *in,
+		    size_t in_len, void *out, size_t out_cap, size_t *out_len, ocis_error_t **err)
+{
+	unsigned char key[OCIS_DIGEST_LEN];
+
+	if (cache == NULL)
+		return ocis_gzmember_compress(g, in, in_len, out, out_cap, out_len, err);
+	/* blockcache.h: an entry is whole, its own and unchanged; used only
+	 * if it also inflates to this very block */
+	if (ocis_blockcache_key(cache, in, in_len, key, err) < 0)
+		return -1;
+	if (ocis_blockcache_get(cache, key, out, out_cap, out_len)) {
+		if (ocis_gzmember_matches(g, out, *out_len, in, in_len))
+			return 0;
+		ocis_blockcache_reject(cache);
+	}
+	if (ocis_gzmember_compress(g, in, in_len, out, out_cap, out_len, err) < 0)
+		return -1;
+	ocis_blockcache_put(cache, key, out, *out_len);
+	return 0;
 }
 
 void

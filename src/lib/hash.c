@@ -91,6 +91,14 @@ ocis_hash_reset(struct ocis_hash *h, ocis_error_t **err)
 	return 0;
 }
 
+int
+ocis_hash_copy(struct ocis_hash *dst, const struct ocis_hash *src, ocis_error_t **err)
+{
+	if (EVP_MD_CTX_copy_ex(dst->ctx, src->ctx) != 1)
+		return openssl_error(err, "sha256 copy");
+	return 0;
+}
+
 void
 ocis_hash_release(struct ocis_hash *h)
 {

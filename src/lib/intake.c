@@ -105,6 +105,14 @@ ocis_intake_entry(struct ocis_intake *in, struct archive_entry *ae, struct ocis_
 	if ((r = ocis_intake_names(in, ae, e, err)) <= 0 ||
 	    (r = ocis_intake_meta(in, ae, e, err)) <= 0)
 		return r;
+	return ocis_intake_tree(in, e, err);
+}
+
+int
+ocis_intake_tree(struct ocis_intake *in, const struct ocis_intake_entry *e, ocis_error_t **err)
+{
+	int r;
+
 	if (e->len == 0 && e->pe.type != '5')
 		return ocis_error_set(err, 0, "only a directory can be the root of the tree");
 	if (in->o.side != OCIS_INTAKE_TREE || e->len == 0)

@@ -48,6 +48,11 @@ int ocis__dix_add(struct ocis__digest_index *x, const void *base, size_t stride,
 /* Overwrite a secret string (password, token, Authorization header)
  * before freeing it; NULL is fine. */
 void ocis__free_secret(char *s);
+/* The first component of the name p[0..n) that starts with ".wh." (a
+ * whiteout name, or below one), or NULL: one memchr() a '.', where a
+ * search for the whole string went a few bytes a step through names of
+ * thousands of bytes. */
+const char *ocis__wh_component(const char *p, size_t n);
 /* Format a warning and pass it to warn(ctx, msg) when warn is set. */
 void ocis__warnf(void (*warn)(void *ctx, const char *msg), void *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -255,10 +255,9 @@ ocis_layer_build(int in_fd, struct ocis_stream_writer *w, const struct ocis_laye
 				err) < 0 :
 	    ocis_layer_out_new(&b.lo, w, o->compression, o->level, o->threads, err) < 0)
 		goto out;
-	/* --split makes its layers' outputs itself: no block cache there yet
-	 * (docs/cache.md) */
-	if (o->split == NULL && o->cache_dir &&
-	    ocis_layer_out_use_cache(b.lo, o->cache_dir, o->cache_max, err) < 0)
+	if (o->cache_dir &&
+	    (b.split != NULL ? ocis_layersplit_use_cache(b.split, o->cache_dir, o->cache_max, err) :
+			       ocis_layer_out_use_cache(b.lo, o->cache_dir, o->cache_max, err)) < 0)
 		goto out;
 	if (ocis_tarin_open_fd(&b.in, in_fd, &io, err) < 0)
 		goto out;
@@ -276,7 +275,8 @@ ocis_layer_build(int in_fd, struct ocis_stream_writer *w, const struct ocis_laye
 	if (stats) {
 		stats->entries = b.entries;
 		stats->input_bytes = ocis_tarin_input_bytes(b.in);
-		stats->cache_used = b.lo ? ocis_layer_out_cache_stats(b.lo, &stats->cache) : 0;
+		stats->cache_used = b.lo ? ocis_layer_out_cache_stats(b.lo, &stats->cache) :
+					   ocis_layersplit_cache_stats(b.split, &stats->cache);
 	}
 	ret = 0;
 out:

@@ -2,16 +2,14 @@
 /*
  * Package-split layers: see ocistream/layersplit.h.
  *
- * Threads.  Each layer's compressor has no threads of its own (a spooled
- * layer out); with threads > 1, `nworkers` workers feed them: layer i
- * belongs to worker i % nworkers, which alone writes into its compressors,
- * so each compressor gets its bytes in input order from one thread and its
- * output is what the same bytes would give on the caller's thread: the
- * layers do not depend on the thread count.  The caller copies a layer's
- * bytes into the open job of the layer's worker (JOB_SIZE bytes, one
- * layer); a job of another layer or a full one is queued first.  A worker
- * has JOBS job buffers; the caller waits while all of them are queued.  A
- * worker's failure is kept, and every later call returns it.
+ * Compression.  Every layer is a pooled layer out (layerout.h) of one
+ * compressor pool (blockpool.h): the caller's thread copies a layer's
+ * bytes into the layer's pending block, and the pool's workers compress
+ * the blocks of all layers; a layer costs its pending block and its
+ * spool, whatever the thread count, and its bytes do not depend on it.
+ * Every header written into a layer (parent directories included) is an
+ * entry start of that layer, so its blocks end where a single layer of
+ * the same entries ends them.
  *
  * State per name seen (a node of `seen`): the layers that hold its
  * directory entry and the layers that hold something below it, as 128-bit
@@ -22,13 +20,10 @@
 #include "config.h"
 
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include <ocistream/blockpool.h>
 #include <ocistream/layersplit.h>
 #include <ocistream/pathtab.h>
 
@@ -46,31 +41,10 @@ struct node_state {
 	int16_t layer;		/* not a directory: its layer, else -1 */
 };
 
-#define JOB_SIZE (256 * 1024)
-#define JOBS 4
-#define WORKERS_MAX 64
-
-struct job {
-	int layer;
-	size_t len;
-	unsigned char *data;		/* JOB_SIZE bytes */
-};
-
-struct worker {
-	struct ocis_layersplit *s;
-	pthread_t tid;
-	int started;
-	pthread_cond_t cond_work;	/* a job queued, or stop */
-	struct job jobs[JOBS];
-	size_t head, n;			/* queued: jobs[head .. head + n) mod JOBS */
-	int open;			/* jobs[(head + n) % JOBS] is being filled */
-};
-
 struct ocis_layersplit {
 	struct ocis_splitmap *map;
 	struct ocis_stream_writer *w;
-	enum ocis_compression compression;
-	int level;
+	struct ocis_blockpool *pool;	/* every layer's compressor */
 	struct ocis_layer_out **lo;	/* by layer; NULL until its first entry */
 	struct ocis_pathtab seen;
 	struct ocis_pathtab_walk walk, lwalk;
@@ -78,13 +52,6 @@ struct ocis_layersplit {
 	size_t st_cap;
 	struct ocis_buf dirs;		/* the directory headers, one after the other */
 	int cur;			/* the layer of the current entry's data */
-
-	struct worker *workers;		/* none: the caller writes itself */
-	size_t nworkers;
-	pthread_mutex_t lock;
-	pthread_cond_t cond_space;	/* a job done */
-	int stop, failed;
-	ocis_error_t *error;		/* a worker's first failure */
 };
 
 static int
@@ -98,8 +65,6 @@ set_add(struct layerset *s, int i)
 {
 	s->w[i / 64] |= (uint64_t)1 << (i % 64);
 }
-
-static int start_workers(struct ocis_layersplit *s, int threads, ocis_error_t **err);
 
 int
 ocis_layersplit_new(struct ocis_layersplit **out, struct ocis_splitmap *map,
@@ -115,15 +80,12 @@ ocis_layersplit_new(struct ocis_layersplit **out, struct ocis_splitmap *map,
 		return ocis_error_oom(err);
 	s->map = map;
 	s->w = w;
-	s->compression = compression;
-	s->level = level;
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->cond_space, NULL);
 	if ((s->lo = calloc(map->n_layers, sizeof(*s->lo))) == NULL) {
 		free(s);
 		return ocis_error_oom(err);
 	}
-	if (ocis_pathtab_init(&s->seen, err) < 0 || start_workers(s, threads, err) < 0) {
+	if (ocis_pathtab_init(&s->seen, err) < 0 ||
+	    ocis_blockpool_new(&s->pool, compression, level, threads, err) < 0) {
 		ocis_layersplit_free(s);
 		return -1;
 	}
@@ -148,173 +110,37 @@ grow_state(struct ocis_layersplit *s, ocis_error_t **err)
 	return 0;
 }
 
-/* A worker's failure, once the caller sees it. */
-static int
-worker_failure(struct ocis_layersplit *s, ocis_error_t **err)
+int
+ocis_layersplit_use_cache(struct ocis_layersplit *s, const char *dir, uint64_t max,
+			  ocis_error_t **err)
 {
-	if (s->error != NULL) {
-		*err = s->error;
-		s->error = NULL;
-	} else {
-		ocis_error_set(err, 0, "an earlier layer write failed");
-	}
-	return -1;
+	return ocis_blockpool_use_cache(s->pool, dir, max, err);
 }
 
-static void *
-worker_main(void *arg)
+int
+ocis_layersplit_cache_stats(struct ocis_layersplit *s, struct ocis_blockcache_stats *st)
 {
-	struct worker *wk = arg;
-	struct ocis_layersplit *s = wk->s;
-	ocis_error_t *e = NULL;
-
-	pthread_mutex_lock(&s->lock);
-	for (;;) {
-		struct job *j;
-		while (wk->n == 0 && !s->stop)
-			pthread_cond_wait(&wk->cond_work, &s->lock);
-		if (wk->n == 0)
-			break;
-		j = &wk->jobs[wk->head];
-		pthread_mutex_unlock(&s->lock);
-		if (!__atomic_load_n(&s->failed, __ATOMIC_ACQUIRE) &&
-		    ocis_layer_out_write(s->lo[j->layer], j->data, j->len, &e) < 0)
-			ocis_error_wrap(&e, "layer '%s'", s->map->names[j->layer]);
-		pthread_mutex_lock(&s->lock);
-		if (e != NULL) {
-			if (s->error == NULL)
-				s->error = e;
-			else
-				ocis_error_free(&e);
-			e = NULL;
-			__atomic_store_n(&s->failed, 1, __ATOMIC_RELEASE);
-		}
-		wk->head = (wk->head + 1) % JOBS;
-		wk->n--;
-		pthread_cond_signal(&s->cond_space);
-	}
-	pthread_mutex_unlock(&s->lock);
-	return NULL;
-}
-
-/* Queue the open job of a worker (lock held). */
-static void
-queue_open(struct worker *wk)
-{
-	if (!wk->open)
-		return;
-	wk->open = 0;
-	wk->n++;
-	pthread_cond_signal(&wk->cond_work);
-}
-
-/* Layer i's bytes to its worker. */
-static int
-worker_write(struct ocis_layersplit *s, int i, const unsigned char *p, size_t len,
-	     ocis_error_t **err)
-{
-	struct worker *wk = &s->workers[(size_t)i % s->nworkers];
-
-	pthread_mutex_lock(&s->lock);
-	while (len > 0) {
-		struct job *j = &wk->jobs[(wk->head + wk->n) % JOBS];
-		size_t k;
-
-		if (wk->open && (j->layer != i || j->len == JOB_SIZE)) {
-			queue_open(wk);
-			continue;
-		}
-		if (!wk->open) {
-			while (wk->n == JOBS && !s->failed)
-				pthread_cond_wait(&s->cond_space, &s->lock);
-			if (s->failed)
-				break;
-			wk->open = 1;
-			j->layer = i;
-			j->len = 0;
-		}
-		k = JOB_SIZE - j->len < len ? JOB_SIZE - j->len : len;
-		memcpy(j->data + j->len, p, k);
-		j->len += k;
-		p += k;
-		len -= k;
-	}
-	if (s->failed) {
-		int r = worker_failure(s, err);
-		pthread_mutex_unlock(&s->lock);
-		return r;
-	}
-	pthread_mutex_unlock(&s->lock);
-	return 0;
-}
-
-/* Every worker's jobs done and the workers gone; their failure, if any. */
-static int
-stop_workers(struct ocis_layersplit *s, ocis_error_t **err)
-{
-	size_t i;
-
-	pthread_mutex_lock(&s->lock);
-	s->stop = 1;
-	for (i = 0; i < s->nworkers; i++) {
-		queue_open(&s->workers[i]);
-		pthread_cond_signal(&s->workers[i].cond_work);
-	}
-	pthread_mutex_unlock(&s->lock);
-	for (i = 0; i < s->nworkers; i++) {
-		if (s->workers[i].started)
-			pthread_join(s->workers[i].tid, NULL);
-		s->workers[i].started = 0;
-	}
-	if (s->failed && err != NULL)
-		return worker_failure(s, err);
-	return 0;
-}
-
-static int
-start_workers(struct ocis_layersplit *s, int threads, ocis_error_t **err)
-{
-	size_t i;
-
-	if (threads <= 0) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		threads = n < 1 ? 1 : n > WORKERS_MAX ? WORKERS_MAX : (int)n;
-	}
-	if (threads == 1)
-		return 0;
-	if (threads > WORKERS_MAX)
-		threads = WORKERS_MAX;
-	s->nworkers = (size_t)threads < s->map->n_layers ? (size_t)threads : s->map->n_layers;
-	if ((s->workers = calloc(s->nworkers, sizeof(*s->workers))) == NULL)
-		return ocis_error_oom(err);
-	for (i = 0; i < s->nworkers; i++)
-		pthread_cond_init(&s->workers[i].cond_work, NULL);
-	for (i = 0; i < s->nworkers; i++) {
-		struct worker *wk = &s->workers[i];
-		size_t k;
-		wk->s = s;
-		for (k = 0; k < JOBS; k++)
-			if ((wk->jobs[k].data = malloc(JOB_SIZE)) == NULL)
-				return ocis_error_oom(err);
-	}
-	for (i = 0; i < s->nworkers; i++) {
-		if (ocis__thread_start(&s->workers[i].tid, worker_main, &s->workers[i], err) < 0)
-			return ocis_error_wrap(err, "split layers");
-		s->workers[i].started = 1;
-	}
-	return 0;
+	return ocis_blockpool_cache_stats(s->pool, st);
 }
 
 /* Write p into layer i, opening it on its first bytes. */
 static int
 layer_write(struct ocis_layersplit *s, int i, const void *p, size_t len, ocis_error_t **err)
 {
-	if (s->lo[i] == NULL &&
-	    ocis_layer_out_new_spooled(&s->lo[i], s->w, s->compression, s->level, err) < 0)
+	if (s->lo[i] == NULL && ocis_layer_out_new_pooled(&s->lo[i], s->w, s->pool, err) < 0)
 		return ocis_error_wrap(err, "layer '%s'", s->map->names[i]);
-	if (s->nworkers > 0)
-		return worker_write(s, i, p, len, err);
-	return ocis_layer_out_write(s->lo[i], p, len, err);
+	if (ocis_layer_out_write(s->lo[i], p, len, err) < 0)
+		return ocis_error_wrap(err, "layer '%s'", s->map->names[i]);
+	return 0;
+}
+
+/* A header into layer i: an entry starts there (chunker.h). */
+static int
+layer_header(struct ocis_layersplit *s, int i, const void *hdr, size_t len, ocis_error_t **err)
+{
+	if (s->lo[i] != NULL && ocis_layer_out_entry(s->lo[i], err) < 0)
+		return ocis_error_wrap(err, "layer '%s'", s->map->names[i]);
+	return layer_write(s, i, hdr, len, err);
 }
 
 int
@@ -333,7 +159,7 @@ put_dir(struct ocis_layersplit *s, uint32_t x, int i, ocis_error_t **err)
 	if (n->hdr_len == 0 || set_has(&n->has, i))
 		return 0;
 	set_add(&n->has, i);
-	return layer_write(s, i, s->dirs.data + n->hdr_off, n->hdr_len, err);
+	return layer_header(s, i, s->dirs.data + n->hdr_off, n->hdr_len, err);
 }
 
 /* The directories above the entry the walk ended at, into layer i. */
@@ -378,7 +204,7 @@ put_directory(struct ocis_layersplit *s, uint32_t x, int own, const void *hdr, s
 		if (!set_has(&to, i))
 			continue;
 		set_add(&n->has, i);
-		if (layer_write(s, i, hdr, len, err) < 0)
+		if (layer_header(s, i, hdr, len, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -414,7 +240,7 @@ ocis_layersplit_entry(struct ocis_layersplit *s, const char *path, size_t len, c
 		/* a name that was a directory and is now something else */
 		s->st[x].hdr_len = 0;
 		s->st[x].layer = (int16_t)layer;
-		if (layer_write(s, layer, hdr, hdr_len, err) < 0)
+		if (layer_header(s, layer, hdr, hdr_len, err) < 0)
 			return -1;
 	}
 	s->cur = layer;
@@ -444,13 +270,15 @@ ocis_layersplit_finish(struct ocis_layersplit *s, const char *created, const cha
 	int r = -1;
 
 	memset(&d, 0, sizeof(d));
-	if (stop_workers(s, err) < 0)
-		return -1;
 	for (i = 0; i < s->map->n_layers; i++)
 		n_open += s->lo[i] != NULL;
-	if (n_open == 0 && ocis_layer_out_new_spooled(&s->lo[rest], s->w, s->compression,
-						      s->level, err) < 0)
+	if (n_open == 0 && ocis_layer_out_new_pooled(&s->lo[rest], s->w, s->pool, err) < 0)
 		return -1;
+	/* every layer's last block to the pool first: they are compressed
+	 * together while the first layers are copied out */
+	for (i = 0; i < s->map->n_layers; i++)
+		if (s->lo[i] != NULL && ocis_layer_out_end(s->lo[i], err) < 0)
+			return ocis_error_wrap(err, "layer '%s'", s->map->names[i]);
 	for (i = 0; i < s->map->n_layers; i++) {
 		if (s->lo[i] == NULL)
 			continue;
@@ -471,6 +299,7 @@ ocis_layersplit_finish(struct ocis_layersplit *s, const char *created, const cha
 		if (on_layer)
 			on_layer(ctx, s->map->names[i], &d);
 	}
+	ocis_blockpool_trim_cache(s->pool);
 	if (last) {
 		*last = d;
 		memset(&d, 0, sizeof(d));
@@ -489,21 +318,11 @@ ocis_layersplit_free(struct ocis_layersplit *s)
 
 	if (s == NULL)
 		return;
-	__atomic_store_n(&s->failed, 1, __ATOMIC_RELEASE);	/* workers skip what is left */
-	stop_workers(s, NULL);
-	for (i = 0; i < s->nworkers; i++) {
-		size_t k;
-		for (k = 0; k < JOBS; k++)
-			free(s->workers[i].jobs[k].data);
-		pthread_cond_destroy(&s->workers[i].cond_work);
-	}
-	free(s->workers);
-	ocis_error_free(&s->error);
-	pthread_cond_destroy(&s->cond_space);
-	pthread_mutex_destroy(&s->lock);
+	/* the layers before their pool (blockpool.h) */
 	for (i = 0; s->lo != NULL && i < s->map->n_layers; i++)
 		ocis_layer_out_free(s->lo[i]);
 	free(s->lo);
+	ocis_blockpool_free(s->pool);
 	free(s->st);
 	ocis_pathtab_walk_release(&s->walk);
 	ocis_pathtab_walk_release(&s->lwalk);

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,6 +214,73 @@ acl_mask(struct archive_entry *ae)
 
 /* --- entries as pax entries ------------------------------------------------- */
 
+/* 0x80 in each byte of w that is c, 0 in the others (exact: no borrow
+ * from one byte into the next). */
+static inline uint64_t
+bytes_eq(uint64_t w, unsigned char c)
+{
+	const uint64_t lo7 = 0x7f7f7f7f7f7f7f7fULL;
+	uint64_t t = w ^ (0x0101010101010101ULL * c);
+
+	return ~(((t & lo7) + lo7) | t | lo7);
+}
+
+/* Up to 8 bytes of p as a word, the first in the low byte; 0 beyond k. */
+static inline uint64_t
+word_at(const char *p, size_t k)
+{
+	uint64_t w = 0;
+
+	memcpy(&w, p, k);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	return w;
+}
+
+/*
+ * Is p[0..n) a name that normalising leaves as it is: not empty, no
+ * leading or trailing '/', no empty, "." or ".." component, none over
+ * OCIS_NAME_MAX bytes?  The names of most tars are.  This asks it 8 bytes
+ * a step (where each byte is a '/', where a '.' starts a component) and
+ * the lengths with memrchr(); the general loop below takes a byte at a
+ * time with a test per component, and names of deep trees are thousands
+ * of one-byte components.
+ */
+static int
+name_is_normal(const char *p, size_t n)
+{
+	const char *end = p + n, *c, *s;
+	uint64_t prev = 0x80ULL << 56;	/* a '/' before the name: p[0] starts one */
+	size_t i;
+
+	if (n == 0 || p[0] == '/' || end[-1] == '/')
+		return 0;
+	for (i = 0; i < n; i += 8) {
+		uint64_t w = word_at(p + i, n - i < 8 ? n - i : 8);
+		uint64_t sl = bytes_eq(w, '/'), starts = (sl << 8) | (prev >> 56);
+		uint64_t dots = bytes_eq(w, '.') & starts;
+
+		if (sl & starts)
+			return 0;	/* "//" */
+		for (; dots; dots &= dots - 1) {
+			/* a '.' that starts a component: ".", ".." or a hidden name */
+			c = p + i + (size_t)__builtin_ctzll(dots) / 8;
+			if (c + 1 == end || c[1] == '/' ||
+			    (c[1] == '.' && (c + 2 == end || c[2] == '/')))
+				return 0;
+		}
+		prev = sl;
+	}
+	/* each component within OCIS_NAME_MAX: every window of that many + 1
+	 * bytes from a component's start holds a '/', and the next window
+	 * starts after the last one found */
+	for (s = p; (size_t)(end - s) > OCIS_NAME_MAX; s = c + 1)
+		if ((c = memrchr(s, '/', OCIS_NAME_MAX + 1)) == NULL)
+			return 0;
+	return 1;
+}
+
 int
 ocis_tarentry_name_normalise(const char *in, struct ocis_buf *out, ocis_error_t **err)
 {
@@ -220,13 +288,25 @@ ocis_tarentry_name_normalise(const char *in, struct ocis_buf *out, ocis_error_t 
 	char s1[256], *d;
 	size_t len = 0;
 
-	/* written in place: a name of thousands of components costs one
-	 * pass (names are read twice an entry by oci-flatten) */
 	ocis_buf_reset(out);
 	if (ocis_buf_grow(out, (size_t)(end - in), err) < 0)
 		return -1;
 	d = (char *)out->data;
 	d[0] = 0;
+	/* "./x" from `tar -C dir .`, "x/" for a directory: what is left
+	 * between them is most often normal already */
+	while (end - p >= 2 && p[0] == '.' && p[1] == '/')
+		p += 2;
+	q = end - (end > p && end[-1] == '/');
+	if (name_is_normal(p, (size_t)(q - p))) {
+		len = (size_t)(q - p);
+		memcpy(d, p, len);
+		d[len] = 0;
+		out->len = len;
+		goto check_len;
+	}
+	/* the general case, written in place: one pass */
+	p = in;
 	while (*p == '/')
 		p++;
 	/* one pass, copying as it scans: memchr() and memcpy() cost a call
@@ -254,6 +334,7 @@ ocis_tarentry_name_normalise(const char *in, struct ocis_buf *out, ocis_error_t 
 	}
 	d[len] = 0;
 	out->len = len;
+check_len:
 	if (out->len > OCIS_PATH_MAX)
 		return ocis_error_set(err, 0, "name '%s' is %zu bytes long, longer than the %u "
 				      "a path can have", ocis__safe_name(in, s1, sizeof(s1)), out->len,

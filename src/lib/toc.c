@@ -3,9 +3,11 @@
  * The table of contents of a lazy-pull layer: see ocistream/toc.h.
  *
  * The whole-file digest and the chunk digest are two sha256 passes over a
- * file's data when it has more than one chunk; a file of one chunk (most
- * of them) is hashed once and both digests are the same.  The hashing
- * runs on the thread that writes the tar, beside the compressor's.
+ * file's data from its second chunk on: when the first chunk ends with
+ * data left, the file's hash starts as a copy of that chunk's.  A file of
+ * one chunk (most of them) is hashed once and both digests are the same.
+ * The hashing runs on the thread that writes the tar, beside the
+ * compressor's.
  */
 #include "config.h"
 
@@ -13,16 +15,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include <ocistream/toc.h>
 
 #include "internal.h"
+#include "toc-private.h"
 
 int
 ocis_toc_init(struct ocis_toc *t, uint64_t chunk_size, ocis_error_t **err)
 {
 	memset(t, 0, sizeof(*t));
-	if (chunk_size == 0)
-		return ocis_error_set(err, EINVAL, "internal: TOC chunk size 0");
 	t->chunk_size = chunk_size;
 	if (ocis_hash_init(&t->file_hash, err) < 0)
 		return -1;
@@ -145,6 +148,13 @@ ocis_toc_add_entry(struct ocis_toc *t, const struct ocis_pax_entry *pe, ocis_err
 	t->entries[t->n_entries++] = e;
 	t->data_left = e.size;
 	t->chunk_left = 0;
+	/* upstream's rolling checksum starts afresh for every file: a window
+	 * of zeros, each counted with the 31 added to every byte */
+	t->rs1 = 64 * 31;
+	t->rs2 = 64 * 63 * 31;
+	memset(t->rwindow, 0, sizeof(t->rwindow));
+	t->rwofs = 0;
+	t->cut = 0;
 	return 0;
 }
 
@@ -163,9 +173,80 @@ ocis_toc_begin_chunk(struct ocis_toc *t, uint64_t mark, ocis_error_t **err)
 	memset(c, 0, sizeof(*c));
 	c->mark = mark;
 	c->file_offset = e->size - t->data_left;
-	c->size = t->data_left < t->chunk_size ? t->data_left : t->chunk_size;
+	/* a content-defined chunk grows until its cut (or the file's end) */
+	c->size = t->chunk_size == 0 ? 0 :
+		  t->data_left < t->chunk_size ? t->data_left : t->chunk_size;
 	e->n_chunks++;
-	t->chunk_left = c->size;
+	t->chunk_left = t->chunk_size == 0 ? t->data_left : c->size;
+	t->cut = 0;
+	return 0;
+}
+
+/* One byte into the rolling sum (drop: the byte leaving the window);
+ * 1 when a chunk ends after it. */
+static inline int
+roll(uint32_t *s1, uint32_t *s2, uint32_t drop, uint32_t add)
+{
+	*s1 += add - drop;
+	*s2 += *s1 - 64 * (drop + 31);
+	return (*s2 & 0xffff) == 0xffff;
+}
+
+size_t
+ocis_toc_span(struct ocis_toc *t, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	uint32_t s1 = t->rs1, s2 = t->rs2;
+	unsigned w = t->rwofs;
+	size_t i, k;
+
+	if (n > t->chunk_left)
+		n = (size_t)t->chunk_left;
+	if (t->chunk_size != 0)
+		return n;
+	/* bup's rollsum as containers/storage's compressor/rollsum.go rolls
+	 * it (window 64, 31 added to every byte); a cut after a byte whose
+	 * sum has its 16 low bits set.  The first 64 bytes drop what the
+	 * window holds; after them the byte 64 back is in b itself, so the
+	 * loop reads it there and the window is refilled once at the end. */
+	for (i = 0; i < n && i < 64; i++)
+		if (roll(&s1, &s2, t->rwindow[(w + i) & 63], b[i])) {
+			t->cut = 1;
+			i++;
+			goto out;
+		}
+	for (; i < n; i++)
+		if (roll(&s1, &s2, b[i - 64], b[i])) {
+			t->cut = 1;
+			i++;
+			break;
+		}
+out:
+	/* the window: the last 64 bytes rolled, oldest at the new offset */
+	for (k = i > 64 ? i - 64 : 0; k < i; k++)
+		t->rwindow[(w + k) & 63] = b[k];
+	t->rs1 = s1;
+	t->rs2 = s2;
+	t->rwofs = (unsigned)((w + i) & 63);
+	return i;
+}
+
+/* The current chunk is complete: its digest; the file's hash goes on from
+ * a copy when this was the first chunk and data is left. */
+static int
+end_chunk(struct ocis_toc *t, struct ocis_toc_entry *e, ocis_error_t **err)
+{
+	struct ocis_toc_chunk *c = &t->chunks[t->n_chunks - 1];
+
+	if (e->n_chunks == 1 && t->data_left > 0 &&
+	    ocis_hash_copy(&t->file_hash, &t->chunk_hash, err) < 0)
+		return -1;
+	if (ocis_hash_final_raw(&t->chunk_hash, c->digest, err) < 0 ||
+	    ocis_hash_reset(&t->chunk_hash, err) < 0)
+		return -1;
+	t->chunk_left = 0;
+	if (e->n_chunks == 1 && t->data_left == 0)
+		memcpy(e->digest, c->digest, sizeof(e->digest));
 	return 0;
 }
 
@@ -173,27 +254,60 @@ int
 ocis_toc_data(struct ocis_toc *t, const void *p, size_t n, ocis_error_t **err)
 {
 	struct ocis_toc_entry *e = &t->entries[t->n_entries - 1];
-	int multi = e->size > t->chunk_size;
 
 	if (n > t->chunk_left)
 		return ocis_error_set(err, EINVAL, "internal: TOC data past its chunk");
 	ocis_hash_update(&t->chunk_hash, p, n);
-	if (multi)
+	if (e->n_chunks > 1)
 		ocis_hash_update(&t->file_hash, p, n);
 	t->chunk_left -= n;
 	t->data_left -= n;
-	if (t->chunk_left == 0) {
-		struct ocis_toc_chunk *c = &t->chunks[t->n_chunks - 1];
-
-		if (ocis_hash_final_raw(&t->chunk_hash, c->digest, err) < 0 ||
-		    ocis_hash_reset(&t->chunk_hash, err) < 0)
-			return -1;
-		if (!multi)
-			memcpy(e->digest, c->digest, sizeof(e->digest));
-	}
-	if (t->data_left == 0 && multi &&
+	if (t->chunk_size == 0)
+		t->chunks[t->n_chunks - 1].size += n;
+	if ((t->chunk_left == 0 || t->cut) && end_chunk(t, e, err) < 0)
+		return -1;
+	if (t->data_left == 0 && e->n_chunks > 1 &&
 	    (ocis_hash_final_raw(&t->file_hash, e->digest, err) < 0 ||
 	     ocis_hash_reset(&t->file_hash, err) < 0))
 		return -1;
 	return 0;
+}
+
+const char *
+ocis__toc_type_name(char t)
+{
+	switch (t) {
+	case '0': return "reg";
+	case '1': return "hardlink";
+	case '2': return "symlink";
+	case '3': return "char";
+	case '4': return "block";
+	case '5': return "dir";
+	case '6': return "fifo";
+	}
+	return NULL;
+}
+
+int
+ocis__toc_gen_xattrs(yajl_gen g, const struct ocis_toc_entry *e, ocis_error_t **err)
+{
+	size_t i;
+	int s = 0;
+
+	if (e->n_xattrs == 0)
+		return 0;
+	s |= ocis_json_key(g, "xattrs");
+	s |= ocis_json_open_map(g);
+	for (i = 0; i < e->n_xattrs; i++) {
+		size_t n = e->xattr_sizes[i];
+		unsigned char *b64 = malloc(4 * ((n + 2) / 3) + 1);
+
+		if (b64 == NULL)
+			return ocis_error_oom(err);
+		EVP_EncodeBlock(b64, e->xattr_values[i], (int)n);
+		s |= ocis_json_kv_str(g, e->xattr_names[i], (const char *)b64);
+		free(b64);
+	}
+	s |= ocis_json_close_map(g);
+	return s ? ocis_error_set(err, 0, "writing a lazy-pull TOC: xattrs") : 0;
 }

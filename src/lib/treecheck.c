@@ -120,21 +120,29 @@ ocis_treecheck_add(struct ocis_treecheck *t, const char *path, size_t len, char 
 	n_before = ocis_pathtab_count(&t->names);
 	if (ocis_pathtab_walk(&t->names, w, path, len, 1, err) < 0)
 		return -1;
-	for (i = 0; i < w->n; i++) {
-		from = i ? w->ends[i - 1] + 1 : 0;
-		if (w->ends[i] - from >= 4 && memcmp(path + from, ".wh.", 4) == 0 &&
-		    whiteout_name(t, path + from, w->ends[i] - from, i + 1 == w->n, type, err) < 0)
-			return -1;
-	}
-	if ((i = ancestor_with(t, w, T_NONDIR)) < w->n)
-		return ocis_error_set(err, 0, "would be written through the %s '%.*s' of "
-				      "an earlier entry",
-				      flags(t, w->ids[i]) & T_SYMLINK ? "symlink" : "non-directory",
-				      (int)w->ends[i], path);
-	if ((i = ancestor_with(t, w, T_WAS_SYMLINK)) < w->n)
+	/* one scan of the path, not a compare per component: deep trees
+	 * have thousands */
+	if (ocis__wh_component(path, len) != NULL)
+		for (i = 0; i < w->n; i++) {
+			from = i ? w->ends[i - 1] + 1 : 0;
+			if (w->ends[i] - from >= 4 && memcmp(path + from, ".wh.", 4) == 0 &&
+			    whiteout_name(t, path + from, w->ends[i] - from, i + 1 == w->n,
+					  type, err) < 0)
+				return -1;
+		}
+	/* one loop over the ancestors for both rules below; the rule that
+	 * refuses is then looked for in order */
+	if (ancestor_with(t, w, T_NONDIR | T_WAS_SYMLINK) < w->n) {
+		if ((i = ancestor_with(t, w, T_NONDIR)) < w->n)
+			return ocis_error_set(err, 0, "would be written through the %s '%.*s' "
+					      "of an earlier entry",
+					      flags(t, w->ids[i]) & T_SYMLINK ? "symlink" :
+					      "non-directory", (int)w->ends[i], path);
+		i = ancestor_with(t, w, T_WAS_SYMLINK);
 		return ocis_error_set(err, 0, "it is below '%.*s', which an earlier entry made "
 				      "a symlink (unpackers disagree on whether a directory "
 				      "entry replaces it)", (int)w->ends[i], path);
+	}
 	id = ocis_pathtab_walk_node(w);
 	f = ocis_pathtab_flags(&t->names, id);
 	/* The latest entry of a name decides what it is.  A directory it

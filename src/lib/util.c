@@ -67,6 +67,17 @@ ocis__free_secret(char *s)
 	}
 }
 
+const char *
+ocis__wh_component(const char *p, size_t n)
+{
+	const char *c = p, *end = p + n;
+
+	for (; (c = memchr(c, '.', (size_t)(end - c))) != NULL; c++)
+		if ((c == p || c[-1] == '/') && end - c >= 4 && memcmp(c, ".wh.", 4) == 0)
+			return c;
+	return NULL;
+}
+
 void
 ocis__warnf(void (*warn)(void *ctx, const char *msg), void *ctx, const char *fmt, ...)
 {

@@ -25,7 +25,7 @@
 
 #include "../tap.h"
 
-/* Must match OCIS_COMPRESS_BLOCK_SIZE in src/lib/compress.c. */
+/* Must match OCIS_COMPRESS_BLOCK_SIZE (ocistream/compress.h). */
 #define BLOCK (1024 * 1024)
 
 #define SHA256_EMPTY "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -241,6 +241,7 @@ check_roundtrip(enum ocis_compression alg, int level, int threads, size_t n, siz
 			goto out;
 		break;
 	case OCIS_COMPRESS_ZSTD:
+	case OCIS_COMPRESS_ZCHUNKED:	/* frames in a row */
 		if (unzstd_all(sink.buf.data, sink.buf.len, &back, &backn) < 0)
 			goto out;
 		break;
@@ -379,6 +380,14 @@ test_roundtrip_zstd(void)
 	TAP_CHECK(check_roundtrip(OCIS_COMPRESS_ZSTD, 1, 1, BLOCK + 3, 0) == 0);
 	TAP_CHECK(check_roundtrip(OCIS_COMPRESS_ZSTD, 19, 2, 100000, 0) == 0);
 	return roundtrips(OCIS_COMPRESS_ZSTD, 3);
+}
+
+/* zstd:chunked without marks: 1 MiB blocks, each a frame of its own */
+static int
+test_roundtrip_zchunked(void)
+{
+	TAP_CHECK(check_roundtrip(OCIS_COMPRESS_ZCHUNKED, 1, 1, BLOCK + 3, 0) == 0);
+	return roundtrips(OCIS_COMPRESS_ZCHUNKED, 3);
 }
 
 /* Same bytes and digests for 1, 2 and 8 threads and any write pattern. */
@@ -753,13 +762,14 @@ int
 main(void)
 {
 	test_thread = pthread_self();
-	TAP_PLAN(14);
+	TAP_PLAN(15);
 	TAP_RUN(test_names);
 	TAP_RUN(test_bad_level);
 	TAP_RUN(test_none_known_digests);
 	TAP_RUN(test_roundtrip_none);
 	TAP_RUN(test_roundtrip_gzip);
 	TAP_RUN(test_roundtrip_zstd);
+	TAP_RUN(test_roundtrip_zchunked);
 	TAP_RUN(test_threads_gzip);
 	TAP_RUN(test_gzip_level1);
 	TAP_RUN(test_threads_zstd);
