@@ -9,6 +9,9 @@
 # and hashes every layer, docs/reliability.md).  Printed per compression:
 # median wall and CPU seconds (all processes), and the median of the
 # per-round ratios pipeline wall / oci-layer wall (the target is 1.05).
+# The gzip inflater itself: oci-flatten of the gzip image (it inflates
+# the layer twice), and with BENCH_ZLIB the same with that build, one
+# configured --without-isal (zlib's inflate instead of ISA-L's).
 #
 #   bench/check.sh [BUILD_DIR]     (default: the current directory)
 #   BENCH_INPUT=DIR                rootfs to tar (default /usr/bin and
@@ -16,6 +19,7 @@
 #   BENCH_RUNS=N                   rounds (default 3)
 #   BENCH_MODES="gzip zstd"        which compressions
 #   BENCH_OUT=DIR                  scratch directory (input, stream, image)
+#   BENCH_ZLIB=BUILD_DIR           a build without ISA-L, for the inflate rows
 #
 # Build without --enable-sanitizers for numbers that mean something.
 set -eu
@@ -23,7 +27,8 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=bench/lib.sh
 . "$here/lib.sh"
-bench_setup "${1:-.}" oci-layer oci-config oci-manifest oci-pack
+bench_setup "${1:-.}" oci-layer oci-config oci-manifest oci-pack oci-flatten
+zlib=${BENCH_ZLIB:+$(cd "$BENCH_ZLIB" && pwd)}
 [ -x /usr/bin/time ] || { echo "bench: needs GNU time (/usr/bin/time)" >&2; exit 1; }
 runs=${BENCH_RUNS:-3}
 bench_input
@@ -54,12 +59,20 @@ for mode in ${BENCH_MODES:-gzip zstd}; do
 		timed pipeline "oci-layer $opt | oci-config | oci-manifest | oci-pack >$out/image.tar"
 		b=$wall
 		timed pack "oci-pack <$out/out.stream >$out/image2.tar"
+		if [ "$mode" = gzip ]; then
+			timed flatten "oci-flatten $out/image.tar >/dev/null"
+			[ -z "$zlib" ] || timed flatten-zlib "$zlib/oci-flatten $out/image.tar >/dev/null"
+		fi
 		awk -v a="$a" -v b="$b" 'BEGIN { print b / a }' >>"$out/ratio.t"
 	done
 	echo "$mode:"
 	row "oci-layer $opt > stream" layer
 	row "oci-layer $opt | ... | oci-pack" pipeline
 	row "oci-pack < stream (the check)" pack
+	if [ "$mode" = gzip ]; then
+		row "oci-flatten image.tar" flatten
+		[ -z "$zlib" ] || row "oci-flatten image.tar, zlib build" flatten-zlib
+	fi
 	printf '  pipeline / oci-layer, wall: %.3f x (median of the rounds: %s)\n' \
 		"$(median <"$out/ratio.t")" "$(tr '\n' ' ' <"$out/ratio.t")"
 	rm -f "$out/ratio.t"

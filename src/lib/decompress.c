@@ -5,8 +5,9 @@
  * gzip, zstd, xz and bzip2 are decompressed here rather than by
  * libarchive: libarchive's gzip reader does not check the CRC-32 and
  * length of each member, and a damaged rootfs must not become a
- * good-looking layer (zlib checks both; libzstd checks a frame's checksum
- * when it has one, liblzma and libbz2 check theirs); and the tar reader's
+ * good-looking layer (the gunzip module checks both, with ISA-L's
+ * inflate when the build has it; libzstd checks a frame's checksum when
+ * it has one, liblzma and libbz2 check theirs); and the tar reader's
  * window (tarin.c) must hold the tar's own bytes whatever the
  * compression.  Several members, frames or streams follow each other
  * (pigz, pbzip2, concatenated files); zero bytes after the last one (tape
@@ -26,11 +27,11 @@
 #include <archive_entry.h>
 #include <bzlib.h>
 #include <lzma.h>
-#include <zlib.h>
 #include <zstd.h>
 #include <zstd_errors.h>
 
 #include <ocistream/decompress.h>
+#include <ocistream/gunzip.h>
 
 #include "internal.h"
 #include "tarhdr-private.h"
@@ -52,8 +53,7 @@ struct ocis_decompress {
 	size_t raw_pos, raw_len;
 	int raw_eof, dec_done;
 	uint64_t in_bytes;
-	z_stream gz;
-	int gz_live;
+	struct ocis_gunzip *gz;
 	ZSTD_DStream *zs;
 	size_t zs_left;			/* ZSTD_decompressStream hint: 0 = frame ended */
 	int zs_started;
@@ -138,10 +138,7 @@ next_member(struct ocis_decompress *d)
 	/* A member starts with its magic (its first byte suffices here:
 	 * a false start fails in the decoder). */
 	if (d->codec == C_GZIP && d->raw[d->raw_pos] == 0x1f) {
-		if (inflateReset(&d->gz) != Z_OK) {
-			fail(d, "gzip input: cannot start a member");
-			return -1;
-		}
+		ocis_gunzip_reset(d->gz);
 		return 1;
 	}
 	if (d->codec == C_ZSTD && (d->raw[d->raw_pos] == zstd_magic[0] ||
@@ -175,34 +172,35 @@ next_member(struct ocis_decompress *d)
 static ssize_t
 inflate_gzip(struct ocis_decompress *d, unsigned char *out, size_t size)
 {
-	int zr;
+	size_t got = 0;
 
-	d->gz.next_out = out;
-	d->gz.avail_out = size;
-	while (d->gz.avail_out > 0 && !d->dec_done) {
+	while (got < size && !d->dec_done) {
+		enum ocis_gunzip_status s;
+		const char *why = NULL;
+		size_t used, n;
+
 		if (raw_fill(d) < 0)
 			return -1;
-		d->gz.next_in = d->raw + d->raw_pos;
-		d->gz.avail_in = (uInt)(d->raw_len - d->raw_pos);
-		zr = inflate(&d->gz, Z_NO_FLUSH);
-		d->raw_pos = d->raw_len - d->gz.avail_in;
-		if (zr == Z_BUF_ERROR && d->raw_pos == d->raw_len && d->raw_eof) {
-			/* no progress possible: the member never ended */
-			fail(d, "gzip input is truncated");
+		s = ocis_gunzip_inflate(d->gz, d->raw + d->raw_pos, d->raw_len - d->raw_pos, &used,
+					out + got, size - got, &n, &why);
+		d->raw_pos += used;
+		got += n;
+		if (s == OCIS_GUNZIP_ERROR) {
+			fail(d, "gzip input is damaged: %s", why);
 			return -1;
 		}
-		if (zr == Z_STREAM_END) {
+		if (s == OCIS_GUNZIP_END) {
 			int more = next_member(d);
 			if (more < 0)
 				return -1;
 			d->dec_done = more == 0;
-		} else if (zr != Z_OK && zr != Z_BUF_ERROR) {
-			fail(d, "gzip input is damaged: %s",
-			     d->gz.msg ? d->gz.msg : "inflate error");
+		} else if (got < size && d->raw_pos == d->raw_len && d->raw_eof) {
+			/* it wants input, and there is none: the member never ended */
+			fail(d, "gzip input is truncated");
 			return -1;
 		}
 	}
-	return (ssize_t)(size - d->gz.avail_out);
+	return (ssize_t)got;
 }
 
 static ssize_t
@@ -407,12 +405,13 @@ detect(struct ocis_decompress *d)
 	d->raw_len = (size_t)n;
 	d->codec = C_NONE;
 	if (d->raw_len >= 2 && d->raw[0] == 0x1f && d->raw[1] == 0x8b) {
-		memset(&d->gz, 0, sizeof(d->gz));
-		if (inflateInit2(&d->gz, 15 + 16) != Z_OK) {
-			fail(d, "gzip input: cannot initialise zlib");
+		ocis_error_t *e = NULL;
+
+		if (ocis_gunzip_new(&d->gz, &e) < 0) {
+			fail(d, "gzip input: %s", e->msg);
+			ocis_error_free(&e);
 			return -1;
 		}
-		d->gz_live = 1;
 		d->codec = C_GZIP;
 	} else if (d->raw_len >= 4 && d->raw[0] == 0x28 && d->raw[1] == 0xb5 &&
 		   d->raw[2] == 0x2f && d->raw[3] == 0xfd) {
@@ -528,8 +527,7 @@ ocis_decompress_free(struct ocis_decompress *d)
 {
 	if (d == NULL)
 		return;
-	if (d->gz_live)
-		inflateEnd(&d->gz);
+	ocis_gunzip_free(d->gz);
 	ZSTD_freeDStream(d->zs);
 	if (d->xz_live)
 		lzma_end(&d->xz);
