@@ -171,9 +171,33 @@ struct raw_info {
 	int mtime_neg;			/* the last "mtime" record is negative: 1, 0; -1 none */
 	unsigned char *linkpath;	/* the last "linkpath" record (malloc'ed), or NULL */
 	size_t linkpath_len;
+	unsigned char *path;		/* the last "path" record when it is not ASCII
+					 * (malloc'ed), or NULL */
+	int linkpath_ascii;		/* the last "linkpath" record is ASCII */
 	char type;			/* the entry's own typeflag */
 	char global_key[64];		/* a pax global record that would change entries */
 };
+
+static int
+is_ascii(const unsigned char *p, size_t n)
+{
+	while (n > 0 && p[n - 1] < 0x80)
+		n--;
+	return n == 0;
+}
+
+/* A record's value as a C string (malloc'ed), or NULL out of memory. */
+static unsigned char *
+raw_value(const unsigned char *val, size_t vlen)
+{
+	unsigned char *v = malloc(vlen + 1);
+
+	if (v != NULL) {
+		memcpy(v, val, vlen);
+		v[vlen] = 0;
+	}
+	return v;
+}
 
 /* The records of one pax header body ('x' or 'g') into *ri: -1 out of memory. */
 static int
@@ -196,11 +220,15 @@ raw_records(struct raw_info *ri, char type, const unsigned char *p, size_t len)
 			ri->mtime_neg = vlen > 0 && val[0] == '-';
 		} else if (key_is(key, klen, "linkpath")) {
 			free(ri->linkpath);
-			if ((ri->linkpath = malloc(vlen + 1)) == NULL)
+			if ((ri->linkpath = raw_value(val, vlen)) == NULL)
 				return -1;
-			memcpy(ri->linkpath, val, vlen);
-			ri->linkpath[vlen] = 0;
 			ri->linkpath_len = vlen;
+			ri->linkpath_ascii = is_ascii(val, vlen);
+		} else if (key_is(key, klen, "path")) {
+			free(ri->path);
+			ri->path = NULL;
+			if (!is_ascii(val, vlen) && (ri->path = raw_value(val, vlen)) == NULL)
+				return -1;
 		}
 	}
 	return 0;
@@ -301,19 +329,47 @@ raw_headers(struct ocis_tarin *t, struct raw_info *ri)
 	free(body);
 	if (r != RAW_READ) {
 		free(ri->linkpath);
-		ri->linkpath = NULL;
+		free(ri->path);
+		ri->linkpath = ri->path = NULL;
 	}
 	return r;
+}
+
+/*
+ * The names of the entry as its pax records spell them.  libarchive 3.6
+ * turns every UTF-8 pax path and linkpath into Unicode's composed form
+ * (NFC) on all systems but macOS, so "cafe" + U+0301 would come out as
+ * "caf" U+00E9, a different name (and two names could become one); an
+ * ASCII name cannot change, so only the others are put back.  A value
+ * with a NUL byte is left to libarchive, which stops there as GNU tar
+ * does.
+ */
+static void
+raw_names(const struct raw_info *ri, struct archive_entry *ae)
+{
+	const char *lp = (const char *)ri->linkpath;
+
+	if (ri->path != NULL && strlen((const char *)ri->path) > 0)
+		archive_entry_copy_pathname(ae, (const char *)ri->path);
+	if (lp == NULL || ri->linkpath_len == 0 || strlen(lp) != ri->linkpath_len)
+		return;
+	/* libarchive 3.6 also drops a pax linkpath when the header's own
+	 * linkname field is empty (as Go writes it for a target without
+	 * ASCII characters), for the first link of the archive: the symlink
+	 * has no target, the hardlink is no hardlink */
+	if (ri->type == '2' && archive_entry_filetype(ae) == AE_IFLNK &&
+	    (archive_entry_symlink(ae) == NULL || !ri->linkpath_ascii))
+		archive_entry_copy_symlink(ae, lp);
+	else if (ri->type == '1' && archive_entry_symlink(ae) == NULL &&
+		 (archive_entry_hardlink(ae) == NULL || !ri->linkpath_ascii))
+		archive_entry_copy_hardlink(ae, lp);
 }
 
 /*
  * libarchive's slips, corrected from the raw headers (ri, when have_ri):
  * - the pax mtime record "-1.75" read as -1 s + 0.75 s, and "-0.25" as
  *   +0.25 s (it negates the whole seconds only, and -0 is 0);
- * - a pax linkpath record dropped when the header's own linkname field
- *   is empty (as Go writes it for a target without ASCII characters),
- *   for the first link of the archive (libarchive 3.6): the symlink has
- *   no target, the hardlink is no hardlink.
+ * - pax path and linkpath records changed or dropped (raw_names);
  * A pax global header that would change the entries after it (libarchive
  * ignores them; GNU tar and Python apply them) is refused.
  */
@@ -341,14 +397,8 @@ fix_entry(struct ocis_tarin *t, struct archive_entry *ae, ocis_error_t **err)
 			       (int64_t)archive_read_header_position(t->a));
 		goto out;
 	}
-	if (have_ri == RAW_READ && ri.linkpath && ri.linkpath_len > 0) {
-		if (ri.type == '2' && archive_entry_filetype(ae) == AE_IFLNK &&
-		    archive_entry_symlink(ae) == NULL)
-			archive_entry_copy_symlink(ae, (const char *)ri.linkpath);
-		else if (ri.type == '1' && archive_entry_hardlink(ae) == NULL &&
-			 archive_entry_symlink(ae) == NULL)
-			archive_entry_copy_hardlink(ae, (const char *)ri.linkpath);
-	}
+	if (have_ri == RAW_READ)
+		raw_names(&ri, ae);
 	if (archive_entry_mtime_is_set(ae)) {
 		if (ns < 0 || ns > 999999999)
 			ns = 0;
@@ -371,8 +421,10 @@ fix_entry(struct ocis_tarin *t, struct archive_entry *ae, ocis_error_t **err)
 	}
 	ret = 0;
 out:
-	if (have_ri > 0)
+	if (have_ri > 0) {
 		free(ri.linkpath);
+		free(ri.path);
+	}
 	return ret;
 }
 
