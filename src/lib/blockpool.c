@@ -52,6 +52,7 @@
 
 #define BLOCK_SIZE ((size_t)OCIS_COMPRESS_BLOCK_SIZE)
 #define WORKERS_MAX 64
+#define AUTO_WORKERS_MAX 8
 /* cuts between sweeps, and cuts without a write that make a layer idle */
 #define SWEEP_EVERY 8
 #define STALE 16
@@ -361,9 +362,13 @@ ocis_blockpool_new(struct ocis_blockpool **out, enum ocis_compression alg, int l
 	if (!ocis_compression_level_valid(alg, level))
 		return ocis_error_set(err, 0, "invalid %s compression level %d",
 				      ocis_compression_name(alg), level);
+	/* Unasked, the pool takes at most AUTO_WORKERS_MAX of the CPUs: its
+	 * memory grows with the workers (about 4.7 MiB each at gzip -6), and
+	 * 64 open layers must stay under 128 MiB on any host (docs/split.md);
+	 * the bytes are the same for any count. */
 	if (threads <= 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		threads = n < 1 ? 1 : n > WORKERS_MAX ? WORKERS_MAX : (int)n;
+		threads = n < 1 ? 1 : n > AUTO_WORKERS_MAX ? AUTO_WORKERS_MAX : (int)n;
 	}
 	if (threads > WORKERS_MAX)
 		threads = WORKERS_MAX;
