@@ -170,7 +170,6 @@ key_is(const unsigned char *key, size_t klen, const char *s)
 struct raw_info {
 	int mtime_neg;			/* the last "mtime" record is negative: 1, 0; -1 none */
 	unsigned char *linkpath;	/* the last "linkpath" record (malloc'ed), or NULL */
-	size_t linkpath_len;
 	unsigned char *path;		/* the last "path" record when it is not ASCII
 					 * (malloc'ed), or NULL */
 	int linkpath_ascii;		/* the last "linkpath" record is ASCII */
@@ -222,7 +221,6 @@ raw_records(struct raw_info *ri, char type, const unsigned char *p, size_t len)
 			free(ri->linkpath);
 			if ((ri->linkpath = raw_value(val, vlen)) == NULL)
 				return -1;
-			ri->linkpath_len = vlen;
 			ri->linkpath_ascii = is_ascii(val, vlen);
 		} else if (key_is(key, klen, "path")) {
 			free(ri->path);
@@ -341,8 +339,8 @@ raw_headers(struct ocis_tarin *t, struct raw_info *ri)
  * (NFC) on all systems but macOS, so "cafe" + U+0301 would come out as
  * "caf" U+00E9, a different name (and two names could become one); an
  * ASCII name cannot change, so only the others are put back.  A value
- * with a NUL byte is left to libarchive, which stops there as GNU tar
- * does.
+ * with a NUL byte ends there, as GNU tar reads it (libarchive would stop
+ * there too, and normalise what is left).
  */
 static void
 raw_names(const struct raw_info *ri, struct archive_entry *ae)
@@ -351,7 +349,7 @@ raw_names(const struct raw_info *ri, struct archive_entry *ae)
 
 	if (ri->path != NULL && strlen((const char *)ri->path) > 0)
 		archive_entry_copy_pathname(ae, (const char *)ri->path);
-	if (lp == NULL || ri->linkpath_len == 0 || strlen(lp) != ri->linkpath_len)
+	if (lp == NULL || lp[0] == 0)
 		return;
 	/* libarchive 3.6 also drops a pax linkpath when the header's own
 	 * linkname field is empty (as Go writes it for a target without

@@ -205,6 +205,7 @@ a.entry(b\"x1\", b\"decomposed\", [(b\"path\", nfd)])
 a.entry(b\"x2\", b\"composed\", [(b\"path\", nfc)])
 a.entry(b\"x3\", b\"\", [(b\"path\", b\"sym\"), (b\"linkpath\", nfd)], typ=b\"2\", link=b\"placeholder\")
 a.entry(b\"x4\", b\"\", [(b\"path\", nfd + b\".hard\"), (b\"linkpath\", nfd)], typ=b\"1\", link=b\"placeholder\")
+a.entry(b\"x5\", b\"\", [(b\"path\", nfd + b\".nul\\0tail\"), (b\"linkpath\", nfd + b\"\\0tail\")], typ=b\"2\", link=b\"placeholder\")
 a.end()" "$TEST_HELPERS" >nfd.tar &&
 	oci-layer --compress=none <nfd.tar >nfd.stream &&
 	stream_split nfd.stream nfd >/dev/null &&
@@ -213,7 +214,7 @@ for m in tarfile.open(sys.argv[1], encoding=\"utf-8\", errors=\"surrogateescape\
     b = lambda s: s.encode(\"utf-8\", \"surrogateescape\").hex()
     print(m.type.decode(), b(m.name), b(m.linkname))" nfd/blob-1 >nfd.out &&
 	e=63616665cc81 c=636166c3a9 &&
-	printf "0 %s \n0 %s \n2 73796d %s\n1 %s2e68617264 %s\n" $e $c $e $e $e >nfd.expect &&
+	printf "0 %s \n0 %s \n2 73796d %s\n1 %s2e68617264 %s\n2 %s2e6e756c %s\n" $e $c $e $e $e $e $e >nfd.expect &&
 	test_cmp nfd.expect nfd.out
 '
 
