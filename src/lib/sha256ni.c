@@ -43,12 +43,13 @@ static const uint32_t H0[8] = {
 int
 ocis__sha256ni_usable(void)
 {
-	static int usable = -1;
+	static int usable = -1;	/* any thread may ask: an atomic */
 	unsigned int a, b, c, d;
-	int u = 0;
+	int u = __atomic_load_n(&usable, __ATOMIC_RELAXED);
 
-	if (__atomic_load_n(&usable, __ATOMIC_RELAXED) >= 0)
-		return usable;
+	if (u >= 0)
+		return u;
+	u = 0;
 	/* leaf 1: SSSE3 (ecx 9), SSE4.1 (ecx 19); leaf 7: SHA (ebx 29) */
 	if (__get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 9)) && (c & (1u << 19)) &&
 	    __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29)))
