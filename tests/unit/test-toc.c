@@ -19,20 +19,26 @@
 
 #define MAXCUTS 4096
 
-/* Pseudo-random bytes with some structure (xorshift, text, runs). */
+/* Pseudo-random bytes (xorshift64) with runs of one byte now and then
+ * (where the window holds the same byte many times). */
 static unsigned char *
-make_input(size_t n, uint32_t x)
+make_input(size_t n, uint64_t x)
 {
 	unsigned char *p = malloc(n);
-	size_t i;
+	size_t i = 0;
 
 	TAP_MUST(p != NULL);
-	for (i = 0; i < n; i++) {
+	x = x * 0x9E3779B97F4A7C15ULL + 1;
+	while (i < n) {
+		size_t run = 1;
+
 		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		p[i] = (x & 3) ? "lib/usr/bin/share\n"[x % 18] :
-		       (x & 0x70) == 0 && i > 0 ? p[i - 1] : (unsigned char)(x >> 8);
+		x ^= x >> 7;
+		x ^= x << 17;
+		if ((x & 0xff) < 4)
+			run = 1 + (x >> 8) % 300;
+		for (; run > 0 && i < n; run--)
+			p[i++] = (unsigned char)(x >> 56);
 	}
 	return p;
 }
