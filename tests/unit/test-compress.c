@@ -774,14 +774,13 @@ zchunked_marks(size_t *zat)
 	for (i = 0; i < 1500; i++)	/* 1 to 200 bytes each */
 		zat[n++] = off += 1 + (i * 37) % 200;
 	zat[n++] = off;			/* twice: no empty frame */
-	zat[n++] = off += 3 * BLOCK + 77;
+	zat[n++] = off += 2 * BLOCK + 77;
 	for (i = 0; i < 20; i++)
 		zat[n++] = off += 5000;
 	zat[n++] = off += BLOCK;
 	zat[n++] = off += BLOCK - 10;	/* from 100 000 bytes into a block */
 	for (i = 0; i < 300; i++)
 		zat[n++] = off += 3000 + i;
-	zat[n++] = off += 2 * BLOCK;
 	return n;
 }
 
