@@ -738,9 +738,9 @@ ocis_compressor_new(struct ocis_compressor **out, enum ocis_compression alg, int
 		if (ocis_gzmember_new(&c->workers[i].gz, level, err) < 0)
 			goto fail;
 	}
+	c->frames_max = alg == OCIS_COMPRESS_ZCHUNKED ? ZFRAMES_MAX : 1;
 	/* the frames' bounds together: ZSTD_compressBound(n) is n + n/256 +
 	 * at most 64, plus rounding */
-	c->frames_max = alg == OCIS_COMPRESS_ZCHUNKED ? ZFRAMES_MAX : 1;
 	if (alg == OCIS_COMPRESS_ZCHUNKED)
 		out_cap = ZSTD_compressBound(BLOCK_SIZE) + ZFRAMES_MAX * 128;
 	if (alg == OCIS_COMPRESS_GZIP) {
