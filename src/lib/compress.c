@@ -6,8 +6,10 @@
  * Design.  The caller's bytes are cut into blocks of at most BLOCK_SIZE
  * (gzip: where the chunker says, content-defined and at entry starts the
  * caller reports, and at every mark of an estargz layer, after which the
- * chunker starts afresh; zstd, none: fixed BLOCK_SIZE; zstd:chunked: fixed
- * BLOCK_SIZE and every mark; never dependent on
+ * chunker starts afresh; zstd, none: fixed BLOCK_SIZE; zstd:chunked: a
+ * frame ends at every mark and BLOCK_SIZE after its start, and a block
+ * holds as many whole frames as fit, a frame that outgrows the block
+ * moving to the next one; never dependent on
  * the thread count or on how the caller slices its writes) held in a ring
  * of `nslots` slots.  Block number `seq` lives in slot seq % nslots, so
  * the ring is also the bounded queue: the caller waits when nslots blocks
@@ -26,7 +28,8 @@
  *		 libdeflate, or ISA-L at level 1);
  *		 zstd: 1 feeder thread pushing blocks in order into a
  *		 ZSTD_CCtx that runs max(1, threads) libzstd workers;
- *		 zstd:chunked: as gzip, each block one zstd frame
+ *		 zstd:chunked: as gzip, each frame of a block one zstd
+ *		 frame
  *	writer   (1 thread)  in block order, once the block is hashed: `out`
  *		 (and the sha256 of the output when the hasher leaves it),
  *		 then frees the slot
@@ -93,9 +96,20 @@
  * slowest thread; the workers are as many as the cores by default. */
 #define PAIR_MAX_WORKERS 4
 
+/* zstd:chunked's frames a slot holds at most: with 8 bytes each, 4 KiB a
+ * slot; at 4 KiB a frame or more, a slot is full before. */
+#define ZFRAMES_MAX 512
+
 struct slot {
 	unsigned char *in;
 	size_t in_len;
+	/* The slot's frames (members): frame_end[i] is where frame i ends
+	 * in `in` (the caller's), frame_out[i] where its output starts in
+	 * `out` (the worker's); frame0 numbers the first (compressor-wide,
+	 * as marks count).  One frame a slot but with zstd:chunked. */
+	uint32_t *frame_end, *frame_out;
+	size_t n_frames;
+	uint64_t frame0;
 	unsigned char *out;	/* gzip: fixed bound; zstd: grows; none: == in */
 	size_t out_len;
 	size_t out_cap;
@@ -130,6 +144,7 @@ struct ocis_compressor {
 	struct slot *slots;
 	size_t nslots;
 	unsigned char *ring;	/* the slots' input buffers */
+	uint32_t *frames;	/* the slots' frame_end and frame_out */
 	uint64_t n_submitted;	/* blocks [0, n_submitted) are submitted */
 	uint64_t n_taken;	/* next block for a worker */
 	uint64_t n_hashed;	/* next block for the hasher (once compressed) */
@@ -140,6 +155,9 @@ struct ocis_compressor {
 	ocis_error_t *error;	/* first failure */
 
 	struct slot *cur;	/* slot the caller is filling, or NULL */
+	size_t frame_start;	/* where the frame being filled starts in cur */
+	uint64_t n_frames;	/* frames ended so far: the number of the next */
+	size_t frames_max;	/* frames a slot holds */
 	int finished;
 	uint64_t in_total;
 	uint64_t out_total;
@@ -155,8 +173,8 @@ struct ocis_compressor {
 	struct ocis_blockcache *cache;	/* gzip: members seen before, or NULL */
 
 	/* Lazy-pull cut points (ocis_compressor_mark): marks[i] holds the
-	 * block that starts at mark i until the writer reaches that block,
-	 * then its output offset.  n_marks grows on the caller's thread,
+	 * number of the frame that starts at mark i until the writer reaches
+	 * that frame, then its output offset.  n_marks grows on the caller's thread,
 	 * n_marks_done on the writer's, both under the lock. */
 	int marks_ok;
 	uint64_t *marks;
@@ -324,20 +342,29 @@ static int
 gzip_block(struct worker *w, struct slot *s, uint64_t seq, ocis_error_t **err)
 {
 	s->out_len = 0;
+	s->frame_out[0] = 0;
 	if (s->in_len == 0 && (seq != 0 || w->c->marks_ok))
 		return 0;
 	return ocis_gzmember_block(w->gz, w->c->cache, s->in, s->in_len, s->out, s->out_cap,
 				   &s->out_len, err);
 }
 
-/* Marks that start at block seq (or before: a mark with no block after
- * it yet starts where the next output goes) get their output offset, the
- * compressed bytes so far.  Lock held, or no threads. */
+/* Marks at the frames of slot s, about to be written, get their output
+ * offsets; with s NULL, every mark left (one with no frame after it yet
+ * starts where the next output goes).  Lock held, or no threads. */
 static void
-resolve_marks(struct ocis_compressor *c, uint64_t seq)
+resolve_marks(struct ocis_compressor *c, const struct slot *s)
 {
-	while (c->n_marks_done < c->n_marks && c->marks[c->n_marks_done] <= seq)
-		c->marks[c->n_marks_done++] = c->out_total;
+	while (c->n_marks_done < c->n_marks) {
+		uint64_t f = c->marks[c->n_marks_done];
+		uint64_t at = 0;
+
+		if (s != NULL && f >= s->frame0 + s->n_frames)
+			break;
+		if (s != NULL && f >= s->frame0)
+			at = s->frame_out[f - s->frame0];
+		c->marks[c->n_marks_done++] = c->out_total + at;
+	}
 }
 
 /*
@@ -409,23 +436,29 @@ zstd_block(struct ocis_compressor *c, struct slot *s, ocis_error_t **err)
 	}
 }
 
-/* zstd:chunked: one block as one complete zstd frame (with its
- * checksum), independent of every other, so that a reader can fetch and
- * decompress any run of frames between two marks on its own.  An empty
- * block adds nothing, except that an empty input still gets one (empty)
- * frame, as with gzip. */
+/* zstd:chunked: each frame of the slot as one complete zstd frame (with
+ * its checksum), independent of every other, so that a reader can fetch
+ * and decompress any run of frames between two marks on its own.  A slot
+ * without frames adds nothing, except that an empty input still gets one
+ * (empty) frame, as with gzip. */
 static int
 zframe_block(struct worker *w, struct slot *s, uint64_t seq, ocis_error_t **err)
 {
-	size_t r;
+	static const uint32_t none = 0;
+	const uint32_t *end = s->n_frames > 0 ? s->frame_end : &none;
+	size_t i, n = s->n_frames > 0 ? s->n_frames : seq == 0;
 
 	s->out_len = 0;
-	if (s->in_len == 0 && seq != 0)
-		return 0;
-	r = ZSTD_compress2(w->zc, s->out, s->out_cap, s->in, s->in_len);
-	if (ZSTD_isError(r))
-		return zstd_error(r, err);
-	s->out_len = r;
+	for (i = 0; i < n; i++) {
+		size_t from = i > 0 ? end[i - 1] : 0;
+		size_t r = ZSTD_compress2(w->zc, s->out + s->out_len, s->out_cap - s->out_len,
+					  s->in + from, end[i] - from);
+
+		if (ZSTD_isError(r))
+			return zstd_error(r, err);
+		s->frame_out[i] = (uint32_t)s->out_len;
+		s->out_len += r;
+	}
 	return 0;
 }
 
@@ -563,7 +596,7 @@ writer_main(void *arg)
 			}
 			pthread_cond_wait(&c->cond_writer, &c->lock);
 		}
-		resolve_marks(c, c->n_released);
+		resolve_marks(c, s);
 		pthread_mutex_unlock(&c->lock);
 
 		if (s->out_len > 0) {
@@ -730,8 +763,11 @@ ocis_compressor_new(struct ocis_compressor **out, enum ocis_compression alg, int
 		if (ocis_gzmember_new(&c->workers[i].gz, level, err) < 0)
 			goto fail;
 	}
+	c->frames_max = alg == OCIS_COMPRESS_ZCHUNKED ? ZFRAMES_MAX : 1;
+	/* the frames' bounds together: ZSTD_compressBound(n) is n + n/256 +
+	 * at most 64, plus rounding */
 	if (alg == OCIS_COMPRESS_ZCHUNKED)
-		out_cap = ZSTD_compressBound(BLOCK_SIZE);
+		out_cap = ZSTD_compressBound(BLOCK_SIZE) + ZFRAMES_MAX * 128;
 	if (alg == OCIS_COMPRESS_GZIP) {
 		out_cap = ocis_gzmember_bound(BLOCK_SIZE);
 		c->chunker = malloc(sizeof(*c->chunker));
@@ -745,12 +781,15 @@ ocis_compressor_new(struct ocis_compressor **out, enum ocis_compression alg, int
 	 * fault per 4 KiB.  The output buffers stay malloc's (mmap'ed): most
 	 * of their bound is never touched and stays out of RSS. */
 	c->slots = calloc(c->nslots, sizeof(*c->slots));
-	if (c->slots == NULL)
+	c->frames = calloc(c->nslots * c->frames_max * 2, sizeof(*c->frames));
+	if (c->slots == NULL || c->frames == NULL)
 		goto oom;
 	if ((c->ring = ocis__big_alloc(c->nslots * BLOCK_SIZE, err)) == NULL)
 		goto fail;
 	for (i = 0; i < c->nslots; i++) {
 		c->slots[i].in = c->ring + i * BLOCK_SIZE;
+		c->slots[i].frame_end = c->frames + 2 * i * c->frames_max;
+		c->slots[i].frame_out = c->slots[i].frame_end + c->frames_max;
 		if (out_cap) {
 			c->slots[i].out = malloc(out_cap);
 			if (c->slots[i].out == NULL)
@@ -797,20 +836,35 @@ acquire(struct ocis_compressor *c, ocis_error_t **err)
 {
 	if (c->serial) {
 		c->cur = &c->slots[0];
-		c->cur->in_len = 0;
-		return 0;
-	}
-	pthread_mutex_lock(&c->lock);
-	while (!c->failed && c->n_submitted - c->n_released >= c->nslots)
-		pthread_cond_wait(&c->cond_caller, &c->lock);
-	if (c->failed) {
+	} else {
+		pthread_mutex_lock(&c->lock);
+		while (!c->failed && c->n_submitted - c->n_released >= c->nslots)
+			pthread_cond_wait(&c->cond_caller, &c->lock);
+		if (c->failed) {
+			pthread_mutex_unlock(&c->lock);
+			return report(c, err);
+		}
+		c->cur = slot_of(c, c->n_submitted);
 		pthread_mutex_unlock(&c->lock);
-		return report(c, err);
 	}
-	c->cur = slot_of(c, c->n_submitted);
-	pthread_mutex_unlock(&c->lock);
 	c->cur->in_len = 0;
+	c->cur->n_frames = 0;
+	c->cur->frame0 = c->n_frames;
+	c->frame_start = 0;
 	return 0;
+}
+
+/* The frame being filled ends here (if it holds anything). */
+static void
+end_frame(struct ocis_compressor *c)
+{
+	struct slot *s = c->cur;
+
+	if (s->in_len == c->frame_start)
+		return;
+	s->frame_end[s->n_frames++] = (uint32_t)s->in_len;
+	c->frame_start = s->in_len;
+	c->n_frames++;
 }
 
 /* threads == 1: the block's whole way, on the caller's thread, in the
@@ -831,7 +885,8 @@ run_block(struct ocis_compressor *c, struct slot *s, ocis_error_t **err)
 		s->out_len = s->in_len;
 		ocis_hash_update(&c->hout, s->out, s->out_len);
 	}
-	resolve_marks(c, seq);
+	if (r == 0)
+		resolve_marks(c, s);
 	if (r == 0 && s->out_len > 0) {
 		c->out_total += s->out_len;
 		r = c->fn(c->ctx, s->out, s->out_len, &e);
@@ -846,12 +901,14 @@ run_block(struct ocis_compressor *c, struct slot *s, ocis_error_t **err)
 	return 0;
 }
 
-/* Hand the filled slot on: to the threads, or through run_block. */
+/* Hand the filled slot on, its last frame ended: to the threads, or
+ * through run_block. */
 static int
 submit(struct ocis_compressor *c, int last, ocis_error_t **err)
 {
 	struct slot *s = c->cur;
 
+	end_frame(c);
 	c->cur = NULL;
 	if (c->serial) {
 		s->last = last;
@@ -896,6 +953,26 @@ end_block(struct ocis_compressor *c, ocis_error_t **err)
 	return submit(c, 0, err);
 }
 
+/* A full slot whose last frame started after its first byte (zstd:chunked,
+ * several frames a slot): the frames before go; the last one, unfinished,
+ * moves to the start of the next slot (a frame ends at BLOCK_SIZE from
+ * its own start, never at a slot's end). */
+static int
+carry_frame(struct ocis_compressor *c, ocis_error_t **err)
+{
+	struct slot *s = c->cur;
+	const unsigned char *from = s->in + c->frame_start;
+	size_t n = s->in_len - c->frame_start;
+
+	s->in_len = c->frame_start;	/* workers and hasher read no further */
+	if (submit(c, 0, err) < 0 || acquire(c, err) < 0)
+		return -1;
+	/* the same slot with no threads: the bytes move down within it */
+	memmove(c->cur->in, from, n);
+	c->cur->in_len = n;
+	return 0;
+}
+
 int
 ocis_compressor_write(struct ocis_compressor *c, const void *data, size_t len,
 		      ocis_error_t **err)
@@ -923,16 +1000,19 @@ ocis_compressor_write(struct ocis_compressor *c, const void *data, size_t len,
 		c->in_total += n;
 		p += n;
 		len -= n;
-		if (cut && end_block(c, err) < 0)
+		if (cut && (c->frame_start > 0 ? carry_frame(c, err) : end_block(c, err)) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-/* End the current block early (a mark or a drain): the next byte written
- * starts a new block. */
+/* End the current frame early (a mark or a drain): the next byte written
+ * starts a new one.  A frame is a block of its own but with zstd:chunked,
+ * whose slots take several (fewer hand-offs between threads: most chunks
+ * and headers are far smaller than a slot), until one is full or `flush`
+ * (a drain) says so. */
 static int
-cut(struct ocis_compressor *c, ocis_error_t **err)
+cut(struct ocis_compressor *c, int flush, ocis_error_t **err)
 {
 	if (!c->marks_ok)
 		return ocis_error_set(err, EINVAL, "internal: cut points on a %s compressor",
@@ -941,17 +1021,21 @@ cut(struct ocis_compressor *c, ocis_error_t **err)
 		return ocis_error_set(err, EINVAL, "compressor already finished");
 	if (is_failed(c))
 		return report(c, err);
+	if (c->cur == NULL || c->cur->in_len == 0)
+		return 0;
+	if (c->frames_max > 1 && !flush) {
+		end_frame(c);
+		return c->cur->n_frames < c->frames_max ? 0 : submit(c, 0, err);
+	}
 	/* end_block: the chunker starts counting afresh, as at any block end
 	 * (the boundaries after a mark follow the bytes, never the threads) */
-	if (c->cur != NULL && c->cur->in_len > 0 && end_block(c, err) < 0)
-		return -1;
-	return 0;
+	return end_block(c, err);
 }
 
 int
 ocis_compressor_mark(struct ocis_compressor *c, uint64_t *id, ocis_error_t **err)
 {
-	if (cut(c, err) < 0)
+	if (cut(c, 0, err) < 0)
 		return -1;
 	pthread_mutex_lock(&c->lock);
 	if (c->n_marks == c->marks_cap) {
@@ -966,7 +1050,7 @@ ocis_compressor_mark(struct ocis_compressor *c, uint64_t *id, ocis_error_t **err
 		c->marks_cap = ncap;
 	}
 	*id = c->n_marks;
-	c->marks[c->n_marks++] = c->n_submitted;
+	c->marks[c->n_marks++] = c->n_frames;
 	pthread_mutex_unlock(&c->lock);
 	return 0;
 }
@@ -976,13 +1060,13 @@ ocis_compressor_drain(struct ocis_compressor *c, uint64_t *out_bytes, ocis_error
 {
 	int failed;
 
-	if (cut(c, err) < 0)
+	if (cut(c, 1, err) < 0)
 		return -1;
 	pthread_mutex_lock(&c->lock);
 	while (!c->failed && c->n_released < c->n_submitted)
 		pthread_cond_wait(&c->cond_caller, &c->lock);
 	failed = c->failed;
-	resolve_marks(c, UINT64_MAX);
+	resolve_marks(c, NULL);
 	*out_bytes = c->out_total;
 	pthread_mutex_unlock(&c->lock);
 	return failed ? report(c, err) : 0;
@@ -1132,6 +1216,7 @@ ocis_compressor_free(struct ocis_compressor *c)
 		if (c->slots[i].out != c->slots[i].in)
 			free(c->slots[i].out);
 	free(c->slots);
+	free(c->frames);
 	ocis__big_free(c->ring, c->nslots * BLOCK_SIZE);
 	free(c->marks);
 	if (c->zc)

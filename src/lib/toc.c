@@ -16,6 +16,9 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 #include <ocistream/toc.h>
 
@@ -192,6 +195,104 @@ roll(uint32_t *s1, uint32_t *s2, uint32_t drop, uint32_t add)
 	return (*s2 & 0xffff) == 0xffff;
 }
 
+/* b[i..n) rolled, i >= 64 (the byte leaving the window is in b itself):
+ * the index after the first cut (*cut = 1), or n. */
+static size_t
+roll_scalar(const unsigned char *b, size_t i, size_t n, uint32_t *s1, uint32_t *s2, int *cut)
+{
+	for (; i < n; i++)
+		if (roll(s1, s2, b[i - 64], b[i])) {
+			*cut = 1;
+			return i + 1;
+		}
+	return n;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define ROLL_AVX2 1
+#define AVX2 __attribute__((target("avx2")))
+
+/* The sums of a vector of 16 16-bit lanes up to each lane. */
+static inline AVX2 __m256i
+prefix16(__m256i v)
+{
+	__m256i low;
+
+	v = _mm256_add_epi16(v, _mm256_slli_si256(v, 2));
+	v = _mm256_add_epi16(v, _mm256_slli_si256(v, 4));
+	v = _mm256_add_epi16(v, _mm256_slli_si256(v, 8));
+	/* so far within each 128-bit half: the low half's sum to the high */
+	low = _mm256_shufflehi_epi16(v, 0xff);
+	low = _mm256_unpackhi_epi64(low, low);
+	return _mm256_add_epi16(v, _mm256_permute2x128_si256(low, low, 0x08));
+}
+
+/* Lane 15 in every lane. */
+static inline AVX2 __m256i
+last16(__m256i v)
+{
+	return _mm256_permutevar8x32_epi32(_mm256_shufflehi_epi16(v, 0xff),
+					   _mm256_set1_epi32(7));
+}
+
+/*
+ * roll_scalar, 16 bytes a step.  Only the 16 low bits of the sums decide
+ * a cut, and they depend only on the 16 low bits of both, so the lanes are
+ * 16-bit.  Over the step's bytes k = 0..15, with d = added - dropped:
+ *	s1[k] = s1 + (d[0] + ... + d[k])
+ *	s2[k] = s2 + (k + 1) s1 + (e[0] + ... + e[k]),
+ *	e[j]  = (d[0] + ... + d[j]) - 64 (dropped[j] + 31)
+ * and a cut after byte k when s2[k] + 1 is 0 (s2 is kept plus one).
+ * VEX-encoded (AVX2), never legacy SSE: on x86 an SSE instruction after
+ * wider code that left the upper register halves in use (libraries on
+ * this thread do) runs several times slower.
+ */
+static AVX2 size_t
+roll_avx2(const unsigned char *b, size_t i, size_t n, uint32_t *s1, uint32_t *s2, int *cut)
+{
+	const __m256i zero = _mm256_setzero_si256(), c = _mm256_set1_epi16(64 * 31);
+	const __m256i k1 = _mm256_setr_epi16(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+	__m256i v1 = _mm256_set1_epi16((short)*s1), v2 = _mm256_set1_epi16((short)(*s2 + 1));
+
+	for (; i + 16 <= n; i += 16) {
+		__m256i add = _mm256_cvtepu8_epi16(_mm_loadu_si128((const void *)(b + i)));
+		__m256i drop = _mm256_cvtepu8_epi16(_mm_loadu_si128((const void *)(b + i - 64)));
+		__m256i d = prefix16(_mm256_sub_epi16(add, drop));
+		__m256i e = prefix16(_mm256_sub_epi16(d, _mm256_add_epi16(_mm256_slli_epi16(drop, 6), c)));
+		__m256i t2 = _mm256_add_epi16(_mm256_add_epi16(v2, _mm256_mullo_epi16(v1, k1)), e);
+		unsigned m = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi16(t2, zero));
+
+		if (m != 0) {
+			uint16_t l1[16], l2[16];
+			int j = __builtin_ctz(m) / 2;
+
+			_mm256_storeu_si256((void *)l1, _mm256_add_epi16(v1, d));
+			_mm256_storeu_si256((void *)l2, t2);
+			*s1 = l1[j];
+			*s2 = (uint16_t)(l2[j] - 1);
+			*cut = 1;
+			return i + (size_t)j + 1;
+		}
+		v2 = _mm256_add_epi16(_mm256_add_epi16(v2, _mm256_slli_epi16(v1, 4)), last16(e));
+		v1 = _mm256_add_epi16(v1, last16(d));
+	}
+	*s1 = (uint16_t)_mm256_extract_epi16(v1, 0);
+	*s2 = (uint16_t)(_mm256_extract_epi16(v2, 0) - 1);
+	return roll_scalar(b, i, n, s1, s2, cut);
+}
+#endif
+
+/* b[i..n) rolled (i >= 64), by the widest code this CPU runs. */
+static size_t
+roll_run(const unsigned char *b, size_t i, size_t n, uint32_t *s1, uint32_t *s2, int *cut)
+{
+#ifdef ROLL_AVX2
+	if (__builtin_cpu_supports("avx2"))
+		return roll_avx2(b, i, n, s1, s2, cut);
+#endif
+	return roll_scalar(b, i, n, s1, s2, cut);
+}
+
 size_t
 ocis_toc_span(struct ocis_toc *t, const void *p, size_t n)
 {
@@ -215,12 +316,7 @@ ocis_toc_span(struct ocis_toc *t, const void *p, size_t n)
 			i++;
 			goto out;
 		}
-	for (; i < n; i++)
-		if (roll(&s1, &s2, b[i - 64], b[i])) {
-			t->cut = 1;
-			i++;
-			break;
-		}
+	i = roll_run(b, i, n, &s1, &s2, &t->cut);
 out:
 	/* the window: the last 64 bytes rolled, oldest at the new offset */
 	for (k = i > 64 ? i - 64 : 0; k < i; k++)

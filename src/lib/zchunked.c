@@ -20,7 +20,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +28,7 @@
 #include <openssl/evp.h>
 #include <zstd.h>
 
+#include <ocistream/crc64.h>
 #include <ocistream/hash.h>
 #include <ocistream/json.h>
 #include <ocistream/pathtab.h>
@@ -60,53 +60,6 @@ struct ocis_zchunked {
 /* The most header bytes one tar-split segment takes. */
 #define META_MAX ((size_t)256 << 20)
 
-/*
- * CRC-64/ISO as Go's hash/crc64 with crc64.ISO (tar-split's CRCTable),
- * slicing by 8.
- */
-static uint64_t crc64_table[8][256];
-static pthread_once_t crc64_once = PTHREAD_ONCE_INIT;
-
-static void
-crc64_init(void)
-{
-	unsigned i, k;
-
-	for (i = 0; i < 256; i++) {
-		uint64_t c = i;
-
-		for (k = 0; k < 8; k++)
-			c = c & 1 ? (c >> 1) ^ 0xD800000000000000ULL : c >> 1;
-		crc64_table[0][i] = c;
-	}
-	for (i = 0; i < 256; i++)
-		for (k = 1; k < 8; k++)
-			crc64_table[k][i] = (crc64_table[k - 1][i] >> 8) ^
-					    crc64_table[0][crc64_table[k - 1][i] & 0xff];
-}
-
-static uint64_t
-crc64_update(uint64_t crc, const unsigned char *p, size_t n)
-{
-	crc = ~crc;
-	while (n >= 8) {
-		uint64_t v = (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
-			     (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
-			     (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
-
-		crc ^= v;
-		crc = crc64_table[7][crc & 0xff] ^ crc64_table[6][(crc >> 8) & 0xff] ^
-		      crc64_table[5][(crc >> 16) & 0xff] ^ crc64_table[4][(crc >> 24) & 0xff] ^
-		      crc64_table[3][(crc >> 32) & 0xff] ^ crc64_table[2][(crc >> 40) & 0xff] ^
-		      crc64_table[1][(crc >> 48) & 0xff] ^ crc64_table[0][crc >> 56];
-		p += 8;
-		n -= 8;
-	}
-	while (n-- > 0)
-		crc = crc64_table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
-	return ~crc;
-}
-
 static int
 zstd_fail(size_t r, const char *what, ocis_error_t **err)
 {
@@ -121,7 +74,6 @@ ocis_zchunked_new(struct ocis_zchunked **out, int level, ocis_error_t **err)
 
 	if (z == NULL)
 		return ocis_error_oom(err);
-	pthread_once(&crc64_once, crc64_init);
 	z->zc = ZSTD_createCCtx();
 	if (z->zc == NULL) {
 		free(z);
@@ -331,7 +283,7 @@ ocis_zchunked_data(struct ocis_zchunked *z, const void *p, size_t n, ocis_error_
 {
 	if (n > z->left)
 		return ocis_error_set(err, EINVAL, "internal: tar-split data past the file");
-	z->crc = crc64_update(z->crc, p, n);
+	z->crc = ocis_crc64_iso(z->crc, p, n);
 	z->left -= n;
 	return z->left == 0 && n > 0 ? ts_file(z, err) : 0;
 }

@@ -758,11 +758,151 @@ out:
 	return ok ? 0 : -1;
 }
 
+/*
+ * zstd:chunked: where the marks are (offsets into the input) for
+ * test_zchunked_frames: more small frames than a block holds, a mark
+ * twice zat one place, frames longer than a block and of exactly one, and
+ * frames that start late in a block and outgrow it.
+ */
+#define ZMARKS_MAX 4096
+
+static size_t
+zchunked_marks(size_t *zat)
+{
+	size_t n = 0, off = 0, i;
+
+	for (i = 0; i < 1500; i++)	/* 1 to 200 bytes each */
+		zat[n++] = off += 1 + (i * 37) % 200;
+	zat[n++] = off;			/* twice: no empty frame */
+	zat[n++] = off += 2 * BLOCK + 77;
+	for (i = 0; i < 20; i++)
+		zat[n++] = off += 5000;
+	zat[n++] = off += BLOCK;
+	zat[n++] = off += BLOCK - 10;	/* from 100 000 bytes into a block */
+	for (i = 0; i < 300; i++)
+		zat[n++] = off += 3000 + i;
+	return n;
+}
+
+/* What zstd:chunked must write for those marks: every run between two
+ * marks (and after the last) in frames of zat most BLOCK bytes from its
+ * start, each compressed on its own; each mark's offset into *ref. */
+static int
+zchunked_reference(const unsigned char *in, size_t n, const size_t *zat, size_t nat,
+		   uint64_t *offs, struct ocis_buf *ref)
+{
+	ZSTD_CCtx *z = ZSTD_createCCtx();
+	size_t from = 0, i, cap = ZSTD_compressBound(BLOCK);
+	int r = -1;
+
+	if (z == NULL || ZSTD_isError(ZSTD_CCtx_setParameter(z, ZSTD_c_compressionLevel, 3)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(z, ZSTD_c_checksumFlag, 1)))
+		goto out;
+	for (i = 0; i <= nat; i++) {
+		size_t to = i < nat ? zat[i] : n;
+
+		while (from < to) {
+			size_t k = to - from < BLOCK ? to - from : BLOCK, w;
+
+			if (ocis_buf_grow(ref, cap, NULL) < 0)
+				goto out;
+			w = ZSTD_compress2(z, ref->data + ref->len, cap, in + from, k);
+			if (ZSTD_isError(w))
+				goto out;
+			ref->len += w;
+			from += k;
+		}
+		if (i < nat)
+			offs[i] = ref->len;
+	}
+	r = 0;
+out:
+	ZSTD_freeCCtx(z);
+	return r;
+}
+
+/* The same through the compressor, written in slices of 1 to 7000 bytes
+ * that ignore the marks. */
+static int
+zchunked_run(int threads, const unsigned char *in, size_t n, const size_t *zat, size_t nat,
+	     uint64_t *offs, uint64_t *drained, struct sink *sink)
+{
+	struct ocis_compressor *c = NULL;
+	struct ocis_compress_result res;
+	ocis_error_t *err = NULL;
+	size_t off = 0, i = 0, step = 0;
+	uint64_t id;
+
+	memset(sink, 0, sizeof(*sink));
+	if (ocis_compressor_new(&c, OCIS_COMPRESS_ZCHUNKED, 3, threads, sink_out, sink, &err) < 0)
+		goto fail;
+	while (off < n || i < nat) {
+		size_t to = i < nat ? zat[i] : n, k = 1 + (step++ * 7919) % 7000;
+
+		if (off == to && i < nat) {
+			if (ocis_compressor_mark(c, &id, &err) < 0 || id != i++)
+				goto fail;
+			continue;
+		}
+		if (k > to - off)
+			k = to - off;
+		if (ocis_compressor_write(c, in + off, k, &err) < 0)
+			goto fail;
+		off += k;
+	}
+	if (ocis_compressor_drain(c, drained, &err) < 0)
+		goto fail;
+	for (i = 0; i < nat; i++)
+		offs[i] = ocis_compressor_mark_offset(c, i);
+	if (ocis_compressor_finish_tail(c, NULL, 0, "RAW", 3, &res, &err) < 0)
+		goto fail;
+	ocis_compressor_free(c);
+	return res.size == sink->buf.len && res.uncompressed_size == n ? 0 : -1;
+fail:
+	printf("# zstd:chunked with %d threads: %s\n", threads, err ? err->msg : "?");
+	ocis_error_free(&err);
+	ocis_compressor_free(c);
+	return -1;
+}
+
+/* zstd:chunked's blocks hold many frames (fewer hand-offs): the bytes
+ * and mark offsets must be those of one frame a block, for any thread
+ * count. */
+static int
+test_zchunked_frames(void)
+{
+	static size_t zat[ZMARKS_MAX];
+	static uint64_t ref_offs[ZMARKS_MAX], offs[ZMARKS_MAX];
+	static const int threads[] = { 1, 2, 8 };
+	size_t nat = zchunked_marks(zat), n = zat[nat - 1] + 12345, t;
+	unsigned char *in = make_input(n);
+	struct ocis_buf ref = OCIS_BUF_INIT;
+	struct sink sink;
+	uint64_t drained;
+	int ok = 1;
+
+	TAP_MUST(in != NULL && nat <= ZMARKS_MAX);
+	TAP_MUST(zchunked_reference(in, n, zat, nat, ref_offs, &ref) == 0);
+	for (t = 0; t < sizeof(threads) / sizeof(threads[0]) && ok; t++) {
+		ok = zchunked_run(threads[t], in, n, zat, nat, offs, &drained, &sink) == 0 &&
+		     sink.buf.len == ref.len + 3 && memcmp(sink.buf.data, ref.data, ref.len) == 0 &&
+		     memcmp(offs, ref_offs, nat * sizeof(*offs)) == 0 && drained == ref.len;
+		if (!ok)
+			printf("# %d threads: %zu bytes, %zu expected\n", threads[t], sink.buf.len,
+			       ref.len + 3);
+		ocis_buf_release(&sink.buf);
+	}
+	free(in);
+	ocis_buf_release(&ref);
+	TAP_CHECK(ok);
+	return 0;
+}
+
 int
 main(void)
 {
 	test_thread = pthread_self();
-	TAP_PLAN(15);
+	TAP_PLAN(16);
 	TAP_RUN(test_names);
 	TAP_RUN(test_bad_level);
 	TAP_RUN(test_none_known_digests);
@@ -778,5 +918,6 @@ main(void)
 	TAP_RUN(test_one_thread_is_serial);
 	TAP_RUN(test_free_unfinished);
 	TAP_RUN(test_marks);
+	TAP_RUN(test_zchunked_frames);
 	return tap_done();
 }
