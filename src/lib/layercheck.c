@@ -74,6 +74,9 @@ struct ring {
 	pthread_cond_t work, space;
 	size_t n, tail, count;		/* handed over: tail .. tail+count-1 */
 	int closing;
+	/* the filling side's */
+	int filling;
+	size_t fill;			/* the buffer being filled */
 };
 
 struct slot {
@@ -119,15 +122,11 @@ struct ocis_layercheck {
 	struct outbuf outs[N_OUT];
 
 	/* caller side */
-	int filling;
-	size_t fill;			/* the slot being filled */
 	struct expect *expects;
 	size_t n_expects, cap_expects;
 
 	/* decoder side */
 	char *fail;			/* the decoder could not go on (out of memory) */
-	int out_filling;
-	size_t out_fill;		/* the output buffer being filled */
 	enum codec codec;
 	uint64_t usize;
 	char *why;
@@ -170,21 +169,24 @@ ring_destroy(struct ring *r)
 	pthread_cond_destroy(&r->space);
 }
 
-/* The buffer to fill next, waiting while every one is handed over. */
+/* The buffer being filled, the next free one (waiting while every one is
+ * handed over) when none is: *fresh says so. */
 static size_t
-ring_to_fill(struct ring *r)
+ring_to_fill(struct ring *r, int *fresh)
 {
-	size_t i;
-
+	*fresh = !r->filling;
+	if (r->filling)
+		return r->fill;
 	pthread_mutex_lock(&r->mu);
 	while (r->count == r->n)
 		pthread_cond_wait(&r->space, &r->mu);
-	i = (r->tail + r->count) % r->n;
+	r->fill = (r->tail + r->count) % r->n;
 	pthread_mutex_unlock(&r->mu);
-	return i;
+	r->filling = 1;
+	return r->fill;
 }
 
-/* The buffer ring_to_fill gave is handed over. */
+/* The buffer being filled is handed over. */
 static void
 ring_put(struct ring *r)
 {
@@ -192,6 +194,7 @@ ring_put(struct ring *r)
 	r->count++;
 	pthread_cond_signal(&r->work);
 	pthread_mutex_unlock(&r->mu);
+	r->filling = 0;
 }
 
 /* The oldest buffer handed over, waiting for one; 0 once the ring is
@@ -255,13 +258,12 @@ blob_fail(struct ocis_layercheck *c, const char *fmt, ...)
 static struct outbuf *
 out_buf(struct ocis_layercheck *c)
 {
-	if (!c->out_filling) {
-		c->out_fill = ring_to_fill(&c->outr);
-		c->outs[c->out_fill].len = 0;
-		c->outs[c->out_fill].end = 0;
-		c->out_filling = 1;
-	}
-	return &c->outs[c->out_fill];
+	int fresh;
+	struct outbuf *o = &c->outs[ring_to_fill(&c->outr, &fresh)];
+
+	if (fresh)
+		o->end = 0;
+	return o;
 }
 
 /* n bytes were decompressed into out_buf: to the hasher (none: the
@@ -271,10 +273,9 @@ out(struct ocis_layercheck *c, size_t n)
 {
 	if (n == 0)
 		return;
-	c->outs[c->out_fill].len = n;
+	c->outs[c->outr.fill].len = n;
 	c->usize += n;
 	ring_put(&c->outr);
-	c->out_filling = 0;
 }
 
 static void
@@ -466,6 +467,7 @@ blob_end(struct ocis_layercheck *c, const char *digest)
 	else if (c->codec == K_ZSTD && c->why == NULL && c->zs_hint != 0)
 		blob_fail(c, "its zstd data is truncated");
 	o = out_buf(c);
+	o->len = 0;
 	o->end = 1;
 	o->plain = c->codec == K_PLAIN;
 	o->usize = c->usize;
@@ -473,7 +475,6 @@ blob_end(struct ocis_layercheck *c, const char *digest)
 	c->why = NULL;
 	memcpy(o->digest, digest, sizeof(o->digest));
 	ring_put(&c->outr);
-	c->out_filling = 0;
 	c->codec = K_UNKNOWN;
 }
 
@@ -667,20 +668,14 @@ ocis_layercheck_free(struct ocis_layercheck *c)
 static struct slot *
 filling(struct ocis_layercheck *c)
 {
-	if (!c->filling) {
-		c->fill = ring_to_fill(&c->in);
-		c->slots[c->fill].len = 0;
-		c->slots[c->fill].end = 0;
-		c->filling = 1;
-	}
-	return &c->slots[c->fill];
-}
+	int fresh;
+	struct slot *s = &c->slots[ring_to_fill(&c->in, &fresh)];
 
-static void
-hand_over(struct ocis_layercheck *c)
-{
-	ring_put(&c->in);
-	c->filling = 0;
+	if (fresh) {
+		s->len = 0;
+		s->end = 0;
+	}
+	return s;
 }
 
 int
@@ -699,7 +694,7 @@ ocis_layercheck_feed(struct ocis_layercheck *c, const void *data, size_t len,
 		p += k;
 		len -= k;
 		if (s->len == SLOT_SIZE)
-			hand_over(c);
+			ring_put(&c->in);
 	}
 	return 0;
 }
@@ -712,7 +707,7 @@ ocis_layercheck_end_blob(struct ocis_layercheck *c, const char *digest, ocis_err
 	(void)err;
 	s->end = 1;
 	snprintf(s->digest, sizeof(s->digest), "%s", digest);
-	hand_over(c);
+	ring_put(&c->in);
 	return 0;
 }
 
