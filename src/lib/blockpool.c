@@ -233,10 +233,12 @@ write_slot(struct ocis_blockpool *p, struct slot *s, ocis_error_t **err)
 	const unsigned char *out = p->alg == OCIS_COMPRESS_NONE ? s->in : s->out;
 	int r = 0;
 
+	/* both hashes side by side (hash.h: cheaper than in turn) */
 	if (p->alg != OCIS_COMPRESS_NONE)
-		ocis_hash_update(&l->hin, s->in, s->in_len);
-	if (s->out_len > 0) {
+		ocis_hash_update2(&l->hin, s->in, s->in_len, &l->hout, out, s->out_len);
+	else
 		ocis_hash_update(&l->hout, out, s->out_len);
+	if (s->out_len > 0) {
 		l->out_total += s->out_len;
 		if ((r = l->fn(l->ctx, out, s->out_len, err)) < 0 && *err == NULL)
 			ocis_error_set(err, 0, "writing compressed data failed");

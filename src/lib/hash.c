@@ -3,12 +3,15 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
 #include <ocistream/hash.h>
+
+#include "sha256ni-private.h"
 
 static int
 openssl_error(ocis_error_t **err, const char *what)
@@ -25,9 +28,23 @@ openssl_error(ocis_error_t **err, const char *what)
 int
 ocis_hash_init(struct ocis_hash *h, ocis_error_t **err)
 {
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	EVP_MD_CTX *c;
 
 	h->ctx = NULL;
+	h->ni = 0;
+#if OCIS_SHA256NI
+	if (ocis__sha256ni_usable()) {
+		struct ocis__sha256 *s = malloc(sizeof(*s));
+
+		if (s == NULL)
+			return ocis_error_oom(err);
+		ocis__sha256_init(s);
+		h->ctx = s;
+		h->ni = 1;
+		return 0;
+	}
+#endif
+	c = EVP_MD_CTX_new();
 	if (c == NULL)
 		return ocis_error_oom(err);
 	if (EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1) {
@@ -41,9 +58,30 @@ ocis_hash_init(struct ocis_hash *h, ocis_error_t **err)
 void
 ocis_hash_update(struct ocis_hash *h, const void *data, size_t len)
 {
+	if (len == 0)
+		return;
+#if OCIS_SHA256NI
+	if (h->ni) {
+		ocis__sha256_update(h->ctx, data, len);
+		return;
+	}
+#endif
 	/* EVP_DigestUpdate on an initialised SHA-256 context cannot fail. */
-	if (len)
-		EVP_DigestUpdate(h->ctx, data, len);
+	EVP_DigestUpdate(h->ctx, data, len);
+}
+
+void
+ocis_hash_update2(struct ocis_hash *a, const void *pa, size_t na, struct ocis_hash *b,
+		  const void *pb, size_t nb)
+{
+#if OCIS_SHA256NI
+	if (a->ni && b->ni) {
+		ocis__sha256_update2(a->ctx, pa, na, b->ctx, pb, nb);
+		return;
+	}
+#endif
+	ocis_hash_update(a, pa, na);
+	ocis_hash_update(b, pb, nb);
 }
 
 int
@@ -52,6 +90,12 @@ ocis_hash_final_raw(struct ocis_hash *h, unsigned char out[OCIS_DIGEST_LEN], oci
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
 
+#if OCIS_SHA256NI
+	if (h->ni) {
+		ocis__sha256_final(h->ctx, out);
+		return 0;
+	}
+#endif
 	if (EVP_DigestFinal_ex(h->ctx, md, &n) != 1 || n != OCIS_DIGEST_LEN)
 		return openssl_error(err, "sha256 final");
 	memcpy(out, md, OCIS_DIGEST_LEN);
@@ -86,6 +130,12 @@ ocis_hash_final(struct ocis_hash *h, char out[OCIS_DIGEST_STR_SIZE], ocis_error_
 int
 ocis_hash_reset(struct ocis_hash *h, ocis_error_t **err)
 {
+#if OCIS_SHA256NI
+	if (h->ni) {
+		ocis__sha256_init(h->ctx);
+		return 0;
+	}
+#endif
 	if (EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1)
 		return openssl_error(err, "sha256 init");
 	return 0;
@@ -94,6 +144,13 @@ ocis_hash_reset(struct ocis_hash *h, ocis_error_t **err)
 int
 ocis_hash_copy(struct ocis_hash *dst, const struct ocis_hash *src, ocis_error_t **err)
 {
+#if OCIS_SHA256NI
+	/* both made by ocis_hash_init in this process: the same kind */
+	if (dst->ni && src->ni) {
+		memcpy(dst->ctx, src->ctx, sizeof(struct ocis__sha256));
+		return 0;
+	}
+#endif
 	if (EVP_MD_CTX_copy_ex(dst->ctx, src->ctx) != 1)
 		return openssl_error(err, "sha256 copy");
 	return 0;
@@ -102,7 +159,11 @@ ocis_hash_copy(struct ocis_hash *dst, const struct ocis_hash *src, ocis_error_t 
 void
 ocis_hash_release(struct ocis_hash *h)
 {
-	if (h->ctx)
+	if (h->ctx == NULL)
+		return;
+	if (h->ni)
+		free(h->ctx);
+	else
 		EVP_MD_CTX_free(h->ctx);
 	h->ctx = NULL;
 }
