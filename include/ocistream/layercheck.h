@@ -12,20 +12,24 @@
  * what they must decompress to (expect); finish waits and gives the first
  * layer that is not what its descriptor says.
  *
- * Work: one thread of its own decompresses each blob (gzip, zstd, or none,
- * told by its first bytes, which the stream reader already checked against
- * the media type) and hashes the result, while the caller writes the blob.
- * gzip members up to 1 MiB uncompressed (what oci-layer writes) go through
- * libdeflate, anything else through zlib; zstd through libzstd.  Every
- * blob is decompressed, whether or not a layer names it: a base image's
- * layers pass before the index that says which ones the image uses.  A
- * blob that is not gzip or zstd data is its own uncompressed content
- * (diff_id = digest), which costs nothing.
+ * Work: two threads of its own, one decompressing each blob (gzip, zstd,
+ * or none, told by its first bytes, which the stream reader already
+ * checked against the media type), one hashing what it gives, in order,
+ * while the caller writes the blob; each runs at its own speed, so the
+ * check keeps pace with a stream up to the slower of the two (on one
+ * thread, it took the sum).  gzip members up to 1 MiB uncompressed (what
+ * oci-layer writes) go through libdeflate, anything else through the
+ * gunzip module; zstd through libzstd.  Every blob is decompressed,
+ * whether or not a layer names it: a base image's layers pass before the
+ * index that says which ones the image uses.  A blob that is not gzip or
+ * zstd data is its own uncompressed content (diff_id = digest), which
+ * costs nothing.
  *
- * Memory: a ring of bounded buffers between the caller and the thread, the
- * decoders' state (4.3 MiB of gzip input and 1 MiB of output, zlib's
- * 32 KiB window, a zstd window of at most 128 MiB as the tar reader
- * allows), and about 130 bytes per blob seen.
+ * Memory: a ring of bounded buffers between the caller and the decoder
+ * (2 MiB), another between the decoder and the hasher (4 MiB), the
+ * decoders' state (4.3 MiB of gzip input, the gunzip window, a zstd
+ * window of at most 128 MiB as the tar reader allows), and about 130
+ * bytes per blob seen.
  */
 #ifndef OCISTREAM_LAYERCHECK_H
 #define OCISTREAM_LAYERCHECK_H

@@ -2,12 +2,18 @@
 /*
  * Layer blobs against their diff_ids: see ocistream/layercheck.h.
  *
- * The caller fills fixed-size slots of a ring and hands each over when it
- * is full or its blob ends; the thread takes them in order, decompresses
- * and hashes, and records one result per blob (its uncompressed digest
- * and size, or why it could not be decompressed).  Nothing is compared
- * until finish: a blob's result may be asked for long after it passed (a
- * base image's layers are named at the end of its archive).
+ * Two threads, two rings.  The caller fills fixed-size slots of the input
+ * ring and hands each over when it is full or its blob ends; the decoder
+ * takes them in order and decompresses into the buffers of the output
+ * ring; the hasher hashes those in order and records one result per blob
+ * (its uncompressed digest and size, or why it could not be
+ * decompressed), told by a last buffer that marks the blob's end.  One
+ * thread doing both fell behind a stream that came faster than it could
+ * inflate and hash one after the other (oci-pack on a stream read from a
+ * file, oci-layer on more cores): split, each part runs at its own speed.
+ * Nothing is compared until finish: a blob's result may be asked for long
+ * after it passed (a base image's layers are named at the end of its
+ * archive).
  *
  * gzip: oci-layer writes one gzip member per MiB of tar, so the fast path
  * gathers whole members and inflates each one in a single libdeflate call
@@ -44,8 +50,10 @@
 
 #define SLOT_SIZE (256 * 1024)
 #define N_SLOTS 8
-/* an oci-layer gzip member holds 1 MiB of tar */
+/* an oci-layer gzip member holds 1 MiB of tar: an output buffer takes one */
 #define GOUT_CAP (1024 * 1024)
+/* output buffers: one filled, the others hashed or waiting */
+#define N_OUT 4
 /* more than a 1 MiB member can compress to (libdeflate's bound is a few
  * hundred bytes over): with this much buffered, a member is whole */
 #define GIN_WHOLE (GOUT_CAP + 64 * 1024)
@@ -60,10 +68,32 @@
 /* 128 MiB, as the tar reader allows (libzstd's default limit) */
 #define ZSTD_WINDOW_LOG_MAX 27
 
+/* n buffers handed from one thread to the next, in order */
+struct ring {
+	pthread_mutex_t mu;
+	pthread_cond_t work, space;
+	size_t n, tail, count;		/* handed over: tail .. tail+count-1 */
+	int closing;
+	/* the filling side's */
+	int filling;
+	size_t fill;			/* the buffer being filled */
+};
+
 struct slot {
 	unsigned char *data;
 	size_t len;
 	int end;			/* the blob ends with this slot */
+	char digest[OCIS_DIGEST_STR_SIZE];
+};
+
+/* Decompressed bytes for the hasher, or (end) the blob's end. */
+struct outbuf {
+	unsigned char *data;		/* GOUT_CAP bytes */
+	size_t len;
+	int end;
+	int plain;			/* end: not compressed, its own content */
+	uint64_t usize;			/* end: the blob's uncompressed size */
+	char *why;			/* end: could not be decompressed: why */
 	char digest[OCIS_DIGEST_STR_SIZE];
 };
 
@@ -85,44 +115,126 @@ struct expect {
 enum codec { K_UNKNOWN, K_PLAIN, K_GZIP, K_ZSTD };
 
 struct ocis_layercheck {
-	pthread_t thread;
-	int started;
-	pthread_mutex_t mu;
-	pthread_cond_t work, space;
+	pthread_t thread, hasher;
+	int started, hasher_started;
+	struct ring in, outr;
 	struct slot slots[N_SLOTS];
-	size_t tail, count;		/* handed-over slots: tail .. tail+count-1 */
-	int closing;
+	struct outbuf outs[N_OUT];
 
 	/* caller side */
-	int filling;
-	size_t fill;			/* the slot being filled */
 	struct expect *expects;
 	size_t n_expects, cap_expects;
 
-	/* thread side */
-	char *fail;			/* the thread could not go on (out of memory) */
-	struct result *results;
-	size_t n_results, cap_results;
-	struct ocis__digest_index result_index;
+	/* decoder side */
+	char *fail;			/* the decoder could not go on (out of memory) */
 	enum codec codec;
 	uint64_t usize;
 	char *why;
-	struct ocis_hash hash;
-	int hash_live;
 	/* gzip */
 	struct libdeflate_decompressor *ld;
-	unsigned char *gin, *gout;
+	unsigned char *gin;
 	size_t gin_pos, gin_len;	/* the bytes not inflated yet: [pos, len) */
 	int gz_stream;			/* gunzip for the rest of the blob */
 	int gz_between;			/* gunzip: a member ended, the next one not begun */
 	struct ocis_gunzip *gz;
 	/* zstd */
 	ZSTD_DCtx *zd;
-	unsigned char *zout;
 	size_t zs_hint;			/* 0: between frames */
+
+	/* hasher side */
+	char *hfail;			/* the hasher could not go on (out of memory) */
+	struct ocis_hash hash;
+	int hash_live;
+	struct result *results;
+	size_t n_results, cap_results;
+	struct ocis__digest_index result_index;
 };
 
-/* --- the thread ----------------------------------------------------------- */
+/* --- the rings -------------------------------------------------------------- */
+
+static void
+ring_init(struct ring *r, size_t n)
+{
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->work, NULL);
+	pthread_cond_init(&r->space, NULL);
+	r->n = n;
+}
+
+static void
+ring_destroy(struct ring *r)
+{
+	pthread_mutex_destroy(&r->mu);
+	pthread_cond_destroy(&r->work);
+	pthread_cond_destroy(&r->space);
+}
+
+/* The buffer being filled, the next free one (waiting while every one is
+ * handed over) when none is: *fresh says so. */
+static size_t
+ring_to_fill(struct ring *r, int *fresh)
+{
+	*fresh = !r->filling;
+	if (r->filling)
+		return r->fill;
+	pthread_mutex_lock(&r->mu);
+	while (r->count == r->n)
+		pthread_cond_wait(&r->space, &r->mu);
+	r->fill = (r->tail + r->count) % r->n;
+	pthread_mutex_unlock(&r->mu);
+	r->filling = 1;
+	return r->fill;
+}
+
+/* The buffer being filled is handed over. */
+static void
+ring_put(struct ring *r)
+{
+	pthread_mutex_lock(&r->mu);
+	r->count++;
+	pthread_cond_signal(&r->work);
+	pthread_mutex_unlock(&r->mu);
+	r->filling = 0;
+}
+
+/* The oldest buffer handed over, waiting for one; 0 once the ring is
+ * closed and empty. */
+static int
+ring_take(struct ring *r, size_t *i)
+{
+	int got;
+
+	pthread_mutex_lock(&r->mu);
+	while (r->count == 0 && !r->closing)
+		pthread_cond_wait(&r->work, &r->mu);
+	got = r->count > 0;
+	*i = r->tail;
+	pthread_mutex_unlock(&r->mu);
+	return got;
+}
+
+/* The buffer ring_take gave is free again. */
+static void
+ring_done(struct ring *r)
+{
+	pthread_mutex_lock(&r->mu);
+	r->tail = (r->tail + 1) % r->n;
+	r->count--;
+	pthread_cond_signal(&r->space);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* Nothing more will be handed over. */
+static void
+ring_close(struct ring *r)
+{
+	pthread_mutex_lock(&r->mu);
+	r->closing = 1;
+	pthread_cond_signal(&r->work);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* --- the decoder ---------------------------------------------------------- */
 
 /* The blob's error (the first one counts). */
 static void
@@ -141,11 +253,29 @@ blob_fail(struct ocis_layercheck *c, const char *fmt, ...)
 		c->fail = strdup("out of memory");
 }
 
-static void
-out(struct ocis_layercheck *c, const unsigned char *p, size_t n)
+/* The output buffer to decompress into (GOUT_CAP bytes), waiting while
+ * the hasher has them all. */
+static struct outbuf *
+out_buf(struct ocis_layercheck *c)
 {
-	ocis_hash_update(&c->hash, p, n);
+	int fresh;
+	struct outbuf *o = &c->outs[ring_to_fill(&c->outr, &fresh)];
+
+	if (fresh)
+		o->end = 0;
+	return o;
+}
+
+/* n bytes were decompressed into out_buf: to the hasher (none: the
+ * buffer stays). */
+static void
+out(struct ocis_layercheck *c, size_t n)
+{
+	if (n == 0)
+		return;
+	c->outs[c->outr.fill].len = n;
 	c->usize += n;
+	ring_put(&c->outr);
 }
 
 static void
@@ -166,8 +296,9 @@ stream_feed(struct ocis_layercheck *c, const unsigned char *p, size_t n)
 			ocis_gunzip_reset(c->gz);
 			c->gz_between = 0;
 		}
-		st = ocis_gunzip_inflate(c->gz, p, n, &used, c->gout, GOUT_CAP, &k, &why);
-		out(c, c->gout, k);
+		st = ocis_gunzip_inflate(c->gz, p, n, &used, out_buf(c)->data, GOUT_CAP, &k,
+					 &why);
+		out(c, k);
 		p += used;
 		n -= used;
 		if (st == OCIS_GUNZIP_ERROR)
@@ -211,9 +342,10 @@ gz_fast(struct ocis_layercheck *c, int final)
 		r = LIBDEFLATE_BAD_DATA;
 		if (c->gin_len - pos < 4 || !(c->gin[pos + 3] & GZ_FHCRC))
 			r = libdeflate_gzip_decompress_ex(c->ld, c->gin + pos, c->gin_len - pos,
-							  c->gout, GOUT_CAP, &in_used, &out_n);
+							  out_buf(c)->data, GOUT_CAP, &in_used,
+							  &out_n);
 		if (r == LIBDEFLATE_SUCCESS) {
-			out(c, c->gout, out_n);
+			out(c, out_n);
 			pos += in_used;
 			continue;
 		}
@@ -269,7 +401,7 @@ zs_data(struct ocis_layercheck *c, const unsigned char *p, size_t n)
 	do {
 		size_t r;
 
-		o.dst = c->zout;
+		o.dst = out_buf(c)->data;
 		o.size = ZOUT_SIZE;
 		o.pos = 0;
 		r = ZSTD_decompressStream(c->zd, &o, &in);
@@ -281,7 +413,7 @@ zs_data(struct ocis_layercheck *c, const unsigned char *p, size_t n)
 				blob_fail(c, "its zstd data is damaged (%s)", ZSTD_getErrorName(r));
 			return;
 		}
-		out(c, c->zout, o.pos);
+		out(c, o.pos);
 		c->zs_hint = r;
 		/* a full buffer may hold back more of the frame, unless the
 		 * frame ended with it (0): called again without input, libzstd
@@ -296,15 +428,9 @@ zs_data(struct ocis_layercheck *c, const unsigned char *p, size_t n)
 static int
 blob_start(struct ocis_layercheck *c, const unsigned char *p, size_t n)
 {
-	ocis_error_t *e = NULL;
-
 	c->usize = 0;
 	free(c->why);
 	c->why = NULL;
-	if (ocis_hash_reset(&c->hash, &e) < 0) {
-		ocis_error_free(&e);
-		return -1;
-	}
 	if (n >= 2 && p[0] == 0x1f && p[1] == 0x8b) {
 		c->codec = K_GZIP;
 		c->gin_pos = c->gin_len = 0;
@@ -312,8 +438,6 @@ blob_start(struct ocis_layercheck *c, const unsigned char *p, size_t n)
 		if (c->ld == NULL && (c->ld = libdeflate_alloc_decompressor()) == NULL)
 			return -1;
 		if (c->gin == NULL && (c->gin = malloc(GIN_CAP)) == NULL)
-			return -1;
-		if (c->gout == NULL && (c->gout = malloc(GOUT_CAP)) == NULL)
 			return -1;
 	} else if (n >= 4 && p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f && p[3] == 0xfd) {
 		c->codec = K_ZSTD;
@@ -325,8 +449,6 @@ blob_start(struct ocis_layercheck *c, const unsigned char *p, size_t n)
 		} else {
 			ZSTD_DCtx_reset(c->zd, ZSTD_reset_session_only);
 		}
-		if (c->zout == NULL && (c->zout = malloc(ZOUT_SIZE)) == NULL)
-			return -1;
 		c->zs_hint = 0;
 	} else {
 		c->codec = K_PLAIN;
@@ -334,45 +456,26 @@ blob_start(struct ocis_layercheck *c, const unsigned char *p, size_t n)
 	return 0;
 }
 
-static int
+/* The blob ends: its size and its error, if any, to the hasher. */
+static void
 blob_end(struct ocis_layercheck *c, const char *digest)
 {
-	struct result *r;
-	ocis_error_t *e = NULL;
-	char diff[OCIS_DIGEST_STR_SIZE];
+	struct outbuf *o;
 
 	if (c->codec == K_GZIP)
 		gz_end(c);
 	else if (c->codec == K_ZSTD && c->why == NULL && c->zs_hint != 0)
 		blob_fail(c, "its zstd data is truncated");
-	if (ocis__grow((void **)&c->results, &c->cap_results, c->n_results + 1,
-		       sizeof(*c->results), &e) < 0) {
-		ocis_error_free(&e);
-		return -1;
-	}
-	r = &c->results[c->n_results];
-	memset(r, 0, sizeof(*r));
-	memcpy(r->digest, digest, sizeof(r->digest));
-	r->usize = c->usize;
-	if (c->why) {
-		r->why = c->why;
-		c->why = NULL;
-	} else if (c->codec != K_PLAIN) {
-		if (ocis_hash_final(&c->hash, diff, &e) < 0 || (r->diff_id = strdup(diff)) == NULL) {
-			ocis_error_free(&e);
-			return -1;
-		}
-	}
-	if (ocis__dix_add(&c->result_index, c->results, sizeof(*c->results), c->n_results,
-			  &e) < 0) {
-		ocis_error_free(&e);
-		free(r->diff_id);
-		free(r->why);
-		return -1;
-	}
-	c->n_results++;
+	o = out_buf(c);
+	o->len = 0;
+	o->end = 1;
+	o->plain = c->codec == K_PLAIN;
+	o->usize = c->usize;
+	o->why = c->why;
+	c->why = NULL;
+	memcpy(o->digest, digest, sizeof(o->digest));
+	ring_put(&c->outr);
 	c->codec = K_UNKNOWN;
-	return 0;
 }
 
 static int
@@ -395,32 +498,84 @@ take_slot(struct ocis_layercheck *c, struct slot *s)
 			break;
 		}
 	}
-	return s->end ? blob_end(c, s->digest) : 0;
+	if (s->end)
+		blob_end(c, s->digest);
+	return 0;
 }
 
 static void *
 thread_main(void *arg)
 {
 	struct ocis_layercheck *c = arg;
+	size_t i;
 
-	pthread_mutex_lock(&c->mu);
-	for (;;) {
-		struct slot *s;
-
-		while (c->count == 0 && !c->closing)
-			pthread_cond_wait(&c->work, &c->mu);
-		if (c->count == 0)
-			break;
-		s = &c->slots[c->tail];
-		pthread_mutex_unlock(&c->mu);
-		if (c->fail == NULL && take_slot(c, s) < 0 && c->fail == NULL)
+	while (ring_take(&c->in, &i)) {
+		if (c->fail == NULL && take_slot(c, &c->slots[i]) < 0 && c->fail == NULL)
 			c->fail = strdup("out of memory");
-		pthread_mutex_lock(&c->mu);
-		c->tail = (c->tail + 1) % N_SLOTS;
-		c->count--;
-		pthread_cond_signal(&c->space);
+		ring_done(&c->in);
 	}
-	pthread_mutex_unlock(&c->mu);
+	ring_close(&c->outr);
+	return NULL;
+}
+
+/* --- the hasher ----------------------------------------------------------- */
+
+/* The blob o ends: its result. */
+static int
+record(struct ocis_layercheck *c, struct outbuf *o)
+{
+	struct result *r;
+	ocis_error_t *e = NULL;
+	char diff[OCIS_DIGEST_STR_SIZE];
+
+	if (ocis__grow((void **)&c->results, &c->cap_results, c->n_results + 1,
+		       sizeof(*c->results), &e) < 0)
+		goto fail;
+	r = &c->results[c->n_results];
+	memset(r, 0, sizeof(*r));
+	memcpy(r->digest, o->digest, sizeof(r->digest));
+	r->usize = o->usize;
+	if (o->why) {
+		r->why = o->why;
+		o->why = NULL;
+	} else if (!o->plain) {
+		if (ocis_hash_final(&c->hash, diff, &e) < 0 || (r->diff_id = strdup(diff)) == NULL)
+			goto fail;
+	}
+	if (ocis__dix_add(&c->result_index, c->results, sizeof(*c->results), c->n_results,
+			  &e) < 0) {
+		free(r->diff_id);
+		free(r->why);
+		goto fail;
+	}
+	c->n_results++;
+	/* the next blob's hash starts from nothing, whatever this one was */
+	if (ocis_hash_reset(&c->hash, &e) < 0)
+		goto fail;
+	return 0;
+fail:
+	ocis_error_free(&e);
+	return -1;
+}
+
+static void *
+hasher_main(void *arg)
+{
+	struct ocis_layercheck *c = arg;
+	size_t i;
+
+	while (ring_take(&c->outr, &i)) {
+		struct outbuf *o = &c->outs[i];
+
+		if (c->hfail == NULL) {
+			ocis_hash_update(&c->hash, o->data, o->len);
+			if (o->end && record(c, o) < 0 && c->hfail == NULL)
+				c->hfail = strdup("out of memory");
+		}
+		free(o->why);
+		o->why = NULL;
+		ring_done(&c->outr);
+	}
 	return NULL;
 }
 
@@ -431,39 +586,46 @@ ocis_layercheck_new(struct ocis_layercheck **out, ocis_error_t **err)
 {
 	struct ocis_layercheck *c = calloc(1, sizeof(*c));
 	size_t i;
-	int r;
 
 	*out = NULL;
 	if (c == NULL)
 		return ocis_error_oom(err);
-	pthread_mutex_init(&c->mu, NULL);
-	pthread_cond_init(&c->work, NULL);
-	pthread_cond_init(&c->space, NULL);
+	ring_init(&c->in, N_SLOTS);
+	ring_init(&c->outr, N_OUT);
 	*out = c;
 	for (i = 0; i < N_SLOTS; i++)
 		if ((c->slots[i].data = malloc(SLOT_SIZE)) == NULL)
 			return ocis_error_oom(err);
+	for (i = 0; i < N_OUT; i++)
+		if ((c->outs[i].data = malloc(GOUT_CAP)) == NULL)
+			return ocis_error_oom(err);
 	if (ocis_hash_init(&c->hash, err) < 0)
 		return -1;
 	c->hash_live = 1;
-	if ((r = pthread_create(&c->thread, NULL, thread_main, c)) != 0)
-		return ocis_error_set(err, r, "cannot start the layer check thread");
+	if (ocis__thread_start(&c->hasher, hasher_main, c, err) < 0)
+		return ocis_error_wrap(err, "cannot start the layer check's hasher");
+	c->hasher_started = 1;
+	if (ocis__thread_start(&c->thread, thread_main, c, err) < 0)
+		return ocis_error_wrap(err, "cannot start the layer check's decoder");
 	c->started = 1;
 	return 0;
 }
 
-/* Stop the thread once it has taken every slot handed over. */
+/* Stop the threads once they have taken every buffer handed over (the
+ * decoder closes the hasher's ring when it ends). */
 static void
 stop(struct ocis_layercheck *c)
 {
-	if (!c->started)
-		return;
-	pthread_mutex_lock(&c->mu);
-	c->closing = 1;
-	pthread_cond_signal(&c->work);
-	pthread_mutex_unlock(&c->mu);
-	pthread_join(c->thread, NULL);
-	c->started = 0;
+	if (c->started) {
+		ring_close(&c->in);
+		pthread_join(c->thread, NULL);
+		c->started = 0;
+	}
+	if (c->hasher_started) {
+		ring_close(&c->outr);
+		pthread_join(c->hasher, NULL);
+		c->hasher_started = 0;
+	}
 }
 
 void
@@ -476,6 +638,10 @@ ocis_layercheck_free(struct ocis_layercheck *c)
 	stop(c);
 	for (i = 0; i < N_SLOTS; i++)
 		free(c->slots[i].data);
+	for (i = 0; i < N_OUT; i++) {
+		free(c->outs[i].data);
+		free(c->outs[i].why);
+	}
 	for (i = 0; i < c->n_results; i++) {
 		free(c->results[i].diff_id);
 		free(c->results[i].why);
@@ -484,19 +650,17 @@ ocis_layercheck_free(struct ocis_layercheck *c)
 	free(c->result_index.slots);
 	free(c->expects);
 	free(c->fail);
+	free(c->hfail);
 	free(c->why);
 	if (c->hash_live)
 		ocis_hash_release(&c->hash);
 	if (c->ld)
 		libdeflate_free_decompressor(c->ld);
 	free(c->gin);
-	free(c->gout);
 	ocis_gunzip_free(c->gz);
 	ZSTD_freeDCtx(c->zd);
-	free(c->zout);
-	pthread_mutex_destroy(&c->mu);
-	pthread_cond_destroy(&c->work);
-	pthread_cond_destroy(&c->space);
+	ring_destroy(&c->in);
+	ring_destroy(&c->outr);
 	free(c);
 }
 
@@ -504,27 +668,14 @@ ocis_layercheck_free(struct ocis_layercheck *c)
 static struct slot *
 filling(struct ocis_layercheck *c)
 {
-	if (!c->filling) {
-		pthread_mutex_lock(&c->mu);
-		while (c->count == N_SLOTS)
-			pthread_cond_wait(&c->space, &c->mu);
-		c->fill = (c->tail + c->count) % N_SLOTS;
-		pthread_mutex_unlock(&c->mu);
-		c->slots[c->fill].len = 0;
-		c->slots[c->fill].end = 0;
-		c->filling = 1;
-	}
-	return &c->slots[c->fill];
-}
+	int fresh;
+	struct slot *s = &c->slots[ring_to_fill(&c->in, &fresh)];
 
-static void
-hand_over(struct ocis_layercheck *c)
-{
-	pthread_mutex_lock(&c->mu);
-	c->count++;
-	pthread_cond_signal(&c->work);
-	pthread_mutex_unlock(&c->mu);
-	c->filling = 0;
+	if (fresh) {
+		s->len = 0;
+		s->end = 0;
+	}
+	return s;
 }
 
 int
@@ -543,7 +694,7 @@ ocis_layercheck_feed(struct ocis_layercheck *c, const void *data, size_t len,
 		p += k;
 		len -= k;
 		if (s->len == SLOT_SIZE)
-			hand_over(c);
+			ring_put(&c->in);
 	}
 	return 0;
 }
@@ -556,7 +707,7 @@ ocis_layercheck_end_blob(struct ocis_layercheck *c, const char *digest, ocis_err
 	(void)err;
 	s->end = 1;
 	snprintf(s->digest, sizeof(s->digest), "%s", digest);
-	hand_over(c);
+	ring_put(&c->in);
 	return 0;
 }
 
@@ -583,8 +734,9 @@ ocis_layercheck_finish(struct ocis_layercheck *c, ocis_error_t **err)
 	size_t i;
 
 	stop(c);
-	if (c->fail)
-		return ocis_error_set(err, 0, "checking the layers: %s", c->fail);
+	if (c->fail || c->hfail)
+		return ocis_error_set(err, 0, "checking the layers: %s",
+				      c->fail ? c->fail : c->hfail);
 	for (i = 0; i < c->n_expects; i++) {
 		const struct expect *x = &c->expects[i];
 		const struct result *r = ocis__dix_find(&c->result_index, c->results,

@@ -336,6 +336,66 @@ test_damaged(void)
 	return 0;
 }
 
+/* Feed a blob in pieces of 4097 bytes (across the 256 KiB slots) and end
+ * it; its digest in digest. */
+static void
+feed_blob(struct ocis_layercheck *c, const struct buf *b, char *digest)
+{
+	size_t off;
+
+	for (off = 0; off < b->len; off += 4097)
+		ocis_layercheck_feed(c, b->p + off, b->len - off < 4097 ? b->len - off : 4097, NULL);
+	ocis_hash_buffer(b->p, b->len, digest, NULL);
+	ocis_layercheck_end_blob(c, digest, NULL);
+}
+
+/* The hasher takes each blob's end from the decoder: a blob cut after
+ * megabytes of output (hashed already) must not leak into the next
+ * blob's diffID, and each blob keeps its own size and error, whatever
+ * came before it. */
+static int
+test_blob_after_damaged_one(void)
+{
+	struct buf cut = zstd_of(data, DATA_LEN, DATA_LEN), g = gzip_of(data, DATA_LEN, 1024 * 1024);
+	struct buf z = zstd_of(data, DATA_LEN, 1000000), plain = { data, 100, 100 };
+	struct ocis_layer_desc d[4];
+	struct ocis_layercheck *c = NULL;
+	ocis_error_t *err = NULL;
+	int i, round;
+
+	cut.len = cut.len * 2 / 3;
+	for (round = 0; round < 2; round++) {
+		memset(d, 0, sizeof(d));
+		TAP_CHECK(ocis_layercheck_new(&c, &err) == 0);
+		feed_blob(c, &cut, d[0].digest);
+		feed_blob(c, &g, d[1].digest);
+		feed_blob(c, &plain, d[2].digest);
+		feed_blob(c, &z, d[3].digest);
+		for (i = 0; i < 4; i++) {
+			memcpy(d[i].diff_id, i == 2 ? d[2].digest : data_diff, sizeof(data_diff));
+			d[i].uncompressed_size = i == 2 ? 100 : DATA_LEN;
+		}
+		/* the three good ones; then the cut one too */
+		for (i = 1; i < 4; i++)
+			TAP_CHECK(ocis_layercheck_expect(c, &d[i], (size_t)i + 1, &err) == 0);
+		if (round == 1)
+			TAP_CHECK(ocis_layercheck_expect(c, &d[0], 1, &err) == 0);
+		if (round == 0) {
+			TAP_CHECK(ocis_layercheck_finish(c, &err) == 0);
+		} else {
+			TAP_CHECK(ocis_layercheck_finish(c, &err) < 0);
+			TAP_CHECK(strstr(err->msg, "layer 1 (sha256:") != NULL);
+			TAP_CHECK(strstr(err->msg, "its zstd data is truncated") != NULL);
+			ocis_error_free(&err);
+		}
+		ocis_layercheck_free(c);
+	}
+	free(cut.p);
+	free(g.p);
+	free(z.p);
+	return 0;
+}
+
 /* Blobs of a base image: several, named later in another order; a blob
  * that is not a layer may be anything. */
 static int
@@ -399,7 +459,7 @@ main(void)
 		data[i] = (x >> 16) % 7 == 0 ? (unsigned char)(x >> 8) : (unsigned char)"layer "[i % 6];
 	}
 	ocis_hash_buffer(data, DATA_LEN, data_diff, NULL);
-	TAP_PLAN(9);
+	TAP_PLAN(10);
 	TAP_RUN(test_gzip_members);
 	TAP_RUN(test_gzip_buffer_refills);
 	TAP_RUN(test_gzip_header_fields);
@@ -409,6 +469,7 @@ main(void)
 	TAP_RUN(test_mismatch);
 	TAP_RUN(test_damaged);
 	TAP_RUN(test_blobs_then_layers);
+	TAP_RUN(test_blob_after_damaged_one);
 	free(data);
 	return tap_done();
 }
