@@ -24,7 +24,10 @@
  * - a pax global header that would change the entries after it (anything
  *   but comment, atime, ctime, charset, hdrcharset) is an error:
  *   libarchive ignores it, GNU tar and Python apply it.
- * The last two need the raw headers: for plain, gzip and zstd input.
+ * - a pax record or ustar numeric field that tar readers read differently
+ *   (junk after the digits, Python's float notation, out of the 64-bit
+ *   range, an empty value) is an error.
+ * These need the raw headers, which the reader keeps (see tarin.c).
  *
  * A layer blob of an image (opts.layer_blob) is read with the leniency
  * layers need: empty is an empty layer, the end marker is optional and

@@ -54,6 +54,17 @@ int ocis__tar_checksum_ok(const unsigned char h[OCIS_BLOCK]);
  * headers libarchive walked.  -1 / 0 when negative, too large or wrong. */
 int ocis__tar_num_lax(const unsigned char *p, size_t width, uint64_t *out);
 int ocis__tar_checksum_lax(const unsigned char *h);
+/* A numeric field of a rootfs tar's entry header, read only when every
+ * reader reads it alike: base-256 (two's complement, as GNU tar writes a
+ * negative time) within int64, or blanks, octal digits, blanks up to the
+ * first NUL or the field's end (no digit is 0).  -1 otherwise: libarchive
+ * reads the digits before a stray byte and clamps what overflows, GNU tar
+ * refuses both, Python's tarfile takes the header for the archive's end. */
+int ocis__tar_num_strict(const unsigned char *p, size_t width, int64_t *out);
+/* The first numeric field of entry header h (the entry's own, not an
+ * extension header) that ocis__tar_num_strict() refuses, or a mode
+ * outside the octal field's range: its name, or NULL. */
+const char *ocis__tar_fields_bad(const unsigned char h[OCIS_BLOCK]);
 /* 1 when the block is all zeros. */
 int ocis__block_is_zero(const unsigned char *b);
 

@@ -169,3 +169,61 @@ ocis__tar_checksum_lax(const unsigned char *h)
 	}
 	return stored == usum || (int64_t)stored == ssum;
 }
+
+int
+ocis__tar_num_strict(const unsigned char *p, size_t width, int64_t *out)
+{
+	uint64_t v;
+	size_t i = 0, end;
+
+	if (p[0] & 0x80) {
+		/* the bits after the marker are a two's complement number:
+		 * every byte beyond the last 8 only repeats its sign */
+		unsigned char ext = (p[0] & 0x40) ? 0xff : 0;
+		unsigned char c = (unsigned char)((p[0] & 0x7f) | (ext & 0x80));
+
+		for (; width - i > 8; c = p[++i])
+			if (c != ext)
+				return -1;
+		if ((c ^ ext) & 0x80)
+			return -1;
+		for (v = ext ? UINT64_MAX : 0;; c = p[i]) {
+			v = (v << 8) | c;
+			if (++i == width)
+				break;
+		}
+		*out = (int64_t)v;
+		return 0;
+	}
+	for (end = 0; end < width && p[end] != 0; end++)
+		;
+	while (i < end && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	for (v = 0; i < end && p[i] >= '0' && p[i] <= '7'; i++)
+		v = (v << 3) | (uint64_t)(p[i] - '0');	/* 12 digits: 36 bits */
+	while (i < end && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	if (i != end)
+		return -1;
+	*out = (int64_t)v;
+	return 0;
+}
+
+const char *
+ocis__tar_fields_bad(const unsigned char h[OCIS_BLOCK])
+{
+	static const struct { const char *name; size_t off, width; } f[] = {
+		{ "mode", TH_MODE, 8 }, { "uid", TH_UID, 8 }, { "gid", TH_GID, 8 },
+		{ "size", TH_SIZE, 12 }, { "mtime", TH_MTIME, 12 },
+		{ "devmajor", TH_DEVMAJOR, 8 }, { "devminor", TH_DEVMINOR, 8 },
+	};
+	/* the device fields count for devices only (v7 has none) */
+	size_t i, n = h[TH_TYPE] == '3' || h[TH_TYPE] == '4' ? 7 : 5;
+	int64_t v;
+
+	for (i = 0; i < n; i++)
+		if (ocis__tar_num_strict(h + f[i].off, f[i].width, &v) < 0 ||
+		    (f[i].off == TH_MODE && (v < 0 || v > 07777777)))
+			return f[i].name;
+	return NULL;
+}

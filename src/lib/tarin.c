@@ -175,6 +175,7 @@ struct raw_info {
 	int linkpath_ascii;		/* the last "linkpath" record is ASCII */
 	char type;			/* the entry's own typeflag */
 	char global_key[64];		/* a pax global record that would change entries */
+	char bad[192];			/* what the readers read differently, or "" */
 };
 
 static int
@@ -198,6 +199,43 @@ raw_value(const unsigned char *val, size_t vlen)
 	return v;
 }
 
+/* Why a record of an entry's pax header is one that tar readers read
+ * differently, or NULL.  libarchive reads the digits before a stray byte
+ * ("uid=12abc" is 12, Python's float notation "mtime=1e+16" is 1 s),
+ * clamps what overflows, takes an empty value (or an xattr without a
+ * name) for no record; GNU tar refuses most of these, Go refuses them,
+ * Python reads some as 0 and "1e+16" as a float. */
+static const char *
+record_bad(const unsigned char *key, size_t klen, const unsigned char *val, size_t vlen)
+{
+	int time = key_is(key, klen, "mtime");
+	size_t i, d0;
+	uint64_t v = 0;
+
+	if (time || key_is(key, klen, "uid") || key_is(key, klen, "gid") ||
+	    key_is(key, klen, "size") || key_is(key, klen, "SCHILY.devmajor") ||
+	    key_is(key, klen, "SCHILY.devminor")) {
+		i = d0 = time && vlen > 0 && val[0] == '-';
+		for (; i < vlen && val[i] >= '0' && val[i] <= '9'; i++) {
+			unsigned d = (unsigned)(val[i] - '0');
+			if (v > ((uint64_t)INT64_MAX - d) / 10)
+				return "out of range";
+			v = v * 10 + d;
+		}
+		if (vlen == 0)
+			return "empty";
+		if (i > d0 && time && i < vlen && val[i] == '.')
+			for (i++; i < vlen && val[i] >= '0' && val[i] <= '9'; i++)
+				;
+		return i == d0 || i != vlen ? "not a decimal number" : NULL;
+	}
+	if ((key_is(key, klen, "path") || key_is(key, klen, "linkpath")) && vlen == 0)
+		return "empty";
+	if (key_is(key, klen, "SCHILY.xattr.") || key_is(key, klen, "LIBARCHIVE.xattr."))
+		return "an xattr without a name";
+	return NULL;
+}
+
 /* The records of one pax header body ('x' or 'g') into *ri: -1 out of memory. */
 static int
 raw_records(struct raw_info *ri, char type, const unsigned char *p, size_t len)
@@ -206,6 +244,17 @@ raw_records(struct raw_info *ri, char type, const unsigned char *p, size_t len)
 	size_t klen, vlen, pos = 0;
 
 	while (pax_record(p, len, &pos, &key, &klen, &val, &vlen)) {
+		const char *why;
+
+		if (type != 'g' && ri->bad[0] == 0 &&
+		    (why = record_bad(key, klen, val, vlen)) != NULL) {
+			char v[41], s1[41];
+			snprintf(v, sizeof(v), "%.*s", (int)(vlen < 40 ? vlen : 40),
+				 (const char *)val);
+			snprintf(ri->bad, sizeof(ri->bad), "its pax record '%.*s=%s' is %s",
+				 (int)(klen < 40 ? klen : 40), (const char *)key,
+				 ocis__safe_name(v, s1, sizeof(s1)), why);
+		}
 		if (type == 'g') {
 			/* Records that change no entry are what git archive
 			 * (comment) and the tar programs put there. */
@@ -280,6 +329,7 @@ raw_headers(struct ocis_tarin *t, struct raw_info *ri)
 {
 	unsigned char h[OCIS_BLOCK], *body = NULL;
 	uint64_t off = (uint64_t)archive_read_header_position(t->a), size;
+	int64_t sv;
 	int guard, r = RAW_LOST;
 
 	memset(ri, 0, sizeof(*ri));
@@ -302,12 +352,19 @@ raw_headers(struct ocis_tarin *t, struct raw_info *ri)
 			break;
 		if (strchr("xXgLKVA", h[TH_TYPE]) == NULL || h[TH_TYPE] == 0) {
 			/* the entry's own header: the records seen are its own */
+			const char *field = ocis__tar_fields_bad(h);
+			if (field != NULL && ri->bad[0] == 0)
+				snprintf(ri->bad, sizeof(ri->bad), "its header's %s field is "
+					 "malformed or out of range", field);
 			ri->type = (char)h[TH_TYPE];
 			r = RAW_READ;
 			break;
 		}
 		if (ocis__tar_num_lax(h + TH_SIZE, 12, &size) < 0 || size > NWIN * BUF_SIZE)
 			break;
+		if (ocis__tar_num_strict(h + TH_SIZE, 12, &sv) < 0 && ri->bad[0] == 0)
+			snprintf(ri->bad, sizeof(ri->bad), "the size field of its '%c' header is "
+				 "malformed", h[TH_TYPE]);
 		if (h[TH_TYPE] == 'x' || h[TH_TYPE] == 'X' || h[TH_TYPE] == 'g') {
 			free(body);
 			body = malloc(size ? size : 1);
@@ -385,6 +442,11 @@ fix_entry(struct ocis_tarin *t, struct archive_entry *ae, ocis_error_t **err)
 		ocis_error_set(err, 0, "%s: entry '%s': a pax global header before it sets "
 			       "'%s' for all later entries, which is not supported (only "
 			       "'comment' is)", t->o.what, t->name, ri.global_key);
+		goto out;
+	}
+	if (have_ri == RAW_READ && ri.bad[0]) {
+		ocis_error_set(err, 0, "%s: entry '%s': %s, which tar readers read differently "
+			       "or refuse", t->o.what, t->name, ri.bad);
 		goto out;
 	}
 	if (have_ri == RAW_LOST) {

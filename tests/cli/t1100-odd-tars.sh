@@ -148,6 +148,45 @@ def zero_gap_global(a):
     a.out.write(f.pax([(b"uid", b"4242")], name=b"pax_global_header", typ=b"g"))
     a.entry(b"two", b"2")
 
+# what tar readers read differently: libarchive reads the digits before a
+# stray byte and clamps what overflows, GNU tar and Go refuse, Python
+# reads 0 or stops
+@case
+def pax_uid_junk(a):
+    a.entry(b"f", b"x", [(b"uid", b"12abc")])
+@case
+def pax_gid_sign(a):
+    a.entry(b"f", b"x", [(b"gid", b"+7")])
+@case
+def pax_size_junk(a):
+    a.entry(b"f", b"xy", [(b"size", b"2z")])
+@case
+def pax_mtime_huge(a):
+    a.entry(b"f", b"x", [(b"mtime", b"100000000000000000000")])
+@case
+def pax_uid_empty(a):    # POSIX: the ustar field; Python: 0
+    a.entry(b"f", b"x", [(b"uid", b"")], uid=5)
+@case
+def pax_path_empty(a):   # libarchive: the ustar name; GNU tar: "."
+    a.entry(b"ustar-name", b"x", [(b"path", b"")])
+@case
+def xattr_no_name(a):    # libarchive drops it, GNU tar tries to set it
+    a.entry(b"f", b"x", [(b"SCHILY.xattr.", b"v")])
+@case
+def field_mode_junk(a):  # the first header would not be taken for a tar
+    a.entry(b"a", b"x")
+    a.entry(b"f", b"x", extra=[(100, b"0000755x")])
+@case
+def field_uid_nine(a):
+    a.entry(b"a", b"x")
+    a.entry(b"f", b"x", extra=[(108, b"0000019\0")])
+@case
+def field_mtime_2p70(a): # base-256 beyond 64 bits: libarchive clamps
+    a.entry(b"f", b"x", mtime=2 ** 70, gnu=True)
+@case
+def field_mtime_negative(a):  # base-256 before 1970: read alike
+    a.entry(b"f", b"x", mtime=-86400 * 365, gnu=True)
+
 # what unpacks: the oracle is in the test
 @case
 def limits_ok(a):
@@ -245,6 +284,35 @@ test_expect_success 'a pax global header is found whatever the window: long name
 		lz4 -q -c global-xattr.tar >global-xattr.tar.lz4 &&
 		refused global-xattr.tar.lz4 "sets .SCHILY.xattr.user.g."
 	fi
+'
+
+test_expect_success 'pax records and header fields that tar readers read differently are refused' '
+	refused pax-uid-junk.tar "entry .f.: its pax record .uid=12abc. is not a decimal number" &&
+	refused pax-gid-sign.tar "its pax record .gid=+7. is not a decimal number" &&
+	refused pax-size-junk.tar "its pax record .size=2z. is not a decimal number" &&
+	refused pax-mtime-huge.tar "record .mtime=100000000000000000000. is out of range" &&
+	refused pax-uid-empty.tar "its pax record .uid=. is empty" &&
+	refused pax-path-empty.tar "entry .ustar-name.: its pax record .path=. is empty" &&
+	refused xattr-no-name.tar "record .SCHILY.xattr.=v. is an xattr without a name" &&
+	refused field-mode-junk.tar "entry .f.: its header.s mode field is malformed" &&
+	refused field-uid-nine.tar "entry .f.: its header.s uid field is malformed" &&
+	refused field-mtime-2p70.tar "entry .f.: its header.s mtime field is malformed or out of range" &&
+	# GNU tar refuses them too
+	test_must_fail tar -tf pax-uid-junk.tar >/dev/null 2>&1 &&
+	test_must_fail tar -tf field-mtime-2p70.tar >/dev/null 2>&1 &&
+	layer_of field-mtime-negative.tar neg &&
+	tar_listing --mtime neg.d/blob-1 | grep "	-31536000	-	f\$"
+'
+
+test_expect_success 'Python tarfile: a float mtime in exponent notation is refused, not read as 1 s' '
+	$PYTHON -c "import io, sys, tarfile
+t = tarfile.open(fileobj=sys.stdout.buffer, mode=\"w|\", format=tarfile.PAX_FORMAT)
+i = tarfile.TarInfo(\"f\")
+i.mtime = 1e16
+t.addfile(i, io.BytesIO(b\"\"))
+t.close()" >py-float.tar &&
+	grep -q "mtime=1e+16" py-float.tar &&
+	refused py-float.tar "its pax record .mtime=1e+16. is not a decimal number"
 '
 
 test_expect_success 'megabytes of zero blocks between concatenated archives are still read' '
