@@ -26,7 +26,9 @@
  *   libarchive ignores it, GNU tar and Python apply it.
  * - a pax record or ustar numeric field that tar readers read differently
  *   (junk after the digits, Python's float notation, out of the 64-bit
- *   range, an empty value) is an error.
+ *   range, an empty value) is an error, and so is a hardlink with a size
+ *   whose "data" libarchive would take from the next tar header, where
+ *   GNU tar, Go and Python extract that entry.
  * These need the raw headers, which the reader keeps (see tarin.c).
  *
  * A layer blob of an image (opts.layer_blob) is read with the leniency

@@ -174,6 +174,7 @@ struct raw_info {
 					 * (malloc'ed), or NULL */
 	int linkpath_ascii;		/* the last "linkpath" record is ASCII */
 	char type;			/* the entry's own typeflag */
+	uint64_t data_at;		/* where the entry's data (if any) starts */
 	char global_key[64];		/* a pax global record that would change entries */
 	char bad[192];			/* what the readers read differently, or "" */
 };
@@ -357,6 +358,7 @@ raw_headers(struct ocis_tarin *t, struct raw_info *ri)
 				snprintf(ri->bad, sizeof(ri->bad), "its header's %s field is "
 					 "malformed or out of range", field);
 			ri->type = (char)h[TH_TYPE];
+			ri->data_at = off;
 			r = RAW_READ;
 			break;
 		}
@@ -421,6 +423,40 @@ raw_names(const struct raw_info *ri, struct archive_entry *ae)
 }
 
 /*
+ * A hardlink header whose size field is not 0: in a pax archive
+ * libarchive takes the bytes after it for the link's data (`pax -o
+ * linkdata`), while GNU tar, Go and Python read the next header there
+ * (POSIX.1-1988 had no data for links).  When those bytes are a tar
+ * header, the readers see different entries: libarchive swallowed
+ * whole entries as "data" where the others extract them.  Refused.
+ * The caller never reads a hardlink's data (the target's is the file's),
+ * so its first block may be read here when the window does not hold it
+ * yet; the rest is skipped as usual.  0, or -1 with *err.
+ */
+static int
+link_data_check(struct ocis_tarin *t, struct archive_entry *ae, uint64_t at,
+		ocis_error_t **err)
+{
+	unsigned char b[OCIS_BLOCK];
+	const void *buf;
+	size_t len;
+	la_int64_t o;
+
+	if (archive_entry_hardlink(ae) == NULL || archive_entry_size(ae) <= 0)
+		return 0;
+	while (window_get(t, at, b, OCIS_BLOCK) < 0)
+		if (archive_read_data_block(t->a, &buf, &len, &o) != ARCHIVE_OK)
+			return 0;	/* less than a block of data: no header */
+	if (ocis__block_is_zero(b) || !ocis__tar_checksum_lax(b))
+		return 0;
+	return ocis_error_set(err, 0, "%s: entry '%s': a hardlink whose size field says %" PRId64
+			      " bytes, and a tar header where that data would start: pax "
+			      "readers take the entries after it for the link's data, GNU tar, "
+			      "Go and Python extract them", t->o.what, t->name,
+			      (int64_t)archive_entry_size(ae));
+}
+
+/*
  * libarchive's slips, corrected from the raw headers (ri, when have_ri):
  * - the pax mtime record "-1.75" read as -1 s + 0.75 s, and "-0.25" as
  *   +0.25 s (it negates the whole seconds only, and -0 is 0);
@@ -444,6 +480,8 @@ fix_entry(struct ocis_tarin *t, struct archive_entry *ae, ocis_error_t **err)
 			       "'comment' is)", t->o.what, t->name, ri.global_key);
 		goto out;
 	}
+	if (have_ri == RAW_READ && link_data_check(t, ae, ri.data_at, err) < 0)
+		goto out;
 	if (have_ri == RAW_READ && ri.bad[0]) {
 		ocis_error_set(err, 0, "%s: entry '%s': %s, which tar readers read differently "
 			       "or refuse", t->o.what, t->name, ri.bad);

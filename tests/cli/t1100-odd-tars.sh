@@ -186,6 +186,18 @@ def field_mtime_2p70(a): # base-256 beyond 64 bits: libarchive clamps
 @case
 def field_mtime_negative(a):  # base-256 before 1970: read alike
     a.entry(b"f", b"x", mtime=-86400 * 365, gnu=True)
+@case
+def hardlink_size_pax(a):     # a pax archive: libarchive takes g, k for data
+    a.entry(b"f", b"content", [(b"uid", b"1")])
+    a.entry(b"h", typ=b"1", link=b"f", size=1024)
+    a.entry(b"g", b"after")
+    a.entry(b"k", b"kept")
+@case
+def hardlink_size_gnu(a):     # libarchive ignores the size, as the others
+    a.entry(b"f", b"content", gnu=True)
+    a.entry(b"h", typ=b"1", link=b"f", size=1024, gnu=True)
+    a.entry(b"g", b"after", gnu=True)
+    a.entry(b"k", b"kept", gnu=True)
 
 # what unpacks: the oracle is in the test
 @case
@@ -313,6 +325,16 @@ t.addfile(i, io.BytesIO(b\"\"))
 t.close()" >py-float.tar &&
 	grep -q "mtime=1e+16" py-float.tar &&
 	refused py-float.tar "its pax record .mtime=1e+16. is not a decimal number"
+'
+
+test_expect_success 'a hardlink with a size before more entries: refused where libarchive would swallow them' '
+	refused hardlink-size-pax.tar "entry .h.: a hardlink whose size field says 1024 bytes, and a tar header" &&
+	# GNU tar extracts g and k
+	tar -tf hardlink-size-pax.tar >hs.names && grep -qx k hs.names &&
+	layer_of hardlink-size-gnu.tar hsg &&
+	tar_names hsg.d/blob-1 >hsg.names &&
+	printf "0 f\n1 h\n0 g\n0 k\n" >expect &&
+	test_cmp expect hsg.names
 '
 
 test_expect_success 'megabytes of zero blocks between concatenated archives are still read' '
