@@ -170,14 +170,30 @@ key_is(const unsigned char *key, size_t klen, const char *s)
 struct raw_info {
 	int mtime_neg;			/* the last "mtime" record is negative: 1, 0; -1 none */
 	unsigned char *linkpath;	/* the last "linkpath" record (malloc'ed), or NULL */
-	unsigned char *path;		/* the last "path" record when it is not ASCII
-					 * (malloc'ed), or NULL */
+	unsigned char *names[3];	/* the last "path", "uname", "gname" record
+					 * when it is not ASCII (malloc'ed), or NULL */
 	int linkpath_ascii;		/* the last "linkpath" record is ASCII */
 	char type;			/* the entry's own typeflag */
 	uint64_t data_at;		/* where the entry's data (if any) starts */
 	char global_key[64];		/* a pax global record that would change entries */
 	char bad[192];			/* what the readers read differently, or "" */
 };
+
+/* The records whose non-ASCII values libarchive changes (see raw_names). */
+static const char *const raw_name_keys[3] = { "path", "uname", "gname" };
+
+static void
+raw_free(struct raw_info *ri)
+{
+	unsigned i;
+
+	free(ri->linkpath);
+	ri->linkpath = NULL;
+	for (i = 0; i < 3; i++) {
+		free(ri->names[i]);
+		ri->names[i] = NULL;
+	}
+}
 
 static int
 is_ascii(const unsigned char *p, size_t n)
@@ -272,11 +288,16 @@ raw_records(struct raw_info *ri, char type, const unsigned char *p, size_t len)
 			if ((ri->linkpath = raw_value(val, vlen)) == NULL)
 				return -1;
 			ri->linkpath_ascii = is_ascii(val, vlen);
-		} else if (key_is(key, klen, "path")) {
-			free(ri->path);
-			ri->path = NULL;
-			if (!is_ascii(val, vlen) && (ri->path = raw_value(val, vlen)) == NULL)
-				return -1;
+		} else {
+			for (unsigned i = 0; i < 3; i++) {
+				if (!key_is(key, klen, raw_name_keys[i]))
+					continue;
+				free(ri->names[i]);
+				ri->names[i] = NULL;
+				if (!is_ascii(val, vlen) &&
+				    (ri->names[i] = raw_value(val, vlen)) == NULL)
+					return -1;
+			}
 		}
 	}
 	return 0;
@@ -384,30 +405,34 @@ raw_headers(struct ocis_tarin *t, struct raw_info *ri)
 		off += ocis__tar_span(size);
 	}
 	free(body);
-	if (r != RAW_READ) {
-		free(ri->linkpath);
-		free(ri->path);
-		ri->linkpath = ri->path = NULL;
-	}
+	if (r != RAW_READ)
+		raw_free(ri);
 	return r;
 }
 
 /*
  * The names of the entry as its pax records spell them.  libarchive 3.6
- * turns every UTF-8 pax path and linkpath into Unicode's composed form
- * (NFC) on all systems but macOS, so "cafe" + U+0301 would come out as
- * "caf" U+00E9, a different name (and two names could become one); an
- * ASCII name cannot change, so only the others are put back.  A value
+ * turns every UTF-8 pax path, linkpath, uname and gname into Unicode's
+ * composed form (NFC) on all systems but macOS, so "cafe" + U+0301 would
+ * come out as "caf" U+00E9, a different name (and two names could become
+ * one); an ASCII name cannot change, so only the others are put back.  A value
  * with a NUL byte ends there, as GNU tar reads it (libarchive would stop
  * there too, and normalise what is left).
  */
 static void
 raw_names(const struct raw_info *ri, struct archive_entry *ae)
 {
-	const char *lp = (const char *)ri->linkpath;
+	const char *lp = (const char *)ri->linkpath, *n[3];
+	unsigned i;
 
-	if (ri->path != NULL && strlen((const char *)ri->path) > 0)
-		archive_entry_copy_pathname(ae, (const char *)ri->path);
+	for (i = 0; i < 3; i++)
+		n[i] = ri->names[i] && ri->names[i][0] ? (const char *)ri->names[i] : NULL;
+	if (n[0] != NULL)
+		archive_entry_copy_pathname(ae, n[0]);
+	if (n[1] != NULL)
+		archive_entry_copy_uname(ae, n[1]);
+	if (n[2] != NULL)
+		archive_entry_copy_gname(ae, n[2]);
 	if (lp == NULL || lp[0] == 0)
 		return;
 	/* libarchive 3.6 also drops a pax linkpath when the header's own
@@ -519,10 +544,8 @@ fix_entry(struct ocis_tarin *t, struct archive_entry *ae, ocis_error_t **err)
 	}
 	ret = 0;
 out:
-	if (have_ri > 0) {
-		free(ri.linkpath);
-		free(ri.path);
-	}
+	if (have_ri > 0)
+		raw_free(&ri);
 	return ret;
 }
 

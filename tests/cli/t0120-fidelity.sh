@@ -191,17 +191,17 @@ a.end()" "$TEST_HELPERS" >minus-zero.tar &&
 	grep "	0.500000000	-	u\$" minus-zero.out
 '
 
-# libarchive 3.6 turns UTF-8 pax paths and link targets into composed
-# Unicode (NFC): "cafe" + U+0301 would come out as "caf" U+00E9, another
-# name, and the two below would become one.  The tar reader takes them
-# from the raw pax records (docs/fidelity.md).
-test_expect_success 'pax names and link targets keep their bytes (no Unicode normalisation)' '
+# libarchive 3.6 turns UTF-8 pax paths, link targets and owner names into
+# composed Unicode (NFC): "cafe" + U+0301 would come out as "caf" U+00E9,
+# another name, and the two below would become one.  The tar reader takes
+# them from the raw pax records (docs/fidelity.md).
+test_expect_success 'pax names, link targets, owner names keep their bytes (no Unicode normalisation)' '
 	"$PYTHON" -c "import sys
 sys.path.insert(0, sys.argv[1])
 import fidelity as f
 a = f.Ar(sys.stdout.buffer)
 nfd, nfc = \"cafe\u0301\".encode(), \"caf\u00e9\".encode()
-a.entry(b\"x1\", b\"decomposed\", [(b\"path\", nfd)])
+a.entry(b\"x1\", b\"decomposed\", [(b\"path\", nfd), (b\"uname\", nfd), (b\"gname\", nfd + b\"g\")])
 a.entry(b\"x2\", b\"composed\", [(b\"path\", nfc)])
 a.entry(b\"x3\", b\"\", [(b\"path\", b\"sym\"), (b\"linkpath\", nfd)], typ=b\"2\", link=b\"placeholder\")
 a.entry(b\"x4\", b\"\", [(b\"path\", nfd + b\".hard\"), (b\"linkpath\", nfd)], typ=b\"1\", link=b\"placeholder\")
@@ -215,7 +215,13 @@ for m in tarfile.open(sys.argv[1], encoding=\"utf-8\", errors=\"surrogateescape\
     print(m.type.decode(), b(m.name), b(m.linkname))" nfd/blob-1 >nfd.out &&
 	e=63616665cc81 c=636166c3a9 &&
 	printf "0 %s \n0 %s \n2 73796d %s\n1 %s2e68617264 %s\n2 %s2e6e756c %s\n" $e $c $e $e $e $e $e >nfd.expect &&
-	test_cmp nfd.expect nfd.out
+	test_cmp nfd.expect nfd.out &&
+	"$PYTHON" -c "import sys, tarfile
+m = tarfile.open(sys.argv[1], encoding=\"utf-8\", errors=\"surrogateescape\").next()
+b = lambda s: s.encode(\"utf-8\", \"surrogateescape\").hex()
+print(b(m.uname), b(m.gname))" nfd/blob-1 >nfd.owners &&
+	echo "$e ${e}67" >nfd.owners.expect &&
+	test_cmp nfd.owners.expect nfd.owners
 '
 
 test_expect_success 'a pax mtime between -1 and 0 keeps its sign in a pipe, gzip and zstd input' '
