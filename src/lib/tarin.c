@@ -62,6 +62,8 @@ struct ocis_tarin {
 	struct ocis__image_sniff sniff;	/* is the input an image rather than a rootfs? */
 	struct archive_entry *ae;
 	uint64_t entries, size, data_at;
+	uint64_t entry_end;		/* where the last entry's data and padding end
+					 * in the tar, by its header; 0 unknown */
 	char name[256];
 };
 
@@ -175,6 +177,7 @@ struct raw_info {
 	int linkpath_ascii;		/* the last "linkpath" record is ASCII */
 	char type;			/* the entry's own typeflag */
 	uint64_t data_at;		/* where the entry's data (if any) starts */
+	uint64_t data_end;		/* and where it ends, by the size field */
 	char global_key[64];		/* a pax global record that would change entries */
 	char bad[192];			/* what the readers read differently, or "" */
 };
@@ -380,6 +383,8 @@ raw_headers(struct ocis_tarin *t, struct raw_info *ri)
 					 "malformed or out of range", field);
 			ri->type = (char)h[TH_TYPE];
 			ri->data_at = off;
+			if (ocis__tar_num_lax(h + TH_SIZE, 12, &size) == 0)
+				ri->data_end = off + ocis__tar_span(size);
 			r = RAW_READ;
 			break;
 		}
@@ -522,6 +527,7 @@ fix_entry(struct ocis_tarin *t, struct archive_entry *ae, ocis_error_t **err)
 	}
 	if (have_ri == RAW_READ)
 		raw_names(&ri, ae);
+	t->entry_end = have_ri == RAW_READ ? ri.data_end : 0;
 	if (archive_entry_mtime_is_set(ae)) {
 		if (ns < 0 || ns > 999999999)
 			ns = 0;
@@ -664,6 +670,17 @@ is_image_stream(struct archive_entry *ae)
 	       strchr(n + strlen(OCIS_STREAM_DIR), '/') == NULL;
 }
 
+/* Did an end-of-archive marker (two zero blocks) follow the last entry?
+ * Then what libarchive could not read comes after it. */
+static int
+after_end_marker(const struct ocis_tarin *t)
+{
+	unsigned char b[2 * OCIS_BLOCK];
+
+	return t->entry_end > 0 && window_get(t, t->entry_end, b, sizeof(b)) == 0 &&
+	       ocis__block_is_zero(b) && ocis__block_is_zero(b + OCIS_BLOCK);
+}
+
 /* After the end of the archive: the rest of the input, for the tap. */
 static int
 drain(struct ocis_tarin *t, ocis_error_t **err)
@@ -738,6 +755,12 @@ ocis_tarin_next(struct ocis_tarin *t, struct archive_entry **ae, ocis_error_t **
 	if (r != ARCHIVE_OK) {
 		if (t->handed == 0 && t->ended && !t->o.layer_blob)
 			return empty_input(t, err);
+		if (t->entries && !t->input_failed && after_end_marker(t))
+			return ocis_error_set(err, 0, "%s: after the end-of-archive marker at tar "
+					      "byte %" PRIu64 ": data that is not a tar archive (%s); "
+					      "archives in a row are read whole, so only another "
+					      "archive or zeros may follow", t->o.what, t->entry_end,
+					      m ? m : "read error");
 		if (t->entries)
 			return ocis_error_set(err, 0, "%s: %s (after entry '%s', tar byte %" PRId64
 					      ")", t->o.what, m ? m : "read error", t->name,

@@ -142,6 +142,17 @@ def zero_gap(a):           # concatenated archives, 4 MiB of zeros between
     a.gnu_long(b"L", b"long-" * 40)
     a.entry(b"two", b"2")
 @case
+def trailing_text(a):      # a newline or a note appended to a tar file
+    a.entry(b"f", b"x")
+    a.end()
+    a.out.write(b"checksum: 1234\n")
+@case
+def trailing_block(a):
+    a.entry(b"f", b"x")
+    a.end()
+    a.out.write(b"\x01" * 512)
+    a.end()
+@case
 def zero_gap_global(a):
     a.entry(b"one", b"1")
     a.out.write(b"\0" * (4 << 20))
@@ -335,6 +346,16 @@ test_expect_success 'a hardlink with a size before more entries: refused where l
 	tar_names hsg.d/blob-1 >hsg.names &&
 	printf "0 f\n1 h\n0 g\n0 k\n" >expect &&
 	test_cmp expect hsg.names
+'
+
+# GNU tar stops at the end marker; archives in a row are read whole here,
+# so what follows must be another archive: a clear line, not "damaged"
+test_expect_success 'data after the end-of-archive marker is refused as such' '
+	tar -tf trailing-text.tar >tt.names && test "$(cat tt.names)" = f &&
+	refused trailing-text.tar "after the end-of-archive marker at tar byte 1024: data that is not a tar archive" &&
+	refused trailing-block.tar "after the end-of-archive marker at tar byte 1024" &&
+	gzip -c trailing-text.tar >trailing-text.tgz &&
+	refused trailing-text.tgz "after the end-of-archive marker at tar byte 1024"
 '
 
 test_expect_success 'megabytes of zero blocks between concatenated archives are still read' '
