@@ -28,7 +28,8 @@
  *   (junk after the digits, Python's float notation, out of the 64-bit
  *   range, an empty value) is an error, and so is a hardlink with a size
  *   whose "data" libarchive would take from the next tar header, where
- *   GNU tar, Go and Python extract that entry.
+ *   GNU tar, Go and Python extract that entry, and an entry with both a
+ *   GNU long name or link and a pax path or linkpath (readers pick either).
  * These need the raw headers, which the reader keeps (see tarin.c).
  *
  * A layer blob of an image (opts.layer_blob) is read with the leniency

@@ -175,6 +175,7 @@ struct raw_info {
 	unsigned char *names[3];	/* the last "path", "uname", "gname" record
 					 * when it is not ASCII (malloc'ed), or NULL */
 	int linkpath_ascii;		/* the last "linkpath" record is ASCII */
+	int has_path, has_linkpath;	/* an 'x' header gave these records */
 	char type;			/* the entry's own typeflag */
 	uint64_t data_at;		/* where the entry's data (if any) starts */
 	uint64_t data_end;		/* and where it ends, by the size field */
@@ -287,11 +288,13 @@ raw_records(struct raw_info *ri, char type, const unsigned char *p, size_t len)
 		} else if (key_is(key, klen, "mtime")) {
 			ri->mtime_neg = vlen > 0 && val[0] == '-';
 		} else if (key_is(key, klen, "linkpath")) {
+			ri->has_linkpath = 1;
 			free(ri->linkpath);
 			if ((ri->linkpath = raw_value(val, vlen)) == NULL)
 				return -1;
 			ri->linkpath_ascii = is_ascii(val, vlen);
 		} else {
+			ri->has_path |= key_is(key, klen, "path");
 			for (unsigned i = 0; i < 3; i++) {
 				if (!key_is(key, klen, raw_name_keys[i]))
 					continue;
@@ -355,7 +358,7 @@ raw_headers(struct ocis_tarin *t, struct raw_info *ri)
 	unsigned char h[OCIS_BLOCK], *body = NULL;
 	uint64_t off = (uint64_t)archive_read_header_position(t->a), size;
 	int64_t sv;
-	int guard, r = RAW_LOST;
+	int guard, r = RAW_LOST, gnu_name = 0, gnu_link = 0;
 
 	memset(ri, 0, sizeof(*ri));
 	ri->mtime_neg = -1;
@@ -381,6 +384,14 @@ raw_headers(struct ocis_tarin *t, struct raw_info *ri)
 			if (field != NULL && ri->bad[0] == 0)
 				snprintf(ri->bad, sizeof(ri->bad), "its header's %s field is "
 					 "malformed or out of range", field);
+			/* GNU tar and libarchive take the pax record, Go (in
+			 * either order) and Python (after it) the long name */
+			if (((gnu_name && ri->has_path) || (gnu_link && ri->has_linkpath)) &&
+			    ri->bad[0] == 0)
+				snprintf(ri->bad, sizeof(ri->bad), "it has both a GNU long %s "
+					 "header and a pax %s record",
+					 gnu_name && ri->has_path ? "name" : "link",
+					 gnu_name && ri->has_path ? "path" : "linkpath");
 			ri->type = (char)h[TH_TYPE];
 			ri->data_at = off;
 			if (ocis__tar_num_lax(h + TH_SIZE, 12, &size) == 0)
@@ -393,6 +404,8 @@ raw_headers(struct ocis_tarin *t, struct raw_info *ri)
 		if (ocis__tar_num_strict(h + TH_SIZE, 12, &sv) < 0 && ri->bad[0] == 0)
 			snprintf(ri->bad, sizeof(ri->bad), "the size field of its '%c' header is "
 				 "malformed", h[TH_TYPE]);
+		gnu_name |= h[TH_TYPE] == 'L';
+		gnu_link |= h[TH_TYPE] == 'K';
 		if (h[TH_TYPE] == 'x' || h[TH_TYPE] == 'X' || h[TH_TYPE] == 'g') {
 			free(body);
 			body = malloc(size ? size : 1);

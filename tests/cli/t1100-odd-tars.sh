@@ -198,6 +198,19 @@ def field_mtime_2p70(a): # base-256 beyond 64 bits: libarchive clamps
 def field_mtime_negative(a):  # base-256 before 1970: read alike
     a.entry(b"f", b"x", mtime=-86400 * 365, gnu=True)
 @case
+def long_name_and_path(a):    # libarchive, Python: the later; GNU tar: pax; Go: L
+    a.gnu_long(b"L", b"gnu-name")
+    a.entry(b"f", b"x", [(b"path", b"pax-name")])
+@case
+def path_and_long_name(a):
+    a.out.write(f.pax([(b"path", b"pax-name")]))
+    a.gnu_long(b"L", b"gnu-name")
+    a.entry(b"f", b"x")
+@case
+def long_link_and_linkpath(a):
+    a.gnu_long(b"K", b"gnu-target")
+    a.entry(b"s", typ=b"2", link=b"t", records=[(b"linkpath", b"pax-target")])
+@case
 def hardlink_size_pax(a):     # a pax archive: libarchive takes g, k for data
     a.entry(b"f", b"content", [(b"uid", b"1")])
     a.entry(b"h", typ=b"1", link=b"f", size=1024)
@@ -325,6 +338,14 @@ test_expect_success 'pax records and header fields that tar readers read differe
 	test_must_fail tar -tf field-mtime-2p70.tar >/dev/null 2>&1 &&
 	layer_of field-mtime-negative.tar neg &&
 	tar_listing --mtime neg.d/blob-1 | grep "	-31536000	-	f\$"
+'
+
+test_expect_success 'a GNU long name and a pax path for one entry are refused (readers pick either)' '
+	refused long-name-and-path.tar "it has both a GNU long name header and a pax path record" &&
+	refused path-and-long-name.tar "it has both a GNU long name header and a pax path record" &&
+	refused long-link-and-linkpath.tar "entry .s.: it has both a GNU long link header and a pax linkpath record" &&
+	# GNU tar itself takes the pax path in either order
+	tar -tf long-name-and-path.tar >ln.names && test "$(cat ln.names)" = pax-name
 '
 
 test_expect_success 'Python tarfile: a float mtime in exponent notation is refused, not read as 1 s' '
