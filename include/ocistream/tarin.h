@@ -29,7 +29,8 @@
  *   range, an empty value) is an error, and so is a hardlink with a size
  *   whose "data" libarchive would take from the next tar header, where
  *   GNU tar, Go and Python extract that entry, and an entry with both a
- *   GNU long name or link and a pax path or linkpath (readers pick either).
+ *   GNU long name or link and a pax path or linkpath (readers pick either),
+ *   or a GNU header with a name prefix where its times belong (old Go).
  * These need the raw headers, which the reader keeps (see tarin.c).
  *
  * A layer blob of an image (opts.layer_blob) is read with the leniency

@@ -335,6 +335,56 @@ skip_lost_zeros(const struct ocis_tarin *t, uint64_t *off)
 	return 1;
 }
 
+/*
+ * A GNU header (magic "ustar  ") has no name prefix: GNU tar and
+ * libarchive read access and change times where ustar has one.  Go before
+ * 1.8 wrote a prefix there all the same, and Go today reads such a header
+ * as it was meant (atime or ctime not a number, the field ASCII: the
+ * prefix), as Python always does: "pre/name" to them, "name" to
+ * libarchive.  1 for such a header that no long name or pax path renames.
+ */
+static int
+gnu_header_prefix(const unsigned char *h)
+{
+	const unsigned char *p = h + TH_PREFIX;
+	int64_t v;
+	size_t n;
+
+	if (memcmp(h + TH_MAGIC, "ustar  ", 8) != 0 ||
+	    (ocis__tar_num_strict(p, 12, &v) == 0 && ocis__tar_num_strict(p + 12, 12, &v) == 0))
+		return 0;
+	n = strnlen((const char *)p, 155);
+	return n > 0 && is_ascii(p, n);
+}
+
+/* What the entry's own header h says that tar readers read differently,
+ * into ri->bad (the first thing found); gnu_name, gnu_link: a GNU long
+ * name or link header came before it. */
+static void
+own_header_checks(struct raw_info *ri, const unsigned char *h, int gnu_name, int gnu_link)
+{
+	const char *field = ocis__tar_fields_bad(h);
+	char pre[41], s1[41];
+
+	if (ri->bad[0])
+		return;
+	if (field != NULL) {
+		snprintf(ri->bad, sizeof(ri->bad), "its header's %s field is malformed or out "
+			 "of range", field);
+	} else if (!gnu_name && !ri->has_path && gnu_header_prefix(h)) {
+		snprintf(pre, sizeof(pre), "%.40s", (const char *)h + TH_PREFIX);
+		snprintf(ri->bad, sizeof(ri->bad), "its GNU header holds a name prefix '%s' (as "
+			 "Go before 1.8 wrote it) that GNU tar and libarchive leave out and Go "
+			 "and Python read", ocis__safe_name(pre, s1, sizeof(s1)));
+	} else if ((gnu_name && ri->has_path) || (gnu_link && ri->has_linkpath)) {
+		/* GNU tar and libarchive take the pax record, Go (in either
+		 * order) and Python (after it) the long name */
+		snprintf(ri->bad, sizeof(ri->bad), "it has both a GNU long %s header and a pax "
+			 "%s record", gnu_name && ri->has_path ? "name" : "link",
+			 gnu_name && ri->has_path ? "path" : "linkpath");
+	}
+}
+
 /* What raw_headers() found. */
 enum raw_result {
 	RAW_NOT_OURS = 0,	/* libarchive decompressed the input: no raw bytes */
@@ -380,18 +430,7 @@ raw_headers(struct ocis_tarin *t, struct raw_info *ri)
 			break;
 		if (strchr("xXgLKVA", h[TH_TYPE]) == NULL || h[TH_TYPE] == 0) {
 			/* the entry's own header: the records seen are its own */
-			const char *field = ocis__tar_fields_bad(h);
-			if (field != NULL && ri->bad[0] == 0)
-				snprintf(ri->bad, sizeof(ri->bad), "its header's %s field is "
-					 "malformed or out of range", field);
-			/* GNU tar and libarchive take the pax record, Go (in
-			 * either order) and Python (after it) the long name */
-			if (((gnu_name && ri->has_path) || (gnu_link && ri->has_linkpath)) &&
-			    ri->bad[0] == 0)
-				snprintf(ri->bad, sizeof(ri->bad), "it has both a GNU long %s "
-					 "header and a pax %s record",
-					 gnu_name && ri->has_path ? "name" : "link",
-					 gnu_name && ri->has_path ? "path" : "linkpath");
+			own_header_checks(ri, h, gnu_name, gnu_link);
 			ri->type = (char)h[TH_TYPE];
 			ri->data_at = off;
 			if (ocis__tar_num_lax(h + TH_SIZE, 12, &size) == 0)

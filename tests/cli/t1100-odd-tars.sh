@@ -211,6 +211,12 @@ def long_link_and_linkpath(a):
     a.gnu_long(b"K", b"gnu-target")
     a.entry(b"s", typ=b"2", link=b"t", records=[(b"linkpath", b"pax-target")])
 @case
+def gnu_prefix(a):            # as Go before 1.8 wrote GNU headers
+    a.entry(b"name", b"x", gnu=True, extra=[(345, b"usr/lib\0")])
+@case
+def gnu_times(a):             # GNU tar -G: atime and ctime there
+    a.entry(b"name", b"x", gnu=True, extra=[(345, b"14540000000\0" b"14540000001\0")])
+@case
 def hardlink_size_pax(a):     # a pax archive: libarchive takes g, k for data
     a.entry(b"f", b"content", [(b"uid", b"1")])
     a.entry(b"h", typ=b"1", link=b"f", size=1024)
@@ -345,7 +351,11 @@ test_expect_success 'a GNU long name and a pax path for one entry are refused (r
 	refused path-and-long-name.tar "it has both a GNU long name header and a pax path record" &&
 	refused long-link-and-linkpath.tar "entry .s.: it has both a GNU long link header and a pax linkpath record" &&
 	# GNU tar itself takes the pax path in either order
-	tar -tf long-name-and-path.tar >ln.names && test "$(cat ln.names)" = pax-name
+	tar -tf long-name-and-path.tar >ln.names && test "$(cat ln.names)" = pax-name &&
+	# GNU tar: "name"; Go and Python: "usr/lib/name"
+	refused gnu-prefix.tar "entry .name.: its GNU header holds a name prefix .usr/lib. (as Go before 1.8" &&
+	tar -tf gnu-prefix.tar >gp.names && test "$(cat gp.names)" = name &&
+	layer_of gnu-times.tar gt && test "$(tar_names gt.d/blob-1)" = "0 name"
 '
 
 test_expect_success 'Python tarfile: a float mtime in exponent notation is refused, not read as 1 s' '
