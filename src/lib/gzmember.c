@@ -4,9 +4,10 @@
  *
  * Why ISA-L for level 1 only (docs/compression.md): on the benchmark input
  * in 1 MiB blocks, ISA-L's level 2 deflates about 2.3x faster than
- * libdeflate's level 1 for 4 % more output, and its level 1 is no faster
- * and larger still.  At gzip level 2 and up the fastest ISA-L level (3)
- * is 7 % larger than libdeflate's level 2, so libdeflate keeps them.
+ * libdeflate's level 1 for 4 % more output; its level 1 saves about 5 %
+ * of that for 1.4 % more output still (docs/performance.md, round
+ * four).  At gzip level 2 and up the fastest ISA-L level (3) is 7 %
+ * larger than libdeflate's level 2, so libdeflate keeps them.
  */
 #include "config.h"
 
