@@ -8,22 +8,26 @@
  * chunk and of every whole file.
  *
  * Use: ocis_toc_add_entry after an entry's header is written; then, while
- * ocis_toc_data_left is non-zero, the data bytes: ocis_toc_chunk_due says
- * when the next byte starts a chunk (mark, then ocis_toc_begin_chunk);
- * ocis_toc_span says how many of the bytes at hand belong to the current
- * chunk; ocis_toc_data takes exactly those.  Bytes that are not file data
- * (headers, padding) are the writer's alone.
+ * ocis_toc_wants says so, the data bytes: ocis_toc_chunk_due says when the
+ * next byte starts a chunk (mark, then ocis_toc_begin_chunk);
+ * ocis_toc_span says which bytes go into the current chunk now and how
+ * many of those at hand it used; ocis_toc_data takes exactly the former.
+ * Bytes that are not file data (headers, padding) are the writer's alone.
  *
  * Chunks: eStargz cuts them every `chunk_size` bytes of a file; a
  * content-defined TOC (zstd:chunked) cuts them where containers/storage's
  * rolling checksum does (bup's rollsum over a 64-byte window, a cut after
  * the byte where its low 16 bits are all ones; restarted for every file),
- * so a file's chunks are those upstream's writer makes for the same bytes
- * (docs/lazy-pull.md: without its separate runs of zeros).
+ * and, like it, makes every run of 1024 or more zero bytes a chunk of its
+ * own ("zeros", which a puller makes as a hole without fetching it), so a
+ * file's chunks are those upstream's writer makes for the same bytes.
+ * Zeros at the end of the bytes at hand may start such a run: the TOC
+ * takes them without passing them on until the next bytes (or the file's
+ * end) decide, then hands them over from a buffer of zeros of its own.
  *
  * Memory: it grows with the entries, never with the data: a struct of
  * 184 bytes (x86-64) and the names, link target, user and group names and
- * xattrs (copied), plus 56 bytes a chunk (docs/lazy-pull.md).  Sizes are bounded by the tar the
+ * xattrs (copied), plus 64 bytes a chunk (docs/lazy-pull.md).  Sizes are bounded by the tar the
  * entries come from (names at most 64 KiB, xattrs as the intake allows).
  */
 #ifndef OCISTREAM_TOC_H
@@ -45,6 +49,7 @@ struct ocis_toc_chunk {
 	uint64_t file_offset;	/* chunk's first byte within the file */
 	uint64_t size;		/* content-defined: grows until the chunk ends */
 	unsigned char digest[OCIS_DIGEST_LEN];
+	unsigned char zeros;	/* a run of zeros (zstd:chunked "zeros") */
 };
 
 struct ocis_toc_entry {
@@ -82,6 +87,19 @@ struct ocis_toc {
 	unsigned char rwindow[64];
 	unsigned rwofs;
 	int cut;
+	/* content-defined chunks: zero bytes taken from the input and not yet
+	 * handed over, and what they are (TOC_ZEROS_*, toc.c) */
+	uint64_t zpend;
+	int zmode;
+};
+
+/* What ocis_toc_span says: hand `len` bytes at `data` (within the bytes
+ * at hand, or zeros of the TOC's own) to ocis_toc_data and the
+ * compressor; `used` bytes at hand are taken (maybe more or fewer). */
+struct ocis_toc_span {
+	const void *data;
+	size_t len;
+	size_t used;
 };
 
 /* chunk_size: eStargz's fixed chunks; 0 for content-defined ones. */
@@ -97,12 +115,15 @@ static inline int ocis_toc_chunk_due(const struct ocis_toc *t)
 	return t->data_left > 0 && t->chunk_left == 0;
 }
 int ocis_toc_begin_chunk(struct ocis_toc *t, uint64_t mark, ocis_error_t **err);
-/* How many of the n bytes at p belong to the current chunk (at least 1
- * when n > 0 and a chunk is open): the room left in a fixed chunk, or the
- * bytes up to and including a content-defined cut.  The next call must be
- * ocis_toc_data with exactly that count. */
-size_t ocis_toc_span(struct ocis_toc *t, const void *p, size_t n);
-/* The n bytes ocis_toc_span counted. */
+/* 1 while the TOC needs ocis_toc_span, with n bytes of file data at hand
+ * (it may have zeros to hand over when n is 0). */
+int ocis_toc_wants(const struct ocis_toc *t, size_t n);
+/* With the n bytes at p (a chunk open): the bytes for the current chunk,
+ * up to the room left in a fixed chunk, a content-defined cut or a run of
+ * zeros; and how many of p it used. */
+void ocis_toc_span(struct ocis_toc *t, const void *p, size_t n, struct ocis_toc_span *s);
+/* The bytes ocis_toc_span gave (s->data, s->len; len may be 0 where a
+ * chunk ends before a run of zeros). */
 int ocis_toc_data(struct ocis_toc *t, const void *p, size_t n, ocis_error_t **err);
 /* The mark that ends the current entry's data (zstd:chunked). */
 static inline void ocis_toc_end_data(struct ocis_toc *t, uint64_t mark)

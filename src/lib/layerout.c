@@ -156,28 +156,31 @@ copy_spool(struct ocis_layer_out *lo, ocis_error_t **err)
 }
 
 /* A lazy-pull layer's file data: each chunk starts a member (frame); in
- * zstd:chunked the data ends one too, and goes into the tar-split's CRC. */
+ * zstd:chunked the data ends one too, and goes into the tar-split's CRC.
+ * The bytes written are those the TOC gives, which are not always those
+ * at p (toc.h: runs of zeros); returns how many of p it used. */
 static int
 write_file_data(struct ocis_layer_out *lo, const unsigned char *p, size_t n,
 		ocis_error_t **err)
 {
+	struct ocis_toc_span s;
 	uint64_t mark;
 
 	if (ocis_toc_chunk_due(lo->toc) &&
 	    (ocis_compressor_mark(lo->comp, &mark, err) < 0 ||
 	     ocis_toc_begin_chunk(lo->toc, mark, err) < 0))
 		return -1;
-	n = ocis_toc_span(lo->toc, p, n);
-	if (ocis_toc_data(lo->toc, p, n, err) < 0 ||
-	    (lo->zc && ocis_zchunked_data(lo->zc, p, n, err) < 0) ||
-	    ocis_compressor_write(lo->comp, p, n, err) < 0)
+	ocis_toc_span(lo->toc, p, n, &s);
+	if (ocis_toc_data(lo->toc, s.data, s.len, err) < 0 ||
+	    (lo->zc && ocis_zchunked_data(lo->zc, s.data, s.len, err) < 0) ||
+	    ocis_compressor_write(lo->comp, s.data, s.len, err) < 0)
 		return -1;
 	if (lo->zc && ocis_toc_data_left(lo->toc) == 0) {
 		if (ocis_compressor_mark(lo->comp, &mark, err) < 0)
 			return -1;
 		ocis_toc_end_data(lo->toc, mark);
 	}
-	return (int)n;
+	return (int)s.used;
 }
 
 static int
@@ -196,7 +199,7 @@ ocis_layer_out_write(struct ocis_layer_out *lo, const void *data, size_t len, oc
 {
 	const unsigned char *p = data;
 
-	while (lo->toc != NULL && len > 0 && ocis_toc_data_left(lo->toc) > 0) {
+	while (lo->toc != NULL && ocis_toc_wants(lo->toc, len)) {
 		int n = write_file_data(lo, p, len > INT_MAX ? INT_MAX : len, err);
 
 		if (n < 0)

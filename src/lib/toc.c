@@ -27,6 +27,17 @@
 #include "internal.h"
 #include "toc-private.h"
 
+/* Runs of zeros in content-defined chunks: see "Runs of zeros" below. */
+#define HOLE_MIN 1024	/* upstream's holesThreshold */
+
+enum {
+	TOC_ZEROS_OPEN,		/* zpend zeros: a run that may still grow */
+	TOC_ZEROS_PLAIN,	/* zpend zeros: plain data, to hand over */
+	TOC_ZEROS_HOLE,		/* in a hole; zpend of its zeros to hand over */
+};
+
+static const unsigned char zeros[HOLE_MIN];
+
 int
 ocis_toc_init(struct ocis_toc *t, uint64_t chunk_size, ocis_error_t **err)
 {
@@ -160,6 +171,8 @@ ocis_toc_add_entry(struct ocis_toc *t, const struct ocis_pax_entry *pe, ocis_err
 	memset(t->rwindow, 0, sizeof(t->rwindow));
 	t->rwofs = 0;
 	t->cut = 0;
+	t->zpend = 0;
+	t->zmode = TOC_ZEROS_OPEN;
 	return 0;
 }
 
@@ -177,6 +190,7 @@ ocis_toc_begin_chunk(struct ocis_toc *t, uint64_t mark, ocis_error_t **err)
 	c = &t->chunks[t->n_chunks++];
 	memset(c, 0, sizeof(*c));
 	c->mark = mark;
+	c->zeros = t->zmode == TOC_ZEROS_HOLE;
 	c->file_offset = e->size - t->data_left;
 	/* a content-defined chunk grows until its cut (or the file's end) */
 	c->size = t->chunk_size == 0 ? 0 :
@@ -295,18 +309,15 @@ roll_run(const unsigned char *b, size_t i, size_t n, uint32_t *s1, uint32_t *s2,
 	return roll_scalar(b, i, n, s1, s2, cut);
 }
 
-size_t
-ocis_toc_span(struct ocis_toc *t, const void *p, size_t n)
+/* b[0..n) rolled: the count up to and including the first cut
+ * (t->cut = 1), or n. */
+static size_t
+roll_span(struct ocis_toc *t, const unsigned char *b, size_t n)
 {
-	const unsigned char *b = p;
 	uint32_t s1 = t->rs1, s2 = t->rs2;
 	unsigned w = t->rwofs;
 	size_t i, k;
 
-	if (n > t->chunk_left)
-		n = (size_t)t->chunk_left;
-	if (t->chunk_size != 0)
-		return n;
 	/* bup's rollsum as containers/storage's compressor/rollsum.go rolls
 	 * it (window 64, 31 added to every byte); a cut after a byte whose
 	 * sum has its 16 low bits set.  The first 64 bytes drop what the
@@ -327,6 +338,165 @@ out:
 	t->rs2 = s2;
 	t->rwofs = (unsigned)((w + i) & 63);
 	return i;
+}
+
+/*
+ * Runs of zeros, as containers/storage's holesFinder finds them: a run of
+ * HOLE_MIN or more zero bytes is a chunk of its own ("zeros"), ending the
+ * chunk before it and ended by the first byte that is not zero.  Its
+ * bytes are rolled without looking for a cut (upstream rolls them at
+ * once; past the first 64 a zero changes nothing, the window being all
+ * zeros).  A shorter run is plain data.  Zeros at the end of the bytes at
+ * hand are held (zpend) until the next bytes decide.
+ */
+static inline uint64_t
+load64(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* The zero bytes at the start of p[0..n). */
+static size_t
+zeros_at(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (n - i >= 8 && load64(p + i) == 0)
+		i += 8;
+	while (i < n && p[i] == 0)
+		i++;
+	return i;
+}
+
+/* The zero bytes at the end of p[0..n). */
+static size_t
+zeros_before(const unsigned char *p, size_t n)
+{
+	size_t i = n;
+
+	while (i >= 8 && load64(p + i - 8) == 0)
+		i -= 8;
+	while (i > 0 && p[i - 1] == 0)
+		i--;
+	return n - i;
+}
+
+/* The bytes of p[0..n) that are plain data for certain: up to the first
+ * run of HOLE_MIN zeros or, when more input follows, up to the run of
+ * zeros that ends p.  A run of HOLE_MIN holds a whole 512-byte block
+ * aligned in memory, so only those are looked at, most by a first word
+ * that is not zero: one load every 512 bytes. */
+static size_t
+plain_prefix(const unsigned char *p, size_t n, int more)
+{
+	size_t end = more ? n - zeros_before(p, n) : n;
+	size_t i = (size_t)(-(uintptr_t)p & 511), j, s, e;
+
+	for (; i < end && end - i >= 512; i += 512) {
+		if (load64(p + i) != 0)
+			continue;
+		for (j = 8; j < 512 && load64(p + i + j) == 0; j += 8)
+			;
+		if (j < 512)
+			continue;
+		s = i - zeros_before(p, i);
+		e = i + 512 + zeros_at(p + i + 512, n - i - 512);
+		if (e - s >= HOLE_MIN)
+			return s;
+	}
+	return end;
+}
+
+/* Into a hole: the chunk before it ends here, or becomes the hole's when
+ * it has no bytes yet. */
+static void
+enter_hole(struct ocis_toc *t)
+{
+	struct ocis_toc_chunk *c = &t->chunks[t->n_chunks - 1];
+
+	t->zmode = TOC_ZEROS_HOLE;
+	if (c->size == 0)
+		c->zeros = 1;
+	else
+		t->cut = 1;
+}
+
+/* k zeros of a hole rolled: no cut in a hole. */
+static void
+roll_hole(struct ocis_toc *t, size_t k)
+{
+	int cut = t->cut;
+
+	roll_span(t, zeros, k < 64 ? k : 64);
+	t->cut = cut;
+}
+
+/* Content-defined chunks: see the comment above HOLE_MIN. */
+static void
+span_content(struct ocis_toc *t, const unsigned char *p, size_t n, struct ocis_toc_span *s)
+{
+	uint64_t in_left = t->data_left - t->zpend;
+	size_t z, q;
+
+	if (n > in_left)
+		n = (size_t)in_left;
+	s->data = p;
+	s->len = s->used = 0;
+	if (t->zpend > 0 && t->zmode != TOC_ZEROS_OPEN) {
+		/* zeros taken before, handed over now */
+		s->data = zeros;
+		s->len = t->zpend < HOLE_MIN ? (size_t)t->zpend : HOLE_MIN;
+		if (t->zmode == TOC_ZEROS_HOLE)
+			roll_hole(t, s->len);
+		else
+			s->len = roll_span(t, zeros, s->len);
+		t->zpend -= s->len;
+		if (t->zpend == 0 && t->zmode == TOC_ZEROS_PLAIN)
+			t->zmode = TOC_ZEROS_OPEN;
+	} else if (t->zmode == TOC_ZEROS_HOLE) {
+		/* in the hole: its zeros at hand; a byte that is not zero ends
+		 * it (as does the end of the file, with the chunk's room) */
+		z = zeros_at(p, n);
+		roll_hole(t, z);
+		s->len = s->used = z;
+		if (z < n) {
+			t->cut = 1;
+			t->zmode = TOC_ZEROS_OPEN;
+		}
+	} else if (t->zpend > 0 || (q = plain_prefix(p, n, in_left > n)) == 0) {
+		/* a run of zeros that may be a hole: take it, up to HOLE_MIN */
+		z = zeros_at(p, n < HOLE_MIN - t->zpend ? n : (size_t)(HOLE_MIN - t->zpend));
+		t->zpend += z;
+		s->used = z;
+		if (t->zpend == HOLE_MIN)
+			enter_hole(t);
+		else if (z < n || z == in_left)
+			t->zmode = TOC_ZEROS_PLAIN;
+	} else {
+		s->len = s->used = roll_span(t, p, q);
+	}
+}
+
+int
+ocis_toc_wants(const struct ocis_toc *t, size_t n)
+{
+	if (t->data_left == 0)
+		return 0;
+	return n > 0 || (t->zpend > 0 && t->zmode != TOC_ZEROS_OPEN);
+}
+
+void
+ocis_toc_span(struct ocis_toc *t, const void *p, size_t n, struct ocis_toc_span *s)
+{
+	if (t->chunk_size == 0) {
+		span_content(t, p, n, s);
+		return;
+	}
+	s->data = p;
+	s->len = s->used = n < t->chunk_left ? n : (size_t)t->chunk_left;
 }
 
 /* The current chunk is complete: its digest; the file's hash goes on from

@@ -7,11 +7,12 @@
  * (pkg/chunked/internal/minimal), in its order and with its omit-if-empty
  * rules: type, name, linkName, mode, size, uid, gid, modtime (RFC 3339
  * with the tar's nanoseconds, UTC), devMajor, devMinor, xattrs (base64),
- * digest, offset, endOffset, chunkSize, chunkOffset, chunkDigest.  A
- * regular file of one chunk has digest, offset and endOffset; one of
- * several chunks also the first chunk's chunkSize and chunkDigest, and a
- * "chunk" entry (name, offset, chunkSize, chunkOffset, chunkDigest) for
- * every other chunk, as upstream writes them.  Upstream's reader checks
+ * digest, offset, endOffset, chunkSize, chunkOffset, chunkDigest,
+ * chunkType.  A regular file of one chunk has digest, offset and
+ * endOffset; one of several chunks also the first chunk's chunkSize,
+ * chunkDigest and chunkType ("zeros" for a run of zeros, else none), and a
+ * "chunk" entry (name, offset, chunkSize, chunkOffset, chunkDigest,
+ * chunkType) for every other chunk, as upstream writes them.  Upstream's reader checks
  * every entry's metadata against the tar-split's header, so these are the
  * fields the tar holds (mode as the header's 12 bits; no user or group
  * names, which FileMetadata has not).
@@ -340,6 +341,8 @@ gen_chunk(yajl_gen g, const struct ocis_toc_chunk *ch)
 	s |= ocis_json_kv_u64(g, "chunkSize", ch->size);
 	s |= kv_nonzero(g, "chunkOffset", ch->file_offset);
 	s |= kv_digest(g, "chunkDigest", ch->digest);
+	if (ch->zeros)
+		s |= ocis_json_kv_str(g, "chunkType", "zeros");
 	return s;
 }
 
