@@ -144,13 +144,7 @@ block_free(unsigned char *b)
 static void
 fail_locked(struct ocis_blockpool *p, ocis_error_t **e)
 {
-	if (p->error == NULL && e != NULL && *e != NULL) {
-		p->error = *e;
-		*e = NULL;
-	}
-	ocis_error_free(e);
-	if (p->error == NULL)
-		ocis_error_set(&p->error, 0, "split layers: compressor failed");
+	ocis__error_keep_first(&p->error, e, "split layers: compressor failed");
 	__atomic_store_n(&p->failed, 1, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&p->cond_caller);
 	pthread_cond_broadcast(&p->cond_work);
@@ -161,12 +155,7 @@ fail_locked(struct ocis_blockpool *p, ocis_error_t **e)
 static int
 report_locked(struct ocis_blockpool *p, ocis_error_t **err)
 {
-	int was_unset = err != NULL && *err == NULL;
-
-	ocis_error_set(err, 0, "%s", p->error ? p->error->msg : "split layers: compressor failed");
-	if (was_unset && *err != NULL && (*err)->code == 0 && p->error != NULL)
-		(*err)->code = p->error->code;
-	return -1;
+	return ocis__error_copy_kept(p->error, err, "split layers: compressor failed");
 }
 
 static int

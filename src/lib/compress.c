@@ -274,13 +274,7 @@ ocis_compression_level_valid(enum ocis_compression c, int level)
 static void
 fail_locked(struct ocis_compressor *c, ocis_error_t **e)
 {
-	if (c->error == NULL && e != NULL && *e != NULL) {
-		c->error = *e;
-		*e = NULL;
-	}
-	ocis_error_free(e);
-	if (c->error == NULL)
-		ocis_error_set(&c->error, 0, "compressor failed");
+	ocis__error_keep_first(&c->error, e, "compressor failed");
 	__atomic_store_n(&c->failed, 1, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&c->cond_caller);
 	pthread_cond_broadcast(&c->cond_work);
@@ -301,18 +295,8 @@ fail(struct ocis_compressor *c, ocis_error_t **e)
 static int
 report(struct ocis_compressor *c, ocis_error_t **err)
 {
-	int was_unset = err != NULL && *err == NULL;
-
 	pthread_mutex_lock(&c->lock);
-	if (c->error == NULL) {
-		ocis_error_set(err, 0, "compressor failed");
-	} else {
-		ocis_error_set(err, 0, "%s", c->error->msg);
-		/* keep errno (EPIPE from `out`); the static OOM error has a
-		 * non-zero code and is never touched */
-		if (was_unset && *err != NULL && (*err)->code == 0)
-			(*err)->code = c->error->code;
-	}
+	ocis__error_copy_kept(c->error, err, "compressor failed");
 	pthread_mutex_unlock(&c->lock);
 	return -1;
 }

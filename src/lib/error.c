@@ -9,6 +9,8 @@
 
 #include <ocistream/error.h>
 
+#include "internal.h"
+
 /* A static error used when allocating the error itself fails. */
 static char oom_msg[] = "out of memory";
 static ocis_error_t oom_error = { ENOMEM, oom_msg };
@@ -117,4 +119,28 @@ ocis_error_free(ocis_error_t **err)
 		free(*err);
 	}
 	*err = NULL;
+}
+
+void
+ocis__error_keep_first(ocis_error_t **kept, ocis_error_t **e, const char *what)
+{
+	if (*kept == NULL && e != NULL && *e != NULL) {
+		*kept = *e;
+		*e = NULL;
+	}
+	ocis_error_free(e);
+	if (*kept == NULL)
+		ocis_error_set(kept, 0, "%s", what);
+}
+
+int
+ocis__error_copy_kept(const ocis_error_t *kept, ocis_error_t **err, const char *what)
+{
+	int was_unset = err != NULL && *err == NULL;
+
+	ocis_error_set(err, 0, "%s", kept ? kept->msg : what);
+	/* the static OOM error has a non-zero code and is never touched */
+	if (was_unset && *err != NULL && (*err)->code == 0 && kept != NULL)
+		(*err)->code = kept->code;
+	return -1;
 }

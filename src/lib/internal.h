@@ -57,6 +57,16 @@ const char *ocis__wh_component(const char *p, size_t n);
 void ocis__warnf(void (*warn)(void *ctx, const char *msg), void *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* The first failure among a group of threads (compress.c, blockpool.c),
+ * under the group's lock: *kept takes *e (or a `what` error when there is
+ * none) unless it holds one already; *e is freed either way. */
+void ocis__error_keep_first(struct ocis_error **kept, struct ocis_error **e, const char *what);
+/* A copy of the kept failure for a caller, so that every later call fails
+ * the same way: its message and its errno (EPIPE from a closed output),
+ * or `what`.  Returns -1. */
+int ocis__error_copy_kept(const struct ocis_error *kept, struct ocis_error **err,
+			  const char *what);
+
 /* Start a library thread with every signal blocked (a write to a closed
  * pipe then fails with EPIPE instead of raising SIGPIPE there). */
 int ocis__thread_start(pthread_t *tid, void *(*fn)(void *), void *arg, struct ocis_error **err);

@@ -14,8 +14,7 @@
 # entries (about a minute under ASan) already ran in the main make check.
 test -n "${OCIPIPE_SKIP_SLOW:-}" || test_set_prereq SLOW
 
-# As in t0950: keep ASan's quarantine small so RSS measures the programs.
-ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=1:thread_local_quarantine_size_kb=64"
+ASAN_OPTIONS=$ASAN_RSS_OPTIONS	# RSS measures the programs (tests/lib.sh)
 export ASAN_OPTIONS
 
 # gen KIND N: a tar stream on stdout, generated as it is written

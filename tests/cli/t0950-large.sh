@@ -15,10 +15,7 @@
 test -z "${OCIPIPE_SKIP_SLOW:-}" || skip_all "OCIPIPE_SKIP_SLOW is set (slow test)"
 test_have_prereq TIME || skip_all "/usr/bin/time is missing (Debian package time)"
 
-# Under AddressSanitizer, freed memory sits in a quarantine (256 MiB by
-# default) that fills with the input: keep it small so the numbers measure
-# the programs, not the sanitizer.
-ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=1:thread_local_quarantine_size_kb=64"
+ASAN_OPTIONS=$ASAN_RSS_OPTIONS	# RSS measures the programs (tests/lib.sh)
 export ASAN_OPTIONS
 
 bigtar() {

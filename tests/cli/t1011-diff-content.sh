@@ -12,8 +12,7 @@
 # quick check, for trees whose mtimes are trusted.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib.sh"
 
-# As in t0600-resources: keep ASan's quarantine small so RSS measures oci-diff.
-ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=1:thread_local_quarantine_size_kb=64"
+ASAN_OPTIONS=$ASAN_RSS_OPTIONS	# RSS measures oci-diff (tests/lib.sh)
 export ASAN_OPTIONS
 
 listing() {

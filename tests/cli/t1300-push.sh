@@ -16,8 +16,7 @@ command -v openssl >/dev/null 2>&1 || skip_all "openssl is not installed"
 # The same config bytes in oci-push and oci-pack.
 SOURCE_DATE_EPOCH=1700000000
 export SOURCE_DATE_EPOCH
-# As in t0600: keep ASan's quarantine small so RSS measures the program.
-ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=1:thread_local_quarantine_size_kb=64"
+ASAN_OPTIONS=$ASAN_RSS_OPTIONS	# RSS measures the program (tests/lib.sh)
 export ASAN_OPTIONS
 # Fast retries for the fault tests.
 FAST="--retry-delay 0.1 --chunk-size 1M"

@@ -244,7 +244,7 @@ fi
 rss_run() {
 	_n=$1
 	shift
-	ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=1:thread_local_quarantine_size_kb=64" \
+	ASAN_OPTIONS=$ASAN_RSS_OPTIONS \
 		/usr/bin/time -v -o $_n.time oci-layer -T2 "$@" <wide.tar >/dev/null &&
 	test_diag "oci-layer $*: peak RSS $(rss $_n.time) KiB"
 }
