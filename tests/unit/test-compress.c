@@ -941,7 +941,7 @@ int
 main(void)
 {
 	test_thread = pthread_self();
-	TAP_PLAN(16);
+	TAP_PLAN(17);
 	TAP_RUN(test_names);
 	TAP_RUN(test_bad_level);
 	TAP_RUN(test_none_known_digests);
