@@ -4,9 +4,10 @@
  *
  * Why ISA-L for level 1 only (docs/compression.md): on the benchmark input
  * in 1 MiB blocks, ISA-L's level 2 deflates about 2.3x faster than
- * libdeflate's level 1 for 4 % more output, and its level 1 is no faster
- * and larger still.  At gzip level 2 and up the fastest ISA-L level (3)
- * is 7 % larger than libdeflate's level 2, so libdeflate keeps them.
+ * libdeflate's level 1 for 4 % more output; its level 1 saves about 5 %
+ * of that for 1.4 % more output still (docs/performance.md, round
+ * four).  At gzip level 2 and up the fastest ISA-L level (3) is 7 %
+ * larger than libdeflate's level 2, so libdeflate keeps them.
  */
 #include "config.h"
 
@@ -95,15 +96,18 @@ isal_deflate_block(struct ocis_gzmember *g, const void *in, size_t in_len, void 
 
 	if (in_len > UINT32_MAX || out_cap > UINT32_MAX)
 		return 0;
-	/* ISA-L's output for a short block depends on what the last call
-	 * left in the level buffer (stale hash entries, checked against the
-	 * data, so still correct output, but other bytes): measured, a last
-	 * block of 640 KB gave 374312 or 71473 bytes by which block the
-	 * thread had compressed before.  Zeroing the buffer and the stream
-	 * (about 390 KB, microseconds) makes a member a function of its block
-	 * alone. */
+	/* The member must be a function of its block alone.  What the
+	 * stream holds from an earlier call changes it: ISA-L 2.30's
+	 * isal_deflate_stateless_init() leaves hist_bits (the match
+	 * distance) as it finds it, and a stream reused without zeroing gave
+	 * other bytes for a few blocks in 10^4 here.  So the stream (82 KB)
+	 * is zeroed.
+	 * The level buffer (324 KB) is not: every stateless call resets its
+	 * hash table (reset_match_history()) and writes the rest before
+	 * reading it, so a dirty buffer gave the same bytes in 65 000 blocks
+	 * of random sizes, valgrind finds nothing read before it is written,
+	 * and test-compress's gzmember_independent checks it. */
 	memset(&s, 0, sizeof(s));
-	memset(g->isal_buf, 0, ISAL_DEF_LVL2_DEFAULT);
 	isal_deflate_stateless_init(&s);
 	s.level = ISAL_LEVEL;
 	s.level_buf = g->isal_buf;

@@ -462,6 +462,45 @@ test_gzip_level1(void)
 	return thread_independence(OCIS_COMPRESS_GZIP, 1);
 }
 
+/* A member is a function of its block alone, whatever the same
+ * gzmember compressed before (a worker's previous blocks): every level,
+ * blocks of many sizes, each compared with a fresh gzmember's member. */
+static int
+test_gzmember_independent(void)
+{
+	static const size_t lens[] = { 640 * 1024, 1, 113, 4096, 100000, 963, BLOCK, 1620 };
+	static const int levels[] = { 1, 6 };
+	size_t n = 2 * BLOCK, cap = ocis_gzmember_bound(BLOCK), i, k, off = 0;
+	unsigned char *in = make_input(n), *a = malloc(cap), *b = malloc(cap);
+	ocis_error_t *err = NULL;
+
+	TAP_CHECK(in != NULL && a != NULL && b != NULL);
+	for (k = 0; k < 2; k++) {
+		struct ocis_gzmember *used = NULL;
+
+		TAP_CHECK(ocis_gzmember_new(&used, levels[k], &err) == 0);
+		for (i = 0; i < 3 * sizeof(lens) / sizeof(lens[0]); i++) {
+			struct ocis_gzmember *fresh = NULL;
+			size_t len = lens[i % (sizeof(lens) / sizeof(lens[0]))], alen, blen;
+
+			off = (off + 7919 * (i + 1)) % (n - len);
+			TAP_CHECK(ocis_gzmember_new(&fresh, levels[k], &err) == 0);
+			TAP_CHECK(ocis_gzmember_compress(fresh, in + off, len, a, cap, &alen, &err) == 0);
+			TAP_CHECK(ocis_gzmember_compress(used, in + off, len, b, cap, &blen, &err) == 0);
+			ocis_gzmember_free(fresh);
+			if (alen != blen || memcmp(a, b, alen) != 0)
+				printf("# level %d, %zu bytes at %zu: %zu against %zu\n", levels[k], len,
+				       off, blen, alen);
+			TAP_CHECK(alen == blen && memcmp(a, b, alen) == 0);
+		}
+		ocis_gzmember_free(used);
+	}
+	free(in);
+	free(a);
+	free(b);
+	return 0;
+}
+
 static int
 test_threads_zstd(void)
 {
@@ -902,7 +941,7 @@ int
 main(void)
 {
 	test_thread = pthread_self();
-	TAP_PLAN(16);
+	TAP_PLAN(17);
 	TAP_RUN(test_names);
 	TAP_RUN(test_bad_level);
 	TAP_RUN(test_none_known_digests);
@@ -912,6 +951,7 @@ main(void)
 	TAP_RUN(test_roundtrip_zchunked);
 	TAP_RUN(test_threads_gzip);
 	TAP_RUN(test_gzip_level1);
+	TAP_RUN(test_gzmember_independent);
 	TAP_RUN(test_threads_zstd);
 	TAP_RUN(test_full_ring);
 	TAP_RUN(test_out_failure);
