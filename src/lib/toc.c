@@ -434,7 +434,7 @@ roll_hole(struct ocis_toc *t, size_t k)
 	t->cut = cut;
 }
 
-/* Content-defined chunks: see the comment above HOLE_MIN. */
+/* Content-defined chunks, with runs of zeros ("Runs of zeros" above). */
 static void
 span_content(struct ocis_toc *t, const unsigned char *p, size_t n, struct ocis_toc_span *s)
 {
