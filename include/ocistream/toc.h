@@ -27,8 +27,9 @@
  *
  * Memory: it grows with the entries, never with the data: a struct of
  * 184 bytes (x86-64) and the names, link target, user and group names and
- * xattrs (copied), plus 64 bytes a chunk (docs/lazy-pull.md).  Sizes are bounded by the tar the
- * entries come from (names at most 64 KiB, xattrs as the intake allows).
+ * xattrs (copied), plus 64 bytes a chunk (docs/lazy-pull.md).  Sizes are
+ * bounded by the tar the entries come from (names at most 64 KiB, xattrs
+ * as the intake allows).
  */
 #ifndef OCISTREAM_TOC_H
 #define OCISTREAM_TOC_H
@@ -95,7 +96,8 @@ struct ocis_toc {
 
 /* What ocis_toc_span says: hand `len` bytes at `data` (within the bytes
  * at hand, or zeros of the TOC's own) to ocis_toc_data and the
- * compressor; `used` bytes at hand are taken (maybe more or fewer). */
+ * compressor; `used` bytes at hand are taken (more or fewer than len
+ * where zeros are held or handed over). */
 struct ocis_toc_span {
 	const void *data;
 	size_t len;
@@ -107,7 +109,8 @@ int ocis_toc_init(struct ocis_toc *t, uint64_t chunk_size, ocis_error_t **err);
 void ocis_toc_release(struct ocis_toc *t);
 /* The entry whose header was just written (everything copied). */
 int ocis_toc_add_entry(struct ocis_toc *t, const struct ocis_pax_entry *pe, ocis_error_t **err);
-/* File data bytes of the current entry still to come. */
+/* File data bytes of the current entry not yet given to ocis_toc_data
+ * (zeros the TOC holds among them). */
 static inline uint64_t ocis_toc_data_left(const struct ocis_toc *t) { return t->data_left; }
 /* 1 when the next data byte starts a chunk. */
 static inline int ocis_toc_chunk_due(const struct ocis_toc *t)
