@@ -13,7 +13,7 @@
  * the thread count or on how the caller slices its writes) held in a ring
  * of `nslots` slots.  Block number `seq` lives in slot seq % nslots, so
  * the ring is also the bounded queue: the caller waits when nslots blocks
- * are in flight, until half of them are written.
+ * are in flight, until a quarter of them are written (RING_*, below).
  * Around the ring run
  *
  *	caller   --copy-->  slot  --submit-->
@@ -87,6 +87,21 @@
 
 #define MAX_THREADS 256
 
+/* The ring (gzip, zstd:chunked: a worker per block).  Blocks leave it in
+ * order, so one block slow to compress holds every slot behind it: with
+ * 2 workers and the 6 slots of 2 a worker, the caller waited on a full
+ * ring while a worker slept, and a 2-core host left 0.2 core seconds idle
+ * in a 1.4 s level 1 run (bench/concurrency.sh).  At least RING_MIN_SLOTS
+ * slots take up that slack (idle 0.01-0.03 s, and 12 did as well as 16);
+ * each slot costs 1 MiB of input and its output bound (docs/performance.md,
+ * "round five"). */
+#define RING_MIN_SLOTS 12
+/* A caller waiting for a free slot is woken when this fraction of the
+ * ring is free: it then fills several blocks per wakeup instead of
+ * sleeping again after each one, while the rest keeps the workers busy.
+ * A quarter kept the workers fed better than half did (round five). */
+#define RING_WAKE_DIV 4
+
 /* Up to this many workers the hasher hashes a block's input and output
  * together; with more, the writer hashes the output.  Together is less
  * CPU (a core hashes the pair at 1.5 x the speed of one stream), but one
@@ -136,7 +151,7 @@ struct ocis_compressor {
 	void *ctx;
 
 	pthread_mutex_t lock;
-	pthread_cond_t cond_caller;	/* half the ring free, or everything written */
+	pthread_cond_t cond_caller;	/* a quarter of the ring free, or everything written */
 	pthread_cond_t cond_work;	/* block submitted (workers) */
 	pthread_cond_t cond_hash;	/* block compressed, or eof (hasher) */
 	pthread_cond_t cond_writer;	/* block hashed (none: submitted), or eof */
@@ -144,6 +159,8 @@ struct ocis_compressor {
 	struct slot *slots;
 	size_t nslots;
 	unsigned char *ring;	/* the slots' input buffers */
+	unsigned char *out_ring;	/* gzip: their output buffers */
+	size_t out_stride;	/* the bytes of out_ring per slot */
 	uint32_t *frames;	/* the slots' frame_end and frame_out */
 	uint64_t n_submitted;	/* blocks [0, n_submitted) are submitted */
 	uint64_t n_taken;	/* next block for a worker */
@@ -600,12 +617,9 @@ writer_main(void *arg)
 		s->compressed = 0;
 		s->hashed = 0;
 		c->n_released++;
-		/* A caller waiting for a free slot is woken only once half the
-		 * ring is free: it then fills several blocks per wakeup instead
-		 * of sleeping again after each one, while the other half keeps
-		 * the workers busy.  finish() waits for an empty ring, so the
-		 * last releases wake it too. */
-		if (c->n_submitted - c->n_released <= c->nslots / 2)
+		/* RING_WAKE_DIV.  finish() waits for an empty ring, so the last
+		 * releases wake it too. */
+		if (c->n_submitted - c->n_released <= c->nslots - c->nslots / RING_WAKE_DIV)
 			pthread_cond_signal(&c->cond_caller);
 		pthread_mutex_unlock(&c->lock);
 	}
@@ -725,6 +739,8 @@ ocis_compressor_new(struct ocis_compressor **out, enum ocis_compression alg, int
 	c->serial = threads == 1;
 	c->pair_hashes = c->nworkers <= PAIR_MAX_WORKERS;
 	c->nslots = c->serial ? 1 : 2 * (c->nworkers ? c->nworkers : 1) + 2;
+	if (!c->serial && c->nworkers > 0 && alg != OCIS_COMPRESS_ZSTD && c->nslots < RING_MIN_SLOTS)
+		c->nslots = RING_MIN_SLOTS;
 
 	if (ocis_hash_init(&c->hout, err) < 0)
 		goto fail;
@@ -762,24 +778,32 @@ ocis_compressor_new(struct ocis_compressor **out, enum ocis_compression alg, int
 
 	/* Every byte of the layer is copied into the ring's input buffers:
 	 * one mapping in huge pages (ocis__big_alloc) rather than a page
-	 * fault per 4 KiB.  The output buffers stay malloc's (mmap'ed): most
-	 * of their bound is never touched and stays out of RSS. */
+	 * fault per 4 KiB (13 us each in a VM).  gzip's output buffers are
+	 * another such mapping: as malloc's they took 2 300 of a level 1
+	 * run's 3 600 faults, each slot's pages touched one by one as its
+	 * members grew.  The whole of that mapping is then resident (1 MiB a
+	 * slot): zstd:chunked, whose workers hold more memory of their own,
+	 * keeps malloc's for its fixed bound; zstd's grow (zstd_block). */
 	c->slots = calloc(c->nslots, sizeof(*c->slots));
 	c->frames = calloc(c->nslots * c->frames_max * 2, sizeof(*c->frames));
 	if (c->slots == NULL || c->frames == NULL)
 		goto oom;
 	if ((c->ring = ocis__big_alloc(c->nslots * BLOCK_SIZE, err)) == NULL)
 		goto fail;
+	if (alg == OCIS_COMPRESS_GZIP) {
+		c->out_stride = (out_cap + 63) & ~(size_t)63;
+		if ((c->out_ring = ocis__big_alloc(c->nslots * c->out_stride, err)) == NULL)
+			goto fail;
+	}
 	for (i = 0; i < c->nslots; i++) {
 		c->slots[i].in = c->ring + i * BLOCK_SIZE;
 		c->slots[i].frame_end = c->frames + 2 * i * c->frames_max;
 		c->slots[i].frame_out = c->slots[i].frame_end + c->frames_max;
-		if (out_cap) {
-			c->slots[i].out = malloc(out_cap);
-			if (c->slots[i].out == NULL)
-				goto oom;
-			c->slots[i].out_cap = out_cap;
-		}
+		if (c->out_ring != NULL)
+			c->slots[i].out = c->out_ring + i * c->out_stride;
+		else if (out_cap && (c->slots[i].out = malloc(out_cap)) == NULL)
+			goto oom;
+		c->slots[i].out_cap = out_cap;
 	}
 
 	if (c->serial) {
@@ -1196,12 +1220,14 @@ ocis_compressor_free(struct ocis_compressor *c)
 		ZSTD_freeCCtx(c->workers[i].zc);
 	}
 	free(c->workers);
-	for (i = 0; c->slots != NULL && i < c->nslots; i++)
+	/* malloc's (zstd:chunked's, zstd's grown ones); none's out is its in */
+	for (i = 0; c->out_ring == NULL && c->slots != NULL && i < c->nslots; i++)
 		if (c->slots[i].out != c->slots[i].in)
 			free(c->slots[i].out);
 	free(c->slots);
 	free(c->frames);
 	ocis__big_free(c->ring, c->nslots * BLOCK_SIZE);
+	ocis__big_free(c->out_ring, c->nslots * c->out_stride);
 	free(c->marks);
 	if (c->zc)
 		ZSTD_freeCCtx(c->zc);
