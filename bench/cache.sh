@@ -16,7 +16,11 @@
 #   bench/cache.sh [BUILD_DIR]     (default: the current directory)
 #   BENCH_INPUT, BENCH_OUT         as for bench/run.sh
 #   BENCH_RUNS=N                   rounds (default 3); medians
-#   BENCH_PACKAGE=PREFIX           the package to rewrite: every file whose
+#   BENCH_PACKAGE=NAME|PREFIX      the package to rewrite: the files dpkg
+#                                  lists for package NAME when BENCH_INPUT
+#                                  is a rootfs with a dpkg database (as
+#                                  bench/debian-rootfs.sh makes; the issue's
+#                                  case: perl-base), else every file whose
 #                                  name starts with PREFIX (default: the
 #                                  directory of the input holding the most
 #                                  data between 4 and 40 MB)
@@ -34,14 +38,21 @@ runs=${BENCH_RUNS:-3}
 bench_input
 cache="$out/cache"
 
-# changed_tar IN OUT PREFIX: IN with the data of every regular file whose
-# name starts with PREFIX rewritten in place (one byte in 512 flipped):
-# the headers and every other byte stay, as when a package is rebuilt.
-# Prints the bytes rewritten.
+# changed_tar IN OUT PREFIX|@LIST: IN with the data of every regular file
+# whose name starts with PREFIX (or is a line of the file LIST) rewritten
+# in place (one byte in 512 flipped): the headers and every other byte
+# stay, as when a package is rebuilt.  Prints the bytes rewritten.
 changed_tar() {
 	python3 - "$@" <<-\EOF
 	import sys
 	src, dst, prefix = sys.argv[1], sys.argv[2], sys.argv[3].encode()
+	listed = None
+	if prefix.startswith(b"@"):
+	    with open(prefix[1:], "rb") as f:
+	        listed = {l.strip(b"\n").lstrip(b"/") for l in f}
+	def wanted(name):
+	    name = name.lstrip(b"./")
+	    return name in listed if listed is not None else name.startswith(prefix)
 	def num(f):
 	    if f[0] & 0x80:
 	        return int.from_bytes(f[1:], "big")
@@ -70,7 +81,7 @@ changed_tar() {
 	        else:
 	            name = longname or name
 	            longname = None
-	            if t in (b"0", b"\0") and name.lstrip(b"./").startswith(prefix) and size:
+	            if t in (b"0", b"\0") and wanted(name) and size:
 	                b = bytearray(data)
 	                for k in range(0, size, 512):
 	                    b[k] ^= 0x5a
@@ -90,7 +101,17 @@ biggest_dir() {
 
 pkg=${BENCH_PACKAGE:-$(biggest_dir "$input")}
 pkg=${pkg#./}
-changed_bytes=$(changed_tar "$input" "$out/changed.tar" "$pkg")
+# a package of the rootfs's dpkg database: its files (NAME.list, or
+# NAME:ARCH.list for a package of several architectures)
+dpkg_list=
+for l in "${BENCH_INPUT:-/nonexistent}/var/lib/dpkg/info/$pkg.list" \
+	 "${BENCH_INPUT:-/nonexistent}/var/lib/dpkg/info/$pkg":*.list; do
+	[ -f "$l" ] && dpkg_list=$l && break
+done
+what=$pkg
+[ -z "$dpkg_list" ] || what=@$dpkg_list
+changed_bytes=$(changed_tar "$input" "$out/changed.tar" "$what")
+[ "$changed_bytes" -gt 0 ] || { echo "bench/cache.sh: no file of $pkg in the input" >&2; exit 1; }
 cat "$out/changed.tar" >/dev/null
 
 # run1 CMD INPUT: "wall cpu rss_KiB out_bytes" of one run of CMD < INPUT
@@ -103,7 +124,7 @@ run1() {
 }
 
 med() { sort -n | sed -n "$(( (runs + 1) / 2 ))p"; }
-ratio() { echo "scale=2; $1 / $2" | bc; }
+ratio() { echo "scale=3; $1 / $2" | bc; }
 
 declare -A R
 names=(cold cold+store warm changed level1)
@@ -134,7 +155,7 @@ rratio() {
 }
 
 echo "# ocipipe block cache benchmark: $(date -u +%F), $(nproc) CPUs, $(oci-layer --version | sed -n 3p)"
-echo "# input: $((insize / 1000000)) MB tar; package rewritten: $pkg ($((changed_bytes / 1000000)) MB); $runs rounds, medians"
+echo "# input: $((insize / 1000000)) MB tar; package rewritten: $pkg${dpkg_list:+ (dpkg)} ($((changed_bytes / 1000000)) MB); $runs rounds, medians"
 printf '%-16s %7s %7s %7s %8s  %s\n' run wall_s cpu_s rss_MiB out_MB ratio
 for n in "${names[@]}"; do
 	case $n in
