@@ -15,6 +15,7 @@
 #include <archive.h>
 #include <libdeflate.h>
 #include <openssl/opensslv.h>
+#include <xxhash.h>
 #include <yajl/yajl_version.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -265,10 +266,11 @@ tool_version(void)
 	char codec[64];
 
 	printf("%s (ocipipe) %s\n", tool_progname, PACKAGE_VERSION);
-	printf("libarchive %s, zlib %s, libdeflate %s, libzstd %s, yajl %d.%d.%d, %s\n",
+	printf("libarchive %s, zlib %s, libdeflate %s, libzstd %s, yajl %d.%d.%d, xxhash %u.%u.%u, %s\n",
 	       archive_version_string() + strlen("libarchive "), zlibVersion(),
 	       LIBDEFLATE_VERSION_STRING, ZSTD_versionString(),
-	       YAJL_MAJOR, YAJL_MINOR, YAJL_MICRO, OPENSSL_VERSION_TEXT);
+	       YAJL_MAJOR, YAJL_MINOR, YAJL_MICRO, XXH_versionNumber() / 10000,
+	       XXH_versionNumber() / 100 % 100, XXH_versionNumber() % 100, OPENSSL_VERSION_TEXT);
 	/* level 1's bytes depend on whether this build has ISA-L */
 	ocis_gzmember_codec(1, codec, sizeof(codec));
 	printf("gzip level 1: %s\n", codec);

@@ -6,17 +6,22 @@
  * again, and the layer is byte for byte the one a build without the cache
  * writes.
  *
- * Key: sha256 of the format version, the codec (library, version, level:
- * ocis_gzmember_codec) and the uncompressed block.  File:
- * DIR/ocipipe-blocks-1/<2 hex>/<64 hex of the key>, holding
+ * Key: XXH3-128 of the uncompressed block, seeded with a hash of the
+ * format version and the codec (library, version, level:
+ * ocis_gzmember_codec).  File: DIR/ocipipe-blocks-1/<2 hex>/<32 hex of
+ * the key>, holding
  *
- *	"OCISBC1\n"  key (32)  payload length (8, LE)  sha256(payload) (32)
+ *	"OCISBC2\n"  key (16)  payload length (8, LE)  XXH3-128(payload) (16)
  *	payload
  *
  * Trust: an entry is used only when the file is whole (its size is the
  * header's), the stored key is the key asked for (a foreign entry copied or
- * renamed under another name fails) and the payload's sha256 is the stored
- * one.  Anything else is a miss: the block is compressed again and the
+ * renamed under another name fails) and the payload's checksum is the
+ * stored one (a torn or flipped entry fails).  Neither is a defence
+ * against someone who writes DIR: both are public functions, a sha256
+ * would be no better, and what makes a forged entry harmless is the
+ * caller's check that the payload inflates to the very block (below).
+ * Anything else is a miss: the block is compressed again and the
  * entry replaced.  Writers write a temporary file in DIR and rename it into
  * place, so a reader sees an old whole entry or a new whole one, and a
  * kill -9 leaves at most a temporary file, never under an entry's name.
@@ -35,10 +40,10 @@
 #include <stdint.h>
 
 #include <ocistream/error.h>
-#include <ocistream/hash.h>
 
 /* The default bound of a cache directory (--cache-max). */
 #define OCIS_BLOCKCACHE_DEFAULT_MAX ((uint64_t)2 << 30)
+#define OCIS_BLOCKCACHE_KEY_LEN 16
 
 struct ocis_blockcache;
 
@@ -57,21 +62,21 @@ struct ocis_blockcache_stats {
 int ocis_blockcache_open(struct ocis_blockcache **out, const char *dir, const char *codec,
 			 uint64_t max, ocis_error_t **err);
 /* The key of an uncompressed block. */
-int ocis_blockcache_key(const struct ocis_blockcache *bc, const void *block, size_t len,
-			unsigned char key[OCIS_DIGEST_LEN], ocis_error_t **err);
+void ocis_blockcache_key(const struct ocis_blockcache *bc, const void *block, size_t len,
+			 unsigned char key[OCIS_BLOCKCACHE_KEY_LEN]);
 /* 1: the entry's payload (checked as above) is in out[0 .. *len); 0: none
  * to trust (absent, larger than cap, or failing a check). */
-int ocis_blockcache_get(struct ocis_blockcache *bc, const unsigned char key[OCIS_DIGEST_LEN],
+int ocis_blockcache_get(struct ocis_blockcache *bc, const unsigned char key[OCIS_BLOCKCACHE_KEY_LEN],
 			void *out, size_t cap, size_t *len);
 /* The caller found the payload get gave wrong: counted, and the entry is
  * replaced by the next put. */
 void ocis_blockcache_reject(struct ocis_blockcache *bc);
 /* Store a payload under key (best effort). */
-void ocis_blockcache_put(struct ocis_blockcache *bc, const unsigned char key[OCIS_DIGEST_LEN],
+void ocis_blockcache_put(struct ocis_blockcache *bc, const unsigned char key[OCIS_BLOCKCACHE_KEY_LEN],
 			 const void *data, size_t len);
 /* Remove the least recently used entries (mtime, set on every use) until
- * the directory holds at most max bytes, and temporary files of writers
- * killed more than an hour ago. */
+ * the directory holds at most max bytes, temporary files of writers
+ * killed more than an hour ago, and entries of format 1. */
 int ocis_blockcache_trim(struct ocis_blockcache *bc, ocis_error_t **err);
 void ocis_blockcache_stats(struct ocis_blockcache *bc, struct ocis_blockcache_stats *st);
 void ocis_blockcache_close(struct ocis_blockcache *bc);

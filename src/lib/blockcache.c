@@ -20,22 +20,28 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <xxhash.h>
+
 #include <ocistream/blockcache.h>
 #include <ocistream/io.h>
 
 #include "internal.h"
 
+/* The directory keeps format 1's name (the Yocto backend and users know
+ * it); format 1's entries, named by 64 hex digits, are removed by trim. */
 #define FORMAT_DIR "ocipipe-blocks-1"
-#define MAGIC "OCISBC1\n"
+#define MAGIC "OCISBC2\n"
 #define MAGIC_LEN 8
-#define HEADER_LEN (MAGIC_LEN + OCIS_DIGEST_LEN + 8 + OCIS_DIGEST_LEN)
+#define KEY_LEN OCIS_BLOCKCACHE_KEY_LEN
+#define SUM_LEN 16		/* XXH3-128 of the payload */
+#define HEADER_LEN (MAGIC_LEN + KEY_LEN + 8 + SUM_LEN)
+#define FORMAT1_NAME_LEN 64
 /* a temporary file older than this is a killed writer's */
 #define STALE_TMP_SECONDS 3600
 
 struct ocis_blockcache {
 	char *root;		/* DIR/ocipipe-blocks-1 */
-	char *prefix;		/* hashed before each block: format and codec */
-	size_t prefix_len;
+	XXH64_hash_t seed;	/* of the format and the codec */
 	uint64_t max;
 	struct ocis_blockcache_stats st;	/* updated atomically */
 };
@@ -89,11 +95,12 @@ ocis_blockcache_open(struct ocis_blockcache **out, const char *dir, const char *
 		goto fail;
 	bc->root = (char *)b.data;
 	b = (struct ocis_buf)OCIS_BUF_INIT;
-	/* the NUL bytes keep "a" + "bc" apart from "ab" + "c" */
-	if (ocis_buf_addf(&b, err, "ocipipe block cache 1%c%s%c", 0, codec, 0) < 0)
+	/* the key's seed: the format and the codec (the NUL keeps "a" + "bc"
+	 * apart from "ab" + "c") */
+	if (ocis_buf_addf(&b, err, "ocipipe block cache 2%c%s", 0, codec) < 0)
 		goto fail;
-	bc->prefix_len = b.len;
-	bc->prefix = (char *)b.data;
+	bc->seed = XXH3_64bits(b.data, b.len);
+	ocis_buf_release(&b);
 	if (mkdir_parents(bc->root, err) < 0)
 		goto fail;
 	*out = bc;
@@ -103,37 +110,39 @@ fail:
 	return -1;
 }
 
-int
-ocis_blockcache_key(const struct ocis_blockcache *bc, const void *block, size_t len,
-		    unsigned char key[OCIS_DIGEST_LEN], ocis_error_t **err)
+/* XXH3-128 in its canonical (big-endian) bytes: the same names and
+ * headers on every host */
+static void
+xxh128(const void *data, size_t len, XXH64_hash_t seed, unsigned char out[16])
 {
-	struct ocis_hash h;
-	int r;
+	XXH128_canonical_t c;
 
-	if (ocis_hash_init(&h, err) < 0)
-		return -1;
-	ocis_hash_update(&h, bc->prefix, bc->prefix_len);
-	ocis_hash_update(&h, block, len);
-	r = ocis_hash_final_raw(&h, key, err);
-	ocis_hash_release(&h);
-	return r;
+	XXH128_canonicalFromHash(&c, XXH3_128bits_withSeed(data, len, seed));
+	memcpy(out, c.digest, 16);
+}
+
+void
+ocis_blockcache_key(const struct ocis_blockcache *bc, const void *block, size_t len,
+		    unsigned char key[OCIS_BLOCKCACHE_KEY_LEN])
+{
+	xxh128(block, len, bc->seed, key);
 }
 
 /* DIR/ocipipe-blocks-1/ab/ab...: path of the entry, or of its directory
  * when `file` is 0. */
 static void
-entry_path(const struct ocis_blockcache *bc, const unsigned char key[OCIS_DIGEST_LEN],
-	   int file, struct ocis_buf *b, ocis_error_t **err)
+entry_path(const struct ocis_blockcache *bc, const unsigned char key[KEY_LEN], int file,
+	   struct ocis_buf *b, ocis_error_t **err)
 {
 	static const char hex[] = "0123456789abcdef";
-	char name[2 * OCIS_DIGEST_LEN + 1];
+	char name[2 * KEY_LEN + 1];
 	size_t i;
 
-	for (i = 0; i < OCIS_DIGEST_LEN; i++) {
+	for (i = 0; i < KEY_LEN; i++) {
 		name[2 * i] = hex[key[i] >> 4];
 		name[2 * i + 1] = hex[key[i] & 15];
 	}
-	name[2 * OCIS_DIGEST_LEN] = 0;
+	name[2 * KEY_LEN] = 0;
 	if (file)
 		(void)ocis_buf_addf(b, err, "%s/%.2s/%s", bc->root, name, name);
 	else
@@ -162,10 +171,9 @@ put_le64(unsigned char *p, uint64_t v)
 
 /* The checks of the header comment, on an open entry. */
 static int
-read_entry(int fd, const unsigned char key[OCIS_DIGEST_LEN], void *out, size_t cap,
-	   size_t *len)
+read_entry(int fd, const unsigned char key[KEY_LEN], void *out, size_t cap, size_t *len)
 {
-	unsigned char hdr[HEADER_LEN], digest[OCIS_DIGEST_LEN];
+	unsigned char hdr[HEADER_LEN], sum[SUM_LEN];
 	struct stat st;
 	uint64_t n;
 
@@ -173,23 +181,22 @@ read_entry(int fd, const unsigned char key[OCIS_DIGEST_LEN], void *out, size_t c
 		return 0;
 	if (ocis_read_full(fd, hdr, HEADER_LEN, NULL) != HEADER_LEN)
 		return 0;
-	n = get_le64(hdr + MAGIC_LEN + OCIS_DIGEST_LEN);
+	n = get_le64(hdr + MAGIC_LEN + KEY_LEN);
 	/* bound n before any arithmetic with it */
-	if (memcmp(hdr, MAGIC, MAGIC_LEN) != 0 ||
-	    memcmp(hdr + MAGIC_LEN, key, OCIS_DIGEST_LEN) != 0 ||
+	if (memcmp(hdr, MAGIC, MAGIC_LEN) != 0 || memcmp(hdr + MAGIC_LEN, key, KEY_LEN) != 0 ||
 	    n > cap || (uint64_t)st.st_size != HEADER_LEN + n)
 		return 0;
 	if (ocis_read_full(fd, out, (size_t)n, NULL) != (ssize_t)n)
 		return 0;
-	if (ocis_hash_buffer_raw(out, (size_t)n, digest, NULL) < 0 ||
-	    memcmp(digest, hdr + MAGIC_LEN + OCIS_DIGEST_LEN + 8, OCIS_DIGEST_LEN) != 0)
+	xxh128(out, (size_t)n, 0, sum);
+	if (memcmp(sum, hdr + MAGIC_LEN + KEY_LEN + 8, SUM_LEN) != 0)
 		return 0;
 	*len = (size_t)n;
 	return 1;
 }
 
 int
-ocis_blockcache_get(struct ocis_blockcache *bc, const unsigned char key[OCIS_DIGEST_LEN],
+ocis_blockcache_get(struct ocis_blockcache *bc, const unsigned char key[KEY_LEN],
 		    void *out, size_t cap, size_t *len)
 {
 	struct ocis_buf path = OCIS_BUF_INIT;
@@ -247,7 +254,7 @@ write_tmp(const char *dir, const unsigned char *hdr, const void *data, size_t le
 }
 
 void
-ocis_blockcache_put(struct ocis_blockcache *bc, const unsigned char key[OCIS_DIGEST_LEN],
+ocis_blockcache_put(struct ocis_blockcache *bc, const unsigned char key[KEY_LEN],
 		    const void *data, size_t len)
 {
 	unsigned char hdr[HEADER_LEN];
@@ -255,10 +262,9 @@ ocis_blockcache_put(struct ocis_blockcache *bc, const unsigned char key[OCIS_DIG
 	int ok = 0;
 
 	memcpy(hdr, MAGIC, MAGIC_LEN);
-	memcpy(hdr + MAGIC_LEN, key, OCIS_DIGEST_LEN);
-	put_le64(hdr + MAGIC_LEN + OCIS_DIGEST_LEN, len);
-	if (ocis_hash_buffer_raw(data, len, hdr + MAGIC_LEN + OCIS_DIGEST_LEN + 8, NULL) < 0)
-		goto out;
+	memcpy(hdr + MAGIC_LEN, key, KEY_LEN);
+	put_le64(hdr + MAGIC_LEN + KEY_LEN, len);
+	xxh128(data, len, 0, hdr + MAGIC_LEN + KEY_LEN + 8);
 	entry_path(bc, key, 0, &dir, NULL);
 	entry_path(bc, key, 1, &path, NULL);
 	if (dir.data == NULL || path.data == NULL)
@@ -286,7 +292,7 @@ out:
 struct trim_entry {
 	struct timespec mtime;
 	uint64_t size;
-	char name[2 + 1 + 2 * OCIS_DIGEST_LEN + 1];	/* "ab/ab..." */
+	char name[2 + 1 + 2 * KEY_LEN + 1];	/* "ab/ab..." */
 };
 
 struct trim_list {
@@ -319,10 +325,13 @@ by_mtime(const void *a, const void *b)
 }
 
 /* The entries of one "ab" directory into the list; stale temporaries
- * removed. */
+ * and format 1's entries (no build reads them) removed. */
 static int
-scan_subdir(int rootfd, const char *sub, struct trim_list *l, time_t now, ocis_error_t **err)
+scan_subdir(struct ocis_blockcache *bc, int rootfd, const char *sub, struct trim_list *l,
+	    time_t now, ocis_error_t **err)
 {
+	size_t name_len;
+
 	int fd = openat(rootfd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	struct dirent *de;
 	DIR *d;
@@ -345,8 +354,13 @@ scan_subdir(int rootfd, const char *sub, struct trim_list *l, time_t now, ocis_e
 				(void)unlinkat(fd, de->d_name, 0);
 			continue;
 		}
-		if (strlen(de->d_name) != 2 * OCIS_DIGEST_LEN ||
-		    !is_hex_name(de->d_name, 2 * OCIS_DIGEST_LEN))
+		name_len = strlen(de->d_name);
+		if (name_len == FORMAT1_NAME_LEN && is_hex_name(de->d_name, FORMAT1_NAME_LEN)) {
+			if (unlinkat(fd, de->d_name, 0) == 0)
+				count(&bc->st.trimmed);
+			continue;
+		}
+		if (name_len != 2 * KEY_LEN || !is_hex_name(de->d_name, 2 * KEY_LEN))
 			continue;
 		if (ocis__grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v), err) < 0) {
 			closedir(d);
@@ -382,7 +396,7 @@ ocis_blockcache_trim(struct ocis_blockcache *bc, ocis_error_t **err)
 	}
 	while (r == 0 && (de = readdir(d)) != NULL)
 		if (strlen(de->d_name) == 2 && is_hex_name(de->d_name, 2))
-			r = scan_subdir(rootfd, de->d_name, &l, now, err);
+			r = scan_subdir(bc, rootfd, de->d_name, &l, now, err);
 	closedir(d);
 	if (r == 0 && bc->max > 0 && l.total > bc->max) {
 		qsort(l.v, l.n, sizeof(*l.v), by_mtime);
@@ -415,6 +429,5 @@ ocis_blockcache_close(struct ocis_blockcache *bc)
 	if (bc == NULL)
 		return;
 	free(bc->root);
-	free(bc->prefix);
 	free(bc);
 }

@@ -183,14 +183,20 @@ test_expect_success 'a foreign entry (another block'"'"'s, under this name) is n
 	set -- $(reused f1.stream.err) && test "$3" = 1
 '
 
-test_expect_success 'a forged entry (right key and digest, another member) is never used' '
+# The header (docs/cache.md): magic 8, key 16, payload length 8 (LE),
+# XXH3-128 of the payload 16.  The forgery must pass every check but the
+# inflate one, so the script first checks that it computes the stored
+# checksum of a real entry.
+test_expect_success 'a forged entry (right key and checksum, another member) is never used' '
 	a=$(entry_of 4) && b=$(entry_of 8) &&
 	"$PYTHON" -c "
-import hashlib, sys
+import sys, xxhash
 a = open(sys.argv[1], \"rb\").read()
 b = open(sys.argv[2], \"rb\").read()
-payload = a[80:]
-forged = b[:40] + len(payload).to_bytes(8, \"little\") + hashlib.sha256(payload).digest() + payload
+assert a[:8] == b\"OCISBC2\\n\" and int.from_bytes(a[24:32], \"little\") == len(a) - 48
+assert xxhash.xxh3_128(a[48:]).digest() == a[32:48]
+payload = a[48:]
+forged = b[:24] + len(payload).to_bytes(8, \"little\") + xxhash.xxh3_128(payload).digest() + payload
 open(sys.argv[2], \"wb\").write(forged)" "$a" "$b" &&
 	layer in.tar x1.stream --threads=2 --cache=cc &&
 	cmp cold.stream x1.stream &&
@@ -248,6 +254,18 @@ test_expect_success 'a killed writer'"'"'s temporary file is never read, and tri
 	layer in3.tar q2.stream --threads=1 --cache=cc --cache-max=0 &&
 	test ! -e "$d/.tmp.AbCdEf" &&
 	test -e "$d/.tmp.fresh1" && rm "$d/.tmp.fresh1"
+'
+
+test_expect_success 'entries of format 1 (sha256 names) are removed, other files left' '
+	e=$(entry_of 2) && d=$(dirname "$e") &&
+	old=$d/$(printf "%064d" 0 | tr 0 a) &&
+	cp "$e" "$old" && cp "$e" "$d/$(printf "%063d" 0 | tr 0 b)" && cp "$e" "$d/notes" &&
+	layer in.tar v1.stream --threads=2 --cache=cc &&
+	cmp cold.stream v1.stream &&
+	set -- $(reused v1.stream.err) && test "$1" = "$2" &&
+	test ! -e "$old" && test -e "$d/notes" &&
+	test -e "$d/$(printf "%063d" 0 | tr 0 b)" &&
+	rm "$d/notes" "$d/$(printf "%063d" 0 | tr 0 b)"
 '
 
 test_expect_success '--cache-max: the least recently used entries go first' '

@@ -8,7 +8,9 @@ LIC_FILES_CHKSUM = "file://${COMMON_LICENSE_DIR}/MIT;md5=0835ade698e0bcf8506ecda
 
 SRC_URI ?= "file://ocipipe-${PV}.tar.xz"
 
-DEPENDS = "libarchive zstd zlib xz bzip2 yajl openssl libdeflate"
+# curl: oci-push; xxhash: the block cache (both required by configure).
+# ISA-L (gzip level 1) is optional: add isa-l where a layer provides it.
+DEPENDS = "libarchive zstd zlib xz bzip2 yajl openssl libdeflate curl xxhash"
 
 inherit autotools pkgconfig
 
