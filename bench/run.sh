@@ -8,6 +8,9 @@
 #                     /usr/include of this machine)
 #   BENCH_RUNS=N      runs per command, the median is printed (default 3)
 #   BENCH_OUT=DIR     scratch directory on the disk to measure (default: mktemp)
+#   BENCH_CACHE=0     leave out the rebuild rows (bench/cache.sh, run at the
+#                     end on the same input: cold / warm / one package
+#                     changed, and --level 1 beside BENCH_BEFORE's)
 #
 # Every command reads the same tar file (page cache warm) and writes its
 # output to BENCH_OUT.  Printed per command: median wall seconds, CPU
@@ -135,4 +138,11 @@ if command -v umoci >/dev/null; then
 	else
 		row "umoci raw add-layer" "no level 1-3 is as small as umoci's output"
 	fi
+fi
+
+# Rebuilds (issue 19): the block cache's rows and level 1 beside the build
+# before, from bench/cache.sh on the same input and scratch directory.
+if [ "${BENCH_CACHE:-1}" != 0 ]; then
+	echo
+	"$(dirname "$0")/cache.sh" "$build"
 fi
