@@ -65,6 +65,12 @@ struct ocis_tarin {
 	uint64_t entry_end;		/* where the last entry's data and padding end
 					 * in the tar, by its header; 0 unknown */
 	char name[256];
+	/* a hardlink's data block not yet read when it was checked
+	 * (link_data_check): checked at the next header */
+	int link_pending;
+	uint64_t link_at;
+	int64_t link_size;
+	char link_name[256];
 };
 
 static ssize_t
@@ -513,8 +519,27 @@ raw_names(const struct raw_info *ri, struct archive_entry *ae)
  * whole entries as "data" where the others extract them.  Refused.
  * The caller never reads a hardlink's data (the target's is the file's),
  * so its first block may be read here when the window does not hold it
- * yet; the rest is skipped as usual.  0, or -1 with *err.
+ * yet; the rest is skipped as usual.  A size under a block can end
+ * libarchive's data before the window holds the whole block (the block
+ * ends past the last read); then the block is checked at the next header
+ * (link_data_pending), which libarchive reads from after it.  0, or -1
+ * with *err.
  */
+static int
+link_block_error(struct ocis_tarin *t, const char *name, int64_t size, ocis_error_t **err)
+{
+	return ocis_error_set(err, 0, "%s: entry '%s': a hardlink whose size field says %" PRId64
+			      " bytes, and a tar header where that data would start: pax "
+			      "readers take the entries after it for the link's data, GNU tar, "
+			      "Go and Python extract them", t->o.what, name, size);
+}
+
+static int
+is_header_block(const unsigned char *b)
+{
+	return !ocis__block_is_zero(b) && ocis__tar_checksum_lax(b);
+}
+
 static int
 link_data_check(struct ocis_tarin *t, struct archive_entry *ae, uint64_t at,
 		ocis_error_t **err)
@@ -526,16 +551,31 @@ link_data_check(struct ocis_tarin *t, struct archive_entry *ae, uint64_t at,
 
 	if (archive_entry_hardlink(ae) == NULL || archive_entry_size(ae) <= 0)
 		return 0;
-	while (window_get(t, at, b, OCIS_BLOCK) < 0)
-		if (archive_read_data_block(t->a, &buf, &len, &o) != ARCHIVE_OK)
-			return 0;	/* less than a block of data: no header */
-	if (ocis__block_is_zero(b) || !ocis__tar_checksum_lax(b))
+	while (window_get(t, at, b, OCIS_BLOCK) < 0) {
+		if (archive_read_data_block(t->a, &buf, &len, &o) != ARCHIVE_OK) {
+			t->link_pending = 1;
+			t->link_at = at;
+			t->link_size = (int64_t)archive_entry_size(ae);
+			memcpy(t->link_name, t->name, sizeof(t->link_name));
+			return 0;
+		}
+	}
+	return is_header_block(b) ? link_block_error(t, t->name, archive_entry_size(ae), err) : 0;
+}
+
+/* The check link_data_check left for the next header: by then the window
+ * holds the block (it lies before that header).  0, or -1 with *err. */
+static int
+link_data_pending(struct ocis_tarin *t, ocis_error_t **err)
+{
+	unsigned char b[OCIS_BLOCK];
+
+	if (!t->link_pending)
 		return 0;
-	return ocis_error_set(err, 0, "%s: entry '%s': a hardlink whose size field says %" PRId64
-			      " bytes, and a tar header where that data would start: pax "
-			      "readers take the entries after it for the link's data, GNU tar, "
-			      "Go and Python extract them", t->o.what, t->name,
-			      (int64_t)archive_entry_size(ae));
+	t->link_pending = 0;
+	if (window_get(t, t->link_at, b, OCIS_BLOCK) < 0 || !is_header_block(b))
+		return 0;
+	return link_block_error(t, t->link_name, t->link_size, err);
 }
 
 /*
@@ -760,6 +800,8 @@ ocis_tarin_next(struct ocis_tarin *t, struct archive_entry **ae, ocis_error_t **
 		return 0;	/* an empty blob: an empty layer */
 	r = archive_read_next_header(t->a, &t->ae);
 	m = archive_error_string(t->a);
+	if (link_data_pending(t, err) < 0)
+		return -1;
 	if (r == ARCHIVE_EOF) {
 		if (t->handed == 0)
 			return t->o.layer_blob ? 0 : empty_input(t, err);

@@ -223,6 +223,12 @@ def hardlink_size_pax(a):     # a pax archive: libarchive takes g, k for data
     a.entry(b"g", b"after")
     a.entry(b"k", b"kept")
 @case
+def hardlink_small_pax(a):    # under a block of "data": libarchive takes g
+    a.entry(b"f", b"content", [(b"uid", b"1")])
+    a.entry(b"h", typ=b"1", link=b"f", size=100)
+    a.entry(b"g", b"")       # no data block: k is read next, g is lost
+    a.entry(b"k", b"kept")
+@case
 def hardlink_size_gnu(a):     # libarchive ignores the size, as the others
     a.entry(b"f", b"content", gnu=True)
     a.entry(b"h", typ=b"1", link=b"f", size=1024, gnu=True)
@@ -377,6 +383,31 @@ test_expect_success 'a hardlink with a size before more entries: refused where l
 	tar_names hsg.d/blob-1 >hsg.names &&
 	printf "0 f\n1 h\n0 g\n0 k\n" >expect &&
 	test_cmp expect hsg.names
+'
+
+# The same with 100 bytes of "data", and the input cut by the pipe 100
+# bytes into that block: libarchive has all the link's data before the
+# reader holds the whole block, which is then checked at the next header.
+test_expect_success 'a hardlink with under a block of size, its block split by the pipe: refused' '
+	refused hardlink-small-pax.tar "entry .h.: a hardlink whose size field says 100 bytes, and a tar header" &&
+	tar -tf hardlink-small-pax.tar >hsp.names && grep -qx g hsp.names &&
+	cat >split.py <<-\EOF &&
+	import sys, time
+	b = open(sys.argv[1], "rb").read()
+	at = 0
+	while b[at + 156:at + 157] != b"1":	# the hardlink header
+	    size = int(b[at + 124:at + 136].split(b"\0")[0] or b"0", 8)
+	    at += 512 + (size + 511) // 512 * 512
+	cut = at + 512 + 100
+	sys.stdout.buffer.write(b[:cut]); sys.stdout.flush()
+	time.sleep(1)
+	sys.stdout.buffer.write(b[cut:]); sys.stdout.flush()
+	EOF
+	"$PYTHON" split.py hardlink-small-pax.tar >/dev/null &&
+	{ "$PYTHON" split.py hardlink-small-pax.tar |
+	  test_expect_code 1 oci-layer --compress=none >split.out 2>split.err; } &&
+	test_one_error_line oci-layer split.err &&
+	grep "entry .h.: a hardlink whose size field says 100 bytes, and a tar header" split.err
 '
 
 # GNU tar stops at the end marker; archives in a row are read whole here,
