@@ -187,6 +187,10 @@ struct raw_info {
 	uint64_t data_end;		/* and where it ends, by the size field */
 	char global_key[64];		/* a pax global record that would change entries */
 	char bad[192];			/* what the readers read differently, or "" */
+	/* the last SCHILY.devmajor and .devminor records (dev_have[i]),
+	 * which only libarchive reads (own_header_checks) */
+	int dev_have[2];
+	uint64_t dev[2];
 };
 
 /* The records whose non-ASCII values libarchive changes (see raw_names). */
@@ -293,6 +297,17 @@ raw_records(struct raw_info *ri, char type, const unsigned char *p, size_t len)
 					 (int)(klen < 48 ? klen : 48), (const char *)key);
 		} else if (key_is(key, klen, "mtime")) {
 			ri->mtime_neg = vlen > 0 && val[0] == '-';
+		} else if (key_is(key, klen, "SCHILY.devmajor") ||
+			   key_is(key, klen, "SCHILY.devminor")) {
+			/* record_bad refused what is not decimal */
+			unsigned i = key_is(key, klen, "SCHILY.devminor");
+			size_t k;
+
+			ri->dev_have[i] = 1;
+			ri->dev[i] = 0;
+			for (k = 0; k < vlen && val[k] >= '0' && val[k] <= '9' &&
+				    ri->dev[i] <= UINT64_MAX / 10 - 1; k++)
+				ri->dev[i] = ri->dev[i] * 10 + (uint64_t)(val[k] - '0');
 		} else if (key_is(key, klen, "linkpath")) {
 			ri->has_linkpath = 1;
 			free(ri->linkpath);
@@ -363,6 +378,34 @@ gnu_header_prefix(const unsigned char *h)
 	return n > 0 && is_ascii(p, n);
 }
 
+/* A device's SCHILY.devmajor / devminor records against its header's
+ * fields: libarchive takes the records, GNU tar ("unknown extended header
+ * keyword"), Go and Python the fields.  Different numbers are a different
+ * device for each of them. */
+static void
+dev_record_check(struct raw_info *ri, const unsigned char *h)
+{
+	static const char *const name[2] = { "devmajor", "devminor" };
+	const size_t at[2] = { TH_DEVMAJOR, TH_DEVMINOR };
+	unsigned i;
+
+	for (i = 0; i < 2; i++) {
+		int64_t field;
+
+		if (!ri->dev_have[i])
+			continue;
+		/* ocis__tar_fields_bad passed the fields */
+		if (ocis__tar_num_strict(h + at[i], 8, &field) < 0 || field < 0 ||
+		    (uint64_t)field != ri->dev[i]) {
+			snprintf(ri->bad, sizeof(ri->bad), "its pax record 'SCHILY.%s=%" PRIu64
+				 "' differs from its header's %s field (libarchive reads the "
+				 "record; GNU tar, Go and Python the field)", name[i], ri->dev[i],
+				 name[i]);
+			return;
+		}
+	}
+}
+
 /* What the entry's own header h says that tar readers read differently,
  * into ri->bad (the first thing found); gnu_name, gnu_link: a GNU long
  * name or link header came before it. */
@@ -388,6 +431,8 @@ own_header_checks(struct raw_info *ri, const unsigned char *h, int gnu_name, int
 		snprintf(ri->bad, sizeof(ri->bad), "it has both a GNU long %s header and a pax "
 			 "%s record", gnu_name && ri->has_path ? "name" : "link",
 			 gnu_name && ri->has_path ? "path" : "linkpath");
+	} else if (h[TH_TYPE] == '3' || h[TH_TYPE] == '4') {
+		dev_record_check(ri, h);
 	}
 }
 

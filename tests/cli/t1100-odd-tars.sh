@@ -410,6 +410,30 @@ test_expect_success 'a hardlink with under a block of size, its block split by t
 	grep "entry .h.: a hardlink whose size field says 100 bytes, and a tar header" split.err
 '
 
+# libarchive reads a device's SCHILY.devmajor/devminor pax records, GNU
+# tar ("Ignoring unknown extended header keyword"), Go and Python its
+# header's fields: refused when they differ, kept when they agree (bsdtar
+# writes them agreeing).
+test_expect_success 'a device whose SCHILY.devmajor record and header field differ: refused' '
+	cat >dev.py <<-\EOF &&
+	import sys, tarfile
+	t = tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT)
+	i = tarfile.TarInfo("null")
+	i.type, i.devmajor, i.devminor, i.mode = tarfile.CHRTYPE, 1, 3, 0o666
+	i.pax_headers = {"SCHILY.devmajor": sys.argv[2], "SCHILY.devminor": sys.argv[3]}
+	t.addfile(i)
+	t.close()
+	EOF
+	"$PYTHON" dev.py dev-differ.tar 9 3 &&
+	"$PYTHON" dev.py dev-minor.tar 1 7 &&
+	"$PYTHON" dev.py dev-agree.tar 1 3 &&
+	tar -tvf dev-differ.tar | grep " 1,3 " &&
+	refused dev-differ.tar "entry .null.: its pax record .SCHILY.devmajor=9. differs from its header.s devmajor field" &&
+	refused dev-minor.tar "entry .null.: its pax record .SCHILY.devminor=7. differs from its header.s devminor field" &&
+	layer_of dev-agree.tar dev-agree &&
+	tar -tvf dev-agree.d/blob-1 | grep "^c.* 1,3 .*null\$"
+'
+
 # GNU tar stops at the end marker; archives in a row are read whole here,
 # so what follows must be another archive: a clear line, not "damaged"
 test_expect_success 'data after the end-of-archive marker is refused as such' '
