@@ -62,6 +62,17 @@ ocis_intake_names(struct ocis_intake *in, struct archive_entry *ae, struct ocis_
 	if (in->o.exclude && e->len > 0 && in->o.exclude(in->o.exclude_ctx, e->path))
 		return 0;	/* libarchive skips its data */
 	if (hl != NULL) {
+		size_t n = strlen(hl);
+		char s1[256];
+
+		/* "f/" names a directory: GNU tar and bsdtar refuse to link
+		 * it ("Not a directory"), Python's tarfile links f; the name
+		 * rule would make it "f" and the link would look fine. */
+		if ((n > 0 && hl[n - 1] == '/') || strcmp(hl, ".") == 0 ||
+		    (n >= 2 && strcmp(hl + n - 2, "/.") == 0))
+			return ocis_error_set(err, 0, "hardlink target '%s' ends as a directory "
+					      "name does: tar readers refuse to link it or link "
+					      "something else", ocis__safe_name(hl, s1, sizeof(s1)));
 		if (name_rule(in, hl, "hardlink target", &in->link, err) < 0)
 			return -1;
 		e->link = in->link.data ? (const char *)in->link.data : "";

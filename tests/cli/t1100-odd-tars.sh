@@ -434,6 +434,30 @@ test_expect_success 'a device whose SCHILY.devmajor record and header field diff
 	tar -tvf dev-agree.d/blob-1 | grep "^c.* 1,3 .*null\$"
 '
 
+test_expect_success 'a hardlink target ending in / or /. is refused, not read as the file' '
+	cat >hl.py <<-\EOF &&
+	import io, sys, tarfile
+	t = tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT)
+	i = tarfile.TarInfo("f")
+	i.size = 8
+	t.addfile(i, io.BytesIO(b"content\n"))
+	i = tarfile.TarInfo("h")
+	i.type, i.linkname = tarfile.LNKTYPE, sys.argv[2]
+	t.addfile(i)
+	t.close()
+	EOF
+	"$PYTHON" hl.py hl-slash.tar f/ &&
+	"$PYTHON" hl.py hl-dot.tar f/. &&
+	"$PYTHON" hl.py hl-plain.tar f &&
+	mkdir hlx && test_must_fail tar -C hlx -xf hl-slash.tar 2>hlx.err &&
+	grep "Not a directory" hlx.err &&
+	refused hl-slash.tar "entry .h.: hardlink target .f/. ends as a directory name does" &&
+	refused hl-dot.tar "entry .h.: hardlink target .f/\.. ends as a directory name does" &&
+	layer_of hl-plain.tar hlp &&
+	tar_names hlp.d/blob-1 >hlp.names &&
+	printf "0 f\n1 h\n" >expect && test_cmp expect hlp.names
+'
+
 # GNU tar stops at the end marker; archives in a row are read whole here,
 # so what follows must be another archive: a clear line, not "damaged"
 test_expect_success 'data after the end-of-archive marker is refused as such' '
