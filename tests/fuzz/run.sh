@@ -69,7 +69,7 @@ if ! "$CC" -fsanitize=fuzzer,address,undefined "$probe" -o "$build/probe" 2>"$bu
 fi
 
 # --- build
-PKGS="libarchive libzstd zlib liblzma yajl libcrypto libdeflate libcurl"
+PKGS="libarchive libzstd zlib liblzma yajl libcrypto libdeflate libxxhash libcurl"
 # ISA-L is optional: link it when the build being fuzzed was configured with it
 grep -q '^#define HAVE_ISAL 1' "$top_builddir/config.h" && PKGS="$PKGS libisal"
 deps_cflags=$(pkg-config --cflags $PKGS) || exit 2
