@@ -236,23 +236,33 @@ raw_value(const unsigned char *val, size_t vlen)
  * clamps what overflows, takes an empty value (or an xattr without a
  * name) for no record; GNU tar refuses most of these, Go refuses them,
  * Python reads some as 0 and "1e+16" as a float. */
+/* The decimal digits of val from *i on into *v (*i past them): -1 when
+ * the number is over INT64_MAX. */
+static int
+decimal_digits(const unsigned char *val, size_t vlen, size_t *i, uint64_t *v)
+{
+	for (*v = 0; *i < vlen && val[*i] >= '0' && val[*i] <= '9'; (*i)++) {
+		unsigned d = (unsigned)(val[*i] - '0');
+		if (*v > ((uint64_t)INT64_MAX - d) / 10)
+			return -1;
+		*v = *v * 10 + d;
+	}
+	return 0;
+}
+
 static const char *
 record_bad(const unsigned char *key, size_t klen, const unsigned char *val, size_t vlen)
 {
 	int time = key_is(key, klen, "mtime");
 	size_t i, d0;
-	uint64_t v = 0;
+	uint64_t v;
 
 	if (time || key_is(key, klen, "uid") || key_is(key, klen, "gid") ||
 	    key_is(key, klen, "size") || key_is(key, klen, "SCHILY.devmajor") ||
 	    key_is(key, klen, "SCHILY.devminor")) {
 		i = d0 = time && vlen > 0 && val[0] == '-';
-		for (; i < vlen && val[i] >= '0' && val[i] <= '9'; i++) {
-			unsigned d = (unsigned)(val[i] - '0');
-			if (v > ((uint64_t)INT64_MAX - d) / 10)
-				return "out of range";
-			v = v * 10 + d;
-		}
+		if (decimal_digits(val, vlen, &i, &v) < 0)
+			return "out of range";
 		if (vlen == 0)
 			return "empty";
 		if (i > d0 && time && i < vlen && val[i] == '.')
@@ -299,15 +309,12 @@ raw_records(struct raw_info *ri, char type, const unsigned char *p, size_t len)
 			ri->mtime_neg = vlen > 0 && val[0] == '-';
 		} else if (key_is(key, klen, "SCHILY.devmajor") ||
 			   key_is(key, klen, "SCHILY.devminor")) {
-			/* record_bad refused what is not decimal */
+			/* record_bad refused what is not a decimal in range */
 			unsigned i = key_is(key, klen, "SCHILY.devminor");
-			size_t k;
+			size_t k = 0;
 
 			ri->dev_have[i] = 1;
-			ri->dev[i] = 0;
-			for (k = 0; k < vlen && val[k] >= '0' && val[k] <= '9' &&
-				    ri->dev[i] <= UINT64_MAX / 10 - 1; k++)
-				ri->dev[i] = ri->dev[i] * 10 + (uint64_t)(val[k] - '0');
+			(void)decimal_digits(val, vlen, &k, &ri->dev[i]);
 		} else if (key_is(key, klen, "linkpath")) {
 			ri->has_linkpath = 1;
 			free(ri->linkpath);
